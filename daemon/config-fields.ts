@@ -1,0 +1,81 @@
+/**
+ * Small readers for validating a parsed JSON config. Each names the key it
+ * read (`integrations[0].appId`), the bad value, and what would be right, so a
+ * config error says exactly what to fix.
+ */
+import { ConfigError } from '../shared/errors.js';
+
+export type JsonObject = Record<string, unknown>;
+
+export class ConfigFields {
+  constructor(
+    readonly file: string,
+    readonly at: string,
+    readonly object: JsonObject,
+  ) {}
+
+  /** Reads a nested object and returns fields for it. */
+  static of(file: string, at: string, value: unknown): ConfigFields {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new ConfigError(`config '${file}': ${at || 'the file'} must be a JSON object, got ${describe(value)}`);
+    }
+    return new ConfigFields(file, at, value as JsonObject);
+  }
+
+  key(name: string): string {
+    return this.at === '' ? name : `${this.at}.${name}`;
+  }
+
+  fail(name: string, problem: string): never {
+    throw new ConfigError(`config '${this.file}': ${this.key(name)} ${problem}`);
+  }
+
+  /** Rejects keys this object does not define, catching typos early. */
+  allowOnly(names: readonly string[]): void {
+    for (const name of Object.keys(this.object)) {
+      if (!names.includes(name)) {
+        this.fail(name, `is not a known key; allowed here: ${names.join(', ')}`);
+      }
+    }
+  }
+
+  optionalString(name: string): string | undefined {
+    const value = this.object[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || value.trim() === '') {
+      this.fail(name, `must be a non-empty string, got ${describe(value)}`);
+    }
+    return value;
+  }
+
+  string(name: string, example: string): string {
+    const value = this.optionalString(name);
+    if (value === undefined) this.fail(name, `is required; for example "${name}": ${example}`);
+    return value;
+  }
+
+  optionalPositiveInteger(name: string): number | undefined {
+    const value = this.object[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+      this.fail(name, `must be a positive whole number, got ${describe(value)}`);
+    }
+    return value;
+  }
+
+  child(name: string): ConfigFields | undefined {
+    const value = this.object[name];
+    return value === undefined ? undefined : ConfigFields.of(this.file, this.key(name), value);
+  }
+}
+
+/** A short, secret-free description of a config value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') {
+    return value.length > 60 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  }
+  return String(value);
+}

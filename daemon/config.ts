@@ -1,0 +1,128 @@
+/**
+ * The daemon's configuration file: JSON, validated on load. See the README's
+ * Configuration section for every key and its default.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { ConfigError } from '../shared/errors.js';
+import { defaultAuditLogPath } from '../shared/paths.js';
+import { ConfigFields } from './config-fields.js';
+import { PROVIDER_KINDS } from './providers/index.js';
+
+/** Default cache lifetime of a credential, capped by its own expiry. */
+export const DEFAULT_CACHE_TTL_SECONDS = 50 * 60;
+/** A cached credential is never handed out with less life left than this. */
+export const DEFAULT_MIN_TOKEN_LIFE_SECONDS = 10 * 60;
+
+export interface IntegrationConfig {
+  name: string;
+  provider: string;
+  /** `host` or `host:port`, lowercase, as git sends it. */
+  host: string;
+  cacheTtlSeconds: number;
+  minTokenLifeSeconds: number;
+  /** Provider-specific options, already validated by the provider kind. */
+  options: unknown;
+}
+
+export interface DaemonConfig {
+  path: string;
+  auditLog: string;
+  integrations: IntegrationConfig[];
+}
+
+const TOP_KEYS = ['auditLog', 'integrations'] as const;
+const COMMON_KEYS = ['name', 'provider', 'host', 'cacheTtlSeconds', 'minTokenLifeSeconds'];
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new ConfigError(
+        `config file '${path}' does not exist; create it (see the README's Configuration section) or pass --config`,
+      );
+    }
+    throw new ConfigError(`cannot read config file '${path}': ${code ?? 'unknown error'}; make it readable by this user`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file '${path}' is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function parseHost(fields: ConfigFields): string {
+  const host = fields.string('host', '"github.com"').toLowerCase();
+  if (!/^[a-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$/.test(host)) {
+    fields.fail('host', `must be a host name with an optional :port, as in a clone URL, got "${host}"`);
+  }
+  return host;
+}
+
+async function parseIntegration(
+  file: string,
+  at: string,
+  raw: unknown,
+): Promise<IntegrationConfig> {
+  const fields = ConfigFields.of(file, at, raw);
+  const provider = fields.string('provider', '"github-app"');
+  const kind = PROVIDER_KINDS[provider];
+  if (kind === undefined) {
+    return fields.fail('provider', `"${provider}" is not a known provider; use one of: ${Object.keys(PROVIDER_KINDS).join(', ')}`);
+  }
+  fields.allowOnly([...COMMON_KEYS, ...kind.optionKeys]);
+
+  const integration: IntegrationConfig = {
+    name: fields.optionalString('name') ?? provider,
+    provider,
+    host: parseHost(fields),
+    cacheTtlSeconds: fields.optionalPositiveInteger('cacheTtlSeconds') ?? DEFAULT_CACHE_TTL_SECONDS,
+    minTokenLifeSeconds:
+      fields.optionalPositiveInteger('minTokenLifeSeconds') ?? DEFAULT_MIN_TOKEN_LIFE_SECONDS,
+    options: await kind.parseOptions(fields, file),
+  };
+  return integration;
+}
+
+/** Loads and validates the config file; throws ConfigError naming the bad key. */
+export async function loadConfig(
+  path: string,
+  env: Record<string, string | undefined>,
+): Promise<DaemonConfig> {
+  const file = resolve(path);
+  const top = ConfigFields.of(file, '', await readJson(file));
+  top.allowOnly(TOP_KEYS);
+
+  const list = top.object.integrations;
+  if (!Array.isArray(list) || list.length === 0) {
+    return top.fail('integrations', 'must be a non-empty array of integrations; see the README for an example');
+  }
+  const integrations: IntegrationConfig[] = [];
+  for (const [index, raw] of list.entries()) {
+    integrations.push(await parseIntegration(file, `integrations[${index}]`, raw));
+  }
+  const names = new Set<string>();
+  for (const integration of integrations) {
+    if (names.has(integration.name)) {
+      throw new ConfigError(
+        `config '${file}': two integrations are named "${integration.name}"; give each a distinct "name"`,
+      );
+    }
+    names.add(integration.name);
+  }
+
+  const auditLog = top.optionalString('auditLog');
+  return {
+    path: file,
+    auditLog: auditLog === undefined ? defaultAuditLogPath(env) : resolveFrom(file, auditLog),
+    integrations,
+  };
+}
+
+/** Resolves a path written in the config relative to the config's directory. */
+export function resolveFrom(configFile: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(configFile), path);
+}

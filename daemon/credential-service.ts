@@ -1,0 +1,208 @@
+/**
+ * The daemon's core: routes a request, serves it from the cache or mints
+ * through the provider, and audits the outcome. Knows providers only through
+ * the provider interface.
+ */
+import { toBrokerError, type BrokerError } from '../shared/errors.js';
+import type {
+  CredentialTarget,
+  EraseRequest,
+  GetRequest,
+  WireCredential,
+} from '../shared/protocol.js';
+import { AUDIT_EVENTS, type AuditLog, type AuditRecord } from './audit-log.js';
+import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
+import type { Integration, ProviderRegistry } from './provider-registry.js';
+import { fingerprint, staleAtMs, type CachedCredential, type TokenCache } from './token-cache.js';
+
+export interface CredentialServiceOptions {
+  registry: ProviderRegistry;
+  cache: TokenCache;
+  audit: AuditLog;
+  now?: () => number;
+}
+
+export function describeTarget(target: CredentialTarget): string {
+  return `${target.protocol}://${target.host}/${target.path ?? ''}`;
+}
+
+function toWire(envelope: CredentialEnvelope, cached: boolean): WireCredential {
+  return {
+    username: envelope.username,
+    secret: envelope.secret,
+    expiresAtMs: envelope.expiresAtMs,
+    granted: envelope.granted,
+    cached,
+  };
+}
+
+export class CredentialService {
+  readonly #registry: ProviderRegistry;
+  readonly #cache: TokenCache;
+  readonly #audit: AuditLog;
+  readonly #now: () => number;
+  // One mint per scope at a time: concurrent misses share the first's result.
+  readonly #inFlight = new Map<string, Promise<CredentialEnvelope>>();
+
+  constructor(options: CredentialServiceOptions) {
+    this.#registry = options.registry;
+    this.#cache = options.cache;
+    this.#audit = options.audit;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async get(request: GetRequest, context: RequestContext): Promise<WireCredential> {
+    const startedMs = this.#now();
+    let integration: Integration | undefined;
+    let scope: ResolvedScope | undefined;
+
+    try {
+      integration = this.#registry.route(request.target);
+      const requested = request.permissions ? { permissions: request.permissions } : {};
+      scope = await integration.provider.resolveScope(request.target, requested, context);
+
+      const hit = await this.#cache.get(scope.cacheKey);
+      if (hit) {
+        this.#record(AUDIT_EVENTS.cacheHit, request, context, startedMs, integration, scope, hit.envelope);
+        return toWire(hit.envelope, true);
+      }
+
+      const { envelope, shared } = await this.#mintOnce(integration, request.target, scope, context);
+      const event = shared ? AUDIT_EVENTS.cacheHit : AUDIT_EVENTS.minted;
+      this.#record(event, request, context, startedMs, integration, scope, envelope);
+      return toWire(envelope, shared);
+    } catch (error) {
+      const brokerError = toBrokerError(error);
+      if (brokerError.code === 'INTERNAL') {
+        context.log.error({ err: error }, 'unexpected error while serving a credential');
+      }
+      this.#recordFailure(request, context, startedMs, integration, scope, brokerError);
+      throw brokerError;
+    }
+  }
+
+  /**
+   * Drops cached credentials for the target's repository. With a password,
+   * only the entry holding that secret: git erases the credential it just
+   * used, and a newer token for the same scope must survive.
+   */
+  async erase(request: EraseRequest, context: RequestContext): Promise<number> {
+    const startedMs = this.#now();
+    const integration = this.#registry.route(request.target);
+    const scope = await integration.provider.resolveScope(request.target, {}, context);
+    const wanted = request.password === undefined ? undefined : fingerprint(request.password);
+
+    const deleted = await this.#cache.deleteWhere(
+      (entry) =>
+        entry.integration === integration.config.name &&
+        entry.scope.repository === scope.repository &&
+        (wanted === undefined || fingerprint(entry.envelope.secret) === wanted),
+    );
+    integration.provider.forget?.(request.target, scope);
+
+    this.#audit.record(AUDIT_EVENTS.erased, {
+      ...this.#baseRecord(request, context, startedMs, integration, scope),
+      tokenSha256: wanted ?? null,
+      erased: deleted.length,
+    });
+    return deleted.length;
+  }
+
+  async #mintOnce(
+    integration: Integration,
+    target: CredentialTarget,
+    scope: ResolvedScope,
+    context: RequestContext,
+  ): Promise<{ envelope: CredentialEnvelope; shared: boolean }> {
+    const pending = this.#inFlight.get(scope.cacheKey);
+    if (pending) return { envelope: await pending, shared: true };
+
+    const mint = this.#mintAndCache(integration, target, scope, context);
+    this.#inFlight.set(scope.cacheKey, mint);
+    try {
+      return { envelope: await mint, shared: false };
+    } finally {
+      this.#inFlight.delete(scope.cacheKey);
+    }
+  }
+
+  async #mintAndCache(
+    integration: Integration,
+    target: CredentialTarget,
+    scope: ResolvedScope,
+    context: RequestContext,
+  ): Promise<CredentialEnvelope> {
+    const envelope = await integration.provider.getCredential(target, scope, context);
+    const nowMs = this.#now();
+    const entry: CachedCredential = {
+      integration: integration.config.name,
+      scope,
+      envelope,
+      staleAtMs: staleAtMs({
+        nowMs,
+        expiresAtMs: envelope.expiresAtMs,
+        ttlMs: integration.config.cacheTtlSeconds * 1000,
+        minLifeMs: integration.config.minTokenLifeSeconds * 1000,
+      }),
+    };
+    await this.#cache.set(scope.cacheKey, entry);
+    return envelope;
+  }
+
+  #baseRecord(
+    request: GetRequest | EraseRequest,
+    context: RequestContext,
+    startedMs: number,
+    integration: Integration | undefined,
+    scope: ResolvedScope | undefined,
+  ): AuditRecord {
+    const installation = scope?.metadata.installationId;
+    return {
+      requestId: context.requestId,
+      integration: integration?.config.name ?? null,
+      provider: integration?.provider.kind ?? null,
+      target: describeTarget(request.target),
+      repository: scope?.repository ?? null,
+      installation: installation ?? null,
+      permissions: scope?.permissions ?? null,
+      expiresAt: null,
+      durationMs: this.#now() - startedMs,
+      requester: request.requester,
+      tokenSha256: null,
+    };
+  }
+
+  #record(
+    event: (typeof AUDIT_EVENTS)['minted' | 'cacheHit'],
+    request: GetRequest,
+    context: RequestContext,
+    startedMs: number,
+    integration: Integration,
+    scope: ResolvedScope,
+    envelope: CredentialEnvelope,
+  ): void {
+    this.#audit.record(event, {
+      ...this.#baseRecord(request, context, startedMs, integration, scope),
+      permissions: envelope.granted.permissions,
+      expiresAt: new Date(envelope.expiresAtMs).toISOString(),
+      tokenSha256: fingerprint(envelope.secret),
+    });
+  }
+
+  #recordFailure(
+    request: GetRequest,
+    context: RequestContext,
+    startedMs: number,
+    integration: Integration | undefined,
+    scope: ResolvedScope | undefined,
+    error: BrokerError,
+  ): void {
+    // A host we do not serve is not an event about a credential.
+    if (error.code === 'NO_INTEGRATION') return;
+    const event = error.code === 'DENIED' ? AUDIT_EVENTS.denied : AUDIT_EVENTS.failed;
+    this.#audit.record(event, {
+      ...this.#baseRecord(request, context, startedMs, integration, scope),
+      error: { code: error.code, message: error.message },
+    });
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Routes each request to the integration configured for its host, and
+ * refuses what no integration should serve.
+ */
+import { NoIntegrationError, RequestDeniedError } from '../shared/errors.js';
+import type { CredentialTarget } from '../shared/protocol.js';
+import type { IntegrationConfig } from './config.js';
+import type { CredentialProvider } from './provider.js';
+
+export interface Integration {
+  config: IntegrationConfig;
+  provider: CredentialProvider;
+}
+
+/** True for hosts whose traffic never leaves this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.replace(/:[0-9]+$/, '').replace(/^\[(.*)\]$/, '$1');
+  return name === 'localhost' || name === '::1' || /^127(\.[0-9]{1,3}){3}$/.test(name);
+}
+
+export class ProviderRegistry {
+  readonly #byHost = new Map<string, Integration>();
+
+  constructor(integrations: Integration[]) {
+    for (const integration of integrations) {
+      // Validated configs have distinct names; one host, one integration.
+      if (this.#byHost.has(integration.config.host)) {
+        throw new TypeError(`two integrations for host '${integration.config.host}'`);
+      }
+      this.#byHost.set(integration.config.host, integration);
+    }
+  }
+
+  get integrations(): Integration[] {
+    return [...this.#byHost.values()];
+  }
+
+  /** The integration serving `target`; throws when none may. */
+  route(target: CredentialTarget): Integration {
+    const host = target.host.toLowerCase();
+    const integration = this.#byHost.get(host);
+    if (!integration) {
+      throw new NoIntegrationError(`no integration is configured for host '${host}'`, {
+        hint: 'add one to the broker config, or configure this helper only for the hosts it serves',
+      });
+    }
+    if (target.protocol === 'https') return integration;
+    if (target.protocol === 'http') {
+      // A token sent over plain HTTP can be read by anyone on the path.
+      if (isLoopbackHost(host)) return integration;
+      throw new RequestDeniedError(
+        `refusing to send a credential for '${host}' over plain http; use an https:// remote URL`,
+      );
+    }
+    throw new NoIntegrationError(
+      `protocol '${target.protocol}' is not served for '${host}'; the broker serves https`,
+    );
+  }
+}

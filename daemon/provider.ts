@@ -1,0 +1,68 @@
+/**
+ * The provider interface: what an integration implements so the daemon can
+ * hand out its credentials. The daemon's core (registry, cache, audit log,
+ * socket server) knows nothing else about a provider.
+ */
+import type { Logger } from 'pino';
+import type { CredentialTarget, Permissions, Requester } from '../shared/protocol.js';
+
+/** Per-request context a provider may use; it must not keep it. */
+export interface RequestContext {
+  requestId: string;
+  requester: Requester;
+  log: Logger;
+}
+
+/** What the client asked for beyond the target. */
+export interface RequestedScopes {
+  permissions?: Permissions;
+}
+
+/**
+ * A request resolved by its provider to one concrete scope. `cacheKey`
+ * identifies every credential that may serve this scope: two requests with
+ * the same key may share a cached credential, two with different keys never.
+ */
+export interface ResolvedScope {
+  cacheKey: string;
+  /** Repository the scope covers, normalized (`owner/repo`), for audit and erase. */
+  repository: string;
+  permissions: Permissions;
+  /** Provider facts worth auditing (installation id, App id); never secret. */
+  metadata: Record<string, string | number>;
+}
+
+/** One credential, as a provider returns it. */
+export interface CredentialEnvelope {
+  secret: string;
+  username: string;
+  expiresAtMs: number;
+  granted: { repositories: string[]; permissions: Permissions };
+  metadata: Record<string, string | number>;
+}
+
+export interface CredentialProvider {
+  /** Provider kind as written in the config (`github-app`). */
+  readonly kind: string;
+
+  /**
+   * Maps a request to the scope it would be served with, or throws a
+   * RequestDeniedError. Must not call the upstream service when it already
+   * knows the answer, so that a cache hit stays free.
+   */
+  resolveScope(
+    target: CredentialTarget,
+    requested: RequestedScopes,
+    context: RequestContext,
+  ): Promise<ResolvedScope>;
+
+  /** Obtains a fresh credential for a resolved scope. */
+  getCredential(
+    target: CredentialTarget,
+    scope: ResolvedScope,
+    context: RequestContext,
+  ): Promise<CredentialEnvelope>;
+
+  /** Forgets what it remembered about a target after git reported a failure. */
+  forget?(target: CredentialTarget, scope: ResolvedScope): void;
+}

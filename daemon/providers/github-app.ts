@@ -1,0 +1,194 @@
+/**
+ * The GitHub App provider: finds the App's installation for a repository
+ * and mints an installation token scoped to that one repository and the
+ * integration's permissions, with @octokit/auth-app.
+ */
+import { createAppAuth } from '@octokit/auth-app';
+import { request as octokitRequest } from '@octokit/request';
+import { RequestDeniedError } from '../../shared/errors.js';
+import type { CredentialTarget, PermissionLevel, Permissions } from '../../shared/protocol.js';
+import type {
+  CredentialEnvelope,
+  CredentialProvider,
+  RequestContext,
+  RequestedScopes,
+  ResolvedScope,
+} from '../provider.js';
+import type { GitHubAppOptions } from './github-app-kind.js';
+import { mapGitHubError, type GitHubCallContext } from './github-errors.js';
+import { parseRepository, type RepositoryRef } from './github-repository.js';
+import type { ProviderDeps } from './index.js';
+
+/** Git over HTTPS takes an installation token with this user name. */
+export const INSTALLATION_TOKEN_USERNAME = 'x-access-token';
+
+/** Every call to GitHub gives up after this long. */
+export const GITHUB_TIMEOUT_MS = 15_000;
+
+const LEVEL_RANK: Record<PermissionLevel, number> = { read: 1, write: 2, admin: 3 };
+
+// auth-app keeps its own token cache; the daemon owns caching (its keys
+// cover the App and API base, its TTL follows the token's expiry).
+const NO_CACHE = {
+  // auth-app's type says string, but it treats any falsy value as a miss.
+  get: (): string => '',
+  set: (): void => undefined,
+};
+
+function canonicalPermissions(permissions: Permissions): string {
+  return Object.keys(permissions)
+    .sort()
+    .map((name) => `${name}=${permissions[name]}`)
+    .join(',');
+}
+
+export class GitHubAppProvider implements CredentialProvider {
+  readonly kind = 'github-app';
+  readonly #options: GitHubAppOptions;
+  readonly #auth: ReturnType<typeof createAppAuth>;
+  readonly #appRequest: typeof octokitRequest;
+  // Installation id by lowercase owner/repo. Lives as long as the daemon;
+  // dropped when git reports a failure for that repository.
+  readonly #installations = new Map<string, number>();
+
+  constructor(options: GitHubAppOptions, deps: ProviderDeps) {
+    this.#options = options;
+    const baseRequest = octokitRequest.defaults({
+      baseUrl: options.apiBaseUrl,
+      headers: { 'user-agent': 'git-credential-broker' },
+      request: {
+        fetch: (url: string, init: RequestInit) =>
+          fetch(url, { ...init, signal: AbortSignal.timeout(GITHUB_TIMEOUT_MS) }),
+      },
+    });
+    this.#auth = createAppAuth({
+      appId: options.appId,
+      privateKey: options.privateKeyPem,
+      request: baseRequest,
+      cache: NO_CACHE,
+      log: { warn: (message: string) => deps.log.warn({ appId: options.appId }, message) },
+    });
+    // The hook signs with the App JWT and retries once on clock skew.
+    this.#appRequest = baseRequest.defaults({ request: { hook: this.#auth.hook } });
+  }
+
+  async resolveScope(
+    target: CredentialTarget,
+    requested: RequestedScopes,
+    context: RequestContext,
+  ): Promise<ResolvedScope> {
+    const repository = parseRepository(target);
+    const permissions = this.#permissionsFor(requested.permissions);
+    const installationId = await this.#installationFor(repository, context);
+
+    return {
+      cacheKey: [
+        this.kind,
+        this.#options.apiBaseUrl,
+        this.#options.appId,
+        installationId,
+        repository.key,
+        canonicalPermissions(permissions),
+      ].join('|'),
+      repository: repository.key,
+      permissions,
+      metadata: { appId: this.#options.appId, installationId },
+    };
+  }
+
+  async getCredential(
+    target: CredentialTarget,
+    scope: ResolvedScope,
+    context: RequestContext,
+  ): Promise<CredentialEnvelope> {
+    const repository = parseRepository(target);
+    const installationId = Number(scope.metadata.installationId);
+
+    let token;
+    try {
+      token = await this.#auth({
+        type: 'installation',
+        installationId,
+        repositoryNames: [repository.name],
+        permissions: scope.permissions,
+        refresh: true,
+      });
+    } catch (error) {
+      // A removed installation answers 404; look it up afresh next time.
+      if ((error as { status?: number }).status === 404) this.#installations.delete(repository.key);
+      throw mapGitHubError(error, this.#callContext(`minting a token for '${repository.key}'`));
+    }
+
+    context.log.debug({ installationId, repository: repository.key }, 'minted installation token');
+    return {
+      secret: token.token,
+      username: INSTALLATION_TOKEN_USERNAME,
+      expiresAtMs: Date.parse(token.expiresAt),
+      granted: {
+        repositories: (token.repositoryNames ?? []).map((name) => `${repository.owner}/${name}`.toLowerCase()),
+        permissions: token.permissions as Permissions,
+      },
+      metadata: { appId: this.#options.appId, installationId },
+    };
+  }
+
+  forget(target: CredentialTarget, scope: ResolvedScope): void {
+    this.#installations.delete(scope.repository);
+  }
+
+  /** The integration's permissions, or a narrower request within them. */
+  #permissionsFor(requested: Permissions | undefined): Permissions {
+    const ceiling = this.#options.permissions;
+    if (requested === undefined || Object.keys(requested).length === 0) return { ...ceiling };
+
+    for (const [name, level] of Object.entries(requested)) {
+      const allowed = ceiling[name];
+      if (allowed === undefined || LEVEL_RANK[level] > LEVEL_RANK[allowed]) {
+        throw new RequestDeniedError(
+          `permission '${name}: ${level}' is beyond what this integration grants (${canonicalPermissions(ceiling)}); ask for less or raise "permissions" in the broker config`,
+        );
+      }
+    }
+    return { ...requested };
+  }
+
+  async #installationFor(repository: RepositoryRef, context: RequestContext): Promise<number> {
+    const known = this.#installations.get(repository.key);
+    if (known !== undefined) return known;
+
+    let installationId: number;
+    try {
+      const response = await this.#appRequest('GET /repos/{owner}/{repo}/installation', {
+        owner: repository.owner,
+        repo: repository.name,
+      });
+      installationId = response.data.id;
+    } catch (error) {
+      if ((error as { status?: number }).status === 404) {
+        throw new RequestDeniedError(
+          `GitHub App '${this.#options.appId}' is not installed on '${repository.owner}/${repository.name}', or that repository does not exist; install the App on it (or its account) and retry`,
+        );
+      }
+      throw mapGitHubError(error, this.#callContext(`looking up the installation for '${repository.key}'`));
+    }
+    if (!Number.isSafeInteger(installationId) || installationId <= 0) {
+      throw mapGitHubError(
+        { status: 502, response: { data: { message: 'installation lookup returned no valid id' } } },
+        this.#callContext(`looking up the installation for '${repository.key}'`),
+      );
+    }
+
+    context.log.debug({ installationId, repository: repository.key }, 'found installation');
+    this.#installations.set(repository.key, installationId);
+    return installationId;
+  }
+
+  #callContext(action: string): GitHubCallContext {
+    return {
+      action,
+      appId: this.#options.appId,
+      privateKeyPath: this.#options.privateKeyPath,
+      apiBaseUrl: this.#options.apiBaseUrl,
+    };
+  }
+}

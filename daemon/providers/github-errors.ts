@@ -1,0 +1,93 @@
+/**
+ * Turns what GitHub answered into the broker's error family, with the fix a
+ * user can apply. GitHub's own message is kept (it never holds a secret) but
+ * cut short, since it comes from the network.
+ */
+import {
+  ConfigError,
+  GitHubApiError,
+  RequestDeniedError,
+  type BrokerError,
+} from '../../shared/errors.js';
+
+interface HttpErrorLike {
+  status?: unknown;
+  message?: unknown;
+  response?: { data?: unknown; headers?: Record<string, unknown> };
+}
+
+export interface GitHubCallContext {
+  /** What the broker was doing: "looking up the installation for 'acme/widgets'". */
+  action: string;
+  appId: string;
+  privateKeyPath: string;
+  apiBaseUrl: string;
+}
+
+function githubMessage(error: HttpErrorLike): string {
+  const data = error.response?.data;
+  const raw =
+    typeof data === 'object' && data !== null && typeof (data as { message?: unknown }).message === 'string'
+      ? (data as { message: string }).message
+      : '';
+  return raw.replace(/[\r\n\t]+/g, ' ').slice(0, 200);
+}
+
+export function mapGitHubError(error: unknown, context: GitHubCallContext): BrokerError {
+  const httpError = error as HttpErrorLike;
+  const status = typeof httpError.status === 'number' ? httpError.status : undefined;
+  const message = githubMessage(httpError);
+  const said = message === '' ? `HTTP ${status}` : `HTTP ${status} "${message}"`;
+
+  // Octokit reports a connection failure or timeout as status 500 with no response.
+  if (status === undefined || (status === 500 && httpError.response === undefined)) {
+    const cause = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'did not answer';
+    return new GitHubApiError(
+      `GitHub at '${context.apiBaseUrl}' ${cause} while ${context.action}; check the network and apiBaseUrl, then retry`,
+      { cause: error, ...(status === undefined ? {} : { status }) },
+    );
+  }
+  if (status === 401 && /could not be decoded/i.test(message)) {
+    return new ConfigError(
+      `GitHub rejected the App JWT while ${context.action}: App ID '${context.appId}' and private key '${context.privateKeyPath}' do not match; use the key generated for that App`,
+      { cause: error },
+    );
+  }
+  if (status === 401 && /'(exp|iat)'/.test(message)) {
+    return new GitHubApiError(
+      `GitHub rejected the App JWT's time claims while ${context.action} (${said}); the local clock is off, sync it (NTP)`,
+      { status, cause: error },
+    );
+  }
+  if (status === 403 && /suspended/i.test(message)) {
+    return new RequestDeniedError(
+      `the GitHub App installation is suspended, found while ${context.action}; an owner must unsuspend it in the account's settings`,
+      { cause: error },
+    );
+  }
+  if (status === 403 || status === 429) {
+    const retryAfter = httpError.response?.headers?.['retry-after'];
+    const wait = typeof retryAfter === 'string' ? `; GitHub asks to retry after ${retryAfter} s` : '';
+    return new GitHubApiError(`GitHub refused while ${context.action} (${said})${wait}`, {
+      status,
+      cause: error,
+    });
+  }
+  if (status === 422) {
+    return new RequestDeniedError(
+      `GitHub refused while ${context.action} (${said}); the repository must be one the App is installed on, and the permissions within what the installation was granted`,
+      { cause: error },
+    );
+  }
+  if (status >= 500) {
+    return new GitHubApiError(`GitHub answered ${said} while ${context.action}; retry later`, {
+      status,
+      cause: error,
+    });
+  }
+  return new GitHubApiError(`GitHub answered ${said} while ${context.action}`, {
+    status,
+    cause: error,
+    quit: true,
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * Maps the path git sends to one GitHub repository. The same repository
+ * written differently (case, `.git`, slashes, percent-escapes) maps to the
+ * same normalized key.
+ */
+import { RequestDeniedError } from '../../shared/errors.js';
+import type { CredentialTarget } from '../../shared/protocol.js';
+
+export interface RepositoryRef {
+  owner: string;
+  name: string;
+  /** `owner/name` in lowercase: GitHub names are case-insensitive. */
+  key: string;
+}
+
+// GitHub's own character sets for account and repository names.
+const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
+const NAME = /^[A-Za-z0-9._-]{1,100}$/;
+
+export function useHttpPathFix(target: CredentialTarget): string {
+  return `git config --global credential.${target.protocol}://${target.host}.useHttpPath true`;
+}
+
+export function parseRepository(target: CredentialTarget): RepositoryRef {
+  if (target.path === undefined || target.path === '') {
+    throw new RequestDeniedError(
+      `git did not send a repository path for '${target.host}', so no repository-scoped token can be minted; run: ${useHttpPathFix(target)}`,
+    );
+  }
+
+  let path: string;
+  try {
+    path = decodeURIComponent(target.path);
+  } catch {
+    throw new RequestDeniedError(`repository path '${target.path}' has a malformed percent-escape`);
+  }
+  path = path.replace(/^\/+|\/+$/g, '').replace(/\.git$/i, '');
+
+  const parts = path.split('/');
+  const [owner, name] = parts;
+  if (parts.length !== 2 || owner === undefined || name === undefined) {
+    throw new RequestDeniedError(
+      `repository path '${target.path}' is not of the form owner/repository; use a clone URL like https://${target.host}/OWNER/REPO.git`,
+    );
+  }
+  if (!OWNER.test(owner) || !NAME.test(name) || name === '.' || name === '..') {
+    throw new RequestDeniedError(
+      `repository path '${target.path}' is not a valid GitHub owner/repository name`,
+    );
+  }
+  return { owner, name, key: `${owner}/${name}`.toLowerCase() };
+}

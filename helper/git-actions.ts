@@ -1,0 +1,83 @@
+/**
+ * What the helper does for each action git runs it with. This is the hot
+ * path: git pays for every module loaded here, so it imports only node
+ * built-ins and shared/.
+ */
+import { sendRequest } from '../shared/daemon-client.js';
+import { BadRequestError, BrokerError, toBrokerError } from '../shared/errors.js';
+import { PROTOCOL_VERSION, type CredentialTarget, type Requester } from '../shared/protocol.js';
+import { parseCredentialInput, formatCredentialOutput, type CredentialAttributes } from './credential-protocol.js';
+
+export const PROGRAM = 'git-credential-broker';
+
+export type GitAction = 'get' | 'store' | 'erase';
+
+export interface ActionIo {
+  input: string;
+  socketPath: string;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+function requester(): Requester {
+  const who: Requester = { pid: process.pid, ppid: process.ppid, cwd: process.cwd() };
+  const uid = process.getuid?.();
+  if (uid !== undefined) who.uid = uid;
+  return who;
+}
+
+function targetOf(attributes: CredentialAttributes): CredentialTarget {
+  if (attributes.protocol === undefined || attributes.host === undefined) {
+    throw new BadRequestError('git sent no protocol or host; nothing to authenticate');
+  }
+  const target: CredentialTarget = { protocol: attributes.protocol, host: attributes.host };
+  if (attributes.path !== undefined) target.path = attributes.path;
+  return target;
+}
+
+/** Reports an error on stderr as one line; asks git to stop when it cannot recover. */
+function report(error: BrokerError, io: ActionIo, action: GitAction): number {
+  const hint = error.hint === undefined ? '' : `; ${error.hint}`;
+  io.stderr(`${PROGRAM}: ${error.message}${hint}\n`);
+  if (action === 'get' && error.quit) io.stdout('quit=1\n');
+  return error.code === 'NO_INTEGRATION' ? 0 : 1;
+}
+
+/** Runs one git action; returns the exit code (git ignores it, people do not). */
+export async function runGitAction(action: GitAction, io: ActionIo): Promise<number> {
+  // The daemon keeps only what it minted; there is nothing for it to store.
+  if (action === 'store') return 0;
+
+  try {
+    const attributes = parseCredentialInput(io.input);
+    const target = targetOf(attributes);
+
+    if (action === 'erase') {
+      const request = { v: PROTOCOL_VERSION, op: 'erase' as const, target, requester: requester() };
+      const reply = await sendRequest(
+        io.socketPath,
+        attributes.password === undefined ? request : { ...request, password: attributes.password },
+      );
+      if (!reply.ok) throw new BrokerError(reply.error.code, reply.error.message, { quit: reply.error.quit });
+      return 0;
+    }
+
+    const reply = await sendRequest(io.socketPath, { v: PROTOCOL_VERSION, op: 'get', target, requester: requester() });
+    if (!reply.ok) {
+      const { code, message, hint, quit } = reply.error;
+      throw new BrokerError(code, message, hint === undefined ? { quit } : { hint, quit });
+    }
+    if (!reply.credential) throw new BrokerError('INTERNAL', 'the daemon answered without a credential');
+
+    io.stdout(
+      formatCredentialOutput({
+        username: reply.credential.username,
+        password: reply.credential.secret,
+        password_expiry_utc: Math.floor(reply.credential.expiresAtMs / 1000),
+      }),
+    );
+    return 0;
+  } catch (error) {
+    return report(toBrokerError(error), io, action);
+  }
+}

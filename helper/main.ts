@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/**
+ * git-credential-broker: git runs it as `... get|store|erase`; people run
+ * its commands (`daemon`, `--help`). The git actions take a lean path that
+ * loads neither yargs nor the daemon.
+ */
+import { readFileSync } from 'node:fs';
+import { resolveSocketPath } from '../shared/paths.js';
+import { runGitAction, PROGRAM, type GitAction } from './git-actions.js';
+
+const GIT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
+
+/**
+ * Git appends the action to the configured helper command, so options the
+ * user wrote in `credential.helper` come first: `--socket PATH get`.
+ */
+function parseGitInvocation(argv: string[]): { action: GitAction; socket?: string } | undefined {
+  const action = argv.at(-1);
+  if (action === undefined || !GIT_ACTIONS.has(action)) return undefined;
+  const options = argv.slice(0, -1);
+  if (options.length === 0) return { action: action as GitAction };
+  if (options.length === 1 && options[0]!.startsWith('--socket=')) {
+    return { action: action as GitAction, socket: options[0]!.slice('--socket='.length) };
+  }
+  if (options.length === 2 && options[0] === '--socket') {
+    return { action: action as GitAction, socket: options[1]! };
+  }
+  return undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const invocation = parseGitInvocation(argv);
+  if (invocation === undefined) {
+    const { runCli } = await import('./cli.js');
+    return runCli(argv);
+  }
+
+  let socketPath: string;
+  try {
+    socketPath = resolveSocketPath(process.env, invocation.socket);
+  } catch (error) {
+    process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  return runGitAction(invocation.action, {
+    input: invocation.action === 'store' ? '' : readFileSync(0, 'utf8'),
+    socketPath,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  });
+}
+
+process.exitCode = await main(process.argv.slice(2));

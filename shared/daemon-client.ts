@@ -1,0 +1,97 @@
+/**
+ * The client side of the wire protocol: one request, one reply, one
+ * connection. Imports only node:net so the helper's `get` path stays lean.
+ */
+import { connect } from 'node:net';
+import { DaemonUnreachableError, type BrokerError } from './errors.js';
+import {
+  encodeMessage,
+  MAX_MESSAGE_BYTES,
+  parseReply,
+  type Reply,
+  type Request,
+} from './protocol.js';
+
+/** How long a client waits for the daemon's reply (minting can take a while). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+const START_HINT = "start it with 'git-credential-broker daemon'";
+
+function unreachable(socketPath: string, error: NodeJS.ErrnoException): BrokerError {
+  switch (error.code) {
+    case 'ENOENT':
+      return new DaemonUnreachableError(
+        `no broker daemon is listening at '${socketPath}'; ${START_HINT}`,
+      );
+    case 'ECONNREFUSED':
+      return new DaemonUnreachableError(
+        `the broker daemon at '${socketPath}' is not running (stale socket); ${START_HINT}`,
+      );
+    case 'EACCES':
+      return new DaemonUnreachableError(
+        `permission denied on the broker socket '${socketPath}'; run git as the user that runs the daemon`,
+      );
+    default:
+      return new DaemonUnreachableError(
+        `cannot reach the broker daemon at '${socketPath}': ${error.code ?? error.message}`,
+      );
+  }
+}
+
+/** Sends one request and resolves with the daemon's reply. */
+export function sendRequest(
+  socketPath: string,
+  request: Request,
+  timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    const socket = connect(socketPath);
+
+    const finish = (error: BrokerError | undefined, reply?: Reply): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve(reply as Reply);
+    };
+    const timer = setTimeout(() => {
+      finish(
+        new DaemonUnreachableError(
+          `the broker daemon at '${socketPath}' did not answer within ${timeoutMs} ms; check its log`,
+        ),
+      );
+    }, timeoutMs);
+
+    socket.on('connect', () => socket.write(encodeMessage(request)));
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > MAX_MESSAGE_BYTES) {
+        finish(new DaemonUnreachableError(`the broker daemon at '${socketPath}' sent an oversized reply`));
+        return;
+      }
+      const newline = chunk.indexOf(0x0a);
+      if (newline === -1) {
+        chunks.push(chunk);
+        return;
+      }
+      chunks.push(chunk.subarray(0, newline));
+      try {
+        finish(undefined, parseReply(Buffer.concat(chunks).toString('utf8')));
+      } catch (error) {
+        finish(error as BrokerError);
+      }
+    });
+    socket.on('end', () => {
+      finish(
+        new DaemonUnreachableError(
+          `the broker daemon at '${socketPath}' closed the connection without a reply; check its log`,
+        ),
+      );
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => finish(unreachable(socketPath, error)));
+  });
+}

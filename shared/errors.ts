@@ -1,0 +1,98 @@
+/**
+ * The error family every part of the broker throws and the wire protocol
+ * carries. Each kind has a stable `code`, a message that says what failed
+ * (subject quoted, then the fix), and an optional `hint`.
+ *
+ * A message never contains a secret: callers pass names, paths and ids,
+ * never tokens or keys.
+ */
+
+/** Stable codes; the helper and tests match on these, never on messages. */
+export type ErrorCode =
+  | 'CONFIG'
+  | 'GITHUB_API'
+  | 'DAEMON_UNREACHABLE'
+  | 'DENIED'
+  | 'BAD_REQUEST'
+  | 'NO_INTEGRATION'
+  | 'INTERNAL';
+
+export interface BrokerErrorOptions {
+  hint?: string;
+  /** True when git cannot recover by asking another helper or the user. */
+  quit?: boolean;
+  cause?: unknown;
+}
+
+/** Base of the family. Programmer misuse throws TypeError instead. */
+export class BrokerError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly quit: boolean;
+
+  constructor(code: ErrorCode, message: string, options: BrokerErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+    this.quit = options.quit ?? false;
+  }
+}
+
+/** The configuration file or a file it names is wrong. */
+export class ConfigError extends BrokerError {
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super('CONFIG', message, { quit: true, ...options });
+  }
+}
+
+/** GitHub (or a GitHub Enterprise Server) answered with an error. */
+export class GitHubApiError extends BrokerError {
+  readonly status: number | undefined;
+
+  constructor(
+    message: string,
+    options: BrokerErrorOptions & { status?: number } = {},
+  ) {
+    super('GITHUB_API', message, options);
+    this.status = options.status;
+  }
+}
+
+/** The helper could not talk to the daemon. */
+export class DaemonUnreachableError extends BrokerError {
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super('DAEMON_UNREACHABLE', message, options);
+  }
+}
+
+/** The request is well formed but the broker will not serve it. */
+export class RequestDeniedError extends BrokerError {
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super('DENIED', message, { quit: true, ...options });
+  }
+}
+
+/** The request is malformed: git's input or a wire message. */
+export class BadRequestError extends BrokerError {
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super('BAD_REQUEST', message, { quit: true, ...options });
+  }
+}
+
+/** No integration serves the requested host; git may ask another helper. */
+export class NoIntegrationError extends BrokerError {
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super('NO_INTEGRATION', message, { quit: false, ...options });
+  }
+}
+
+/** Turns anything thrown into a BrokerError without leaking its message. */
+export function toBrokerError(error: unknown): BrokerError {
+  if (error instanceof BrokerError) return error;
+  return new BrokerError(
+    'INTERNAL',
+    'internal error in the broker daemon; see the daemon log for details',
+    { cause: error },
+  );
+}

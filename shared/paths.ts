@@ -1,0 +1,73 @@
+/**
+ * Where the broker keeps its socket, configuration and audit log.
+ * Every function takes the environment explicitly so tests and the demo can
+ * run beside a user's real daemon without touching it.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from './errors.js';
+
+const APP_DIR = 'git-credential-broker';
+
+/** Environment variable that overrides the socket path. */
+export const SOCKET_ENV = 'GIT_CREDENTIAL_BROKER_SOCKET';
+/** Environment variable that overrides the configuration file path. */
+export const CONFIG_ENV = 'GIT_CREDENTIAL_BROKER_CONFIG';
+
+// sun_path holds 108 bytes on Linux and 104 on macOS, terminator included.
+const MAX_SOCKET_PATH_BYTES = 103;
+
+type Env = Record<string, string | undefined>;
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function home(env: Env): string {
+  return nonEmpty(env.HOME) ?? homedir();
+}
+
+/**
+ * The daemon's socket: `--socket`, else $GIT_CREDENTIAL_BROKER_SOCKET, else
+ * $XDG_RUNTIME_DIR/git-credential-broker/daemon.sock, else
+ * $XDG_CACHE_HOME (default ~/.cache)/git-credential-broker/daemon.sock.
+ */
+export function resolveSocketPath(env: Env, flag?: string): string {
+  const path =
+    nonEmpty(flag) ??
+    nonEmpty(env[SOCKET_ENV]) ??
+    join(
+      nonEmpty(env.XDG_RUNTIME_DIR) ??
+        nonEmpty(env.XDG_CACHE_HOME) ??
+        join(home(env), '.cache'),
+      APP_DIR,
+      'daemon.sock',
+    );
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+    throw new ConfigError(
+      `socket path '${path}' is longer than ${MAX_SOCKET_PATH_BYTES} bytes, the limit for Unix sockets; choose a shorter path with --socket or ${SOCKET_ENV}`,
+    );
+  }
+  return path;
+}
+
+/**
+ * The configuration file: `--config`, else $GIT_CREDENTIAL_BROKER_CONFIG,
+ * else $XDG_CONFIG_HOME (default ~/.config)/git-credential-broker/config.json.
+ */
+export function resolveConfigPath(env: Env, flag?: string): string {
+  return (
+    nonEmpty(flag) ??
+    nonEmpty(env[CONFIG_ENV]) ??
+    join(nonEmpty(env.XDG_CONFIG_HOME) ?? join(home(env), '.config'), APP_DIR, 'config.json')
+  );
+}
+
+/** Default audit log: $XDG_STATE_HOME (default ~/.local/state)/git-credential-broker/audit.log. */
+export function defaultAuditLogPath(env: Env): string {
+  return join(
+    nonEmpty(env.XDG_STATE_HOME) ?? join(home(env), '.local', 'state'),
+    APP_DIR,
+    'audit.log',
+  );
+}

@@ -1,0 +1,214 @@
+/**
+ * The wire protocol between the helper and the daemon.
+ *
+ * Transport: a Unix socket. Framing: one JSON object per line
+ * (newline-delimited JSON). Exchange: the client opens a connection, sends
+ * exactly one request line, reads exactly one reply line, and the daemon
+ * closes the connection. Every message carries `v`, the protocol version;
+ * a daemon answers a version it does not speak with a BAD_REQUEST reply.
+ */
+import { BadRequestError, BrokerError, type ErrorCode } from './errors.js';
+
+/** Version of the messages below. Bump on any incompatible change. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest request or reply line, newline included, either side accepts. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+/** Where git wants to authenticate, as git's credential protocol names it. */
+export interface CredentialTarget {
+  protocol: string;
+  host: string;
+  /** Repository path without surrounding slashes; absent when git sent none. */
+  path?: string;
+}
+
+/**
+ * Who asked. Self-reported by the helper (a Unix socket in Node cannot read
+ * peer credentials), so it is audit context, not an authorization input.
+ */
+export interface Requester {
+  pid: number;
+  /** The helper's parent: normally the git process. */
+  ppid: number;
+  uid?: number;
+  cwd?: string;
+}
+
+export type PermissionLevel = 'read' | 'write' | 'admin';
+export type Permissions = Record<string, PermissionLevel>;
+
+/** Ask for a credential for `target`. */
+export interface GetRequest {
+  v: number;
+  op: 'get';
+  target: CredentialTarget;
+  /** Narrower permissions than the integration's default, if wanted. */
+  permissions?: Permissions;
+  requester: Requester;
+}
+
+/**
+ * Drop the cached credential for `target`. With `password`, only an entry
+ * holding that exact secret is dropped (git sends the one it just used).
+ */
+export interface EraseRequest {
+  v: number;
+  op: 'erase';
+  target: CredentialTarget;
+  password?: string;
+  requester: Requester;
+}
+
+/** Liveness check; the reply carries the daemon's version. */
+export interface PingRequest {
+  v: number;
+  op: 'ping';
+}
+
+export type Request = GetRequest | EraseRequest | PingRequest;
+
+/** A credential as the daemon hands it to the helper. */
+export interface WireCredential {
+  username: string;
+  secret: string;
+  /** Absolute expiry, milliseconds since the Unix epoch. */
+  expiresAtMs: number;
+  /** What the credential was granted, for tools that ask for the envelope. */
+  granted: { repositories: string[]; permissions: Permissions };
+  /** True when served from the daemon's cache rather than minted. */
+  cached: boolean;
+}
+
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  hint?: string;
+  quit: boolean;
+}
+
+export type Reply =
+  | { v: number; ok: true; credential?: WireCredential; erased?: number; daemonVersion?: string }
+  | { v: number; ok: false; error: WireError };
+
+/** Serializes one message as a protocol line. */
+export function encodeMessage(message: Request | Reply): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
+/** Builds the error reply for anything thrown while serving a request. */
+export function errorReply(error: BrokerError): Reply {
+  const wire: WireError = { code: error.code, message: error.message, quit: error.quit };
+  if (error.hint !== undefined) wire.hint = error.hint;
+  return { v: PROTOCOL_VERSION, ok: false, error: wire };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseLine(line: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new BadRequestError(`malformed ${what}: not valid JSON`);
+  }
+  if (!isRecord(value)) {
+    throw new BadRequestError(`malformed ${what}: expected a JSON object`);
+  }
+  if (value.v !== PROTOCOL_VERSION) {
+    throw new BadRequestError(
+      `unsupported protocol version ${JSON.stringify(value.v)} in ${what}; helper and daemon must come from the same release, restart the daemon after upgrading`,
+    );
+  }
+  return value;
+}
+
+function parseTarget(value: unknown): CredentialTarget {
+  if (!isRecord(value)) throw new BadRequestError('malformed request: target must be an object');
+  const { protocol, host, path } = value;
+  if (typeof protocol !== 'string' || protocol === '') {
+    throw new BadRequestError('malformed request: target.protocol must be a non-empty string');
+  }
+  if (typeof host !== 'string' || host === '') {
+    throw new BadRequestError('malformed request: target.host must be a non-empty string');
+  }
+  if (path !== undefined && typeof path !== 'string') {
+    throw new BadRequestError('malformed request: target.path must be a string');
+  }
+  return path === undefined ? { protocol, host } : { protocol, host, path };
+}
+
+function parseRequester(value: unknown): Requester {
+  if (!isRecord(value)) return { pid: 0, ppid: 0 };
+  const requester: Requester = {
+    pid: Number.isSafeInteger(value.pid) ? (value.pid as number) : 0,
+    ppid: Number.isSafeInteger(value.ppid) ? (value.ppid as number) : 0,
+  };
+  if (Number.isSafeInteger(value.uid)) requester.uid = value.uid as number;
+  if (typeof value.cwd === 'string') requester.cwd = value.cwd.slice(0, 4096);
+  return requester;
+}
+
+const LEVELS: ReadonlySet<string> = new Set(['read', 'write', 'admin']);
+
+function parsePermissions(value: unknown): Permissions | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) throw new BadRequestError('malformed request: permissions must be an object');
+  const permissions: Permissions = {};
+  for (const [name, level] of Object.entries(value)) {
+    if (typeof level !== 'string' || !LEVELS.has(level)) {
+      throw new BadRequestError(
+        `invalid permission level ${JSON.stringify(level)} for '${name}'; use read, write or admin`,
+      );
+    }
+    permissions[name] = level as PermissionLevel;
+  }
+  return permissions;
+}
+
+/** Parses and validates one request line; throws BadRequestError. */
+export function parseRequest(line: string): Request {
+  const value = parseLine(line, 'request');
+
+  switch (value.op) {
+    case 'ping':
+      return { v: PROTOCOL_VERSION, op: 'ping' };
+    case 'get': {
+      const request: GetRequest = {
+        v: PROTOCOL_VERSION,
+        op: 'get',
+        target: parseTarget(value.target),
+        requester: parseRequester(value.requester),
+      };
+      const permissions = parsePermissions(value.permissions);
+      if (permissions !== undefined) request.permissions = permissions;
+      return request;
+    }
+    case 'erase': {
+      const request: EraseRequest = {
+        v: PROTOCOL_VERSION,
+        op: 'erase',
+        target: parseTarget(value.target),
+        requester: parseRequester(value.requester),
+      };
+      if (typeof value.password === 'string') request.password = value.password;
+      return request;
+    }
+    default:
+      throw new BadRequestError(
+        `unknown request op ${JSON.stringify(value.op)}; expected get, erase or ping`,
+      );
+  }
+}
+
+/** Parses one reply line; throws BadRequestError when it is not a reply. */
+export function parseReply(line: string): Reply {
+  const value = parseLine(line, 'reply from the daemon');
+  if (value.ok === true) return value as Reply;
+  if (value.ok === false && isRecord(value.error) && typeof value.error.message === 'string') {
+    return value as Reply;
+  }
+  throw new BadRequestError('malformed reply from the daemon: missing ok or error');
+}

@@ -1,0 +1,185 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import pino from 'pino';
+import { AuditLog } from '../../daemon/audit-log.js';
+import type { IntegrationConfig } from '../../daemon/config.js';
+import { CredentialService } from '../../daemon/credential-service.js';
+import type { RequestContext } from '../../daemon/provider.js';
+import { ProviderRegistry } from '../../daemon/provider-registry.js';
+import { TokenCache } from '../../daemon/token-cache.js';
+import { PROTOCOL_VERSION, type GetRequest } from '../../shared/protocol.js';
+import { assertNoSecrets } from '../fixtures/leak-scan.js';
+import { StubProvider } from '../fixtures/stub-provider.js';
+
+const MINUTE = 60_000;
+
+async function setup(t: Parameters<Parameters<typeof import('tap').test>[1]>[0], clock = { now: 1_700_000_000_000 }) {
+  const dir = t.testdir();
+  const now = (): number => clock.now;
+  const provider = new StubProvider(now);
+  const config: IntegrationConfig = {
+    name: 'stub-int',
+    provider: 'stub',
+    host: 'git.example',
+    cacheTtlSeconds: 50 * 60,
+    minTokenLifeSeconds: 10 * 60,
+    options: {},
+  };
+  const auditPath = join(dir, 'audit.log');
+  const audit = await AuditLog.open(auditPath);
+  const service = new CredentialService({
+    registry: new ProviderRegistry([{ config, provider }]),
+    cache: new TokenCache({ now, log: pino({ level: 'silent' }) }),
+    audit,
+    now,
+  });
+  const context: RequestContext = {
+    requestId: 'req-1',
+    requester: { pid: 11, ppid: 10, cwd: '/work' },
+    log: pino({ level: 'silent' }),
+  };
+  const request = (path = 'acme/widgets'): GetRequest => ({
+    v: PROTOCOL_VERSION,
+    op: 'get',
+    target: { protocol: 'https', host: 'git.example', path },
+    requester: { pid: 11, ppid: 10, cwd: '/work' },
+  });
+  const auditLines = async (): Promise<Record<string, unknown>[]> => {
+    await audit.flush();
+    const text = await readFile(auditPath, 'utf8');
+    return text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  };
+  const auditText = async (): Promise<string> => {
+    await audit.flush();
+    return readFile(auditPath, 'utf8');
+  };
+  return { provider, service, context, request, auditLines, auditText, clock };
+}
+
+t.test('a miss mints once and the next request is a hit that does not call the provider', async (t) => {
+  const { provider, service, context, request } = await setup(t);
+
+  const first = await service.get(request(), context);
+  const second = await service.get(request(), context);
+
+  t.equal(provider.mints, 1);
+  t.equal(first.cached, false);
+  t.equal(second.cached, true);
+  t.equal(second.secret, first.secret);
+});
+
+t.test('different repositories and permissions get different credentials', async (t) => {
+  const { provider, service, context, request } = await setup(t);
+
+  await service.get(request('acme/widgets'), context);
+  await service.get(request('acme/gadgets'), context);
+  await service.get({ ...request('acme/widgets'), permissions: { contents: 'read' } }, context);
+
+  t.equal(provider.mints, 3);
+});
+
+t.test('mints again once the cached credential has less than its minimum life left', async (t) => {
+  const { provider, service, context, request, clock } = await setup(t);
+  await service.get(request(), context);
+
+  clock.now += 49 * MINUTE;
+  await service.get(request(), context);
+  const mintsBeforeMargin = provider.mints;
+  clock.now += 1 * MINUTE;
+  const late = await service.get(request(), context);
+
+  t.equal(mintsBeforeMargin, 1, 'still a hit 49 minutes in');
+  t.equal(provider.mints, 2, 'a fresh mint 50 minutes in (60 minute token, 10 minute margin)');
+  t.equal(late.cached, false);
+});
+
+t.test('concurrent misses for one scope cause exactly one mint', async (t) => {
+  const { provider, service, context, request } = await setup(t);
+  provider.delayMs = 30;
+
+  const results = await Promise.all(Array.from({ length: 20 }, () => service.get(request(), context)));
+
+  t.equal(provider.mints, 1);
+  t.equal(new Set(results.map((r) => r.secret)).size, 1);
+});
+
+t.test('audits minted and served-from-cache as distinct events with metadata and a fingerprint', async (t) => {
+  const { provider, service, context, request, auditLines } = await setup(t);
+
+  await service.get(request(), context);
+  await service.get(request(), context);
+  const lines = await auditLines();
+
+  t.same(lines.map((line) => line.event), ['token.minted', 'token.cache_hit']);
+  for (const line of lines) {
+    t.match(line, {
+      integration: 'stub-int',
+      provider: 'stub',
+      repository: 'acme/widgets',
+      installation: 7,
+      target: 'https://git.example/acme/widgets',
+      requester: { pid: 11, ppid: 10 },
+      tokenSha256: /^sha256:[0-9a-f]{64}$/,
+      expiresAt: /^\d{4}-\d\d-\d\dT/,
+    });
+    t.type(line.durationMs, 'number');
+    t.type(line.time, 'string');
+  }
+  t.equal(provider.secrets.length, 1);
+});
+
+t.test('a denial is audited as denied and a host nobody serves is not audited', async (t) => {
+  const { provider, service, context, request, auditLines } = await setup(t);
+  provider.deny = 'not allowed';
+
+  await t.rejects(service.get(request(), context), { code: 'DENIED' });
+  await t.rejects(
+    service.get({ ...request(), target: { protocol: 'https', host: 'elsewhere.example', path: 'a/b' } }, context),
+    { code: 'NO_INTEGRATION' },
+  );
+  const lines = await auditLines();
+
+  t.same(lines.map((line) => line.event), ['token.denied']);
+  t.match(lines[0], { error: { code: 'DENIED', message: 'not allowed' } });
+});
+
+t.test('plain http is refused for a host that is not loopback', async (t) => {
+  const { provider, service, context, request } = await setup(t);
+
+  await t.rejects(service.get({ ...request(), target: { protocol: 'http', host: 'git.example', path: 'a/b' } }, context), {
+    code: 'DENIED',
+    message: /plain http/,
+  });
+  t.equal(provider.resolves, 0, 'the provider is not asked');
+});
+
+t.test('erase drops the entry holding the password git sends, and only that one', async (t) => {
+  const { provider, service, context, request } = await setup(t);
+  const first = await service.get(request(), context);
+  const base = { v: PROTOCOL_VERSION, op: 'erase' as const, target: request().target, requester: request().requester };
+
+  const wrong = await service.erase({ ...base, password: 'not-the-token' }, context);
+  const stillCached = await service.get(request(), context);
+  const right = await service.erase({ ...base, password: first.secret }, context);
+  const after = await service.get(request(), context);
+
+  t.equal(wrong, 0);
+  t.equal(stillCached.cached, true);
+  t.equal(right, 1);
+  t.equal(after.cached, false);
+  t.equal(provider.mints, 2);
+});
+
+t.test('no secret ever appears in the audit log', async (t) => {
+  const { provider, service, context, request, auditText } = await setup(t);
+
+  await service.get(request(), context);
+  await service.get(request(), context);
+  const first = provider.secrets[0]!;
+  await service.erase({ v: PROTOCOL_VERSION, op: 'erase', target: request().target, requester: request().requester, password: first }, context);
+  await service.get(request(), context);
+
+  t.equal(provider.secrets.length, 2);
+  assertNoSecrets(t, { audit: await auditText() }, provider.secrets);
+});

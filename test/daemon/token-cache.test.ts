@@ -1,0 +1,76 @@
+import t from 'tap';
+import pino from 'pino';
+import { fingerprint, staleAtMs, TokenCache, type CachedCredential } from '../../daemon/token-cache.js';
+
+const HOUR = 60 * 60 * 1000;
+const MINUTE = 60 * 1000;
+
+function entry(stale: number): CachedCredential {
+  return {
+    integration: 'github',
+    scope: { cacheKey: 'k', repository: 'acme/widgets', permissions: { contents: 'read' }, metadata: {} },
+    envelope: {
+      secret: 'ghs_example',
+      username: 'x-access-token',
+      expiresAtMs: stale + 10 * MINUTE,
+      granted: { repositories: ['acme/widgets'], permissions: { contents: 'read' } },
+      metadata: {},
+    },
+    staleAtMs: stale,
+  };
+}
+
+t.test('a credential goes stale at its TTL when the TTL ends first', async (t) => {
+  t.equal(staleAtMs({ nowMs: 0, expiresAtMs: HOUR, ttlMs: 20 * MINUTE, minLifeMs: 10 * MINUTE }), 20 * MINUTE);
+});
+
+t.test('a credential goes stale its minimum life before it expires, whatever the TTL', async (t) => {
+  t.equal(staleAtMs({ nowMs: 0, expiresAtMs: HOUR, ttlMs: 2 * HOUR, minLifeMs: 10 * MINUTE }), 50 * MINUTE);
+});
+
+t.test('serves an entry until its stale time under a fake clock, then drops it', async (t) => {
+  let now = 1_000_000;
+  const cache = new TokenCache({ now: () => now, log: pino({ level: 'silent' }) });
+  await cache.set('k', entry(now + 30 * MINUTE));
+
+  now += 30 * MINUTE - 1;
+  const before = await cache.get('k');
+  now += 1;
+  const after = await cache.get('k');
+
+  t.equal(before?.envelope.secret, 'ghs_example');
+  t.equal(after, undefined);
+  t.equal(cache.size, 0, 'the stale entry is gone, not only hidden');
+});
+
+t.test('does not store an entry that is already stale', async (t) => {
+  const now = 5_000;
+  const cache = new TokenCache({ now: () => now, log: pino({ level: 'silent' }) });
+
+  const stored = await cache.set('k', entry(now));
+
+  t.equal(stored, false);
+  t.equal(await cache.get('k'), undefined);
+});
+
+t.test('deletes only the entries a predicate accepts', async (t) => {
+  const cache = new TokenCache({ log: pino({ level: 'silent' }) });
+  const keep = entry(Date.now() + HOUR);
+  const drop = { ...entry(Date.now() + HOUR), integration: 'other' };
+  await cache.set('keep', keep);
+  await cache.set('drop', drop);
+
+  const deleted = await cache.deleteWhere((e) => e.integration === 'other');
+
+  t.equal(deleted.length, 1);
+  t.ok(await cache.get('keep'));
+  t.equal(await cache.get('drop'), undefined);
+});
+
+t.test('fingerprints a secret with SHA-256 and never echoes it', async (t) => {
+  const print = fingerprint('ghs_secret_value');
+
+  t.match(print, /^sha256:[0-9a-f]{64}$/);
+  t.notMatch(print, /ghs_secret_value/);
+  t.equal(print, fingerprint('ghs_secret_value'), 'stable for the same secret');
+});
