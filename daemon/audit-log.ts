@@ -82,7 +82,9 @@ export class AuditLog {
     });
     // A write error later (disk full, file removed) must not crash the daemon.
     this.#destination.on('error', (error: NodeJS.ErrnoException) => {
-      process.stderr.write(`git-credential-broker: audit log '${path}' write failed: ${error.code ?? error.message}\n`);
+      process.stderr.write(
+        `git-credential-broker: audit log '${path}' write failed: ${error.code ?? error.message}\n`,
+      );
     });
     this.#logger = pino(
       {

@@ -17,7 +17,9 @@ export class ConfigFields {
   /** Reads a nested object and returns fields for it. */
   static of(file: string, at: string, value: unknown): ConfigFields {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new ConfigError(`config '${file}': ${at || 'the file'} must be a JSON object, got ${describe(value)}`);
+      throw new ConfigError(
+        `config '${file}': ${at || 'the file'} must be a JSON object, got ${describe(value)}`,
+      );
     }
     return new ConfigFields(file, at, value as JsonObject);
   }

@@ -45,7 +45,9 @@ async function readJson(path: string): Promise<unknown> {
         `config file '${path}' does not exist; create it (see the README's Configuration section) or pass --config`,
       );
     }
-    throw new ConfigError(`cannot read config file '${path}': ${code ?? 'unknown error'}; make it readable by this user`);
+    throw new ConfigError(
+      `cannot read config file '${path}': ${code ?? 'unknown error'}; make it readable by this user`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -57,7 +59,10 @@ async function readJson(path: string): Promise<unknown> {
 function parseHost(fields: ConfigFields): string {
   const host = fields.string('host', '"github.com"').toLowerCase();
   if (!/^[a-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$/.test(host)) {
-    fields.fail('host', `must be a host name with an optional :port, as in a clone URL, got "${host}"`);
+    fields.fail(
+      'host',
+      `must be a host name with an optional :port, as in a clone URL, got "${host}"`,
+    );
   }
   return host;
 }
@@ -71,7 +76,10 @@ async function parseIntegration(
   const provider = fields.string('provider', '"github-app"');
   const kind = PROVIDER_KINDS[provider];
   if (kind === undefined) {
-    return fields.fail('provider', `"${provider}" is not a known provider; use one of: ${Object.keys(PROVIDER_KINDS).join(', ')}`);
+    return fields.fail(
+      'provider',
+      `"${provider}" is not a known provider; use one of: ${Object.keys(PROVIDER_KINDS).join(', ')}`,
+    );
   }
   fields.allowOnly([...COMMON_KEYS, ...kind.optionKeys]);
 
@@ -98,7 +106,10 @@ export async function loadConfig(
 
   const list = top.object.integrations;
   if (!Array.isArray(list) || list.length === 0) {
-    return top.fail('integrations', 'must be a non-empty array of integrations; see the README for an example');
+    return top.fail(
+      'integrations',
+      'must be a non-empty array of integrations; see the README for an example',
+    );
   }
   const integrations: IntegrationConfig[] = [];
   for (const [index, raw] of list.entries()) {

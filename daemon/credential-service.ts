@@ -63,11 +63,24 @@ export class CredentialService {
 
       const hit = await this.#cache.get(scope.cacheKey);
       if (hit) {
-        this.#record(AUDIT_EVENTS.cacheHit, request, context, startedMs, integration, scope, hit.envelope);
+        this.#record(
+          AUDIT_EVENTS.cacheHit,
+          request,
+          context,
+          startedMs,
+          integration,
+          scope,
+          hit.envelope,
+        );
         return toWire(hit.envelope, true);
       }
 
-      const { envelope, shared } = await this.#mintOnce(integration, request.target, scope, context);
+      const { envelope, shared } = await this.#mintOnce(
+        integration,
+        request.target,
+        scope,
+        context,
+      );
       const event = shared ? AUDIT_EVENTS.cacheHit : AUDIT_EVENTS.minted;
       this.#record(event, request, context, startedMs, integration, scope, envelope);
       return toWire(envelope, shared);
@@ -162,7 +175,7 @@ export class CredentialService {
       integration: integration?.config.name ?? null,
       provider: integration?.provider.kind ?? null,
       target: describeTarget(request.target),
-      repository: scope?.repository ?? null,
+      repository: scope?.repository ?? integration?.provider.repositoryOf?.(request.target) ?? null,
       installation: installation ?? null,
       permissions: scope?.permissions ?? null,
       expiresAt: null,

@@ -55,14 +55,23 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const service = new CredentialService({ registry, cache, audit });
 
   await claimSocketPath(options.socketPath);
-  const server = new SocketServer({ socketPath: options.socketPath, service, log, version: VERSION });
+  const server = new SocketServer({
+    socketPath: options.socketPath,
+    service,
+    log,
+    version: VERSION,
+  });
   await server.listen();
   log.info(
     {
       socket: options.socketPath,
       config: config.path,
       auditLog: config.auditLog,
-      integrations: config.integrations.map(({ name, host, provider }) => ({ name, host, provider })),
+      integrations: config.integrations.map(({ name, host, provider }) => ({
+        name,
+        host,
+        provider,
+      })),
       version: VERSION,
     },
     'daemon listening',

@@ -63,6 +63,12 @@ export interface CredentialProvider {
     context: RequestContext,
   ): Promise<CredentialEnvelope>;
 
+  /**
+   * The normalized repository a target names, for auditing a request that
+   * failed before it resolved; undefined when the target names none.
+   */
+  repositoryOf?(target: CredentialTarget): string | undefined;
+
   /** Forgets what it remembered about a target after git reported a failure. */
   forget?(target: CredentialTarget, scope: ResolvedScope): void;
 }

@@ -85,7 +85,10 @@ export class SocketServer {
       received += newline === -1 ? chunk.length : newline + 1;
       if (received > MAX_MESSAGE_BYTES) {
         handled = true;
-        this.#reply(socket, errorReply(new BadRequestError(`request larger than ${MAX_MESSAGE_BYTES} bytes`)));
+        this.#reply(
+          socket,
+          errorReply(new BadRequestError(`request larger than ${MAX_MESSAGE_BYTES} bytes`)),
+        );
         return;
       }
       if (newline === -1) {

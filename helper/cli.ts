@@ -18,7 +18,8 @@ export async function runCli(argv: string[]): Promise<number> {
       )
       .option('socket', {
         type: 'string',
-        describe: 'daemon socket path (default: $GIT_CREDENTIAL_BROKER_SOCKET, else under $XDG_RUNTIME_DIR or ~/.cache)',
+        describe:
+          'daemon socket path (default: $GIT_CREDENTIAL_BROKER_SOCKET, else under $XDG_RUNTIME_DIR or ~/.cache)',
       })
       .command(
         'daemon',
@@ -27,10 +28,14 @@ export async function runCli(argv: string[]): Promise<number> {
           command
             .option('config', {
               type: 'string',
-              describe: 'config file (default: $GIT_CREDENTIAL_BROKER_CONFIG, else ~/.config/git-credential-broker/config.json)',
+              describe:
+                'config file (default: $GIT_CREDENTIAL_BROKER_CONFIG, else ~/.config/git-credential-broker/config.json)',
             })
             .example('$0 daemon', 'serve with the default config and socket')
-            .example('$0 daemon --config ./broker.json --socket /run/broker/daemon.sock', 'explicit paths'),
+            .example(
+              '$0 daemon --config ./broker.json --socket /run/broker/daemon.sock',
+              'explicit paths',
+            ),
         async (args) => {
           const { runDaemon } = await import('../daemon/main.js');
           await runDaemon({

@@ -44,7 +44,9 @@ export function parseCredentialInput(input: string): CredentialAttributes {
   for (const [index, line] of input.split('\n').entries()) {
     if (line === '') break;
     if (Buffer.byteLength(line) > MAX_LINE_BYTES) {
-      throw new BadRequestError(`line ${index + 1} from git is longer than ${MAX_LINE_BYTES} bytes`);
+      throw new BadRequestError(
+        `line ${index + 1} from git is longer than ${MAX_LINE_BYTES} bytes`,
+      );
     }
     const equals = line.indexOf('=');
     if (equals === -1) {
@@ -53,7 +55,9 @@ export function parseCredentialInput(input: string): CredentialAttributes {
     const key = line.slice(0, equals);
     const value = line.slice(equals + 1);
     if (/[\r\0]/.test(value)) {
-      throw new BadRequestError(`the value of '${key.slice(0, 64)}' from git contains a carriage return or NUL`);
+      throw new BadRequestError(
+        `the value of '${key.slice(0, 64)}' from git contains a carriage return or NUL`,
+      );
     }
 
     if (key.endsWith('[]')) {
@@ -76,7 +80,9 @@ export function formatCredentialOutput(fields: Record<string, string | number>):
   for (const [key, raw] of Object.entries(fields)) {
     const value = String(raw);
     if (/[\n\r\0]/.test(value)) {
-      throw new BadRequestError(`cannot hand git a value for '${key}' that contains a newline, carriage return or NUL`);
+      throw new BadRequestError(
+        `cannot hand git a value for '${key}' that contains a newline, carriage return or NUL`,
+      );
     }
     output += `${key}=${value}\n`;
   }

@@ -6,7 +6,11 @@
 import { sendRequest } from '../shared/daemon-client.js';
 import { BadRequestError, BrokerError, toBrokerError } from '../shared/errors.js';
 import { PROTOCOL_VERSION, type CredentialTarget, type Requester } from '../shared/protocol.js';
-import { parseCredentialInput, formatCredentialOutput, type CredentialAttributes } from './credential-protocol.js';
+import {
+  parseCredentialInput,
+  formatCredentialOutput,
+  type CredentialAttributes,
+} from './credential-protocol.js';
 
 export const PROGRAM = 'git-credential-broker';
 
@@ -58,16 +62,23 @@ export async function runGitAction(action: GitAction, io: ActionIo): Promise<num
         io.socketPath,
         attributes.password === undefined ? request : { ...request, password: attributes.password },
       );
-      if (!reply.ok) throw new BrokerError(reply.error.code, reply.error.message, { quit: reply.error.quit });
+      if (!reply.ok)
+        throw new BrokerError(reply.error.code, reply.error.message, { quit: reply.error.quit });
       return 0;
     }
 
-    const reply = await sendRequest(io.socketPath, { v: PROTOCOL_VERSION, op: 'get', target, requester: requester() });
+    const reply = await sendRequest(io.socketPath, {
+      v: PROTOCOL_VERSION,
+      op: 'get',
+      target,
+      requester: requester(),
+    });
     if (!reply.ok) {
       const { code, message, hint, quit } = reply.error;
       throw new BrokerError(code, message, hint === undefined ? { quit } : { hint, quit });
     }
-    if (!reply.credential) throw new BrokerError('INTERNAL', 'the daemon answered without a credential');
+    if (!reply.credential)
+      throw new BrokerError('INTERNAL', 'the daemon answered without a credential');
 
     io.stdout(
       formatCredentialOutput({

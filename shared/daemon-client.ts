@@ -70,7 +70,11 @@ export function sendRequest(
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (received > MAX_MESSAGE_BYTES) {
-        finish(new DaemonUnreachableError(`the broker daemon at '${socketPath}' sent an oversized reply`));
+        finish(
+          new DaemonUnreachableError(
+            `the broker daemon at '${socketPath}' sent an oversized reply`,
+          ),
+        );
         return;
       }
       const newline = chunk.indexOf(0x0a);

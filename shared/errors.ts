@@ -50,10 +50,7 @@ export class ConfigError extends BrokerError {
 export class GitHubApiError extends BrokerError {
   readonly status: number | undefined;
 
-  constructor(
-    message: string,
-    options: BrokerErrorOptions & { status?: number } = {},
-  ) {
+  constructor(message: string, options: BrokerErrorOptions & { status?: number } = {}) {
     super('GITHUB_API', message, options);
     this.status = options.status;
   }

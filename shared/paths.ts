@@ -37,9 +37,7 @@ export function resolveSocketPath(env: Env, flag?: string): string {
     nonEmpty(flag) ??
     nonEmpty(env[SOCKET_ENV]) ??
     join(
-      nonEmpty(env.XDG_RUNTIME_DIR) ??
-        nonEmpty(env.XDG_CACHE_HOME) ??
-        join(home(env), '.cache'),
+      nonEmpty(env.XDG_RUNTIME_DIR) ?? nonEmpty(env.XDG_CACHE_HOME) ?? join(home(env), '.cache'),
       APP_DIR,
       'daemon.sock',
     );

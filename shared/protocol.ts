@@ -155,7 +155,8 @@ const LEVELS: ReadonlySet<string> = new Set(['read', 'write', 'admin']);
 
 function parsePermissions(value: unknown): Permissions | undefined {
   if (value === undefined) return undefined;
-  if (!isRecord(value)) throw new BadRequestError('malformed request: permissions must be an object');
+  if (!isRecord(value))
+    throw new BadRequestError('malformed request: permissions must be an object');
   const permissions: Permissions = {};
   for (const [name, level] of Object.entries(value)) {
     if (typeof level !== 'string' || !LEVELS.has(level)) {

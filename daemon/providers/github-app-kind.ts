@@ -40,9 +40,15 @@ function parseAppId(fields: ConfigFields): string {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
   if (typeof value === 'string' && /^([0-9]+|Iv[0-9A-Za-z.]+)$/.test(value)) return value;
   if (value === undefined) {
-    fields.fail('appId', "is required: the App ID (a number) or client ID (\"Iv...\") from the App's settings page");
+    fields.fail(
+      'appId',
+      'is required: the App ID (a number) or client ID ("Iv...") from the App\'s settings page',
+    );
   }
-  return fields.fail('appId', `must be the App ID (a number) or client ID ("Iv..."), got ${describe(value)}`);
+  return fields.fail(
+    'appId',
+    `must be the App ID (a number) or client ID ("Iv..."), got ${describe(value)}`,
+  );
 }
 
 function parseApiBaseUrl(fields: ConfigFields): string {
@@ -51,10 +57,16 @@ function parseApiBaseUrl(fields: ConfigFields): string {
   try {
     url = new URL(raw);
   } catch {
-    return fields.fail('apiBaseUrl', `must be a URL such as "${DEFAULT_API_BASE_URL}" or "https://HOST/api/v3", got ${describe(raw)}`);
+    return fields.fail(
+      'apiBaseUrl',
+      `must be a URL such as "${DEFAULT_API_BASE_URL}" or "https://HOST/api/v3", got ${describe(raw)}`,
+    );
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
-    fields.fail('apiBaseUrl', `must use https (plain http only for loopback), got "${url.protocol}"`);
+    fields.fail(
+      'apiBaseUrl',
+      `must use https (plain http only for loopback), got "${url.protocol}"`,
+    );
   }
   return raw.replace(/\/+$/, '');
 }
@@ -73,7 +85,10 @@ function parsePermissions(fields: ConfigFields): Permissions {
     permissions[name] = level as Permissions[string];
   }
   if (Object.keys(permissions).length === 0) {
-    fields.fail('permissions', 'must name at least one permission, for example { "contents": "read" }');
+    fields.fail(
+      'permissions',
+      'must name at least one permission, for example { "contents": "read" }',
+    );
   }
   return permissions;
 }
@@ -83,7 +98,10 @@ export const githubAppKind: ProviderKind = {
 
   async parseOptions(fields, configFile): Promise<GitHubAppOptions> {
     const appId = parseAppId(fields);
-    const privateKeyPath = resolveFrom(configFile, fields.string('privateKeyPath', '"/etc/git-credential-broker/app.pem"'));
+    const privateKeyPath = resolveFrom(
+      configFile,
+      fields.string('privateKeyPath', '"/etc/git-credential-broker/app.pem"'),
+    );
     return {
       appId,
       privateKeyPath,

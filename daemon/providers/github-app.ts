@@ -125,14 +125,24 @@ export class GitHubAppProvider implements CredentialProvider {
       username: INSTALLATION_TOKEN_USERNAME,
       expiresAtMs: Date.parse(token.expiresAt),
       granted: {
-        repositories: (token.repositoryNames ?? []).map((name) => `${repository.owner}/${name}`.toLowerCase()),
+        repositories: (token.repositoryNames ?? []).map((name) =>
+          `${repository.owner}/${name}`.toLowerCase(),
+        ),
         permissions: token.permissions as Permissions,
       },
       metadata: { appId: this.#options.appId, installationId },
     };
   }
 
-  forget(target: CredentialTarget, scope: ResolvedScope): void {
+  repositoryOf(target: CredentialTarget): string | undefined {
+    try {
+      return parseRepository(target).key;
+    } catch {
+      return undefined;
+    }
+  }
+
+  forget(_target: CredentialTarget, scope: ResolvedScope): void {
     this.#installations.delete(scope.repository);
   }
 
@@ -169,11 +179,17 @@ export class GitHubAppProvider implements CredentialProvider {
           `GitHub App '${this.#options.appId}' is not installed on '${repository.owner}/${repository.name}', or that repository does not exist; install the App on it (or its account) and retry`,
         );
       }
-      throw mapGitHubError(error, this.#callContext(`looking up the installation for '${repository.key}'`));
+      throw mapGitHubError(
+        error,
+        this.#callContext(`looking up the installation for '${repository.key}'`),
+      );
     }
     if (!Number.isSafeInteger(installationId) || installationId <= 0) {
       throw mapGitHubError(
-        { status: 502, response: { data: { message: 'installation lookup returned no valid id' } } },
+        {
+          status: 502,
+          response: { data: { message: 'installation lookup returned no valid id' } },
+        },
         this.#callContext(`looking up the installation for '${repository.key}'`),
       );
     }

@@ -27,7 +27,9 @@ export interface GitHubCallContext {
 function githubMessage(error: HttpErrorLike): string {
   const data = error.response?.data;
   const raw =
-    typeof data === 'object' && data !== null && typeof (data as { message?: unknown }).message === 'string'
+    typeof data === 'object' &&
+    data !== null &&
+    typeof (data as { message?: unknown }).message === 'string'
       ? (data as { message: string }).message
       : '';
   return raw.replace(/[\r\n\t]+/g, ' ').slice(0, 200);
@@ -41,7 +43,8 @@ export function mapGitHubError(error: unknown, context: GitHubCallContext): Brok
 
   // Octokit reports a connection failure or timeout as status 500 with no response.
   if (status === undefined || (status === 500 && httpError.response === undefined)) {
-    const cause = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'did not answer';
+    const cause =
+      error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'did not answer';
     return new GitHubApiError(
       `GitHub at '${context.apiBaseUrl}' ${cause} while ${context.action}; check the network and apiBaseUrl, then retry`,
       { cause: error, ...(status === undefined ? {} : { status }) },
@@ -67,7 +70,8 @@ export function mapGitHubError(error: unknown, context: GitHubCallContext): Brok
   }
   if (status === 403 || status === 429) {
     const retryAfter = httpError.response?.headers?.['retry-after'];
-    const wait = typeof retryAfter === 'string' ? `; GitHub asks to retry after ${retryAfter} s` : '';
+    const wait =
+      typeof retryAfter === 'string' ? `; GitHub asks to retry after ${retryAfter} s` : '';
     return new GitHubApiError(`GitHub refused while ${context.action} (${said})${wait}`, {
       status,
       cause: error,

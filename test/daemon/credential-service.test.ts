@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import pino from 'pino';
 import { AuditLog } from '../../daemon/audit-log.js';
 import type { IntegrationConfig } from '../../daemon/config.js';
@@ -14,7 +14,7 @@ import { StubProvider } from '../fixtures/stub-provider.js';
 
 const MINUTE = 60_000;
 
-async function setup(t: Parameters<Parameters<typeof import('tap').test>[1]>[0], clock = { now: 1_700_000_000_000 }) {
+async function setup(t: Test, clock = { now: 1_700_000_000_000 }) {
   const dir = t.testdir();
   const now = (): number => clock.now;
   const provider = new StubProvider(now);
@@ -48,7 +48,11 @@ async function setup(t: Parameters<Parameters<typeof import('tap').test>[1]>[0],
   const auditLines = async (): Promise<Record<string, unknown>[]> => {
     await audit.flush();
     const text = await readFile(auditPath, 'utf8');
-    return text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    return text
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   };
   const auditText = async (): Promise<string> => {
     await audit.flush();
@@ -57,17 +61,20 @@ async function setup(t: Parameters<Parameters<typeof import('tap').test>[1]>[0],
   return { provider, service, context, request, auditLines, auditText, clock };
 }
 
-t.test('a miss mints once and the next request is a hit that does not call the provider', async (t) => {
-  const { provider, service, context, request } = await setup(t);
+t.test(
+  'a miss mints once and the next request is a hit that does not call the provider',
+  async (t) => {
+    const { provider, service, context, request } = await setup(t);
 
-  const first = await service.get(request(), context);
-  const second = await service.get(request(), context);
+    const first = await service.get(request(), context);
+    const second = await service.get(request(), context);
 
-  t.equal(provider.mints, 1);
-  t.equal(first.cached, false);
-  t.equal(second.cached, true);
-  t.equal(second.secret, first.secret);
-});
+    t.equal(provider.mints, 1);
+    t.equal(first.cached, false);
+    t.equal(second.cached, true);
+    t.equal(second.secret, first.secret);
+  },
+);
 
 t.test('different repositories and permissions get different credentials', async (t) => {
   const { provider, service, context, request } = await setup(t);
@@ -98,36 +105,44 @@ t.test('concurrent misses for one scope cause exactly one mint', async (t) => {
   const { provider, service, context, request } = await setup(t);
   provider.delayMs = 30;
 
-  const results = await Promise.all(Array.from({ length: 20 }, () => service.get(request(), context)));
+  const results = await Promise.all(
+    Array.from({ length: 20 }, () => service.get(request(), context)),
+  );
 
   t.equal(provider.mints, 1);
   t.equal(new Set(results.map((r) => r.secret)).size, 1);
 });
 
-t.test('audits minted and served-from-cache as distinct events with metadata and a fingerprint', async (t) => {
-  const { provider, service, context, request, auditLines } = await setup(t);
+t.test(
+  'audits minted and served-from-cache as distinct events with metadata and a fingerprint',
+  async (t) => {
+    const { provider, service, context, request, auditLines } = await setup(t);
 
-  await service.get(request(), context);
-  await service.get(request(), context);
-  const lines = await auditLines();
+    await service.get(request(), context);
+    await service.get(request(), context);
+    const lines = await auditLines();
 
-  t.same(lines.map((line) => line.event), ['token.minted', 'token.cache_hit']);
-  for (const line of lines) {
-    t.match(line, {
-      integration: 'stub-int',
-      provider: 'stub',
-      repository: 'acme/widgets',
-      installation: 7,
-      target: 'https://git.example/acme/widgets',
-      requester: { pid: 11, ppid: 10 },
-      tokenSha256: /^sha256:[0-9a-f]{64}$/,
-      expiresAt: /^\d{4}-\d\d-\d\dT/,
-    });
-    t.type(line.durationMs, 'number');
-    t.type(line.time, 'string');
-  }
-  t.equal(provider.secrets.length, 1);
-});
+    t.same(
+      lines.map((line) => line.event),
+      ['token.minted', 'token.cache_hit'],
+    );
+    for (const line of lines) {
+      t.match(line, {
+        integration: 'stub-int',
+        provider: 'stub',
+        repository: 'acme/widgets',
+        installation: 7,
+        target: 'https://git.example/acme/widgets',
+        requester: { pid: 11, ppid: 10 },
+        tokenSha256: /^sha256:[0-9a-f]{64}$/,
+        expiresAt: /^\d{4}-\d\d-\d\dT/,
+      });
+      t.type(line.durationMs, 'number');
+      t.type(line.time, 'string');
+    }
+    t.equal(provider.secrets.length, 1);
+  },
+);
 
 t.test('a denial is audited as denied and a host nobody serves is not audited', async (t) => {
   const { provider, service, context, request, auditLines } = await setup(t);
@@ -135,29 +150,46 @@ t.test('a denial is audited as denied and a host nobody serves is not audited', 
 
   await t.rejects(service.get(request(), context), { code: 'DENIED' });
   await t.rejects(
-    service.get({ ...request(), target: { protocol: 'https', host: 'elsewhere.example', path: 'a/b' } }, context),
+    service.get(
+      { ...request(), target: { protocol: 'https', host: 'elsewhere.example', path: 'a/b' } },
+      context,
+    ),
     { code: 'NO_INTEGRATION' },
   );
   const lines = await auditLines();
 
-  t.same(lines.map((line) => line.event), ['token.denied']);
+  t.same(
+    lines.map((line) => line.event),
+    ['token.denied'],
+  );
   t.match(lines[0], { error: { code: 'DENIED', message: 'not allowed' } });
 });
 
 t.test('plain http is refused for a host that is not loopback', async (t) => {
   const { provider, service, context, request } = await setup(t);
 
-  await t.rejects(service.get({ ...request(), target: { protocol: 'http', host: 'git.example', path: 'a/b' } }, context), {
-    code: 'DENIED',
-    message: /plain http/,
-  });
+  await t.rejects(
+    service.get(
+      { ...request(), target: { protocol: 'http', host: 'git.example', path: 'a/b' } },
+      context,
+    ),
+    {
+      code: 'DENIED',
+      message: /plain http/,
+    },
+  );
   t.equal(provider.resolves, 0, 'the provider is not asked');
 });
 
 t.test('erase drops the entry holding the password git sends, and only that one', async (t) => {
   const { provider, service, context, request } = await setup(t);
   const first = await service.get(request(), context);
-  const base = { v: PROTOCOL_VERSION, op: 'erase' as const, target: request().target, requester: request().requester };
+  const base = {
+    v: PROTOCOL_VERSION,
+    op: 'erase' as const,
+    target: request().target,
+    requester: request().requester,
+  };
 
   const wrong = await service.erase({ ...base, password: 'not-the-token' }, context);
   const stillCached = await service.get(request(), context);
@@ -177,7 +209,16 @@ t.test('no secret ever appears in the audit log', async (t) => {
   await service.get(request(), context);
   await service.get(request(), context);
   const first = provider.secrets[0]!;
-  await service.erase({ v: PROTOCOL_VERSION, op: 'erase', target: request().target, requester: request().requester, password: first }, context);
+  await service.erase(
+    {
+      v: PROTOCOL_VERSION,
+      op: 'erase',
+      target: request().target,
+      requester: request().requester,
+      password: first,
+    },
+    context,
+  );
   await service.get(request(), context);
 
   t.equal(provider.secrets.length, 2);

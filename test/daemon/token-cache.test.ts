@@ -1,6 +1,11 @@
 import t from 'tap';
 import pino from 'pino';
-import { fingerprint, staleAtMs, TokenCache, type CachedCredential } from '../../daemon/token-cache.js';
+import {
+  fingerprint,
+  staleAtMs,
+  TokenCache,
+  type CachedCredential,
+} from '../../daemon/token-cache.js';
 
 const HOUR = 60 * 60 * 1000;
 const MINUTE = 60 * 1000;
@@ -8,7 +13,12 @@ const MINUTE = 60 * 1000;
 function entry(stale: number): CachedCredential {
   return {
     integration: 'github',
-    scope: { cacheKey: 'k', repository: 'acme/widgets', permissions: { contents: 'read' }, metadata: {} },
+    scope: {
+      cacheKey: 'k',
+      repository: 'acme/widgets',
+      permissions: { contents: 'read' },
+      metadata: {},
+    },
     envelope: {
       secret: 'ghs_example',
       username: 'x-access-token',
@@ -21,12 +31,21 @@ function entry(stale: number): CachedCredential {
 }
 
 t.test('a credential goes stale at its TTL when the TTL ends first', async (t) => {
-  t.equal(staleAtMs({ nowMs: 0, expiresAtMs: HOUR, ttlMs: 20 * MINUTE, minLifeMs: 10 * MINUTE }), 20 * MINUTE);
+  t.equal(
+    staleAtMs({ nowMs: 0, expiresAtMs: HOUR, ttlMs: 20 * MINUTE, minLifeMs: 10 * MINUTE }),
+    20 * MINUTE,
+  );
 });
 
-t.test('a credential goes stale its minimum life before it expires, whatever the TTL', async (t) => {
-  t.equal(staleAtMs({ nowMs: 0, expiresAtMs: HOUR, ttlMs: 2 * HOUR, minLifeMs: 10 * MINUTE }), 50 * MINUTE);
-});
+t.test(
+  'a credential goes stale its minimum life before it expires, whatever the TTL',
+  async (t) => {
+    t.equal(
+      staleAtMs({ nowMs: 0, expiresAtMs: HOUR, ttlMs: 2 * HOUR, minLifeMs: 10 * MINUTE }),
+      50 * MINUTE,
+    );
+  },
+);
 
 t.test('serves an entry until its stale time under a fake clock, then drops it', async (t) => {
   let now = 1_000_000;

@@ -1,0 +1,137 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { DEFAULT_CACHE_TTL_SECONDS, loadConfig } from '../../daemon/config.js';
+import type { GitHubAppOptions } from '../../daemon/providers/github-app-kind.js';
+
+function keyDir(t: Test): string {
+  const dir = t.testdir();
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(dir, 'app.pem'), privateKey.export({ type: 'pkcs1', format: 'pem' }), {
+    mode: 0o600,
+  });
+  return dir;
+}
+
+function writeConfig(dir: string, config: unknown): string {
+  const path = join(dir, 'broker.json');
+  writeFileSync(path, typeof config === 'string' ? config : JSON.stringify(config));
+  return path;
+}
+
+const integration = {
+  provider: 'github-app',
+  host: 'GitHub.com',
+  appId: 42,
+  privateKeyPath: 'app.pem',
+};
+
+t.test(
+  'loads an integration with defaults and a key path relative to the config file',
+  async (t) => {
+    const dir = keyDir(t);
+
+    const config = await loadConfig(writeConfig(dir, { integrations: [integration] }), {
+      HOME: dir,
+    });
+    const only = config.integrations[0]!;
+    const options = only.options as GitHubAppOptions;
+
+    t.equal(only.host, 'github.com', 'host is lowercased');
+    t.equal(only.name, 'github-app');
+    t.equal(only.cacheTtlSeconds, DEFAULT_CACHE_TTL_SECONDS);
+    t.equal(options.appId, '42');
+    t.equal(options.privateKeyPath, join(dir, 'app.pem'));
+    t.match(options.privateKeyPem, /^-----BEGIN PRIVATE KEY-----/, 'normalized to PKCS#8');
+    t.equal(options.apiBaseUrl, 'https://api.github.com');
+    t.same(options.permissions, { contents: 'write' });
+    t.equal(config.auditLog, join(dir, '.local/state/git-credential-broker/audit.log'));
+  },
+);
+
+t.test('errors name the key, the bad value and the fix', async (t) => {
+  const dir = keyDir(t);
+  const cases: [unknown, RegExp][] = [
+    ['{ nope', /is not valid JSON/],
+    [{}, /integrations must be a non-empty array/],
+    [
+      { integrations: [{ ...integration, appId: 'twelve' }] },
+      /integrations\[0\]\.appId must be the App ID .* got "twelve"/,
+    ],
+    [
+      { integrations: [{ ...integration, appId: undefined }] },
+      /integrations\[0\]\.appId is required/,
+    ],
+    [
+      { integrations: [{ ...integration, provider: 'gitlab' }] },
+      /integrations\[0\]\.provider "gitlab" is not a known provider; use one of: github-app/,
+    ],
+    [
+      { integrations: [{ ...integration, permisions: {} }] },
+      /integrations\[0\]\.permisions is not a known key/,
+    ],
+    [
+      { integrations: [{ ...integration, permissions: { contents: 'all' } }] },
+      /integrations\[0\]\.permissions\.contents must be "read", "write" or "admin", got "all"/,
+    ],
+    [
+      { integrations: [{ ...integration, apiBaseUrl: 'http://ghe.example.com/api/v3' }] },
+      /apiBaseUrl must use https/,
+    ],
+    [
+      { integrations: [{ ...integration, cacheTtlSeconds: -5 }] },
+      /cacheTtlSeconds must be a positive whole number, got -5/,
+    ],
+    [{ integrations: [integration, integration] }, /two integrations are named "github-app"/],
+    [
+      { integrations: [{ ...integration, privateKeyPath: 'missing.pem' }] },
+      /cannot read private key '.*missing\.pem': ENOENT/,
+    ],
+  ];
+
+  for (const [config, message] of cases) {
+    await t.rejects(
+      loadConfig(writeConfig(dir, config), {}),
+      { code: 'CONFIG', message },
+      String(message),
+    );
+  }
+});
+
+t.test('a missing config file says how to create one', async (t) => {
+  await t.rejects(loadConfig(join(t.testdir(), 'none.json'), {}), {
+    code: 'CONFIG',
+    message: /does not exist; create it/,
+  });
+});
+
+t.test('refuses OpenSSH, encrypted and non-RSA keys without echoing them', async (t) => {
+  const dir = t.testdir();
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const keys: Record<string, string> = {
+    'openssh.pem':
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n',
+    'encrypted.pem': rsa
+      .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' })
+      .toString(),
+    'ec.pem': generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString(),
+    'garbage.pem': 'hello\n',
+  };
+  const expected: Record<string, RegExp> = {
+    'openssh.pem': /is an OpenSSH key/,
+    'encrypted.pem': /is encrypted/,
+    'ec.pem': /is a ec key; GitHub Apps sign with RSA keys/,
+    'garbage.pem': /is not a PEM private key/,
+  };
+
+  for (const [file, pem] of Object.entries(keys)) {
+    writeFileSync(join(dir, file), pem);
+    const path = writeConfig(dir, { integrations: [{ ...integration, privateKeyPath: file }] });
+    const error = await loadConfig(path, {}).catch((e: Error) => e);
+    t.match(error, { code: 'CONFIG', message: expected[file] }, file);
+    t.notMatch((error as Error).message, /BEGIN|MII/, `${file}: the key is not echoed`);
+  }
+});

@@ -1,0 +1,41 @@
+import t from 'tap';
+import { defaultAuditLogPath, resolveConfigPath, resolveSocketPath } from '../../shared/paths.js';
+
+t.test(
+  'the socket path follows flag, then env var, then XDG_RUNTIME_DIR, then the cache dir',
+  async (t) => {
+    const env = {
+      HOME: '/home/u',
+      XDG_RUNTIME_DIR: '/run/user/1',
+      GIT_CREDENTIAL_BROKER_SOCKET: '/env.sock',
+    };
+
+    t.equal(resolveSocketPath(env, '/flag.sock'), '/flag.sock');
+    t.equal(resolveSocketPath(env), '/env.sock');
+    t.equal(
+      resolveSocketPath({ HOME: '/home/u', XDG_RUNTIME_DIR: '/run/user/1' }),
+      '/run/user/1/git-credential-broker/daemon.sock',
+    );
+    t.equal(
+      resolveSocketPath({ HOME: '/home/u' }),
+      '/home/u/.cache/git-credential-broker/daemon.sock',
+    );
+  },
+);
+
+t.test('refuses a socket path too long for a Unix socket', async (t) => {
+  t.throws(() => resolveSocketPath({}, `/${'x'.repeat(120)}`), {
+    code: 'CONFIG',
+    message: /longer than/,
+  });
+});
+
+t.test('config and audit log default to the XDG locations', async (t) => {
+  t.equal(resolveConfigPath({ HOME: '/h' }), '/h/.config/git-credential-broker/config.json');
+  t.equal(resolveConfigPath({ HOME: '/h', GIT_CREDENTIAL_BROKER_CONFIG: '/c.json' }), '/c.json');
+  t.equal(defaultAuditLogPath({ HOME: '/h' }), '/h/.local/state/git-credential-broker/audit.log');
+  t.equal(
+    defaultAuditLogPath({ HOME: '/h', XDG_STATE_HOME: '/s' }),
+    '/s/git-credential-broker/audit.log',
+  );
+});
