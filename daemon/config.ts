@@ -28,10 +28,12 @@ export interface IntegrationConfig {
 export interface DaemonConfig {
   path: string;
   auditLog: string;
+  /** Read by the helper: start a daemon when none answers. */
+  autostart: boolean;
   integrations: IntegrationConfig[];
 }
 
-const TOP_KEYS = ['auditLog', 'integrations'] as const;
+const TOP_KEYS = ['auditLog', 'autostart', 'integrations'] as const;
 const COMMON_KEYS = ['name', 'provider', 'host', 'cacheTtlSeconds', 'minTokenLifeSeconds'];
 
 async function readJson(path: string): Promise<unknown> {
@@ -52,8 +54,20 @@ async function readJson(path: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`config file '${path}' is not valid JSON: ${(error as Error).message}`);
+    throw new ConfigError(
+      `config file '${path}' is not valid JSON: ${withLine(text, (error as Error).message)}`,
+    );
   }
+}
+
+/** Adds the line and column to JSON.parse's "at position N". */
+function withLine(text: string, message: string): string {
+  const match = /position (\d+)/.exec(message);
+  if (!match) return message;
+  const before = text.slice(0, Number(match[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `${message} (line ${line}, column ${column})`;
 }
 
 function parseHost(fields: ConfigFields): string {
@@ -125,10 +139,13 @@ export async function loadConfig(
     names.add(integration.name);
   }
 
+  const autostart: unknown = top.object.autostart ?? false;
+  if (typeof autostart !== 'boolean') return top.fail('autostart', 'must be true or false');
   const auditLog = top.optionalString('auditLog');
   return {
     path: file,
     auditLog: auditLog === undefined ? defaultAuditLogPath(env) : resolveFrom(file, auditLog),
+    autostart,
     integrations,
   };
 }

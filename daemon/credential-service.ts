@@ -8,6 +8,8 @@ import type {
   CredentialTarget,
   EraseRequest,
   GetRequest,
+  StatusCacheEntry,
+  StatusCounters,
   WireCredential,
 } from '../shared/protocol.js';
 import { AUDIT_EVENTS, type AuditLog, type AuditRecord } from './audit-log.js';
@@ -43,6 +45,7 @@ export class CredentialService {
   readonly #now: () => number;
   // One mint per scope at a time: concurrent misses share the first's result.
   readonly #inFlight = new Map<string, Promise<CredentialEnvelope>>();
+  readonly counters: StatusCounters = { hits: 0, misses: 0, mints: 0, errors: 0 };
 
   constructor(options: CredentialServiceOptions) {
     this.#registry = options.registry;
@@ -63,6 +66,7 @@ export class CredentialService {
 
       const hit = await this.#cache.get(scope.cacheKey);
       if (hit) {
+        this.counters.hits++;
         this.#record(
           AUDIT_EVENTS.cacheHit,
           request,
@@ -75,6 +79,7 @@ export class CredentialService {
         return toWire(hit.envelope, true);
       }
 
+      this.counters.misses++;
       const { envelope, shared } = await this.#mintOnce(
         integration,
         request.target,
@@ -86,6 +91,7 @@ export class CredentialService {
       return toWire(envelope, shared);
     } catch (error) {
       const brokerError = toBrokerError(error);
+      this.counters.errors++;
       if (brokerError.code === 'INTERNAL') {
         context.log.error({ err: error }, 'unexpected error while serving a credential');
       }
@@ -121,6 +127,17 @@ export class CredentialService {
     return deleted.length;
   }
 
+  /** What is cached, without the secrets. */
+  async cacheStatus(): Promise<StatusCacheEntry[]> {
+    return (await this.#cache.entries()).map((entry) => ({
+      integration: entry.integration,
+      repository: entry.scope.repository,
+      permissions: entry.scope.permissions,
+      expiresAtMs: entry.envelope.expiresAtMs,
+      staleAtMs: entry.staleAtMs,
+    }));
+  }
+
   async #mintOnce(
     integration: Integration,
     target: CredentialTarget,
@@ -146,6 +163,7 @@ export class CredentialService {
     context: RequestContext,
   ): Promise<CredentialEnvelope> {
     const envelope = await integration.provider.getCredential(target, scope, context);
+    this.counters.mints++;
     const nowMs = this.#now();
     const entry: CachedCredential = {
       integration: integration.config.name,

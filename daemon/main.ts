@@ -8,8 +8,8 @@ import { loadConfig, type DaemonConfig } from './config.js';
 import { CredentialService } from './credential-service.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { PROVIDER_KINDS } from './providers/index.js';
-import { claimSocketPath } from './socket-file.js';
-import { SocketServer } from './socket-server.js';
+import { claimSocketPath, releaseSocketPath } from './socket-file.js';
+import { SocketServer, type DaemonControl } from './socket-server.js';
 import { TokenCache } from './token-cache.js';
 
 export interface DaemonOptions {
@@ -22,6 +22,8 @@ export interface DaemonOptions {
 export interface RunningDaemon {
   config: DaemonConfig;
   socketPath: string;
+  /** Resolves once the daemon has stopped, whoever asked. */
+  stopped: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export function createDaemonLog(env: Record<string, string | undefined>): Logger
     {
       name: 'git-credential-broker',
       level: env.GIT_CREDENTIAL_BROKER_LOG_LEVEL ?? 'info',
+      timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
     pino.destination(2),
@@ -54,14 +57,53 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const cache = new TokenCache({ log });
   const service = new CredentialService({ registry, cache, audit });
 
+  const startedAtMs = Date.now();
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await server.close();
+      await audit.flush();
+      await releaseSocketPath(options.socketPath);
+      log.info('daemon stopped');
+      resolveStopped();
+    })();
+    return stopping;
+  };
+  const control: DaemonControl = {
+    status: async () => ({
+      version: VERSION,
+      pid: process.pid,
+      startedAtMs,
+      socket: options.socketPath,
+      config: config.path,
+      auditLog: config.auditLog,
+      integrations: config.integrations.map(({ name, provider, host }) => ({
+        name,
+        provider,
+        host,
+      })),
+      cache: await service.cacheStatus(),
+      counters: { ...service.counters },
+    }),
+    stop: () => void stop(),
+  };
+
   await claimSocketPath(options.socketPath);
   const server = new SocketServer({
     socketPath: options.socketPath,
     service,
+    control,
     log,
     version: VERSION,
   });
-  await server.listen();
+  try {
+    await server.listen();
+  } catch (error) {
+    await releaseSocketPath(options.socketPath);
+    throw error;
+  }
   log.info(
     {
       socket: options.socketPath,
@@ -77,27 +119,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     'daemon listening',
   );
 
-  return {
-    config,
-    socketPath: options.socketPath,
-    async stop() {
-      await server.close();
-      await audit.flush();
-      log.info('daemon stopped');
-    },
-  };
+  return { config, socketPath: options.socketPath, stopped, stop };
 }
 
 /** Runs until SIGTERM or SIGINT, finishing requests in flight first. */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const daemon = await startDaemon(options);
-  await new Promise<void>((resolve) => {
-    const shutdown = (): void => {
-      process.off('SIGTERM', shutdown);
-      process.off('SIGINT', shutdown);
-      void daemon.stop().then(resolve, resolve);
-    };
-    process.on('SIGTERM', shutdown);
-    process.on('SIGINT', shutdown);
-  });
+  const shutdown = (): void => void daemon.stop();
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  await daemon.stopped;
+  process.off('SIGTERM', shutdown);
+  process.off('SIGINT', shutdown);
 }

@@ -3,8 +3,16 @@
  * one live daemon per socket path.
  */
 import { connect } from 'node:net';
-import { mkdirSync, statSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 
 /** Creates the socket's directory 0700, or checks an existing one. */
@@ -26,8 +34,15 @@ export function ensurePrivateDirectory(directory: string): void {
     );
   }
   if ((stats.mode & 0o077) !== 0) {
+    const mode = (stats.mode & 0o7777).toString(8);
+    // Never advise a chmod on a directory others share (/tmp, /run): the
+    // socket needs a directory of its own.
+    const ours = basename(directory) === 'git-credential-broker';
+    const fix = ours
+      ? `run: chmod 700 '${directory}'`
+      : `put the socket in a directory of its own, for example --socket '${join(directory, 'git-credential-broker', 'daemon.sock')}'`;
     throw new ConfigError(
-      `socket directory '${directory}' is accessible to other users (mode ${(stats.mode & 0o777).toString(8)}); run: chmod 700 '${directory}'`,
+      `socket directory '${directory}' is accessible to other users (mode ${mode}); ${fix}`,
     );
   }
 }
@@ -47,12 +62,69 @@ export function socketAnswers(socketPath: string, timeoutMs = 1000): Promise<boo
   });
 }
 
+function lockPath(socketPath: string): string {
+  return `${socketPath}.lock`;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the socket's lock file (created exclusively, holding our pid). Many
+ * daemons started at once (autostart from parallel git processes) race here,
+ * and exactly one wins; a lock whose process is gone is taken over.
+ */
+function takeLock(socketPath: string): void {
+  const path = lockPath(socketPath);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let holder = Number.NaN;
+    try {
+      holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
+    } catch {
+      // Removed meanwhile, or unreadable: try once more below.
+    }
+    if (
+      Number.isSafeInteger(holder) &&
+      holder > 0 &&
+      holder !== process.pid &&
+      processAlive(holder)
+    ) {
+      throw new ConfigError(
+        `another broker daemon (pid ${holder}) holds '${socketPath}'; stop it first ('git-credential-broker stop'), or choose another path with --socket`,
+      );
+    }
+    try {
+      unlinkSync(path);
+    } catch {
+      // Another starter removed it first; the next attempt decides.
+    }
+  }
+  throw new ConfigError(
+    `cannot take the lock '${path}'; another daemon is starting on the same socket`,
+  );
+}
+
 /**
  * Makes the socket path free to listen on: refuses while another daemon
- * answers there, and removes the file a crashed daemon left behind.
+ * holds it or answers there, and removes the file a crashed daemon left.
  */
 export async function claimSocketPath(socketPath: string): Promise<void> {
   ensurePrivateDirectory(dirname(socketPath));
+  takeLock(socketPath);
 
   let exists = true;
   try {
@@ -63,9 +135,24 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
   if (!exists) return;
 
   if (await socketAnswers(socketPath)) {
+    releaseLock(socketPath);
     throw new ConfigError(
       `another broker daemon is already listening on '${socketPath}'; stop it first, or choose another path with --socket`,
     );
   }
   unlinkSync(socketPath);
+}
+
+function releaseLock(socketPath: string): void {
+  try {
+    if (readFileSync(lockPath(socketPath), 'utf8') === String(process.pid))
+      unlinkSync(lockPath(socketPath));
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Gives the socket path up at shutdown: the lock, and the socket if left behind. */
+export async function releaseSocketPath(socketPath: string): Promise<void> {
+  releaseLock(socketPath);
 }

@@ -14,6 +14,7 @@ import {
   MAX_MESSAGE_BYTES,
   parseRequest,
   PROTOCOL_VERSION,
+  type DaemonStatus,
   type Reply,
   type Request,
 } from '../shared/protocol.js';
@@ -23,9 +24,17 @@ import type { RequestContext } from './provider.js';
 /** A connection that sends no complete request within this time is closed. */
 export const IDLE_TIMEOUT_MS = 10_000;
 
+/** Daemon-level operations the socket exposes beside credentials. */
+export interface DaemonControl {
+  status(): Promise<DaemonStatus>;
+  /** Begins a graceful shutdown; called after the reply is sent. */
+  stop(): void;
+}
+
 export interface SocketServerOptions {
   socketPath: string;
   service: CredentialService;
+  control: DaemonControl;
   log: Logger;
   version: string;
 }
@@ -120,8 +129,15 @@ export class SocketServer {
   }
 
   async #dispatch(request: Request, requestId: string, log: Logger): Promise<Reply> {
-    if (request.op === 'ping') {
-      return { v: PROTOCOL_VERSION, ok: true, daemonVersion: this.#options.version };
+    switch (request.op) {
+      case 'ping':
+        return { v: PROTOCOL_VERSION, ok: true, daemonVersion: this.#options.version };
+      case 'status':
+        return { v: PROTOCOL_VERSION, ok: true, status: await this.#options.control.status() };
+      case 'stop':
+        log.info('stop requested over the socket');
+        setImmediate(() => this.#options.control.stop());
+        return { v: PROTOCOL_VERSION, ok: true };
     }
     const context: RequestContext = { requestId, requester: request.requester, log };
     if (request.op === 'get') {

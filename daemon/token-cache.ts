@@ -89,6 +89,16 @@ export class TokenCache {
     await this.#store.delete(key);
   }
 
+  /** Every fresh entry, for `status`. */
+  async entries(): Promise<CachedCredential[]> {
+    const entries: CachedCredential[] = [];
+    for (const key of [...this.#keys]) {
+      const entry = await this.get(key);
+      if (entry !== undefined) entries.push(entry);
+    }
+    return entries;
+  }
+
   /** Deletes every entry the predicate accepts; returns what was deleted. */
   async deleteWhere(accept: (entry: CachedCredential) => boolean): Promise<CachedCredential[]> {
     const deleted: CachedCredential[] = [];

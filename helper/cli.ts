@@ -1,65 +1,192 @@
 /**
- * The commands people run. Loaded only off git's hot path.
+ * The commands people run. Loaded only off git's hot path: `get`, `store`
+ * and `erase` never load yargs.
  */
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import yargs, { type Argv } from 'yargs';
 import { BrokerError } from '../shared/errors.js';
 import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
 import { VERSION } from '../shared/version.js';
+import { configureGit, type GitConfigScope } from './commands/configure.js';
+import { runDaemonCommand, showStatus, stopDaemon } from './commands/daemon-commands.js';
+import { printToken } from './commands/token.js';
 import { PROGRAM } from './git-actions.js';
 
+const print = (text: string): void => void process.stdout.write(text);
+
+const CONFIG_HELP =
+  'config file (default: $GIT_CREDENTIAL_BROKER_CONFIG, else ~/.config/git-credential-broker/config.json)';
+
+function socketOf(args: { socket?: string | undefined }): string {
+  return resolveSocketPath(process.env, args.socket);
+}
+
+function withConfig<T>(command: Argv<T>) {
+  return command.option('config', { type: 'string', describe: CONFIG_HELP });
+}
+
 export async function runCli(argv: string[]): Promise<number> {
-  let exitCode = 0;
   try {
     await yargs(argv)
       .scriptName(PROGRAM)
       .usage(
-        `$0 <command>\n\nHands git short-lived, repository-scoped tokens from a local daemon.\nGit runs it as a credential helper with get, store or erase.`,
+        [
+          '$0 <command> [options]',
+          '',
+          'Hands git short-lived, repository-scoped tokens from a local daemon.',
+          'Start:  $0 daemon --detach   (reads ~/.config/git-credential-broker/config.json)',
+          'Then:   $0 configure         (points git at the broker for github.com)',
+          'Git runs it as a credential helper with get, store or erase.',
+        ].join('\n'),
       )
       .option('socket', {
         type: 'string',
         describe:
-          'daemon socket path (default: $GIT_CREDENTIAL_BROKER_SOCKET, else under $XDG_RUNTIME_DIR or ~/.cache)',
+          'daemon socket (default: $GIT_CREDENTIAL_BROKER_SOCKET, else under $XDG_RUNTIME_DIR or ~/.cache)',
       })
       .command(
         'daemon',
-        'run the broker daemon in the foreground',
+        'run the broker daemon (foreground unless --detach)',
         (command) =>
-          command
-            .option('config', {
-              type: 'string',
-              describe:
-                'config file (default: $GIT_CREDENTIAL_BROKER_CONFIG, else ~/.config/git-credential-broker/config.json)',
+          withConfig(command)
+            .option('detach', {
+              type: 'boolean',
+              default: false,
+              describe: 'run in the background and return once it answers',
             })
-            .example('$0 daemon', 'serve with the default config and socket')
+            .example('$0 daemon', 'serve in the foreground (for systemd or a container entrypoint)')
+            .example('$0 daemon --detach', 'start in the background')
             .example(
-              '$0 daemon --config ./broker.json --socket /run/broker/daemon.sock',
+              '$0 daemon --config ./broker.json --socket /run/gcb/daemon.sock',
               'explicit paths',
             ),
-        async (args) => {
-          const { runDaemon } = await import('../daemon/main.js');
-          await runDaemon({
+        (args) =>
+          runDaemonCommand({
             configPath: resolveConfigPath(process.env, args.config),
-            socketPath: resolveSocketPath(process.env, args.socket),
-            env: process.env,
+            socketPath: socketOf(args),
+            detach: args.detach,
+            print,
+          }),
+      )
+      .command(
+        'stop',
+        'stop the daemon after it answers requests in flight',
+        (command) => command.example('$0 stop', 'stop the daemon on the default socket'),
+        (args) => stopDaemon(socketOf(args), print),
+      )
+      .command(
+        'status',
+        'show whether the daemon runs, its integrations, cache and counters (never a secret)',
+        (command) =>
+          command
+            .option('json', {
+              type: 'boolean',
+              default: false,
+              describe: 'print the status as JSON',
+            })
+            .example('$0 status', 'human-readable status')
+            .example('$0 status --json', 'for scripts'),
+        (args) => showStatus(socketOf(args), args.json, print),
+      )
+      .command(
+        'configure',
+        "point git at the broker for a host (resets that host's helper chain, turns on useHttpPath)",
+        (command) =>
+          command
+            .option('global', { type: 'boolean', describe: 'write ~/.gitconfig (the default)' })
+            .option('local', { type: 'boolean', describe: "write this repository's .git/config" })
+            .option('system', { type: 'boolean', describe: 'write the system gitconfig' })
+            .conflicts('global', ['local', 'system'])
+            .conflicts('local', 'system')
+            .option('host', {
+              type: 'string',
+              default: 'github.com',
+              describe: 'host, or a URL such as https://ghe.example.com',
+            })
+            .option('unset', {
+              type: 'boolean',
+              default: false,
+              describe: 'remove what configure wrote',
+            })
+            .example('$0 configure', 'for github.com, in ~/.gitconfig')
+            .example(
+              '$0 configure --host ghe.example.com --system',
+              'GitHub Enterprise Server, for every user',
+            )
+            .example(
+              '$0 configure --socket /run/gcb/daemon.sock',
+              'git runs the helper with that socket',
+            )
+            .example('$0 configure --unset', 'undo'),
+        async (args) => {
+          const scope: GitConfigScope = args.local ? 'local' : args.system ? 'system' : 'global';
+          const lines = await configureGit({
+            scope,
+            host: args.host,
+            unset: args.unset,
+            ...(args.socket === undefined ? {} : { socket: args.socket }),
           });
+          print(`${lines.join('\n')}\n`);
         },
       )
-      .command(['get', 'store', 'erase'], 'credential helper actions, run by git (input on stdin)')
+      .command(
+        'token <repository>',
+        'print a token for owner/repo or a clone URL, for tools other than git',
+        (command) =>
+          command
+            .positional('repository', {
+              type: 'string',
+              demandOption: true,
+              describe: 'owner/repo or a clone URL',
+            })
+            .option('host', {
+              type: 'string',
+              default: 'github.com',
+              describe: 'host for an owner/repo argument',
+            })
+            .option('permission', {
+              type: 'string',
+              array: true,
+              default: [] as string[],
+              describe: 'narrower permission, name=level (repeatable)',
+            })
+            .option('json', {
+              type: 'boolean',
+              default: false,
+              describe: 'print the whole envelope as JSON',
+            })
+            .example('$0 token acme/widgets', 'the raw token, on one line')
+            .example(
+              '$0 token acme/widgets --permission contents=read --json',
+              'read-only, with expiry and grants',
+            )
+            .example('$0 token https://ghe.example.com/acme/widgets.git', 'another host, by URL'),
+        (args) =>
+          printToken({
+            socketPath: socketOf(args),
+            repository: args.repository,
+            host: args.host,
+            permissions: args.permission,
+            json: args.json,
+            print,
+          }),
+      )
+      .command(
+        ['get', 'store', 'erase'],
+        'credential helper actions, run by git (attributes on stdin)',
+      )
       .demandCommand(1, 'name a command; see --help')
+      .recommendCommands()
       .strict()
+      .wrap(Math.min(100, process.stdout.columns ?? 100))
       .version(VERSION)
       .help()
       .fail((message, error) => {
-        throw error ?? new BrokerError('BAD_REQUEST', message);
+        throw error ?? new BrokerError('BAD_REQUEST', `${message}; see '${PROGRAM} --help'`);
       })
       .parseAsync();
+    return 0;
   } catch (error) {
     process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
-    exitCode = error instanceof BrokerError && error.code !== 'INTERNAL' ? 2 : 1;
+    return error instanceof BrokerError && error.code === 'BAD_REQUEST' ? 2 : 1;
   }
-  return exitCode;
 }
-
-// hideBin is kept for callers that pass process.argv whole.
-export { hideBin };

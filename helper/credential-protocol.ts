@@ -21,19 +21,47 @@ export interface CredentialAttributes {
 
 const URL_FIELDS = ['protocol', 'host', 'path', 'username', 'password'] as const;
 
-function fromUrl(value: string): Partial<CredentialAttributes> {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new BadRequestError(`git sent a url that cannot be parsed ('${value.slice(0, 200)}')`);
+/** Decodes %XX escapes as git's url_decode does: malformed ones stay as they are. */
+export function percentDecode(text: string): string {
+  if (!text.includes('%')) return text;
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const hex = text.slice(i + 1, i + 3);
+    if (text[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(text[i]!, 'utf8'));
+    }
   }
-  const fields: Partial<CredentialAttributes> = { protocol: url.protocol.replace(/:$/, '') };
-  if (url.host !== '') fields.host = url.host;
-  const path = url.pathname.replace(/^\/+|\/+$/g, '');
-  if (path !== '') fields.path = decodeURIComponent(path);
-  if (url.username !== '') fields.username = decodeURIComponent(url.username);
-  if (url.password !== '') fields.password = decodeURIComponent(url.password);
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * Splits a URL the way git's credential_from_url does, without a WHATWG
+ * parser: that one resolves `..` and rewrites hosts, so the broker would
+ * scope a token to a different path than git sent.
+ */
+function fromUrl(value: string): Partial<CredentialAttributes> {
+  const schemeEnd = value.indexOf('://');
+  if (schemeEnd <= 0) {
+    throw new BadRequestError(`git sent a url without a scheme ('${value.slice(0, 200)}')`);
+  }
+  const fields: Partial<CredentialAttributes> = { protocol: value.slice(0, schemeEnd) };
+  const rest = value.slice(schemeEnd + 3);
+  const slash = rest.indexOf('/');
+  const authority = slash === -1 ? rest : rest.slice(0, slash);
+  const at = authority.lastIndexOf('@');
+  if (at !== -1) {
+    const userinfo = authority.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    fields.username = percentDecode(colon === -1 ? userinfo : userinfo.slice(0, colon));
+    if (colon !== -1) fields.password = percentDecode(userinfo.slice(colon + 1));
+  }
+  const host = percentDecode(authority.slice(at + 1));
+  if (host !== '') fields.host = host;
+  const path = slash === -1 ? '' : percentDecode(rest.slice(slash + 1)).replace(/^\/+|\/+$/g, '');
+  if (path !== '') fields.path = path;
   return fields;
 }
 

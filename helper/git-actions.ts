@@ -3,9 +3,14 @@
  * path: git pays for every module loaded here, so it imports only node
  * built-ins and shared/.
  */
-import { sendRequest } from '../shared/daemon-client.js';
+import { askDaemon } from './ask-daemon.js';
 import { BadRequestError, BrokerError, toBrokerError } from '../shared/errors.js';
-import { PROTOCOL_VERSION, type CredentialTarget, type Requester } from '../shared/protocol.js';
+import {
+  PROTOCOL_VERSION,
+  type CredentialTarget,
+  type EraseRequest,
+  type Requester,
+} from '../shared/protocol.js';
 import {
   parseCredentialInput,
   formatCredentialOutput,
@@ -23,7 +28,7 @@ export interface ActionIo {
   stderr: (text: string) => void;
 }
 
-function requester(): Requester {
+export function requester(): Requester {
   const who: Requester = { pid: process.pid, ppid: process.ppid, cwd: process.cwd() };
   const uid = process.getuid?.();
   if (uid !== undefined) who.uid = uid;
@@ -57,26 +62,22 @@ export async function runGitAction(action: GitAction, io: ActionIo): Promise<num
     const target = targetOf(attributes);
 
     if (action === 'erase') {
-      const request = { v: PROTOCOL_VERSION, op: 'erase' as const, target, requester: requester() };
-      const reply = await sendRequest(
-        io.socketPath,
-        attributes.password === undefined ? request : { ...request, password: attributes.password },
-      );
-      if (!reply.ok)
-        throw new BrokerError(reply.error.code, reply.error.message, { quit: reply.error.quit });
+      const request: EraseRequest = {
+        v: PROTOCOL_VERSION,
+        op: 'erase',
+        target,
+        requester: requester(),
+      };
+      if (attributes.password !== undefined) request.password = attributes.password;
+      await askDaemon(io.socketPath, request);
       return 0;
     }
 
-    const reply = await sendRequest(io.socketPath, {
-      v: PROTOCOL_VERSION,
-      op: 'get',
-      target,
-      requester: requester(),
-    });
-    if (!reply.ok) {
-      const { code, message, hint, quit } = reply.error;
-      throw new BrokerError(code, message, hint === undefined ? { quit } : { hint, quit });
-    }
+    const reply = await askDaemon(
+      io.socketPath,
+      { v: PROTOCOL_VERSION, op: 'get', target, requester: requester() },
+      { autostart: true },
+    );
     if (!reply.credential)
       throw new BrokerError('INTERNAL', 'the daemon answered without a credential');
 

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'DENIED'
   | 'BAD_REQUEST'
   | 'NO_INTEGRATION'
+  | 'PROVIDER'
   | 'INTERNAL';
 
 export interface BrokerErrorOptions {
@@ -53,6 +54,13 @@ export class GitHubApiError extends BrokerError {
   constructor(message: string, options: BrokerErrorOptions & { status?: number } = {}) {
     super('GITHUB_API', message, options);
     this.status = options.status;
+  }
+}
+
+/** A provider other than GitHub failed to produce a credential. */
+export class ProviderError extends BrokerError {
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super('PROVIDER', message, options);
   }
 }
 

@@ -66,7 +66,48 @@ export interface PingRequest {
   op: 'ping';
 }
 
-export type Request = GetRequest | EraseRequest | PingRequest;
+/** The daemon's state for `status`: never a secret. */
+export interface StatusRequest {
+  v: number;
+  op: 'status';
+}
+
+/** Ask the daemon to finish requests in flight and exit. */
+export interface StopRequest {
+  v: number;
+  op: 'stop';
+}
+
+export type Request = GetRequest | EraseRequest | PingRequest | StatusRequest | StopRequest;
+
+/** One cached credential as `status` shows it: what and how long, not the secret. */
+export interface StatusCacheEntry {
+  integration: string;
+  repository: string;
+  permissions: Permissions;
+  expiresAtMs: number;
+  /** When the daemon stops serving it from cache. */
+  staleAtMs: number;
+}
+
+export interface StatusCounters {
+  hits: number;
+  misses: number;
+  mints: number;
+  errors: number;
+}
+
+export interface DaemonStatus {
+  version: string;
+  pid: number;
+  startedAtMs: number;
+  socket: string;
+  config: string;
+  auditLog: string;
+  integrations: { name: string; provider: string; host: string }[];
+  cache: StatusCacheEntry[];
+  counters: StatusCounters;
+}
 
 /** A credential as the daemon hands it to the helper. */
 export interface WireCredential {
@@ -88,7 +129,14 @@ export interface WireError {
 }
 
 export type Reply =
-  | { v: number; ok: true; credential?: WireCredential; erased?: number; daemonVersion?: string }
+  | {
+      v: number;
+      ok: true;
+      credential?: WireCredential;
+      erased?: number;
+      daemonVersion?: string;
+      status?: DaemonStatus;
+    }
   | { v: number; ok: false; error: WireError };
 
 /** Serializes one message as a protocol line. */
@@ -175,7 +223,9 @@ export function parseRequest(line: string): Request {
 
   switch (value.op) {
     case 'ping':
-      return { v: PROTOCOL_VERSION, op: 'ping' };
+    case 'status':
+    case 'stop':
+      return { v: PROTOCOL_VERSION, op: value.op };
     case 'get': {
       const request: GetRequest = {
         v: PROTOCOL_VERSION,
@@ -199,7 +249,7 @@ export function parseRequest(line: string): Request {
     }
     default:
       throw new BadRequestError(
-        `unknown request op ${JSON.stringify(value.op)}; expected get, erase or ping`,
+        `unknown request op ${JSON.stringify(value.op)}; expected get, erase, ping, status or stop`,
       );
   }
 }

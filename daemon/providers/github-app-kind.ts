@@ -7,7 +7,8 @@
  *     "appId": 123456,                  // or the App's client ID, "Iv23..."
  *     "privateKeyPath": "app.pem",      // relative to the config file
  *     "apiBaseUrl": "https://api.github.com",
- *     "permissions": { "contents": "write" }
+ *     "permissions": { "contents": "write" },
+ *     "owners": ["acme"]                // optional allow-list of accounts
  *   }
  */
 import type { Permissions } from '../../shared/protocol.js';
@@ -33,6 +34,8 @@ export interface GitHubAppOptions {
   privateKeyPem: string;
   apiBaseUrl: string;
   permissions: Permissions;
+  /** Lowercase account names tokens may be minted for; undefined allows any. */
+  owners?: string[];
 }
 
 function parseAppId(fields: ConfigFields): string {
@@ -52,7 +55,17 @@ function parseAppId(fields: ConfigFields): string {
 }
 
 function parseApiBaseUrl(fields: ConfigFields): string {
-  const raw = fields.optionalString('apiBaseUrl') ?? DEFAULT_API_BASE_URL;
+  const host = String(fields.object.host ?? '').toLowerCase();
+  const given = fields.optionalString('apiBaseUrl');
+  // Only github.com's API lives elsewhere by default; guessing for any other
+  // host would send the App's JWT to a server nobody configured.
+  if (given === undefined && host !== 'github.com') {
+    fields.fail(
+      'apiBaseUrl',
+      `is required for host '${host}'; for GitHub Enterprise Server use "https://${host}/api/v3"`,
+    );
+  }
+  const raw = given ?? DEFAULT_API_BASE_URL;
   let url: URL;
   try {
     url = new URL(raw);
@@ -93,8 +106,25 @@ function parsePermissions(fields: ConfigFields): Permissions {
   return permissions;
 }
 
+function parseOwners(fields: ConfigFields): string[] | undefined {
+  const value = fields.object.owners;
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0) {
+    return fields.fail(
+      'owners',
+      `must be a non-empty array of account names, got ${describe(value)}`,
+    );
+  }
+  return value.map((owner: unknown, index) => {
+    if (typeof owner !== 'string' || !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/.test(owner)) {
+      fields.fail(`owners[${index}]`, `must be a GitHub account name, got ${describe(owner)}`);
+    }
+    return owner.toLowerCase();
+  });
+}
+
 export const githubAppKind: ProviderKind = {
-  optionKeys: ['appId', 'privateKeyPath', 'apiBaseUrl', 'permissions'],
+  optionKeys: ['appId', 'privateKeyPath', 'apiBaseUrl', 'permissions', 'owners'],
 
   async parseOptions(fields, configFile): Promise<GitHubAppOptions> {
     const appId = parseAppId(fields);
@@ -102,13 +132,16 @@ export const githubAppKind: ProviderKind = {
       configFile,
       fields.string('privateKeyPath', '"/etc/git-credential-broker/app.pem"'),
     );
-    return {
+    const options: GitHubAppOptions = {
       appId,
       privateKeyPath,
       privateKeyPem: await loadPrivateKey(privateKeyPath, fields.key('privateKeyPath')),
       apiBaseUrl: parseApiBaseUrl(fields),
       permissions: parsePermissions(fields),
     };
+    const owners = parseOwners(fields);
+    if (owners !== undefined) options.owners = owners;
+    return options;
   },
 
   create(integration, deps) {

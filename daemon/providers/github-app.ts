@@ -78,6 +78,12 @@ export class GitHubAppProvider implements CredentialProvider {
     context: RequestContext,
   ): Promise<ResolvedScope> {
     const repository = parseRepository(target);
+    const owners = this.#options.owners;
+    if (owners !== undefined && !owners.includes(repository.owner.toLowerCase())) {
+      throw new RequestDeniedError(
+        `account '${repository.owner}' is not in this integration's "owners" (${owners.join(', ')}); add it to the broker config to allow it`,
+      );
+    }
     const permissions = this.#permissionsFor(requested.permissions);
     const installationId = await this.#installationFor(repository, context);
 
@@ -116,7 +122,13 @@ export class GitHubAppProvider implements CredentialProvider {
     } catch (error) {
       // A removed installation answers 404; look it up afresh next time.
       if ((error as { status?: number }).status === 404) this.#installations.delete(repository.key);
-      throw mapGitHubError(error, this.#callContext(`minting a token for '${repository.key}'`));
+      const asked = Object.entries(scope.permissions)
+        .map(([name, level]) => `${name}:${level}`)
+        .join(',');
+      throw mapGitHubError(
+        error,
+        this.#callContext(`minting a token for '${repository.key}' with permissions ${asked}`),
+      );
     }
 
     context.log.debug({ installationId, repository: repository.key }, 'minted installation token');
@@ -176,7 +188,7 @@ export class GitHubAppProvider implements CredentialProvider {
     } catch (error) {
       if ((error as { status?: number }).status === 404) {
         throw new RequestDeniedError(
-          `GitHub App '${this.#options.appId}' is not installed on '${repository.owner}/${repository.name}', or that repository does not exist; install the App on it (or its account) and retry`,
+          `GitHub App '${this.#options.appId}' is not installed on '${repository.owner}/${repository.name}', or that repository does not exist; install the App on it (or its account) and retry${this.#apiHint(error)}`,
         );
       }
       throw mapGitHubError(
@@ -197,6 +209,15 @@ export class GitHubAppProvider implements CredentialProvider {
     context.log.debug({ installationId, repository: repository.key }, 'found installation');
     this.#installations.set(repository.key, installationId);
     return installationId;
+  }
+
+  /** GitHub's 404 carries a JSON message; anything else means the URL is not GitHub's API. */
+  #apiHint(error: unknown): string {
+    const data = (error as { response?: { data?: unknown } }).response?.data;
+    const fromGitHub = typeof data === 'object' && data !== null && 'message' in data;
+    return fromGitHub
+      ? ''
+      : ` (the 404 did not come from a GitHub API: check apiBaseUrl '${this.#options.apiBaseUrl}'; GitHub Enterprise Server uses https://HOST/api/v3)`;
   }
 
   #callContext(action: string): GitHubCallContext {

@@ -1,7 +1,7 @@
 /**
  * Maps the path git sends to one GitHub repository. The same repository
- * written differently (case, `.git`, slashes, percent-escapes) maps to the
- * same normalized key.
+ * written differently (case, `.git`, surrounding slashes) maps to the same
+ * normalized key.
  */
 import { RequestDeniedError } from '../../shared/errors.js';
 import type { CredentialTarget } from '../../shared/protocol.js';
@@ -17,6 +17,13 @@ export interface RepositoryRef {
 const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
 const NAME = /^[A-Za-z0-9._-]{1,100}$/;
 
+/** A path for an error message: cut short, control characters shown as '?'. */
+function quoted(path: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what we replace
+  const clean = path.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > 120 ? `${clean.slice(0, 120)}…` : clean;
+}
+
 export function useHttpPathFix(target: CredentialTarget): string {
   return `git config --global credential.${target.protocol}://${target.host}.useHttpPath true`;
 }
@@ -28,24 +35,20 @@ export function parseRepository(target: CredentialTarget): RepositoryRef {
     );
   }
 
-  let path: string;
-  try {
-    path = decodeURIComponent(target.path);
-  } catch {
-    throw new RequestDeniedError(`repository path '${target.path}' has a malformed percent-escape`);
-  }
-  path = path.replace(/^\/+|\/+$/g, '').replace(/\.git$/i, '');
+  // Git decodes percent-escapes before it sends `path`; decoding again would
+  // let `%252F` become a slash. A '%' left here fails the name check below.
+  const path = target.path.replace(/^\/+|\/+$/g, '').replace(/\.git$/i, '');
 
   const parts = path.split('/');
   const [owner, name] = parts;
   if (parts.length !== 2 || owner === undefined || name === undefined) {
     throw new RequestDeniedError(
-      `repository path '${target.path}' is not of the form owner/repository; use a clone URL like https://${target.host}/OWNER/REPO.git`,
+      `repository path '${quoted(target.path)}' is not of the form owner/repository; use a clone URL like https://${target.host}/OWNER/REPO.git`,
     );
   }
   if (!OWNER.test(owner) || !NAME.test(name) || name === '.' || name === '..') {
     throw new RequestDeniedError(
-      `repository path '${target.path}' is not a valid GitHub owner/repository name`,
+      `repository path '${quoted(target.path)}' is not a valid GitHub owner/repository name`,
     );
   }
   return { owner, name, key: `${owner}/${name}`.toLowerCase() };

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { ConfigFields } from '../config-fields.js';
 import type { IntegrationConfig } from '../config.js';
 import type { CredentialProvider } from '../provider.js';
+import { commandKind } from './command-kind.js';
 import { githubAppKind } from './github-app-kind.js';
 
 export interface ProviderDeps {
@@ -23,4 +24,5 @@ export interface ProviderKind {
 
 export const PROVIDER_KINDS: Readonly<Record<string, ProviderKind>> = {
   'github-app': githubAppKind,
+  command: commandKind,
 };

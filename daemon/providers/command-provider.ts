@@ -1,0 +1,140 @@
+/**
+ * Runs the configured program for each miss and reads one credential from
+ * its JSON output. The daemon caches and audits it like any other.
+ */
+import { execFile } from 'node:child_process';
+import { ProviderError, RequestDeniedError } from '../../shared/errors.js';
+import type { CredentialTarget, Permissions } from '../../shared/protocol.js';
+import type {
+  CredentialEnvelope,
+  CredentialProvider,
+  RequestedScopes,
+  ResolvedScope,
+} from '../provider.js';
+import type { CommandOptions } from './command-kind.js';
+
+/** Largest output read from the program; a credential is far smaller. */
+const MAX_OUTPUT_BYTES = 64 * 1024;
+
+/** The repository part of a path: no surrounding slashes, no `.git`, lowercase. */
+export function normalizePath(path: string | undefined): string {
+  return (path ?? '')
+    .replace(/^\/+|\/+$/g, '')
+    .replace(/\.git$/i, '')
+    .toLowerCase();
+}
+
+function parseExpiry(value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value * 1000;
+  if (typeof value === 'string') return Date.parse(value);
+  return Number.NaN;
+}
+
+export class CommandProvider implements CredentialProvider {
+  readonly kind = 'command';
+
+  constructor(
+    readonly name: string,
+    readonly options: CommandOptions,
+  ) {}
+
+  async resolveScope(target: CredentialTarget, requested: RequestedScopes): Promise<ResolvedScope> {
+    const repository = normalizePath(target.path);
+    if (repository.split('/').includes('..')) {
+      throw new RequestDeniedError(`path '${repository}' contains '..'`);
+    }
+    const permissions: Permissions = requested.permissions ?? {};
+    const canonical = Object.keys(permissions)
+      .sort()
+      .map((key) => `${key}=${permissions[key]}`)
+      .join(',');
+    return {
+      cacheKey: [this.kind, this.name, target.host.toLowerCase(), repository, canonical].join('|'),
+      repository,
+      permissions,
+      metadata: { command: this.options.argv[0]! },
+    };
+  }
+
+  repositoryOf(target: CredentialTarget): string {
+    return normalizePath(target.path);
+  }
+
+  async getCredential(target: CredentialTarget, scope: ResolvedScope): Promise<CredentialEnvelope> {
+    const stdout = await this.#run(target, scope);
+    const program = this.options.argv[0]!;
+
+    let output: unknown;
+    try {
+      output = JSON.parse(stdout);
+    } catch {
+      throw new ProviderError(
+        `credential command '${program}' did not print a JSON object; it must print {"secret": ..., "expiresAt": ...}`,
+      );
+    }
+    const { secret, expiresAt, username } = (output ?? {}) as Record<string, unknown>;
+    if (typeof secret !== 'string' || secret === '' || /[\r\n\0]/.test(secret)) {
+      throw new ProviderError(
+        `credential command '${program}' printed no usable "secret" (a non-empty string on one line)`,
+      );
+    }
+    const expiresAtMs = parseExpiry(expiresAt);
+    if (!Number.isFinite(expiresAtMs)) {
+      throw new ProviderError(
+        `credential command '${program}' printed no valid "expiresAt" (ISO 8601 or Unix seconds)`,
+      );
+    }
+    if (expiresAtMs <= Date.now()) {
+      throw new ProviderError(
+        `credential command '${program}' printed a credential that has already expired`,
+      );
+    }
+    return {
+      secret,
+      username: typeof username === 'string' && username !== '' ? username : this.options.username,
+      expiresAtMs,
+      granted: {
+        repositories: scope.repository === '' ? [] : [scope.repository],
+        permissions: scope.permissions,
+      },
+      metadata: scope.metadata,
+    };
+  }
+
+  #run(target: CredentialTarget, scope: ResolvedScope): Promise<string> {
+    const [program, ...args] = this.options.argv as [string, ...string[]];
+    const env = {
+      ...process.env,
+      GIT_CREDENTIAL_BROKER_PROTOCOL: target.protocol,
+      GIT_CREDENTIAL_BROKER_HOST: target.host,
+      GIT_CREDENTIAL_BROKER_REPOSITORY: scope.repository,
+      GIT_CREDENTIAL_BROKER_PERMISSIONS: JSON.stringify(scope.permissions),
+    };
+    return new Promise((resolve, reject) => {
+      execFile(
+        program,
+        args,
+        { env, timeout: this.options.timeoutMs, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' },
+        (error, stdout) => {
+          if (!error) {
+            resolve(stdout);
+            return;
+          }
+          // Never quote the program's output: it may hold a secret.
+          const { code, killed, signal } = error as NodeJS.ErrnoException & {
+            killed?: boolean;
+            signal?: string;
+          };
+          let why: string;
+          if (code === 'ENOENT') why = 'was not found; check "command" in the broker config';
+          else if (code === 'EACCES') why = 'is not executable; chmod +x it';
+          else if (killed || signal) why = `did not finish within ${this.options.timeoutMs} ms`;
+          else if (code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
+            why = `printed more than ${MAX_OUTPUT_BYTES} bytes`;
+          else why = `exited with code ${String(code)}; run it by hand to see why`;
+          reject(new ProviderError(`credential command '${program}' ${why}`));
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * `daemon`, `stop` and `status`: run, stop and inspect the daemon.
+ */
+import { BrokerError } from '../../shared/errors.js';
+import { defaultDaemonLogPath } from '../../shared/paths.js';
+import { PROTOCOL_VERSION, type DaemonStatus } from '../../shared/protocol.js';
+import { askDaemon } from '../ask-daemon.js';
+import { daemonAnswers, launchDaemon } from '../daemon-launcher.js';
+
+export async function runDaemonCommand(options: {
+  configPath: string;
+  socketPath: string;
+  detach: boolean;
+  print: (text: string) => void;
+}): Promise<void> {
+  if (!options.detach) {
+    const { runDaemon } = await import('../../daemon/main.js');
+    await runDaemon({
+      configPath: options.configPath,
+      socketPath: options.socketPath,
+      env: process.env,
+    });
+    return;
+  }
+  if (await daemonAnswers(options.socketPath)) {
+    throw new BrokerError(
+      'CONFIG',
+      `a broker daemon is already running on '${options.socketPath}'; stop it first with 'git-credential-broker stop'`,
+    );
+  }
+  const logPath = defaultDaemonLogPath(process.env);
+  const pid = await launchDaemon({ ...options, logPath, env: process.env });
+  options.print(
+    `daemon started (pid ${pid ?? 'unknown'}) on ${options.socketPath}; its log: ${logPath}\n`,
+  );
+}
+
+export async function stopDaemon(socketPath: string, print: (text: string) => void): Promise<void> {
+  await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'stop' });
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && (await daemonAnswers(socketPath, 500))) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  print(`daemon on ${socketPath} stopped\n`);
+}
+
+function duration(ms: number): string {
+  if (ms <= 0) return 'expired';
+  const minutes = Math.floor(ms / 60_000);
+  return minutes >= 60
+    ? `${Math.floor(minutes / 60)}h${minutes % 60}m`
+    : `${minutes}m${Math.floor((ms % 60_000) / 1000)}s`;
+}
+
+/** Human-readable status; never shows a secret (the daemon sends none). */
+export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
+  const lines = [
+    `daemon:       running, version ${status.version}, pid ${status.pid}, up ${duration(nowMs - status.startedAtMs)}`,
+    `socket:       ${status.socket}`,
+    `config:       ${status.config}`,
+    `audit log:    ${status.auditLog}`,
+    `counters:     ${status.counters.hits} hits, ${status.counters.misses} misses, ${status.counters.mints} mints, ${status.counters.errors} errors`,
+    'integrations:',
+    ...status.integrations.map((i) => `  ${i.name} (${i.provider}) for ${i.host}`),
+    `cached:       ${status.cache.length === 0 ? 'nothing' : ''}`.trimEnd(),
+    ...status.cache.map((entry) => {
+      const permissions = Object.entries(entry.permissions)
+        .map(([name, level]) => `${name}:${level}`)
+        .join(',');
+      return `  ${entry.repository} [${permissions}] via ${entry.integration}: served for ${duration(entry.staleAtMs - nowMs)}, expires in ${duration(entry.expiresAtMs - nowMs)}`;
+    }),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export async function showStatus(
+  socketPath: string,
+  json: boolean,
+  print: (text: string) => void,
+): Promise<void> {
+  const reply = await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' });
+  if (!reply.status) throw new BrokerError('INTERNAL', 'the daemon answered without a status');
+  print(json ? `${JSON.stringify(reply.status, null, 2)}\n` : formatStatus(reply.status));
+}

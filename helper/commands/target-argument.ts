@@ -1,0 +1,23 @@
+/** Turns `owner/repo` or a clone URL from the command line into a target. */
+import { BrokerError } from '../../shared/errors.js';
+import type { CredentialTarget } from '../../shared/protocol.js';
+import { parseCredentialInput } from '../credential-protocol.js';
+
+export function targetFromArgument(argument: string, host: string): CredentialTarget {
+  if (argument.includes('://')) {
+    const attributes = parseCredentialInput(`url=${argument}\n`);
+    if (attributes.protocol === undefined || attributes.host === undefined) {
+      throw new BrokerError('BAD_REQUEST', `'${argument}' is not a clone URL`);
+    }
+    const target: CredentialTarget = { protocol: attributes.protocol, host: attributes.host };
+    if (attributes.path !== undefined) target.path = attributes.path;
+    return target;
+  }
+  if (!/^[^/\s]+\/[^/\s]+$/.test(argument)) {
+    throw new BrokerError(
+      'BAD_REQUEST',
+      `'${argument}' is neither owner/repository nor a clone URL; for example acme/widgets or https://github.com/acme/widgets.git`,
+    );
+  }
+  return { protocol: 'https', host, path: argument };
+}

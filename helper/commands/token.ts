@@ -1,0 +1,69 @@
+/**
+ * `token`: a raw token (or the whole envelope as JSON) for internal tools
+ * that need one outside git. Served, cached and audited like a git request.
+ */
+import { BrokerError } from '../../shared/errors.js';
+import { PROTOCOL_VERSION, type PermissionLevel, type Permissions } from '../../shared/protocol.js';
+import { askDaemon } from '../ask-daemon.js';
+import { requester } from '../git-actions.js';
+import { targetFromArgument } from './target-argument.js';
+
+export function parsePermissionFlags(flags: string[]): Permissions | undefined {
+  if (flags.length === 0) return undefined;
+  const permissions: Permissions = {};
+  for (const flag of flags) {
+    const match = /^([a-z_]+)=(read|write|admin)$/.exec(flag);
+    if (!match) {
+      throw new BrokerError(
+        'BAD_REQUEST',
+        `--permission '${flag}' is not name=level; for example --permission contents=read`,
+      );
+    }
+    permissions[match[1]!] = match[2] as PermissionLevel;
+  }
+  return permissions;
+}
+
+export async function printToken(options: {
+  socketPath: string;
+  repository: string;
+  host: string;
+  permissions: string[];
+  json: boolean;
+  print: (text: string) => void;
+}): Promise<void> {
+  const target = targetFromArgument(options.repository, options.host);
+  const permissions = parsePermissionFlags(options.permissions);
+  const reply = await askDaemon(
+    options.socketPath,
+    {
+      v: PROTOCOL_VERSION,
+      op: 'get',
+      target,
+      requester: requester(),
+      ...(permissions === undefined ? {} : { permissions }),
+    },
+    { autostart: true },
+  );
+  const credential = reply.credential;
+  if (!credential) throw new BrokerError('INTERNAL', 'the daemon answered without a credential');
+
+  if (!options.json) {
+    options.print(`${credential.secret}\n`);
+    return;
+  }
+  options.print(
+    `${JSON.stringify(
+      {
+        token: credential.secret,
+        username: credential.username,
+        expiresAt: new Date(credential.expiresAtMs).toISOString(),
+        repositories: credential.granted.repositories,
+        permissions: credential.granted.permissions,
+        cached: credential.cached,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+}

@@ -1,0 +1,70 @@
+/**
+ * Starts the daemon in the background (`daemon --detach`, autostart) and
+ * waits until it answers. Many launchers may race; the daemon's socket lock
+ * lets exactly one daemon win, and every launcher waits for that one.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sendRequest } from '../shared/daemon-client.js';
+import { DaemonUnreachableError } from '../shared/errors.js';
+import { PROTOCOL_VERSION } from '../shared/protocol.js';
+
+/** How long a launcher waits for some daemon to answer. */
+export const LAUNCH_TIMEOUT_MS = 10_000;
+
+export interface LaunchOptions {
+  configPath: string;
+  socketPath: string;
+  logPath: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function daemonAnswers(socketPath: string, timeoutMs = 1000): Promise<boolean> {
+  try {
+    const reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'ping' }, timeoutMs);
+    return reply.ok;
+  } catch {
+    return false;
+  }
+}
+
+function tail(path: string): string {
+  try {
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    return lines.slice(-3).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Spawns a detached daemon and resolves with its pid once a daemon answers. */
+export async function launchDaemon(options: LaunchOptions): Promise<number | undefined> {
+  mkdirSync(dirname(options.logPath), { recursive: true, mode: 0o700 });
+  const logFd = openSync(options.logPath, 'a', 0o600);
+  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [main, 'daemon', '--config', options.configPath, '--socket', options.socketPath],
+    { detached: true, stdio: ['ignore', logFd, logFd], env: options.env },
+  );
+  closeSync(logFd);
+  child.unref();
+  let exitCode: number | null = null;
+  child.once('exit', (code) => (exitCode = code));
+
+  const deadline = Date.now() + LAUNCH_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (await daemonAnswers(options.socketPath, 500)) {
+      return exitCode === null ? child.pid : undefined;
+    }
+    // Our daemon lost the race or failed; keep waiting only if a peer might win.
+    if (exitCode !== null && !/another broker daemon/.test(tail(options.logPath))) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const last = tail(options.logPath);
+  throw new DaemonUnreachableError(
+    `the broker daemon did not start on '${options.socketPath}'${last === '' ? '' : `: ${last.split('\n').at(-1)}`}; see '${options.logPath}'`,
+  );
+}
