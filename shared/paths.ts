@@ -63,7 +63,11 @@ export function resolveConfigPath(env: Env, flag?: string): string {
 
 /** Where `daemon --detach` and autostart send the daemon's own log. */
 export function defaultDaemonLogPath(env: Env): string {
-  return join(nonEmpty(env.XDG_STATE_HOME) ?? join(home(env), '.local', 'state'), APP_DIR, 'daemon.log');
+  return join(
+    nonEmpty(env.XDG_STATE_HOME) ?? join(home(env), '.local', 'state'),
+    APP_DIR,
+    'daemon.log',
+  );
 }
 
 /** Default audit log: $XDG_STATE_HOME (default ~/.local/state)/git-credential-broker/audit.log. */
