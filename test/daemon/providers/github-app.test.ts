@@ -46,6 +46,7 @@ async function stubGitHub(t: Test, answer: (seen: Seen) => Answer) {
 function provider(
   apiBaseUrl: string,
   permissions: Record<string, 'read' | 'write'> = { contents: 'write' },
+  owners?: string[],
 ) {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = normalizePrivateKey(
@@ -62,6 +63,7 @@ function provider(
         privateKeyPem: pem,
         apiBaseUrl,
         permissions,
+        ...(owners ? { owners } : {}),
       },
       { log, now: Date.now },
     ),
@@ -251,4 +253,28 @@ t.test('refuses paths that are not one owner/repository', async (t) => {
     message: /git config --global credential\.https:\/\/github\.com\.useHttpPath true/,
   });
   t.equal(seen.length, 0, 'none reached GitHub');
+});
+
+t.test('an owner outside the allow-list is denied without calling GitHub, in any case spelling', async (t) => {
+  const { seen, apiBaseUrl } = await stubGitHub(t, HAPPY);
+  const { provider: github } = provider(apiBaseUrl, { contents: 'write' }, ['acme']);
+
+  await t.rejects(github.resolveScope({ ...target, path: 'evil/widgets' }, {}, context), {
+    code: 'DENIED',
+    message: /account 'evil' is not in this integration's "owners" \(acme\)/,
+  });
+  const allowed = await github.resolveScope({ ...target, path: 'ACME/widgets' }, {}, context);
+
+  t.equal(allowed.repository, 'acme/widgets');
+  t.equal(seen.length, 1, 'only the allowed owner reached GitHub');
+});
+
+t.test('a 404 that is not a GitHub error body points at apiBaseUrl', async (t) => {
+  const { apiBaseUrl } = await stubGitHub(t, () => ({ status: 404, body: '<html>not here</html>' }));
+  const { provider: github } = provider(apiBaseUrl);
+
+  await t.rejects(github.resolveScope(target, {}, context), {
+    code: 'DENIED',
+    message: /did not come from a GitHub API: check apiBaseUrl/,
+  });
 });
