@@ -3,7 +3,7 @@
  * through the provider, and audits the outcome. Knows providers only through
  * the provider interface.
  */
-import { toBrokerError, type BrokerError } from '../shared/errors.js';
+import { ProviderError, toBrokerError, type BrokerError } from '../shared/errors.js';
 import type {
   CredentialTarget,
   EraseRequest,
@@ -36,6 +36,24 @@ function toWire(envelope: CredentialEnvelope, cached: boolean): WireCredential {
     granted: envelope.granted,
     cached,
   };
+}
+
+/**
+ * Every provider's credential passes these checks before it is cached or
+ * served: one that git cannot use fails this request, not every later one.
+ */
+function checkEnvelope(envelope: CredentialEnvelope, integration: string, nowMs: number): void {
+  const problem =
+    typeof envelope.secret !== 'string' || !/^[^\r\n\0]{1,8192}$/.test(envelope.secret)
+      ? 'no usable secret'
+      : typeof envelope.username !== 'string' || /[\r\n\0]/.test(envelope.username)
+        ? 'no usable username'
+        : !Number.isFinite(envelope.expiresAtMs) || envelope.expiresAtMs <= nowMs
+          ? 'an expiry that is invalid or already past'
+          : undefined;
+  if (problem !== undefined) {
+    throw new ProviderError(`integration '${integration}' produced a credential with ${problem}`);
+  }
 }
 
 export class CredentialService {
@@ -121,7 +139,9 @@ export class CredentialService {
 
     this.#audit.record(AUDIT_EVENTS.erased, {
       ...this.#baseRecord(request, context, startedMs, integration, scope),
-      tokenSha256: wanted ?? null,
+      // Only a token the daemon issued is fingerprinted: the password git
+      // sends may be a person's own.
+      tokenSha256: deleted.length > 0 ? fingerprint(deleted[0]!.envelope.secret) : null,
       erased: deleted.length,
     });
     return deleted.length;
@@ -165,6 +185,7 @@ export class CredentialService {
     const envelope = await integration.provider.getCredential(target, scope, context);
     this.counters.mints++;
     const nowMs = this.#now();
+    checkEnvelope(envelope, integration.config.name, nowMs);
     const entry: CachedCredential = {
       integration: integration.config.name,
       scope,
@@ -176,7 +197,15 @@ export class CredentialService {
         minLifeMs: integration.config.minTokenLifeSeconds * 1000,
       }),
     };
-    await this.#cache.set(scope.cacheKey, entry);
+    if (!(await this.#cache.set(scope.cacheKey, entry))) {
+      context.log.warn(
+        {
+          integration: integration.config.name,
+          expiresInSeconds: Math.round((envelope.expiresAtMs - nowMs) / 1000),
+        },
+        'credential expires within minTokenLifeSeconds, so it is not cached; lower minTokenLifeSeconds',
+      );
+    }
     return envelope;
   }
 

@@ -2,6 +2,7 @@
  * Builds the daemon from its parts and runs it until a signal stops it.
  */
 import pino, { type Logger } from 'pino';
+import { ConfigError } from '../shared/errors.js';
 import { VERSION } from '../shared/version.js';
 import { AuditLog, REDACT_PATHS } from './audit-log.js';
 import { loadConfig, type DaemonConfig } from './config.js';
@@ -29,10 +30,16 @@ export interface RunningDaemon {
 
 /** The daemon's own log (not the audit log): JSON lines on stderr. */
 export function createDaemonLog(env: Record<string, string | undefined>): Logger {
+  const level = env.GIT_CREDENTIAL_BROKER_LOG_LEVEL || 'info';
+  if (!Object.hasOwn(pino.levels.values, level) && level !== 'silent') {
+    throw new ConfigError(
+      `GIT_CREDENTIAL_BROKER_LOG_LEVEL '${level}' is not a log level; use one of ${Object.keys(pino.levels.values).join(', ')} or silent`,
+    );
+  }
   return pino(
     {
       name: 'git-credential-broker',
-      level: env.GIT_CREDENTIAL_BROKER_LOG_LEVEL ?? 'info',
+      level,
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
@@ -125,10 +132,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 /** Runs until SIGTERM or SIGINT, finishing requests in flight first. */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const daemon = await startDaemon(options);
+  // Handlers stay until exit: a second signal while stopping joins the same
+  // graceful stop instead of killing the process mid-flush.
   const shutdown = (): void => void daemon.stop();
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
   await daemon.stopped;
-  process.off('SIGTERM', shutdown);
-  process.off('SIGINT', shutdown);
 }

@@ -18,6 +18,16 @@ export function isLoopbackHost(host: string): boolean {
   return name === 'localhost' || name === '::1' || /^127(\.[0-9]{1,3}){3}$/.test(name);
 }
 
+const DEFAULT_PORTS: Record<string, string> = { https: '443', http: '80' };
+
+/** Lowercase, no trailing dot, no default port: `GitHub.com.:443` is `github.com`. */
+export function normalizeHost(protocol: string, host: string): string {
+  const match = /^(.*?)(?::([0-9]+))?$/.exec(host.toLowerCase())!;
+  const name = match[1]!.replace(/\.$/, '');
+  const port = match[2];
+  return port === undefined || port === DEFAULT_PORTS[protocol] ? name : `${name}:${port}`;
+}
+
 export class ProviderRegistry {
   readonly #byHost = new Map<string, Integration>();
 
@@ -37,7 +47,7 @@ export class ProviderRegistry {
 
   /** The integration serving `target`; throws when none may. */
   route(target: CredentialTarget): Integration {
-    const host = target.host.toLowerCase();
+    const host = normalizeHost(target.protocol, target.host);
     const integration = this.#byHost.get(host);
     if (!integration) {
       throw new NoIntegrationError(`no integration is configured for host '${host}'`, {

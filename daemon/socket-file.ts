@@ -5,6 +5,7 @@
 import { connect } from 'node:net';
 import {
   closeSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -126,13 +127,18 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
   ensurePrivateDirectory(dirname(socketPath));
   takeLock(socketPath);
 
-  let exists = true;
+  let stats;
   try {
-    statSync(socketPath);
+    stats = lstatSync(socketPath);
   } catch {
-    exists = false;
+    return;
   }
-  if (!exists) return;
+  if (!stats.isSocket()) {
+    releaseLock(socketPath);
+    throw new ConfigError(
+      `'${socketPath}' exists and is not a socket; the daemon will not replace it: choose another --socket path`,
+    );
+  }
 
   if (await socketAnswers(socketPath)) {
     releaseLock(socketPath);

@@ -21,8 +21,12 @@ import {
 import type { CredentialService } from './credential-service.js';
 import type { RequestContext } from './provider.js';
 
-/** A connection that sends no complete request within this time is closed. */
-export const IDLE_TIMEOUT_MS = 10_000;
+/**
+ * A connection must deliver its whole request line within this time, however
+ * it trickles. Once the request is in, serving it has its own deadlines (each
+ * call to GitHub times out), so slow upstreams never cut a client off.
+ */
+export const REQUEST_LINE_TIMEOUT_MS = 10_000;
 
 /** Daemon-level operations the socket exposes beside credentials. */
 export interface DaemonControl {
@@ -43,6 +47,8 @@ export class SocketServer {
   readonly #options: SocketServerOptions;
   readonly #server: Server;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Connections that have not sent a complete request yet. */
+  readonly #waiting = new Set<Socket>();
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
@@ -69,9 +75,13 @@ export class SocketServer {
     });
   }
 
-  /** Stops accepting, then waits for requests in flight to be answered. */
+  /**
+   * Stops accepting, drops connections that have not sent a request (a slow
+   * client must not hold up shutdown), and answers the requests in flight.
+   */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#waiting) socket.destroy();
     await Promise.allSettled([...this.#inFlight]);
     await closed;
   }
@@ -83,17 +93,24 @@ export class SocketServer {
     let received = 0;
     let handled = false;
 
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => {
-      log.warn('closing idle connection');
+    this.#waiting.add(socket);
+    const deadline = setTimeout(() => {
+      log.warn('closing a connection that sent no complete request in time');
       socket.destroy();
-    });
+    }, REQUEST_LINE_TIMEOUT_MS);
+    const requestIn = (): void => {
+      handled = true;
+      clearTimeout(deadline);
+      this.#waiting.delete(socket);
+    };
+    socket.on('close', requestIn);
     socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
     socket.on('data', (chunk: Buffer) => {
       if (handled) return;
       const newline = chunk.indexOf(0x0a);
       received += newline === -1 ? chunk.length : newline + 1;
       if (received > MAX_MESSAGE_BYTES) {
-        handled = true;
+        requestIn();
         this.#reply(
           socket,
           errorReply(new BadRequestError(`request larger than ${MAX_MESSAGE_BYTES} bytes`)),
@@ -104,7 +121,7 @@ export class SocketServer {
         chunks.push(chunk);
         return;
       }
-      handled = true;
+      requestIn();
       chunks.push(chunk.subarray(0, newline));
       this.#track(this.#handle(socket, Buffer.concat(chunks).toString('utf8'), requestId, log));
     });
@@ -150,6 +167,8 @@ export class SocketServer {
 
   #reply(socket: Socket, reply: Reply): void {
     if (socket.destroyed) return;
-    socket.end(encodeMessage(reply));
+    // One reply per connection: close it once the reply is out, even if
+    // the client keeps its side open.
+    socket.end(encodeMessage(reply), () => socket.destroy());
   }
 }

@@ -4,6 +4,7 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { BrokerError } from '../shared/errors.js';
+import { printable } from '../shared/printable.js';
 import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
 import { VERSION } from '../shared/version.js';
 import { configureGit, type GitConfigScope } from './commands/configure.js';
@@ -186,7 +187,7 @@ export async function runCli(argv: string[]): Promise<number> {
       .parseAsync();
     return 0;
   } catch (error) {
-    process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
+    process.stderr.write(`${PROGRAM}: ${printable((error as Error).message, 2000)}\n`);
     return error instanceof BrokerError && error.code === 'BAD_REQUEST' ? 2 : 1;
   }
 }

@@ -45,7 +45,8 @@ export function percentDecode(text: string): string {
 function fromUrl(value: string): Partial<CredentialAttributes> {
   const schemeEnd = value.indexOf('://');
   if (schemeEnd <= 0) {
-    throw new BadRequestError(`git sent a url without a scheme ('${value.slice(0, 200)}')`);
+    // The url may carry a password: never quote it.
+    throw new BadRequestError('git sent a url without a scheme (expected scheme://host/path)');
   }
   const fields: Partial<CredentialAttributes> = { protocol: value.slice(0, schemeEnd) };
   const rest = value.slice(schemeEnd + 3);

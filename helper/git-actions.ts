@@ -3,6 +3,7 @@
  * path: git pays for every module loaded here, so it imports only node
  * built-ins and shared/.
  */
+import { printable } from '../shared/printable.js';
 import { askDaemon } from './ask-daemon.js';
 import { BadRequestError, BrokerError, toBrokerError } from '../shared/errors.js';
 import {
@@ -47,7 +48,7 @@ function targetOf(attributes: CredentialAttributes): CredentialTarget {
 /** Reports an error on stderr as one line; asks git to stop when it cannot recover. */
 function report(error: BrokerError, io: ActionIo, action: GitAction): number {
   const hint = error.hint === undefined ? '' : `; ${error.hint}`;
-  io.stderr(`${PROGRAM}: ${error.message}${hint}\n`);
+  io.stderr(`${PROGRAM}: ${printable(`${error.message}${hint}`, 2000)}\n`);
   if (action === 'get' && error.quit) io.stdout('quit=1\n');
   return error.code === 'NO_INTEGRATION' ? 0 : 1;
 }
@@ -90,6 +91,6 @@ export async function runGitAction(action: GitAction, io: ActionIo): Promise<num
     );
     return 0;
   } catch (error) {
-    return report(toBrokerError(error), io, action);
+    return report(toBrokerError(error, 'helper'), io, action);
   }
 }

@@ -13,7 +13,7 @@ import {
 } from './protocol.js';
 
 /** How long a client waits for the daemon's reply (minting can take a while). */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 const START_HINT = "start it with 'git-credential-broker daemon'";
 

@@ -93,11 +93,10 @@ export class NoIntegrationError extends BrokerError {
 }
 
 /** Turns anything thrown into a BrokerError without leaking its message. */
-export function toBrokerError(error: unknown): BrokerError {
+export function toBrokerError(error: unknown, where: 'daemon' | 'helper' = 'daemon'): BrokerError {
   if (error instanceof BrokerError) return error;
-  return new BrokerError(
-    'INTERNAL',
-    'internal error in the broker daemon; see the daemon log for details',
-    { cause: error },
-  );
+  const details = where === 'daemon' ? 'see the daemon log for details' : 'please report it';
+  return new BrokerError('INTERNAL', `internal error in the broker ${where}; ${details}`, {
+    cause: error,
+  });
 }

@@ -207,6 +207,11 @@ function parsePermissions(value: unknown): Permissions | undefined {
     throw new BadRequestError('malformed request: permissions must be an object');
   const permissions: Permissions = {};
   for (const [name, level] of Object.entries(value)) {
+    if (!/^[a-z][a-z_]{0,63}$/.test(name)) {
+      throw new BadRequestError(
+        'malformed request: a permission name must be lowercase letters and _',
+      );
+    }
     if (typeof level !== 'string' || !LEVELS.has(level)) {
       throw new BadRequestError(
         `invalid permission level ${JSON.stringify(level)} for '${name}'; use read, write or admin`,

@@ -17,6 +17,7 @@ import type {
 import type { GitHubAppOptions } from './github-app-kind.js';
 import { mapGitHubError, type GitHubCallContext } from './github-errors.js';
 import { parseRepository, type RepositoryRef } from './github-repository.js';
+import { readMintResponse } from './github-token-response.js';
 import type { ProviderDeps } from './index.js';
 
 /** Git over HTTPS takes an installation token with this user name. */
@@ -47,12 +48,14 @@ export class GitHubAppProvider implements CredentialProvider {
   readonly #options: GitHubAppOptions;
   readonly #auth: ReturnType<typeof createAppAuth>;
   readonly #appRequest: typeof octokitRequest;
+  readonly #now: () => number;
   // Installation id by lowercase owner/repo. Lives as long as the daemon;
   // dropped when git reports a failure for that repository.
   readonly #installations = new Map<string, number>();
 
   constructor(options: GitHubAppOptions, deps: ProviderDeps) {
     this.#options = options;
+    this.#now = deps.now;
     const baseRequest = octokitRequest.defaults({
       baseUrl: options.apiBaseUrl,
       headers: { 'user-agent': 'git-credential-broker' },
@@ -110,15 +113,20 @@ export class GitHubAppProvider implements CredentialProvider {
     const repository = parseRepository(target);
     const installationId = Number(scope.metadata.installationId);
 
-    let token;
+    let data: unknown;
     try {
-      token = await this.#auth({
-        type: 'installation',
-        installationId,
-        repositoryNames: [repository.name],
-        permissions: scope.permissions,
-        refresh: true,
-      });
+      // Through the auth hook: signed with the App JWT, retried once on clock
+      // skew. Not through auth-app's installation auth, whose in-flight map
+      // is shared by every App in the process and keyed without the App.
+      const response = await this.#appRequest(
+        'POST /app/installations/{installation_id}/access_tokens',
+        {
+          installation_id: installationId,
+          repositories: [repository.name],
+          permissions: scope.permissions,
+        },
+      );
+      data = response.data;
     } catch (error) {
       // A removed installation answers 404; look it up afresh next time.
       if ((error as { status?: number }).status === 404) this.#installations.delete(repository.key);
@@ -131,17 +139,18 @@ export class GitHubAppProvider implements CredentialProvider {
       );
     }
 
+    const minted = readMintResponse(data, {
+      repository: `${repository.owner}/${repository.name}`,
+      name: repository.name,
+      permissions: scope.permissions,
+      nowMs: this.#now(),
+    });
     context.log.debug({ installationId, repository: repository.key }, 'minted installation token');
     return {
-      secret: token.token,
+      secret: minted.secret,
       username: INSTALLATION_TOKEN_USERNAME,
-      expiresAtMs: Date.parse(token.expiresAt),
-      granted: {
-        repositories: (token.repositoryNames ?? []).map((name) =>
-          `${repository.owner}/${name}`.toLowerCase(),
-        ),
-        permissions: token.permissions as Permissions,
-      },
+      expiresAtMs: minted.expiresAtMs,
+      granted: { repositories: [repository.key], permissions: minted.permissions },
       metadata: { appId: this.#options.appId, installationId },
     };
   }
@@ -164,7 +173,8 @@ export class GitHubAppProvider implements CredentialProvider {
     if (requested === undefined || Object.keys(requested).length === 0) return { ...ceiling };
 
     for (const [name, level] of Object.entries(requested)) {
-      const allowed = ceiling[name];
+      // Own keys only: 'constructor' or 'toString' must not pass as granted.
+      const allowed = Object.hasOwn(ceiling, name) ? ceiling[name] : undefined;
       if (allowed === undefined || LEVEL_RANK[level] > LEVEL_RANK[allowed]) {
         throw new RequestDeniedError(
           `permission '${name}: ${level}' is beyond what this integration grants (${canonicalPermissions(ceiling)}); ask for less or raise "permissions" in the broker config`,

@@ -9,6 +9,7 @@ import {
   RequestDeniedError,
   type BrokerError,
 } from '../../shared/errors.js';
+import { printable } from '../../shared/printable.js';
 
 interface HttpErrorLike {
   status?: unknown;
@@ -32,7 +33,7 @@ function githubMessage(error: HttpErrorLike): string {
     typeof (data as { message?: unknown }).message === 'string'
       ? (data as { message: string }).message
       : '';
-  return raw.replace(/[\r\n\t]+/g, ' ').slice(0, 200);
+  return printable(raw, 200);
 }
 
 export function mapGitHubError(error: unknown, context: GitHubCallContext): BrokerError {

@@ -4,6 +4,7 @@
  * normalized key.
  */
 import { RequestDeniedError } from '../../shared/errors.js';
+import { printable } from '../../shared/printable.js';
 import type { CredentialTarget } from '../../shared/protocol.js';
 
 export interface RepositoryRef {
@@ -17,11 +18,8 @@ export interface RepositoryRef {
 const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
 const NAME = /^[A-Za-z0-9._-]{1,100}$/;
 
-/** A path for an error message: cut short, control characters shown as '?'. */
 function quoted(path: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what we replace
-  const clean = path.replace(/[\u0000-\u001f\u007f]/g, '?');
-  return clean.length > 120 ? `${clean.slice(0, 120)}…` : clean;
+  return printable(path, 120);
 }
 
 export function useHttpPathFix(target: CredentialTarget): string {
@@ -37,7 +35,11 @@ export function parseRepository(target: CredentialTarget): RepositoryRef {
 
   // Git decodes percent-escapes before it sends `path`; decoding again would
   // let `%252F` become a slash. A '%' left here fails the name check below.
-  const path = target.path.replace(/^\/+|\/+$/g, '').replace(/\.git$/i, '');
+  // git-lfs asks for `owner/repo.git/info/lfs`: the same repository.
+  const path = target.path
+    .replace(/^\/+|\/+$/g, '')
+    .replace(/(\.git)?\/info\/lfs(\/.*)?$/i, '')
+    .replace(/\.git$/i, '');
 
   const parts = path.split('/');
   const [owner, name] = parts;

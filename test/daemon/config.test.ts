@@ -86,10 +86,22 @@ t.test('errors name the key, the bad value and the fix', async (t) => {
     [{ integrations: [integration, integration] }, /two integrations are named "github-app"/],
     ['{\n  "auditLog": "x"\n  "integrations": []\n}', /not valid JSON: .*\(line 3, column 3\)/],
     [{ autostart: 'yes', integrations: [integration] }, /autostart must be true or false/],
-    [{ integrations: [{ ...integration, host: 'ghe.example.com' }] }, /apiBaseUrl is required for host 'ghe\.example\.com'; for GitHub Enterprise Server use "https:\/\/ghe\.example\.com\/api\/v3"/],
-    [{ integrations: [{ ...integration, owners: [] }] }, /owners must be a non-empty array of account names/],
-    [{ integrations: [{ ...integration, owners: ['acme', 'no/slash'] }] }, /owners\[1\] must be a GitHub account name, got "no\/slash"/],
-    [{ integrations: [{ provider: 'command', host: 'git.example.com', command: 'mint --now' }] }, /command must be a non-empty array of strings/],
+    [
+      { integrations: [{ ...integration, host: 'ghe.example.com' }] },
+      /apiBaseUrl is required for host 'ghe\.example\.com'; for GitHub Enterprise Server use "https:\/\/ghe\.example\.com\/api\/v3"/,
+    ],
+    [
+      { integrations: [{ ...integration, owners: [] }] },
+      /owners must be a non-empty array of account names/,
+    ],
+    [
+      { integrations: [{ ...integration, owners: ['acme', 'no/slash'] }] },
+      /owners\[1\] must be a GitHub account name, got "no\/slash"/,
+    ],
+    [
+      { integrations: [{ provider: 'command', host: 'git.example.com', command: 'mint --now' }] },
+      /command must be a non-empty array of strings/,
+    ],
     [
       { integrations: [{ ...integration, privateKeyPath: 'missing.pem' }] },
       /cannot read private key '.*missing\.pem': ENOENT/,

@@ -224,3 +224,37 @@ t.test('no secret ever appears in the audit log', async (t) => {
   t.equal(provider.secrets.length, 2);
   assertNoSecrets(t, { audit: await auditText() }, provider.secrets);
 });
+
+t.test('a credential a provider got wrong fails that request and is never cached', async (t) => {
+  const { provider, service, context, request } = await setup(t);
+  provider.lifetimeMs = -1000;
+
+  await t.rejects(service.get(request(), context), {
+    code: 'PROVIDER',
+    message: /expiry that is invalid or already past/,
+  });
+  provider.lifetimeMs = 60 * 60 * 1000;
+  const next = await service.get(request(), context);
+
+  t.equal(next.cached, false, 'the next request mints afresh');
+  t.equal(provider.mints, 2);
+});
+
+t.test('an erase with a password the daemon never issued records no fingerprint', async (t) => {
+  const { service, context, request, auditLines } = await setup(t);
+  await service.get(request(), context);
+
+  await service.erase(
+    {
+      v: PROTOCOL_VERSION,
+      op: 'erase',
+      target: request().target,
+      requester: request().requester,
+      password: 'hunter2secret',
+    },
+    context,
+  );
+  const erased = (await auditLines()).find((line) => line.event === 'token.erased');
+
+  t.match(erased, { erased: 0, tokenSha256: null });
+});

@@ -1,10 +1,22 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { claimSocketPath, ensurePrivateDirectory, releaseSocketPath } from '../../daemon/socket-file.js';
+import {
+  claimSocketPath,
+  ensurePrivateDirectory,
+  releaseSocketPath,
+} from '../../daemon/socket-file.js';
 
 t.test('creates the socket directory 0700', async (t) => {
   const dir = join(t.testdir(), 'a', 'b');
@@ -23,9 +35,13 @@ t.test('refuses a directory open to others, never advising a chmod of a shared o
 
   t.throws(() => ensurePrivateDirectory(shared), {
     code: 'CONFIG',
-    message: /mode 1777\); put the socket in a directory of its own, for example --socket '.*git-credential-broker\/daemon\.sock'/,
+    message:
+      /mode 1777\); put the socket in a directory of its own, for example --socket '.*git-credential-broker\/daemon\.sock'/,
   });
-  t.throws(() => ensurePrivateDirectory(own), { code: 'CONFIG', message: /mode 755\); run: chmod 700 '/ });
+  t.throws(() => ensurePrivateDirectory(own), {
+    code: 'CONFIG',
+    message: /mode 755\); run: chmod 700 '/,
+  });
 });
 
 /** A directory short enough for a Unix socket path (test dirs are too deep). */
@@ -60,5 +76,17 @@ t.test('a lock held by a live process refuses a second daemon', async (t) => {
   const socketPath = join(dir, 'daemon.sock');
   writeFileSync(`${socketPath}.lock`, String(process.ppid));
 
-  await t.rejects(claimSocketPath(socketPath), { code: 'CONFIG', message: new RegExp(`pid ${process.ppid}`) });
+  await t.rejects(claimSocketPath(socketPath), {
+    code: 'CONFIG',
+    message: new RegExp(`pid ${process.ppid}`),
+  });
+});
+
+t.test('refuses to replace a path that is not a socket', async (t) => {
+  const dir = socketDir(t);
+  const path = join(dir, 'important.txt');
+  writeFileSync(path, 'data\n');
+
+  await t.rejects(claimSocketPath(path), { code: 'CONFIG', message: /exists and is not a socket/ });
+  t.equal(readFileSync(path, 'utf8'), 'data\n', 'the file is untouched');
 });

@@ -21,14 +21,32 @@ appendFileSync(${JSON.stringify(calls)}, process.env.GIT_CREDENTIAL_BROKER_REPOS
 console.log(JSON.stringify({ secret: 'tools_secret_' + Math.random().toString(36).slice(2), expiresAt: Math.floor(Date.now() / 1000) + 3600 }));`,
   );
   const daemon = await startDaemonProcess(dir, {
-    integrations: [{ name: 'tools', provider: 'command', host: 'tools.internal', command: [process.execPath, script], username: 'ci-bot' }],
+    integrations: [
+      {
+        name: 'tools',
+        provider: 'command',
+        host: 'tools.internal',
+        command: [process.execPath, script],
+        username: 'ci-bot',
+      },
+    ],
   });
   t.teardown(() => daemon.stop());
   const home = join(dir, 'home');
   await mkdir(home);
   const env = isolatedGitEnv(home);
-  await runGit(['config', '--global', 'credential.https://tools.internal.helper', `${HELPER_BIN} --socket ${daemon.socketPath}`], { env });
-  await runGit(['config', '--global', 'credential.https://tools.internal.useHttpPath', 'true'], { env });
+  await runGit(
+    [
+      'config',
+      '--global',
+      'credential.https://tools.internal.helper',
+      `${HELPER_BIN} --socket ${daemon.socketPath}`,
+    ],
+    { env },
+  );
+  await runGit(['config', '--global', 'credential.https://tools.internal.useHttpPath', 'true'], {
+    env,
+  });
   const input = 'protocol=https\nhost=tools.internal\npath=team/tools.git\n\n';
 
   const first = await runGit(['credential', 'fill'], { env, input });
@@ -40,9 +58,16 @@ console.log(JSON.stringify({ secret: 'tools_secret_' + Math.random().toString(36
   t.match(secret, /^tools_secret_/);
   t.match(second.stdout, `password=${secret}`);
   t.equal(await readFile(calls, 'utf8'), 'team/tools\n', 'the program ran once');
-  t.same((await daemon.auditRecords()).map((r) => [r.event, r.provider, r.repository]), [
-    ['token.minted', 'command', 'team/tools'],
-    ['token.cache_hit', 'command', 'team/tools'],
-  ]);
-  assertNoSecrets(t, { daemon: daemon.output(), audit: await daemon.auditText(), stderr: first.stderr }, [secret]);
+  t.same(
+    (await daemon.auditRecords()).map((r) => [r.event, r.provider, r.repository]),
+    [
+      ['token.minted', 'command', 'team/tools'],
+      ['token.cache_hit', 'command', 'team/tools'],
+    ],
+  );
+  assertNoSecrets(
+    t,
+    { daemon: daemon.output(), audit: await daemon.auditText(), stderr: first.stderr },
+    [secret],
+  );
 });

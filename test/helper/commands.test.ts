@@ -45,20 +45,28 @@ t.test('token prints the raw token, and --json the envelope, served from one min
   t.equal(w.github.mintCount, 1);
 });
 
-t.test('token --permission asks for less, and refuses more than the integration grants', async (t) => {
-  const w = await world(t);
+t.test(
+  'token --permission asks for less, and refuses more than the integration grants',
+  async (t) => {
+    const w = await world(t);
 
-  const narrow = await cli(w, ['token', w.cloneUrl('widgets'), '--permission', 'contents=read']);
-  const wide = await cli(w, ['token', w.cloneUrl('widgets'), '--permission', 'administration=write']);
-  const malformed = await cli(w, ['token', w.cloneUrl('widgets'), '--permission', 'contents']);
+    const narrow = await cli(w, ['token', w.cloneUrl('widgets'), '--permission', 'contents=read']);
+    const wide = await cli(w, [
+      'token',
+      w.cloneUrl('widgets'),
+      '--permission',
+      'administration=write',
+    ]);
+    const malformed = await cli(w, ['token', w.cloneUrl('widgets'), '--permission', 'contents']);
 
-  t.equal(narrow.code, 0, narrow.stderr);
-  t.same(w.github.mints[0]!.permissions, { contents: 'read' });
-  t.not(wide.code, 0);
-  t.match(wide.stderr, /permission 'administration: write' is beyond/);
-  t.match(malformed.stderr, /--permission 'contents' is not name=level/);
-  t.equal(w.github.mintCount, 1);
-});
+    t.equal(narrow.code, 0, narrow.stderr);
+    t.same(w.github.mints[0]!.permissions, { contents: 'read' });
+    t.not(wide.code, 0);
+    t.match(wide.stderr, /permission 'administration: write' is beyond/);
+    t.match(malformed.stderr, /--permission 'contents' is not name=level/);
+    t.equal(w.github.mintCount, 1);
+  },
+);
 
 t.test('status shows integrations, cached repositories and counters, never a token', async (t) => {
   const w = await world(t);
@@ -71,10 +79,16 @@ t.test('status shows integrations, cached repositories and counters, never a tok
 
   t.equal(text.code, 0, text.stderr);
   t.match(text.stdout, /daemon: +running, version \d+\.\d+\.\d+/);
-  t.match(text.stdout, new RegExp(`local-github \\(github-app\\) for ${w.github.host.replace('.', '\\.')}`));
+  t.match(
+    text.stdout,
+    new RegExp(`local-github \\(github-app\\) for ${w.github.host.replace('.', '\\.')}`),
+  );
   t.match(text.stdout, /acme\/widgets \[contents:write\] via local-github: served for \d+m/);
   t.match(text.stdout, /1 hits, 1 misses, 1 mints, 0 errors/);
-  t.match(status, { counters: { hits: 1, misses: 1, mints: 1, errors: 0 }, cache: [{ repository: 'acme/widgets' }] });
+  t.match(status, {
+    counters: { hits: 1, misses: 1, mints: 1, errors: 0 },
+    cache: [{ repository: 'acme/widgets' }],
+  });
   assertNoSecrets(t, { status: text.stdout, statusJson: json.stdout }, secretsOf(w));
 });
 
@@ -86,7 +100,10 @@ t.test('status and stop with no daemon say so in one line', async (t) => {
   const stop = await cli(w, ['stop']);
 
   t.equal(status.code, 1);
-  t.match(status.stderr, /^git-credential-broker: no broker daemon is listening at '.*'; start it with/);
+  t.match(
+    status.stderr,
+    /^git-credential-broker: no broker daemon is listening at '.*'; start it with/,
+  );
   t.equal(status.stderr.trim().split('\n').length, 1);
   t.equal(stop.code, 1);
 });
@@ -95,37 +112,45 @@ t.test('stop ends the daemon gracefully', async (t) => {
   const w = await world(t);
 
   const stop = await cli(w, ['stop']);
-  const exitCode = await w.daemon.stop();
+  const exitCode = await w.daemon.exited;
 
   t.equal(stop.code, 0, stop.stderr);
   t.match(stop.stdout, /stopped/);
-  t.equal(exitCode, 0, 'the daemon exited cleanly');
+  t.equal(exitCode, 0, `the daemon exited cleanly (${String(exitCode)})`);
   t.match(w.daemon.output(), /daemon stopped/);
 });
 
-t.test('configure writes the helper chain reset, the helper and useHttpPath, idempotently', async (t) => {
-  const w = await world(t);
-  const host = w.github.gitBaseUrl;
-  const get = async (key: string) => (await w.git(['config', '--global', '--get-all', key])).stdout;
+t.test(
+  'configure writes the helper chain reset, the helper and useHttpPath, idempotently',
+  async (t) => {
+    const w = await world(t);
+    const host = w.github.gitBaseUrl;
+    const get = async (key: string) =>
+      (await w.git(['config', '--global', '--get-all', key])).stdout;
 
-  const first = await cli(w, ['configure', '--host', host]);
-  const afterFirst = await get(`credential.${host}.helper`);
-  await cli(w, ['configure', '--host', host]);
-  const afterSecond = await get(`credential.${host}.helper`);
-  const useHttpPath = await get(`credential.${host}.useHttpPath`);
-  const clone = await w.git(['clone', w.cloneUrl('widgets'), join(w.dir, 'c')]);
-  const unset = await cli(w, ['configure', '--host', host, '--unset']);
-  const afterUnset = await get(`credential.${host}.helper`);
+    const first = await cli(w, ['configure', '--host', host]);
+    const afterFirst = await get(`credential.${host}.helper`);
+    await cli(w, ['configure', '--host', host]);
+    const afterSecond = await get(`credential.${host}.helper`);
+    const useHttpPath = await get(`credential.${host}.useHttpPath`);
+    const clone = await w.git(['clone', w.cloneUrl('widgets'), join(w.dir, 'c')]);
+    const unset = await cli(w, ['configure', '--host', host, '--unset']);
+    const afterUnset = await get(`credential.${host}.helper`);
 
-  t.equal(first.code, 0, first.stderr);
-  t.equal(afterFirst, `\n${HELPER_BIN} --socket ${w.daemon.socketPath}\n`, 'an empty entry, then the broker');
-  t.equal(afterSecond, afterFirst, 'running it again changes nothing');
-  t.equal(useHttpPath, 'true\n');
-  t.equal(clone.code, 0, `git clones with what configure wrote: ${clone.stderr}`);
-  t.equal(unset.code, 0);
-  t.equal(afterUnset, '', 'unset removes the helper entries');
-  t.equal(await get(`credential.${host}.useHttpPath`), '', 'and useHttpPath');
-});
+    t.equal(first.code, 0, first.stderr);
+    t.equal(
+      afterFirst,
+      `\n${HELPER_BIN} --socket ${w.daemon.socketPath}\n`,
+      'an empty entry, then the broker',
+    );
+    t.equal(afterSecond, afterFirst, 'running it again changes nothing');
+    t.equal(useHttpPath, 'true\n');
+    t.equal(clone.code, 0, `git clones with what configure wrote: ${clone.stderr}`);
+    t.equal(unset.code, 0);
+    t.equal(afterUnset, '', 'unset removes the helper entries');
+    t.equal(await get(`credential.${host}.useHttpPath`), '', 'and useHttpPath');
+  },
+);
 
 t.test('an unknown command or option names itself and points at --help', async (t) => {
   const w = await world(t);
@@ -144,18 +169,30 @@ t.test('with autostart on, many git processes at once start exactly one daemon',
   await w.daemon.stop();
   const config = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as Record<string, unknown>;
   await writeFile(w.daemon.configPath, JSON.stringify({ ...config, autostart: true }));
-  const env = { GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath, XDG_STATE_HOME: join(w.dir, 'state') };
+  const env = {
+    GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath,
+    XDG_STATE_HOME: join(w.dir, 'state'),
+  };
   const input = `protocol=http\nhost=${w.github.host}\npath=acme/widgets.git\n\n`;
   t.teardown(() => cli(w, ['stop'], env));
 
   const results = await Promise.all(
-    Array.from({ length: 8 }, () => runHelper(['--socket', w.daemon.socketPath, 'get'], input, { ...w.env, ...env })),
+    Array.from({ length: 8 }, () =>
+      runHelper(['--socket', w.daemon.socketPath, 'get'], input, { ...w.env, ...env }),
+    ),
   );
   const status = await cli(w, ['status', '--json'], env);
   const log = await readFile(join(w.dir, 'state', 'git-credential-broker', 'daemon.log'), 'utf8');
 
-  t.same(results.map((r) => r.code), Array(8).fill(0), results.map((r) => r.stderr).join(''));
-  t.ok(results.every((r) => r.stdout.includes(`password=${w.github.issuedTokens()[0]}`)), 'all got the token');
+  t.same(
+    results.map((r) => r.code),
+    Array(8).fill(0),
+    results.map((r) => r.stderr).join(''),
+  );
+  t.ok(
+    results.every((r) => r.stdout.includes(`password=${w.github.issuedTokens()[0]}`)),
+    'all got the token',
+  );
   t.equal(w.github.mintCount, 1, 'one mint');
   t.equal(status.code, 0, 'a daemon answers');
   t.equal(log.match(/"daemon listening"/g)?.length, 1, 'exactly one daemon started listening');

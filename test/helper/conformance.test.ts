@@ -4,7 +4,10 @@
  * fill`, `approve` and `reject` with the broker as git's helper.
  */
 import t from 'tap';
-import { parseCredentialInput } from '../../helper/credential-protocol.js';
+import {
+  parseCredentialInput,
+  type CredentialAttributes,
+} from '../../helper/credential-protocol.js';
 import { createBrokerWorld } from '../fixtures/broker-world.js';
 
 interface Case {
@@ -38,7 +41,12 @@ const CASES: Case[] = [
   },
   {
     name: 'url= resets the fields read before it',
-    input: ['protocol=https', 'path=acme/secret-plans', 'username=someone', 'url=http://HOST/acme/widgets'],
+    input: [
+      'protocol=https',
+      'path=acme/secret-plans',
+      'username=someone',
+      'url=http://HOST/acme/widgets',
+    ],
     parsed: { protocol: 'http', host: 'HOST', path: 'acme/widgets' },
     outcome: 'token',
   },
@@ -56,7 +64,14 @@ const CASES: Case[] = [
   },
   {
     name: 'unknown and repeated keys are ignored',
-    input: ['protocol=http', 'host=HOST', 'path=acme/widgets', 'capability[]=authtype', 'wwwauth[]=Basic realm="GitHub"', 'future_key=1'],
+    input: [
+      'protocol=http',
+      'host=HOST',
+      'path=acme/widgets',
+      'capability[]=authtype',
+      'wwwauth[]=Basic realm="GitHub"',
+      'future_key=1',
+    ],
     parsed: { protocol: 'http', host: 'HOST', path: 'acme/widgets' },
     outcome: 'token',
   },
@@ -90,7 +105,8 @@ const withHost = (text: string, host: string): string => text.replaceAll('HOST',
 
 t.test('the parser reads each case as git means it', async (t) => {
   for (const c of CASES) {
-    const { multi: _multi, ...parsed } = parseCredentialInput(`${c.input.join('\n')}\n\n`);
+    const parsed: Partial<CredentialAttributes> = parseCredentialInput(`${c.input.join('\n')}\n\n`);
+    delete parsed.multi;
     t.same(parsed, c.parsed, c.name);
   }
 });
@@ -108,30 +124,52 @@ t.test('through real git: every case gets the one token or a refusal that stops 
       t.match(fill.stdout, `password=${w.github.issuedTokens()[0]}\n`, c.name);
     } else {
       t.not(fill.code, 0, c.name);
-      t.match(fill.stderr, new RegExp(withHost(c.outcome.source, host.replace(/\./g, '\\.'))), c.name);
+      t.match(
+        fill.stderr,
+        new RegExp(withHost(c.outcome.source, host.replace(/\./g, '\\.'))),
+        c.name,
+      );
       t.match(fill.stderr, /told us to quit/, `${c.name}: git stops instead of prompting`);
     }
   }
   t.equal(w.github.mintCount, 1, 'every spelling of acme/widgets shared one cached token');
 });
 
-t.test('through real git: approve keeps the token, reject with another password keeps it, reject with it erases it', async (t) => {
-  const w = await createBrokerWorld(t.testdir());
-  t.teardown(() => w.stop());
-  const base = `protocol=http\nhost=${w.github.host}\npath=acme/widgets.git\n`;
-  const fill = async () => /password=(.*)/.exec((await w.git(['credential', 'fill'], undefined, `${base}\n`)).stdout)?.[1];
+t.test(
+  'through real git: approve keeps the token, reject with another password keeps it, reject with it erases it',
+  async (t) => {
+    const w = await createBrokerWorld(t.testdir());
+    t.teardown(() => w.stop());
+    const base = `protocol=http\nhost=${w.github.host}\npath=acme/widgets.git\n`;
+    const fill = async () =>
+      /password=(.*)/.exec(
+        (await w.git(['credential', 'fill'], undefined, `${base}\n`)).stdout,
+      )?.[1];
 
-  const token = await fill();
-  await w.git(['credential', 'approve'], undefined, `${base}username=x-access-token\npassword=${token}\n\n`);
-  const afterApprove = await fill();
-  await w.git(['credential', 'reject'], undefined, `${base}username=x-access-token\npassword=not-the-token\n\n`);
-  const afterWrongReject = await fill();
-  await w.git(['credential', 'reject'], undefined, `${base}username=x-access-token\npassword=${token}\n\n`);
-  const afterReject = await fill();
+    const token = await fill();
+    await w.git(
+      ['credential', 'approve'],
+      undefined,
+      `${base}username=x-access-token\npassword=${token}\n\n`,
+    );
+    const afterApprove = await fill();
+    await w.git(
+      ['credential', 'reject'],
+      undefined,
+      `${base}username=x-access-token\npassword=not-the-token\n\n`,
+    );
+    const afterWrongReject = await fill();
+    await w.git(
+      ['credential', 'reject'],
+      undefined,
+      `${base}username=x-access-token\npassword=${token}\n\n`,
+    );
+    const afterReject = await fill();
 
-  t.equal(afterApprove, token, 'approve (store) changes nothing');
-  t.equal(afterWrongReject, token, 'a reject for another password leaves the token cached');
-  t.not(afterReject, token, 'a reject for this token erases it');
-  t.equal(afterReject, w.github.issuedTokens()[1]);
-  t.equal(w.github.mintCount, 2);
-});
+    t.equal(afterApprove, token, 'approve (store) changes nothing');
+    t.equal(afterWrongReject, token, 'a reject for another password leaves the token cached');
+    t.not(afterReject, token, 'a reject for this token erases it');
+    t.equal(afterReject, w.github.issuedTokens()[1]);
+    t.equal(w.github.mintCount, 2);
+  },
+);

@@ -61,3 +61,27 @@ t.test('formats an answer as key=value lines and refuses a value with a newline'
   );
   t.throws(() => formatCredentialOutput({ password: 'a\nb' }), { code: 'BAD_REQUEST' });
 });
+
+t.test(
+  'a url without a scheme is refused without quoting it (it may hold a password)',
+  async (t) => {
+    const error = (() => {
+      try {
+        parseCredentialInput('url=alice:SuperSecretPw123@example.com/acme/x\n');
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+
+    t.match(error, { code: 'BAD_REQUEST', message: /url without a scheme/ });
+    t.notMatch(error?.message ?? '', /SuperSecret/);
+  },
+);
+
+t.test('malformed percent-escapes stay as they are, as in git', async (t) => {
+  t.equal(
+    parseCredentialInput('url=https://h/acme/%E0%A4%A\n').path,
+    'acme/%E0%A4%A'.replace('%E0%A4', '\ufffd'),
+  );
+  t.equal(parseCredentialInput('url=https://h/acme/100%\n').path, 'acme/100%');
+});

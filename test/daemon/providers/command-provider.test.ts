@@ -9,7 +9,11 @@ const target = { protocol: 'https', host: 'git.example.com', path: 'Team/Tools.g
 function program(t: Test, body: string, timeoutMs = 5000): CommandProvider {
   const path = join(t.testdir(), 'mint.mjs');
   writeFileSync(path, body);
-  return new CommandProvider('tools', { argv: [process.execPath, path], timeoutMs, username: 'oauth2' });
+  return new CommandProvider('tools', {
+    argv: [process.execPath, path],
+    timeoutMs,
+    username: 'oauth2',
+  });
 }
 
 const ECHO_ENV = `
@@ -20,19 +24,22 @@ console.log(JSON.stringify({
   permissions: e.GIT_CREDENTIAL_BROKER_PERMISSIONS,
 }));`;
 
-t.test('runs the program with the request in its environment and reads its credential', async (t) => {
-  const provider = program(t, ECHO_ENV);
+t.test(
+  'runs the program with the request in its environment and reads its credential',
+  async (t) => {
+    const provider = program(t, ECHO_ENV);
 
-  const scope = await provider.resolveScope(target, { permissions: { contents: 'read' } });
-  const envelope = await provider.getCredential(target, scope);
+    const scope = await provider.resolveScope(target, { permissions: { contents: 'read' } });
+    const envelope = await provider.getCredential(target, scope);
 
-  t.equal(scope.repository, 'team/tools');
-  t.match(scope.cacheKey, /^command\|tools\|git\.example\.com\|team\/tools\|contents=read$/);
-  t.equal(envelope.secret, 'cmd_secret_team/tools_git.example.com');
-  t.equal(envelope.username, 'oauth2', 'the configured username when the program names none');
-  t.ok(envelope.expiresAtMs > Date.now() + 59 * 60e3);
-  t.same(envelope.granted, { repositories: ['team/tools'], permissions: { contents: 'read' } });
-});
+    t.equal(scope.repository, 'team/tools');
+    t.match(scope.cacheKey, /^command\|tools\|git\.example\.com\|team\/tools\|contents=read$/);
+    t.equal(envelope.secret, 'cmd_secret_team/tools_git.example.com');
+    t.equal(envelope.username, 'oauth2', 'the configured username when the program names none');
+    t.ok(envelope.expiresAtMs > Date.now() + 59 * 60e3);
+    t.same(envelope.granted, { repositories: ['team/tools'], permissions: { contents: 'read' } });
+  },
+);
 
 t.test('accepts Unix seconds and a username from the program', async (t) => {
   const provider = program(
@@ -46,26 +53,44 @@ t.test('accepts Unix seconds and a username from the program', async (t) => {
   t.ok(Math.abs(envelope.expiresAtMs - (Date.now() + 600e3)) < 5000);
 });
 
-t.test('every way the program can fail is a clear error that never quotes its output', async (t) => {
-  const cases: [string, RegExp, number?][] = [
-    [`process.stdout.write('leaky_secret_1'); process.exit(3)`, /exited with code 3; run it by hand/],
-    [`console.log('leaky_secret_2 not json')`, /did not print a JSON object/],
-    [`console.log(JSON.stringify({ token: 'leaky_secret_3' }))`, /no usable "secret"/],
-    [`console.log(JSON.stringify({ secret: 'leaky_secret_4' }))`, /no valid "expiresAt"/],
-    [`console.log(JSON.stringify({ secret: 'leaky_secret_5', expiresAt: '2001-01-01T00:00:00Z' }))`, /already expired/],
-    [`console.log(JSON.stringify({ secret: 'leaky\\nsecret_6', expiresAt: 9e9 }))`, /no usable "secret"/],
-    [`setTimeout(() => {}, 20000)`, /did not finish within 1000 ms/, 1000],
-  ];
-  for (const [body, message, timeoutMs] of cases) {
-    const provider = program(t, body, timeoutMs ?? 15_000);
-    const error = await provider.getCredential(target, await provider.resolveScope(target, {})).catch((e: Error) => e);
-    t.match(error, { code: 'PROVIDER', message }, String(message));
-    t.notMatch((error as Error).message, /leaky/, 'the output is not quoted');
-  }
-});
+t.test(
+  'every way the program can fail is a clear error that never quotes its output',
+  async (t) => {
+    const cases: [string, RegExp, number?][] = [
+      [
+        `process.stdout.write('leaky_secret_1'); process.exit(3)`,
+        /exited with code 3; run it by hand/,
+      ],
+      [`console.log('leaky_secret_2 not json')`, /did not print a JSON object/],
+      [`console.log(JSON.stringify({ token: 'leaky_secret_3' }))`, /no usable "secret"/],
+      [`console.log(JSON.stringify({ secret: 'leaky_secret_4' }))`, /no valid "expiresAt"/],
+      [
+        `console.log(JSON.stringify({ secret: 'leaky_secret_5', expiresAt: '2001-01-01T00:00:00Z' }))`,
+        /already expired/,
+      ],
+      [
+        `console.log(JSON.stringify({ secret: 'leaky\\nsecret_6', expiresAt: 9e9 }))`,
+        /no usable "secret"/,
+      ],
+      [`setTimeout(() => {}, 20000)`, /did not finish within 1000 ms/, 1000],
+    ];
+    for (const [body, message, timeoutMs] of cases) {
+      const provider = program(t, body, timeoutMs ?? 15_000);
+      const error = await provider
+        .getCredential(target, await provider.resolveScope(target, {}))
+        .catch((e: Error) => e);
+      t.match(error, { code: 'PROVIDER', message }, String(message));
+      t.notMatch((error as Error).message, /leaky/, 'the output is not quoted');
+    }
+  },
+);
 
 t.test('a missing program says to check the config', async (t) => {
-  const provider = new CommandProvider('tools', { argv: ['/nonexistent/mint'], timeoutMs: 1000, username: 'u' });
+  const provider = new CommandProvider('tools', {
+    argv: ['/nonexistent/mint'],
+    timeoutMs: 1000,
+    username: 'u',
+  });
 
   await t.rejects(provider.getCredential(target, await provider.resolveScope(target, {})), {
     code: 'PROVIDER',
@@ -76,5 +101,7 @@ t.test('a missing program says to check the config', async (t) => {
 t.test('refuses a path with ..', async (t) => {
   const provider = program(t, ECHO_ENV);
 
-  await t.rejects(provider.resolveScope({ ...target, path: 'team/../other' }, {}), { code: 'DENIED' });
+  await t.rejects(provider.resolveScope({ ...target, path: 'team/../other' }, {}), {
+    code: 'DENIED',
+  });
 });

@@ -255,26 +255,83 @@ t.test('refuses paths that are not one owner/repository', async (t) => {
   t.equal(seen.length, 0, 'none reached GitHub');
 });
 
-t.test('an owner outside the allow-list is denied without calling GitHub, in any case spelling', async (t) => {
-  const { seen, apiBaseUrl } = await stubGitHub(t, HAPPY);
-  const { provider: github } = provider(apiBaseUrl, { contents: 'write' }, ['acme']);
+t.test(
+  'an owner outside the allow-list is denied without calling GitHub, in any case spelling',
+  async (t) => {
+    const { seen, apiBaseUrl } = await stubGitHub(t, HAPPY);
+    const { provider: github } = provider(apiBaseUrl, { contents: 'write' }, ['acme']);
 
-  await t.rejects(github.resolveScope({ ...target, path: 'evil/widgets' }, {}, context), {
-    code: 'DENIED',
-    message: /account 'evil' is not in this integration's "owners" \(acme\)/,
-  });
-  const allowed = await github.resolveScope({ ...target, path: 'ACME/widgets' }, {}, context);
+    await t.rejects(github.resolveScope({ ...target, path: 'evil/widgets' }, {}, context), {
+      code: 'DENIED',
+      message: /account 'evil' is not in this integration's "owners" \(acme\)/,
+    });
+    const allowed = await github.resolveScope({ ...target, path: 'ACME/widgets' }, {}, context);
 
-  t.equal(allowed.repository, 'acme/widgets');
-  t.equal(seen.length, 1, 'only the allowed owner reached GitHub');
-});
+    t.equal(allowed.repository, 'acme/widgets');
+    t.equal(seen.length, 1, 'only the allowed owner reached GitHub');
+  },
+);
 
 t.test('a 404 that is not a GitHub error body points at apiBaseUrl', async (t) => {
-  const { apiBaseUrl } = await stubGitHub(t, () => ({ status: 404, body: '<html>not here</html>' }));
+  const { apiBaseUrl } = await stubGitHub(t, () => ({
+    status: 404,
+    body: '<html>not here</html>',
+  }));
   const { provider: github } = provider(apiBaseUrl);
 
   await t.rejects(github.resolveScope(target, {}, context), {
     code: 'DENIED',
     message: /did not come from a GitHub API: check apiBaseUrl/,
+  });
+});
+
+t.test('built-in property names are not permissions the integration grants', async (t) => {
+  const { seen, apiBaseUrl } = await stubGitHub(t, HAPPY);
+  const { provider: github } = provider(apiBaseUrl);
+
+  for (const name of ['constructor', 'toString', 'hasOwnProperty']) {
+    await t.rejects(
+      github.resolveScope(target, { permissions: { [name]: 'admin' } }, context),
+      { code: 'DENIED' },
+      name,
+    );
+  }
+  t.equal(seen.length, 0, 'none reached GitHub');
+});
+
+t.test('git-lfs paths map to the repository', async (t) => {
+  const { apiBaseUrl } = await stubGitHub(t, HAPPY);
+  const { provider: github } = provider(apiBaseUrl);
+
+  const scope = await github.resolveScope(
+    { ...target, path: 'acme/widgets.git/info/lfs' },
+    {},
+    context,
+  );
+
+  t.equal(scope.repository, 'acme/widgets');
+});
+
+t.test('a mint answer broader than asked is refused and not handed out', async (t) => {
+  const { apiBaseUrl } = await stubGitHub(t, (seen) =>
+    seen.method === 'GET'
+      ? HAPPY(seen)
+      : {
+          status: 201,
+          body: {
+            token: 'ghs_toobroad',
+            expires_at: '2030-01-01T00:00:00Z',
+            repository_selection: 'all',
+            permissions: { contents: 'admin' },
+          },
+        },
+  );
+  const { provider: github } = provider(apiBaseUrl);
+
+  const scope = await github.resolveScope(target, {}, context);
+
+  await t.rejects(github.getCredential(target, scope, context), {
+    code: 'GITHUB_API',
+    message: /covers other repositories/,
   });
 });
