@@ -3,7 +3,7 @@
  * GitHub-compatible server, the broker daemon, then real `git clone` and
  * `git push` through the helper, and the audit trail they left.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBrokerWorld, type BrokerWorld } from '../test/fixtures/broker-world.js';
@@ -43,11 +43,15 @@ function describeRecord(record: Record<string, unknown>): string {
 
 async function run(world: BrokerWorld): Promise<void> {
   process.stdout.write(
-    `GitHub App ${world.app.appId} (key generated just now), installed on acme/widgets\n` +
+    `GitHub App ${world.app.appId} (key generated just now), installed on acme/widgets only\n` +
       `local GitHub at ${world.github.gitBaseUrl} (API ${world.github.apiUrl})\n` +
-      `broker daemon on ${world.daemon.socketPath}\n` +
-      `git: credential.${world.github.gitBaseUrl}.helper = git-credential-broker, useHttpPath = true\n`,
+      `broker daemon on ${world.daemon.socketPath}\n`,
   );
+  step(`the broker's config (${world.daemon.configPath})`);
+  const config = await readFile(world.daemon.configPath, 'utf8');
+  process.stdout.write(`${config.trim().replace(/^/gm, '    ')}\n`);
+  step('the git config (what `git-credential-broker configure` writes)');
+  show(await world.git(['config', '--global', '--get-regexp', '^credential\\.']));
 
   const work = join(world.dir, 'widgets');
   step(`git clone ${world.cloneUrl('widgets')}`);
@@ -76,11 +80,13 @@ async function run(world: BrokerWorld): Promise<void> {
   const records = await world.daemon.auditRecords();
   for (const record of records) process.stdout.write(`    ${describeRecord(record)}\n`);
 
-  const minted = records.filter((record) => record.event === 'token.minted').length;
-  const hits = records.filter((record) => record.event === 'token.cache_hit').length;
+  const count = (event: string): number =>
+    records.filter((record) => record.event === event).length;
+  const minted = count('token.minted');
+  const hits = count('token.cache_hit');
   step(
-    `GitHub minted ${world.github.mintCount} token(s); the audit log shows ${minted} mint(s), ${hits} cache hit(s), ` +
-      `${records.length - minted - hits} other event(s). No token appears in it, only SHA-256 fingerprints.`,
+    `GitHub minted ${world.github.mintCount} token; the audit log shows ${minted} mint, ${hits} cache hits ` +
+      `and ${count('token.denied')} denial. No token appears in it, only SHA-256 fingerprints.`,
   );
   if (world.github.mintCount !== 1 || minted !== 1 || hits < 1) {
     throw new Error('expected exactly one mint followed by cache hits');
