@@ -197,3 +197,24 @@ t.test('with autostart on, many git processes at once start exactly one daemon',
   t.equal(status.code, 0, 'a daemon answers');
   t.equal(log.match(/"daemon listening"/g)?.length, 1, 'exactly one daemon started listening');
 });
+
+t.test('daemon --detach returns once the daemon answers, and refuses a second one', async (t) => {
+  const w = await world(t);
+  await w.daemon.stop();
+  const env = { XDG_STATE_HOME: join(w.dir, 'state') };
+  const args = ['daemon', '--detach', '--config', w.daemon.configPath];
+  t.teardown(() => cli(w, ['stop'], env));
+
+  const first = await cli(w, args, env);
+  const status = await cli(w, ['status'], env);
+  const second = await cli(w, args, env);
+
+  t.equal(first.code, 0, first.stderr);
+  t.match(first.stdout, /^daemon started \(pid \d+\) on .*; its log: .*daemon\.log$/m);
+  t.match(status.stdout, /daemon: +running/);
+  t.equal(second.code, 1);
+  t.match(
+    second.stderr,
+    /already running on '.*'; stop it first with 'git-credential-broker stop'/,
+  );
+});
