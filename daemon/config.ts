@@ -7,6 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 import { defaultAuditLogPath } from '../shared/paths.js';
 import { ConfigFields } from './config-fields.js';
+import { parseListeners, parseRevokeOnShutdown, type ListenerConfig } from './listener-config.js';
 import { PROVIDER_KINDS } from './providers/index.js';
 
 /** Default cache lifetime of a credential, capped by its own expiry. */
@@ -29,9 +30,12 @@ export interface DaemonConfig {
   path: string;
   auditLog: string;
   integrations: IntegrationConfig[];
+  /** Sockets beside --socket, each with its client policy. */
+  listeners: ListenerConfig[];
+  revokeOnShutdown: boolean;
 }
 
-const TOP_KEYS = ['auditLog', 'integrations'] as const;
+const TOP_KEYS = ['auditLog', 'integrations', 'listeners', 'revokeOnShutdown'] as const;
 const COMMON_KEYS = ['name', 'provider', 'host', 'cacheTtlSeconds', 'minTokenLifeSeconds'];
 
 async function readJson(path: string): Promise<unknown> {
@@ -130,6 +134,8 @@ export async function loadConfig(
     path: file,
     auditLog: auditLog === undefined ? defaultAuditLogPath(env) : resolveFrom(file, auditLog),
     integrations,
+    listeners: parseListeners(top),
+    revokeOnShutdown: parseRevokeOnShutdown(top),
   };
 }
 

@@ -10,6 +10,7 @@ import type {
   GetRequest,
   WireCredential,
 } from '../shared/protocol.js';
+import { assertScopeWithin, authorizeRequest } from './client-policy.js';
 import { AUDIT_EVENTS, type AuditLog, type AuditRecord } from './audit-log.js';
 import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
@@ -58,8 +59,16 @@ export class CredentialService {
 
     try {
       integration = this.#registry.route(request.target);
-      const requested = request.permissions ? { permissions: request.permissions } : {};
-      scope = await integration.provider.resolveScope(request.target, requested, context);
+      const { provider } = integration;
+      const permissions = authorizeRequest(
+        context.policy,
+        provider,
+        request.target,
+        request.permissions,
+      );
+      const requested = permissions ? { permissions } : {};
+      scope = await provider.resolveScope(request.target, requested, context);
+      assertScopeWithin(context.policy, scope, provider, request.target);
 
       const hit = await this.#cache.get(scope.cacheKey);
       if (hit) {
@@ -102,6 +111,8 @@ export class CredentialService {
   async erase(request: EraseRequest, context: RequestContext): Promise<number> {
     const startedMs = this.#now();
     const integration = this.#registry.route(request.target);
+    // A client may not erase (and so revoke) what it could not have obtained.
+    authorizeRequest(context.policy, integration.provider, request.target, undefined);
     const scope = await integration.provider.resolveScope(request.target, {}, context);
     const wanted = request.password === undefined ? undefined : fingerprint(request.password);
 

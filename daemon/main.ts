@@ -8,8 +8,7 @@ import { loadConfig, type DaemonConfig } from './config.js';
 import { CredentialService } from './credential-service.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { PROVIDER_KINDS } from './providers/index.js';
-import { claimSocketPath } from './socket-file.js';
-import { SocketServer } from './socket-server.js';
+import { closeListeners, startListeners } from './listener.js';
 import { TokenCache } from './token-cache.js';
 
 export interface DaemonOptions {
@@ -54,17 +53,21 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const cache = new TokenCache({ log });
   const service = new CredentialService({ registry, cache, audit });
 
-  await claimSocketPath(options.socketPath);
-  const server = new SocketServer({
-    socketPath: options.socketPath,
+  const listeners = await startListeners({
+    defaultSocket: options.socketPath,
+    listeners: config.listeners,
     service,
     log,
     version: VERSION,
   });
-  await server.listen();
   log.info(
     {
       socket: options.socketPath,
+      listeners: listeners.map(({ socket, policy }) => ({
+        socket,
+        allow: policy?.allow ?? '*',
+        permissions: policy?.permissions ?? 'integration',
+      })),
       config: config.path,
       auditLog: config.auditLog,
       integrations: config.integrations.map(({ name, host, provider }) => ({
@@ -81,7 +84,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     config,
     socketPath: options.socketPath,
     async stop() {
-      await server.close();
+      await closeListeners(listeners);
       await audit.flush();
       log.info('daemon stopped');
     },

@@ -5,12 +5,15 @@
  */
 import type { Logger } from 'pino';
 import type { CredentialTarget, Permissions, Requester } from '../shared/protocol.js';
+import type { ClientPolicy } from './client-policy.js';
 
 /** Per-request context a provider may use; it must not keep it. */
 export interface RequestContext {
   requestId: string;
   requester: Requester;
   log: Logger;
+  /** The policy of the socket the request came in on; absent: unrestricted. */
+  policy?: ClientPolicy;
 }
 
 /** What the client asked for beyond the target. */

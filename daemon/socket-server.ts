@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { BadRequestError, toBrokerError } from '../shared/errors.js';
+import { BadRequestError, DaemonUnreachableError, toBrokerError } from '../shared/errors.js';
 import {
   encodeMessage,
   errorReply,
@@ -17,23 +17,31 @@ import {
   type Reply,
   type Request,
 } from '../shared/protocol.js';
+import type { ClientPolicy } from './client-policy.js';
 import type { CredentialService } from './credential-service.js';
 import type { RequestContext } from './provider.js';
 
 /** A connection that sends no complete request within this time is closed. */
 export const IDLE_TIMEOUT_MS = 10_000;
+/** Connections served at once per socket; more are answered "busy" and closed. */
+export const MAX_CONNECTIONS = 64;
 
 export interface SocketServerOptions {
   socketPath: string;
   service: CredentialService;
   log: Logger;
   version: string;
+  /** What this socket's clients may obtain; absent: unrestricted. */
+  policy?: ClientPolicy;
+  maxConnections?: number;
+  idleTimeoutMs?: number;
 }
 
 export class SocketServer {
   readonly #options: SocketServerOptions;
   readonly #server: Server;
   readonly #inFlight = new Set<Promise<void>>();
+  #connections = 0;
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
@@ -74,7 +82,19 @@ export class SocketServer {
     let received = 0;
     let handled = false;
 
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => {
+    this.#connections++;
+    socket.once('close', () => this.#connections--);
+    if (this.#connections > (this.#options.maxConnections ?? MAX_CONNECTIONS)) {
+      log.warn({ connections: this.#connections }, 'refusing connection: too many open');
+      socket.on('error', () => undefined);
+      this.#reply(
+        socket,
+        errorReply(new DaemonUnreachableError('the broker daemon is busy; retry in a moment')),
+      );
+      return;
+    }
+
+    socket.setTimeout(this.#options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => {
       log.warn('closing idle connection');
       socket.destroy();
     });
@@ -124,6 +144,7 @@ export class SocketServer {
       return { v: PROTOCOL_VERSION, ok: true, daemonVersion: this.#options.version };
     }
     const context: RequestContext = { requestId, requester: request.requester, log };
+    if (this.#options.policy !== undefined) context.policy = this.#options.policy;
     if (request.op === 'get') {
       const credential = await this.#options.service.get(request, context);
       return { v: PROTOCOL_VERSION, ok: true, credential };

@@ -1,0 +1,66 @@
+/**
+ * Starts one socket server per listener: the --socket one and every socket
+ * in the config's `listeners`, each claimed the same way (private directory,
+ * one daemon per socket, stale socket removed) and each with its policy.
+ */
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { ClientPolicy } from './client-policy.js';
+import type { CredentialService } from './credential-service.js';
+import type { ListenerConfig } from './listener-config.js';
+import { claimSocketPath } from './socket-file.js';
+import { SocketServer } from './socket-server.js';
+
+export interface ListenerOptions {
+  /** The --socket path: unrestricted unless `listeners` names it too. */
+  defaultSocket: string;
+  listeners: readonly ListenerConfig[];
+  service: CredentialService;
+  log: Logger;
+  version: string;
+}
+
+export interface RunningListener {
+  socket: string;
+  policy: ClientPolicy | undefined;
+  server: SocketServer;
+}
+
+/** The sockets to listen on, the default first, each once. */
+export function plannedListeners(
+  defaultSocket: string,
+  listeners: readonly ListenerConfig[],
+): { socket: string; policy: ClientPolicy | undefined }[] {
+  const socket = resolve(defaultSocket);
+  const configured = listeners.find((listener) => listener.socket === socket);
+  return [
+    { socket, policy: configured?.policy },
+    ...listeners.filter((listener) => listener !== configured),
+  ];
+}
+
+export async function startListeners(options: ListenerOptions): Promise<RunningListener[]> {
+  const running: RunningListener[] = [];
+  try {
+    for (const { socket, policy } of plannedListeners(options.defaultSocket, options.listeners)) {
+      await claimSocketPath(socket);
+      const server = new SocketServer({
+        socketPath: socket,
+        service: options.service,
+        log: options.log.child({ socket }),
+        version: options.version,
+        ...(policy === undefined ? {} : { policy }),
+      });
+      await server.listen();
+      running.push({ socket, policy, server });
+    }
+  } catch (error) {
+    await closeListeners(running);
+    throw error;
+  }
+  return running;
+}
+
+export async function closeListeners(listeners: readonly RunningListener[]): Promise<void> {
+  await Promise.all(listeners.map((listener) => listener.server.close()));
+}
