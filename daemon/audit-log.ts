@@ -16,6 +16,7 @@ export const AUDIT_EVENTS = {
   denied: 'token.denied',
   failed: 'token.failed',
   erased: 'token.erased',
+  revoked: 'token.revoked',
 } as const;
 
 export type AuditEvent = (typeof AUDIT_EVENTS)[keyof typeof AUDIT_EVENTS];
@@ -35,6 +36,10 @@ export interface AuditRecord {
   tokenSha256: string | null;
   error?: { code: string; message: string };
   erased?: number;
+  /** For token.revoked: 'revoked', or 'expired' when it no longer worked anyway. */
+  outcome?: string;
+  /** Why a token was revoked: 'erase' or 'shutdown'. */
+  reason?: string;
 }
 
 /**

@@ -14,12 +14,15 @@ import { assertScopeWithin, authorizeRequest } from './client-policy.js';
 import { AUDIT_EVENTS, type AuditLog, type AuditRecord } from './audit-log.js';
 import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
+import type { TokenRevoker } from './token-revoker.js';
 import { fingerprint, staleAtMs, type CachedCredential, type TokenCache } from './token-cache.js';
 
 export interface CredentialServiceOptions {
   registry: ProviderRegistry;
   cache: TokenCache;
   audit: AuditLog;
+  /** Tracks minted credentials; erase revokes them. */
+  revoker?: TokenRevoker;
   now?: () => number;
 }
 
@@ -42,6 +45,7 @@ export class CredentialService {
   readonly #cache: TokenCache;
   readonly #audit: AuditLog;
   readonly #now: () => number;
+  readonly #revoker: TokenRevoker | undefined;
   // One mint per scope at a time: concurrent misses share the first's result.
   readonly #inFlight = new Map<string, Promise<CredentialEnvelope>>();
 
@@ -50,6 +54,7 @@ export class CredentialService {
     this.#cache = options.cache;
     this.#audit = options.audit;
     this.#now = options.now ?? Date.now;
+    this.#revoker = options.revoker;
   }
 
   async get(request: GetRequest, context: RequestContext): Promise<WireCredential> {
@@ -129,6 +134,19 @@ export class CredentialService {
       tokenSha256: wanted ?? null,
       erased: deleted.length,
     });
+    // Git erases a credential it found wanting: make sure no one else can use it.
+    await this.#revoker?.revokeWhere(
+      (issued) =>
+        issued.integration === integration &&
+        issued.scope.repository === scope.repository &&
+        (wanted === undefined || issued.tokenSha256 === wanted),
+      {
+        reason: 'erase',
+        requestId: context.requestId,
+        requester: request.requester,
+        log: context.log,
+      },
+    );
     return deleted.length;
   }
 
@@ -157,6 +175,7 @@ export class CredentialService {
     context: RequestContext,
   ): Promise<CredentialEnvelope> {
     const envelope = await integration.provider.getCredential(target, scope, context);
+    this.#revoker?.track({ integration, scope, target: describeTarget(target), envelope });
     const nowMs = this.#now();
     const entry: CachedCredential = {
       integration: integration.config.name,

@@ -10,6 +10,7 @@ import { ProviderRegistry } from './provider-registry.js';
 import { PROVIDER_KINDS } from './providers/index.js';
 import { closeListeners, startListeners } from './listener.js';
 import { TokenCache } from './token-cache.js';
+import { TokenRevoker } from './token-revoker.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -51,7 +52,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   );
   const audit = await AuditLog.open(config.auditLog);
   const cache = new TokenCache({ log });
-  const service = new CredentialService({ registry, cache, audit });
+  const revoker = new TokenRevoker({ audit });
+  const service = new CredentialService({ registry, cache, audit, revoker });
 
   const listeners = await startListeners({
     defaultSocket: options.socketPath,
@@ -85,6 +87,15 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     socketPath: options.socketPath,
     async stop() {
       await closeListeners(listeners);
+      if (config.revokeOnShutdown) {
+        const revoked = await revoker.revokeAll({
+          reason: 'shutdown',
+          requestId: 'shutdown',
+          requester: { pid: process.pid, ppid: process.ppid },
+          log,
+        });
+        log.info({ revoked }, 'revoked live tokens at shutdown');
+      }
       await audit.flush();
       log.info('daemon stopped');
     },

@@ -44,6 +44,8 @@ export interface CredentialEnvelope {
   metadata: Record<string, string | number>;
 }
 
+export type RevokeOutcome = 'revoked' | 'expired';
+
 export interface CredentialProvider {
   /** Provider kind as written in the config (`github-app`). */
   readonly kind: string;
@@ -71,6 +73,13 @@ export interface CredentialProvider {
    * failed before it resolved; undefined when the target names none.
    */
   repositoryOf?(target: CredentialTarget): string | undefined;
+
+  /**
+   * Invalidates a credential this provider issued before it expires.
+   * Resolves 'revoked', or 'expired' when it no longer worked anyway (expired
+   * or revoked before). Throws a BrokerError when the upstream refused.
+   */
+  revoke?(envelope: CredentialEnvelope, context: { log: Logger }): Promise<RevokeOutcome>;
 
   /** Forgets what it remembered about a target after git reported a failure. */
   forget?(target: CredentialTarget, scope: ResolvedScope): void;

@@ -13,10 +13,12 @@ import type {
   RequestContext,
   RequestedScopes,
   ResolvedScope,
+  RevokeOutcome,
 } from '../provider.js';
 import type { GitHubAppOptions } from './github-app-kind.js';
 import { mapGitHubError, type GitHubCallContext } from './github-errors.js';
 import { parseRepository, type RepositoryRef } from './github-repository.js';
+import { revokeInstallationToken } from './github-revoke.js';
 import type { ProviderDeps } from './index.js';
 
 /** Git over HTTPS takes an installation token with this user name. */
@@ -47,12 +49,15 @@ export class GitHubAppProvider implements CredentialProvider {
   readonly #options: GitHubAppOptions;
   readonly #auth: ReturnType<typeof createAppAuth>;
   readonly #appRequest: typeof octokitRequest;
+  readonly #tokenRequest: typeof octokitRequest;
+  readonly #now: () => number;
   // Installation id by lowercase owner/repo. Lives as long as the daemon;
   // dropped when git reports a failure for that repository.
   readonly #installations = new Map<string, number>();
 
   constructor(options: GitHubAppOptions, deps: ProviderDeps) {
     this.#options = options;
+    this.#now = deps.now;
     const baseRequest = octokitRequest.defaults({
       baseUrl: options.apiBaseUrl,
       headers: { 'user-agent': 'git-credential-broker' },
@@ -70,6 +75,7 @@ export class GitHubAppProvider implements CredentialProvider {
     });
     // The hook signs with the App JWT and retries once on clock skew.
     this.#appRequest = baseRequest.defaults({ request: { hook: this.#auth.hook } });
+    this.#tokenRequest = baseRequest;
   }
 
   async resolveScope(
@@ -140,6 +146,15 @@ export class GitHubAppProvider implements CredentialProvider {
     } catch {
       return undefined;
     }
+  }
+
+  revoke(envelope: CredentialEnvelope): Promise<RevokeOutcome> {
+    return revokeInstallationToken(
+      this.#tokenRequest,
+      envelope,
+      this.#now(),
+      this.#callContext('revoking an installation token'),
+    );
   }
 
   forget(_target: CredentialTarget, scope: ResolvedScope): void {

@@ -131,7 +131,13 @@ t.test(
     );
     t.equal(w.github.mintCount, 2, 'after reject, the next fill mints afresh');
     const events = (await w.daemon.auditRecords()).map((record) => record.event);
-    t.same(events, ['token.minted', 'token.cache_hit', 'token.erased', 'token.minted']);
+    t.same(events, [
+      'token.minted',
+      'token.cache_hit',
+      'token.erased',
+      'token.revoked',
+      'token.minted',
+    ]);
   },
 );
 
