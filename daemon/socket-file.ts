@@ -3,7 +3,7 @@
  * one live daemon per socket path.
  */
 import { connect } from 'node:net';
-import { mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 
@@ -54,13 +54,18 @@ export function socketAnswers(socketPath: string, timeoutMs = 1000): Promise<boo
 export async function claimSocketPath(socketPath: string): Promise<void> {
   ensurePrivateDirectory(dirname(socketPath));
 
-  let exists = true;
+  let stats;
   try {
-    statSync(socketPath);
+    stats = lstatSync(socketPath);
   } catch {
-    exists = false;
+    return;
   }
-  if (!exists) return;
+  // Only a socket is ours to remove: a file there means a wrong --socket.
+  if (!stats.isSocket()) {
+    throw new ConfigError(
+      `'${socketPath}' exists and is not a socket; remove it yourself or choose another path with --socket`,
+    );
+  }
 
   if (await socketAnswers(socketPath)) {
     throw new ConfigError(

@@ -45,8 +45,14 @@ export class SocketServer {
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
-    this.#server = createServer((socket) => this.#accept(socket));
+    // Half-open, so a client that ends its side early still gets its reply.
+    this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
     this.#server.on('error', (error) => options.log.error({ err: error }, 'socket server error'));
+  }
+
+  /** Connections open now, for tests and status. */
+  get connections(): number {
+    return this.#connections;
   }
 
   /** Listens with the socket file created 0600 (umask set around listen). */
@@ -82,11 +88,18 @@ export class SocketServer {
     let received = 0;
     let handled = false;
 
+    // Armed first: even a refused connection must not linger.
+    socket.setTimeout(this.#options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => {
+      log.warn('closing idle connection');
+      socket.destroy();
+    });
     this.#connections++;
     socket.once('close', () => this.#connections--);
     if (this.#connections > (this.#options.maxConnections ?? MAX_CONNECTIONS)) {
       log.warn({ connections: this.#connections }, 'refusing connection: too many open');
       socket.on('error', () => undefined);
+      // Read and drop what it sends, or its end never arrives and it lingers.
+      socket.resume();
       this.#reply(
         socket,
         errorReply(new DaemonUnreachableError('the broker daemon is busy; retry in a moment')),
@@ -94,11 +107,12 @@ export class SocketServer {
       return;
     }
 
-    socket.setTimeout(this.#options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => {
-      log.warn('closing idle connection');
-      socket.destroy();
-    });
     socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
+    socket.on('end', () => {
+      if (handled) return;
+      handled = true;
+      this.#reply(socket, errorReply(new BadRequestError('request ended without a newline')));
+    });
     socket.on('data', (chunk: Buffer) => {
       if (handled) return;
       const newline = chunk.indexOf(0x0a);

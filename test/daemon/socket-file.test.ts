@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import {
+  claimSocketPath,
+  ensurePrivateDirectory,
+  socketAnswers,
+} from '../../daemon/socket-file.js';
+
+// Socket paths must stay short (~104 bytes), so not under t.testdir().
+async function shortDir(t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'gcb-sf-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function modeOf(path: string): number {
+  return statSync(path).mode & 0o777;
+}
+
+t.test('creates every missing directory 0700 even under a permissive umask', async (t) => {
+  const dir = await shortDir(t);
+  const previous = process.umask(0);
+  t.teardown(() => process.umask(previous));
+
+  ensurePrivateDirectory(join(dir, 'a', 'b'));
+
+  t.equal(modeOf(join(dir, 'a')), 0o700);
+  t.equal(modeOf(join(dir, 'a', 'b')), 0o700);
+});
+
+t.test('refuses a directory open to others and prints the chmod that fixes it', async (t) => {
+  const dir = await shortDir(t);
+  const open = join(dir, 'open');
+  mkdirSync(open);
+  chmodSync(open, 0o750);
+
+  t.throws(() => ensurePrivateDirectory(open), {
+    code: 'CONFIG',
+    message: `socket directory '${open}' is accessible to other users (mode 750); run: chmod 700 '${open}'`,
+  });
+  t.equal(modeOf(open), 0o750, 'it does not silently change what it found');
+});
+
+const asRoot = process.getuid?.() === 0;
+
+t.test(
+  'refuses a directory that belongs to another user',
+  {
+    skip: asRoot ? false : 'needs root to create a directory owned by someone else',
+  },
+  async (t) => {
+    const dir = await shortDir(t);
+    const theirs = join(dir, 'theirs');
+    mkdirSync(theirs, { mode: 0o700 });
+    chownSync(theirs, 4242, 4242);
+
+    t.throws(() => ensurePrivateDirectory(theirs), {
+      code: 'CONFIG',
+      message: /belongs to uid 4242, not to this user \(uid 0\); use a directory of your own/,
+    });
+  },
+);
+
+t.test('refuses to claim a socket another daemon answers on', async (t) => {
+  const dir = await shortDir(t);
+  const socketPath = join(dir, 'run', 'd.sock');
+  ensurePrivateDirectory(join(dir, 'run'));
+  const live = createServer();
+  await new Promise<void>((resolve) => live.listen(socketPath, resolve));
+  t.teardown(() => new Promise<void>((resolve) => live.close(() => resolve())));
+
+  await t.rejects(claimSocketPath(socketPath), {
+    code: 'CONFIG',
+    message: /another broker daemon is already listening/,
+  });
+  t.ok(await socketAnswers(socketPath), 'the running daemon keeps its socket');
+});
+
+t.test('removes the socket a crashed daemon left behind', async (t) => {
+  const dir = await shortDir(t);
+  const socketPath = join(dir, 'run', 'd.sock');
+  ensurePrivateDirectory(join(dir, 'run'));
+  // A process that listens, then dies without cleaning up.
+  const child = spawn(process.execPath, [
+    '-e',
+    `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`,
+  ]);
+  await new Promise((resolve) => child.once('exit', resolve));
+  t.ok(existsSync(socketPath), 'the crash left a socket file');
+
+  await claimSocketPath(socketPath);
+
+  t.notOk(existsSync(socketPath));
+});
+
+t.test('refuses to remove a file at the socket path that is not a socket', async (t) => {
+  const dir = await shortDir(t);
+  const path = join(dir, 'run', 'notes.txt');
+  ensurePrivateDirectory(join(dir, 'run'));
+  writeFileSync(path, 'mine');
+
+  await t.rejects(claimSocketPath(path), { code: 'CONFIG', message: /is not a socket/ });
+  t.ok(existsSync(path));
+});
