@@ -21,6 +21,22 @@ export interface CredentialAttributes {
 
 const URL_FIELDS = ['protocol', 'host', 'path', 'username', 'password'] as const;
 
+/** Percent-decodes one part of a url= value as git does, refusing what git would. */
+function decodePart(part: string, name: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(part);
+  } catch {
+    throw new BadRequestError(`git sent a url whose ${name} has a malformed percent-escape`);
+  }
+  if (/[\n\r\0]/.test(decoded)) {
+    throw new BadRequestError(
+      `git sent a url whose ${name} decodes to a newline, carriage return or NUL`,
+    );
+  }
+  return decoded;
+}
+
 function fromUrl(value: string): Partial<CredentialAttributes> {
   let url: URL;
   try {
@@ -31,9 +47,9 @@ function fromUrl(value: string): Partial<CredentialAttributes> {
   const fields: Partial<CredentialAttributes> = { protocol: url.protocol.replace(/:$/, '') };
   if (url.host !== '') fields.host = url.host;
   const path = url.pathname.replace(/^\/+|\/+$/g, '');
-  if (path !== '') fields.path = decodeURIComponent(path);
-  if (url.username !== '') fields.username = decodeURIComponent(url.username);
-  if (url.password !== '') fields.password = decodeURIComponent(url.password);
+  if (path !== '') fields.path = decodePart(path, 'path');
+  if (url.username !== '') fields.username = decodePart(url.username, 'user name');
+  if (url.password !== '') fields.password = decodePart(url.password, 'password');
   return fields;
 }
 

@@ -61,3 +61,15 @@ t.test('formats an answer as key=value lines and refuses a value with a newline'
   );
   t.throws(() => formatCredentialOutput({ password: 'a\nb' }), { code: 'BAD_REQUEST' });
 });
+
+t.test('a url= with a malformed percent-escape is a bad request, not a crash', async (t) => {
+  for (const url of ['https://h/acme/%', 'https://h/acme/%E0%A4%A', 'https://us%er:p@h/a/b']) {
+    t.throws(() => parseCredentialInput(`url=${url}\n`), { code: 'BAD_REQUEST' }, url);
+  }
+});
+
+t.test('a url= whose parts decode to a newline, CR or NUL is refused', async (t) => {
+  for (const url of ['https://h/acme/x%0Apassword=y', 'https://h/a/b%0D', 'https://u:p%00@h/a/b']) {
+    t.throws(() => parseCredentialInput(`url=${url}\n`), { code: 'BAD_REQUEST' }, url);
+  }
+});
