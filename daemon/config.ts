@@ -75,6 +75,7 @@ async function parseIntegration(
   file: string,
   at: string,
   raw: unknown,
+  env: Record<string, string | undefined> = {},
 ): Promise<IntegrationConfig> {
   const fields = ConfigFields.of(file, at, raw);
   const provider = fields.string('provider', '"github-app"');
@@ -94,7 +95,7 @@ async function parseIntegration(
     cacheTtlSeconds: fields.optionalPositiveInteger('cacheTtlSeconds') ?? DEFAULT_CACHE_TTL_SECONDS,
     minTokenLifeSeconds:
       fields.optionalPositiveInteger('minTokenLifeSeconds') ?? DEFAULT_MIN_TOKEN_LIFE_SECONDS,
-    options: await kind.parseOptions(fields, file),
+    options: await kind.parseOptions(fields, file, env),
   };
   return integration;
 }
@@ -117,7 +118,7 @@ export async function loadConfig(
   }
   const integrations: IntegrationConfig[] = [];
   for (const [index, raw] of list.entries()) {
-    integrations.push(await parseIntegration(file, `integrations[${index}]`, raw));
+    integrations.push(await parseIntegration(file, `integrations[${index}]`, raw, env));
   }
   const names = new Set<string>();
   for (const integration of integrations) {
