@@ -66,7 +66,9 @@ export function authorizeRequest(
   }
   if (policy.permissions === undefined) return requested;
 
-  const permissions = requested ?? policy.permissions;
+  // An empty object means "the default", as it does to providers.
+  const asked = requested !== undefined && Object.keys(requested).length > 0;
+  const permissions = asked ? requested : policy.permissions;
   const beyond = permissionsBeyond(permissions, policy.permissions);
   if (beyond.length > 0) {
     throw new RequestDeniedError(

@@ -101,3 +101,7 @@ t.test('a resolved scope beyond the policy is refused', async (t) => {
 t.test('an unrestricted socket passes the request through unchanged', async (t) => {
   t.equal(authorizeRequest(undefined, provider, target('any/thing'), undefined), undefined);
 });
+
+t.test('an empty permissions object asks for the ceiling, not the provider default', async (t) => {
+  t.same(authorizeRequest(policy, provider, target('acme/widgets'), {}), policy.permissions);
+});
