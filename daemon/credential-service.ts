@@ -117,7 +117,13 @@ export class CredentialService {
     const startedMs = this.#now();
     const integration = this.#registry.route(request.target);
     // A client may not erase (and so revoke) what it could not have obtained.
-    authorizeRequest(context.policy, integration.provider, request.target, undefined);
+    try {
+      authorizeRequest(context.policy, integration.provider, request.target, undefined);
+    } catch (error) {
+      const brokerError = toBrokerError(error);
+      this.#recordFailure(request, context, startedMs, integration, undefined, brokerError);
+      throw brokerError;
+    }
     const scope = await integration.provider.resolveScope(request.target, {}, context);
     const wanted = request.password === undefined ? undefined : fingerprint(request.password);
 
@@ -233,7 +239,7 @@ export class CredentialService {
   }
 
   #recordFailure(
-    request: GetRequest,
+    request: GetRequest | EraseRequest,
     context: RequestContext,
     startedMs: number,
     integration: Integration | undefined,
