@@ -4,11 +4,12 @@
  * Inputs come from our own seeded generators, a fifth of them mutated from
  * the corpus. An input with a new outcome signature is added to
  * test/fuzz-corpus/, which `npm test` replays; a broken invariant is saved
- * as failure-*.bin and fails the run.
+ * as failure-*.bin and fails the run. `--prune` keeps only the smallest
+ * input per outcome, after the signature changed.
  */
 import { parseArgs } from 'node:util';
 import { credentialInput, mutate, Rng, wireRequest } from '../test/fixtures/fuzz-generators.js';
-import { readCorpus, saveToCorpus } from '../test/fixtures/fuzz-corpus.js';
+import { pruneCorpus, readCorpus, saveToCorpus } from '../test/fixtures/fuzz-corpus.js';
 import {
   credentialParserTarget,
   FuzzFailure,
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '900' },
     seed: { type: 'string', default: '1' },
     targets: { type: 'string', default: 'credential-input,wire-request,socket-server' },
+    prune: { type: 'boolean', default: false },
   },
 });
 const count = Number(values.count);
@@ -99,6 +101,11 @@ for (const [name, create, generate, concurrency] of plan) {
   if (!values.targets.split(',').includes(name)) continue;
   const target = await create();
   try {
+    if (values.prune) {
+      const removed = await pruneCorpus(target.name, (input) => target.check(input));
+      process.stdout.write(`fuzz: ${name}: pruned ${removed} inputs with a duplicate outcome\n`);
+      continue;
+    }
     const tally = await fuzz(target, generate, concurrency);
     failed ||= tally.failures > 0;
     process.stdout.write(
