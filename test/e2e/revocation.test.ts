@@ -117,3 +117,21 @@ t.test('without revokeOnShutdown, stopping the daemon revokes nothing', async (t
 
   t.same(revocations(w), []);
 });
+
+t.test('a revocation GitHub refuses is audited as failed and erase still succeeds', async (t) => {
+  const w = await world(t);
+  const token = await getToken(w, 'widgets');
+  w.github.injectFault({ method: 'DELETE', path: /\/installation\/token$/, status: 502 });
+
+  const erase = await runHelper(
+    ['--socket', w.daemon.socketPath, 'erase'],
+    input(w, 'widgets', token),
+  );
+
+  t.equal(erase.code, 0, erase.stderr);
+  t.match(
+    (await w.daemon.auditRecords()).filter((r) => r.event === 'token.failed'),
+    [{ reason: 'erase', error: { code: 'GITHUB_API' }, repository: 'acme/widgets' }],
+  );
+  assertNoSecrets(t, { daemon: w.daemon.output(), audit: await w.daemon.auditText() }, [token]);
+});
