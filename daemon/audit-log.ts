@@ -33,6 +33,8 @@ export interface AuditRecord {
   expiresAt: string | null;
   durationMs: number;
   requester: Requester;
+  /** The socket the request came in on: unlike requester, not self-reported. */
+  listener: string | null;
   tokenSha256: string | null;
   error?: { code: string; message: string };
   erased?: number;

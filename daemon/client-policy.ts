@@ -9,7 +9,7 @@ import type { CredentialTarget, PermissionLevel, Permissions } from '../shared/p
 import type { CredentialProvider, ResolvedScope } from './provider.js';
 
 export interface ClientPolicy {
-  /** Names the listener in errors and logs: its socket path. */
+  /** Names the listener in errors, logs and audit records: its socket path. */
   name: string;
   /** Lowercase `owner/repo` or `owner/*`; undefined allows every repository. */
   allow?: readonly string[];

@@ -150,6 +150,7 @@ export class CredentialService {
         reason: 'erase',
         requestId: context.requestId,
         requester: request.requester,
+        listener: context.policy?.name ?? null,
         log: context.log,
       },
     );
@@ -217,6 +218,7 @@ export class CredentialService {
       expiresAt: null,
       durationMs: this.#now() - startedMs,
       requester: request.requester,
+      listener: context.policy?.name ?? null,
       tokenSha256: null,
     };
   }

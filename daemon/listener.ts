@@ -22,7 +22,7 @@ export interface ListenerOptions {
 
 export interface RunningListener {
   socket: string;
-  policy: ClientPolicy | undefined;
+  policy: ClientPolicy;
   server: SocketServer;
 }
 
@@ -30,11 +30,12 @@ export interface RunningListener {
 export function plannedListeners(
   defaultSocket: string,
   listeners: readonly ListenerConfig[],
-): { socket: string; policy: ClientPolicy | undefined }[] {
+): { socket: string; policy: ClientPolicy }[] {
   const socket = resolve(defaultSocket);
   const configured = listeners.find((listener) => listener.socket === socket);
+  // Every listener has a policy, if only to name it in audit records.
   return [
-    { socket, policy: configured?.policy },
+    { socket, policy: configured?.policy ?? { name: socket } },
     ...listeners.filter((listener) => listener !== configured),
   ];
 }
@@ -49,7 +50,7 @@ export async function startListeners(options: ListenerOptions): Promise<RunningL
         service: options.service,
         log: options.log.child({ socket }),
         version: options.version,
-        ...(policy === undefined ? {} : { policy }),
+        policy,
       });
       await server.listen();
       running.push({ socket, policy, server });

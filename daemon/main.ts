@@ -67,8 +67,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       socket: options.socketPath,
       listeners: listeners.map(({ socket, policy }) => ({
         socket,
-        allow: policy?.allow ?? '*',
-        permissions: policy?.permissions ?? 'integration',
+        allow: policy.allow ?? '*',
+        permissions: policy.permissions ?? 'integration',
       })),
       config: config.path,
       auditLog: config.auditLog,
@@ -92,6 +92,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
           reason: 'shutdown',
           requestId: 'shutdown',
           requester: { pid: process.pid, ppid: process.ppid },
+          listener: null,
           log,
         });
         log.info({ revoked }, 'revoked live tokens at shutdown');

@@ -26,6 +26,7 @@ export interface RevocationCause {
   reason: 'erase' | 'shutdown';
   requestId: string;
   requester: Requester;
+  listener: string | null;
   log: Logger;
 }
 
@@ -82,6 +83,7 @@ export class TokenRevoker {
       expiresAt: new Date(issued.envelope.expiresAtMs).toISOString(),
       durationMs: this.#now() - startedMs,
       requester: cause.requester,
+      listener: cause.listener,
       tokenSha256: issued.tokenSha256,
       reason: cause.reason,
     });

@@ -71,7 +71,7 @@ t.test('the --socket listener is unrestricted unless the config names it', async
   t.same(
     unnamed.map((l) => [l.socket, l.policy]),
     [
-      ['/run/x/d.sock', undefined],
+      ['/run/x/d.sock', { name: '/run/x/d.sock' }],
       ['/run/x/a.sock', policy],
     ],
   );

@@ -51,6 +51,11 @@ t.test('a client gets a token only for what its own socket allows', async (t) =>
   t.match(onB.stdout, /^password=ghs_/m, 'socket B serves acme/gadgets');
   t.same(w.github.mints[0]!.permissions, { contents: 'read' }, "A's ceiling is what it minted");
   t.same(w.github.mints[1]!.permissions, { contents: 'write' }, 'B keeps the integration default');
+  const minted = (await w.daemon.auditRecords()).filter((r) => r.event === 'token.minted');
+  t.same(
+    minted.map((r) => r.listener),
+    [socketA, socketB],
+  );
 });
 
 t.test(
@@ -89,6 +94,10 @@ t.test(
     t.equal(w.github.mintCount, 0);
     const denied = (await w.daemon.auditRecords()).filter((r) => r.event === 'token.denied');
     t.equal(denied.length, Object.keys(attempts).length, 'each attempt was audited as denied');
+    t.ok(
+      denied.every((record) => record.listener === socketA),
+      'each record names the socket it came in on',
+    );
     assertNoSecrets(
       t,
       { ...outputs, daemon: w.daemon.output(), audit: await w.daemon.auditText() },
