@@ -33,6 +33,7 @@ export interface RevocationCause {
 export class TokenRevoker {
   readonly #audit: AuditLog;
   readonly #now: () => number;
+  // TODO: revoke after a crash too, once this list survives a restart.
   readonly #issued = new Map<string, IssuedCredential>();
 
   constructor(options: { audit: AuditLog; now?: () => number }) {

@@ -124,6 +124,22 @@ t.test('a client cannot ask for more than its socket allows', async (t) => {
   t.equal(w.github.mintCount, 0);
 });
 
+t.test('an empty permissions request on a socket with a ceiling gets the ceiling', async (t) => {
+  const { w, socketA } = await policyWorld(t);
+  const { sendRequest } = await import('../../shared/daemon-client.js');
+
+  const reply = await sendRequest(socketA, {
+    v: 1,
+    op: 'get',
+    target: { protocol: 'http', host: w.github.host, path: 'acme/widgets' },
+    permissions: {},
+    requester: { pid: 1, ppid: 1 },
+  });
+
+  t.equal(reply.ok, true);
+  t.same(w.github.mints[0]!.permissions, { contents: 'read' });
+});
+
 t.test('a client cannot erase what its socket does not allow', async (t) => {
   const { w, socketA, socketB } = await policyWorld(t);
   const host = w.github.host;
