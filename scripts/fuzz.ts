@@ -112,7 +112,11 @@ for (const [name, create, generate, concurrency] of plan) {
       `fuzz: ${name}: ${tally.inputs} inputs in ${(tally.ms / 1000).toFixed(1)} s (seed ${seed}), ${tally.added} added to the corpus, ${tally.failures} failures\n`,
     );
   } finally {
-    await target.stop();
+    // Some invariants can only be judged at the end (the daemon's log).
+    await target.stop().catch((error: unknown) => {
+      failed = true;
+      process.stderr.write(`fuzz: ${name}: ${(error as Error).message}\n`);
+    });
   }
 }
 process.exitCode = failed ? 1 : 0;
