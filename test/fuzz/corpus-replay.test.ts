@@ -23,19 +23,21 @@ async function replay(target: FuzzTarget): Promise<string[]> {
   return broken;
 }
 
-for (const make of [
-  async () => credentialParserTarget,
-  async () => wireParserTarget,
-  socketServerTarget,
-]) {
-  t.test('every corpus input keeps the invariants', async (t) => {
+const targets: [string, () => Promise<FuzzTarget>][] = [
+  ['credential-input', async () => credentialParserTarget],
+  ['wire-request', async () => wireParserTarget],
+  ['socket-server', socketServerTarget],
+];
+
+for (const [name, make] of targets) {
+  t.test(`every ${name} corpus input keeps the invariants`, async (t) => {
     const target = await make();
     t.teardown(() => target.stop());
 
-    const entries = readCorpus(target.name).length;
+    const entries = readCorpus(name).length;
     const broken = await replay(target);
 
-    t.ok(entries > 0, `${target.name}: the corpus has inputs`);
-    t.same(broken, [], `${target.name}: ${entries} inputs replayed`);
+    t.ok(entries > 0, 'the corpus has inputs');
+    t.same(broken, [], `${entries} inputs replayed`);
   });
 }
