@@ -60,7 +60,7 @@ export function authorizeRequest(
     const repository = provider.repositoryOf?.(target);
     if (repository === undefined || !repositoryAllowed(policy.allow, repository)) {
       throw new RequestDeniedError(
-        `repository '${target.path ?? ''}' on '${target.host}' is not allowed on socket '${policy.name}'; allowed there: ${policy.allow.join(', ')}`,
+        `repository '${(target.path ?? '').slice(0, 200)}' on '${target.host}' is not allowed on socket '${policy.name}'; allowed there: ${policy.allow.join(', ')}`,
       );
     }
   }
@@ -101,7 +101,7 @@ export function assertScopeWithin(
       : permissionsBeyond(scope.permissions, policy.permissions);
   if (wrongRepository || beyond.length > 0) {
     throw new RequestDeniedError(
-      `the scope resolved for '${target.path ?? ''}' is outside the policy of socket '${policy.name}'`,
+      `the scope resolved for '${(target.path ?? '').slice(0, 200)}' is outside the policy of socket '${policy.name}'`,
     );
   }
 }

@@ -47,6 +47,7 @@ function parseCeiling(fields: ConfigFields): Permissions | undefined {
   if (child === undefined) return undefined;
   const permissions: Permissions = {};
   for (const [name, level] of Object.entries(child.object)) {
+    if (!/^[a-z][a-z_]*$/.test(name)) child.fail(name, 'is not a GitHub App permission name');
     if (typeof level !== 'string' || !LEVELS.includes(level)) {
       child.fail(name, `must be "read", "write" or "admin", got ${describe(level)}`);
     }

@@ -52,6 +52,10 @@ t.test('a bad pattern, key or duplicate socket is a config error naming it', asy
     [{ listeners: [{ socket: 'a.sock', allow: [] }] }, /listeners\[0\]\.allow/],
     [{ listeners: [{ socket: 'a.sock', permission: {} }] }, /permission is not a known key/],
     [{ listeners: [{ socket: 'a.sock', permissions: { contents: 'all' } }] }, /contents/],
+    [
+      { listeners: [{ socket: 'a.sock', permissions: { __proto__x: 'read' } }] },
+      /__proto__x is not a GitHub App permission name/,
+    ],
     [{ listeners: [{ allow: ['acme/*'] }] }, /listeners\[0\]\.socket is required/],
     [{ listeners: [{ socket: 'a.sock' }, { socket: './a.sock' }] }, /twice/],
     [{ revokeOnShutdown: 'yes' }, /revokeOnShutdown must be true or false/],
