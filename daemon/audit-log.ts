@@ -16,6 +16,7 @@ export const AUDIT_EVENTS = {
   denied: 'token.denied',
   failed: 'token.failed',
   erased: 'token.erased',
+  revoked: 'token.revoked',
 } as const;
 
 export type AuditEvent = (typeof AUDIT_EVENTS)[keyof typeof AUDIT_EVENTS];
@@ -32,9 +33,15 @@ export interface AuditRecord {
   expiresAt: string | null;
   durationMs: number;
   requester: Requester;
+  /** The socket the request came in on: unlike requester, not self-reported. */
+  listener: string | null;
   tokenSha256: string | null;
   error?: { code: string; message: string };
   erased?: number;
+  /** For token.revoked: 'revoked', or 'expired' when it no longer worked anyway. */
+  outcome?: string;
+  /** Why a token was revoked: 'erase' or 'shutdown'. */
+  reason?: string;
 }
 
 /**

@@ -7,6 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 import { defaultAuditLogPath } from '../shared/paths.js';
 import { ConfigFields } from './config-fields.js';
+import { parseListeners, parseRevokeOnShutdown, type ListenerConfig } from './listener-config.js';
 import { PROVIDER_KINDS } from './providers/index.js';
 
 /** Default cache lifetime of a credential, capped by its own expiry. */
@@ -31,9 +32,18 @@ export interface DaemonConfig {
   /** Read by the helper: start a daemon when none answers. */
   autostart: boolean;
   integrations: IntegrationConfig[];
+  /** Sockets beside --socket, each with its client policy. */
+  listeners: ListenerConfig[];
+  revokeOnShutdown: boolean;
 }
 
-const TOP_KEYS = ['auditLog', 'autostart', 'integrations'] as const;
+const TOP_KEYS = [
+  'auditLog',
+  'autostart',
+  'integrations',
+  'listeners',
+  'revokeOnShutdown',
+] as const;
 const COMMON_KEYS = ['name', 'provider', 'host', 'cacheTtlSeconds', 'minTokenLifeSeconds'];
 
 async function readJson(path: string): Promise<unknown> {
@@ -85,6 +95,7 @@ async function parseIntegration(
   file: string,
   at: string,
   raw: unknown,
+  env: Record<string, string | undefined> = {},
 ): Promise<IntegrationConfig> {
   const fields = ConfigFields.of(file, at, raw);
   const provider = fields.string('provider', '"github-app"');
@@ -104,7 +115,7 @@ async function parseIntegration(
     cacheTtlSeconds: fields.optionalPositiveInteger('cacheTtlSeconds') ?? DEFAULT_CACHE_TTL_SECONDS,
     minTokenLifeSeconds:
       fields.optionalPositiveInteger('minTokenLifeSeconds') ?? DEFAULT_MIN_TOKEN_LIFE_SECONDS,
-    options: await kind.parseOptions(fields, file),
+    options: await kind.parseOptions(fields, file, env),
   };
   return integration;
 }
@@ -127,7 +138,7 @@ export async function loadConfig(
   }
   const integrations: IntegrationConfig[] = [];
   for (const [index, raw] of list.entries()) {
-    integrations.push(await parseIntegration(file, `integrations[${index}]`, raw));
+    integrations.push(await parseIntegration(file, `integrations[${index}]`, raw, env));
   }
   const names = new Set<string>();
   for (const integration of integrations) {
@@ -147,6 +158,8 @@ export async function loadConfig(
     auditLog: auditLog === undefined ? defaultAuditLogPath(env) : resolveFrom(file, auditLog),
     autostart,
     integrations,
+    listeners: parseListeners(top),
+    revokeOnShutdown: parseRevokeOnShutdown(top),
   };
 }
 

@@ -12,15 +12,19 @@ import type {
   StatusCounters,
   WireCredential,
 } from '../shared/protocol.js';
+import { assertScopeWithin, authorizeRequest } from './client-policy.js';
 import { AUDIT_EVENTS, type AuditLog, type AuditRecord } from './audit-log.js';
 import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
+import type { TokenRevoker } from './token-revoker.js';
 import { fingerprint, staleAtMs, type CachedCredential, type TokenCache } from './token-cache.js';
 
 export interface CredentialServiceOptions {
   registry: ProviderRegistry;
   cache: TokenCache;
   audit: AuditLog;
+  /** Tracks minted credentials; erase revokes them. */
+  revoker?: TokenRevoker;
   now?: () => number;
 }
 
@@ -61,6 +65,7 @@ export class CredentialService {
   readonly #cache: TokenCache;
   readonly #audit: AuditLog;
   readonly #now: () => number;
+  readonly #revoker: TokenRevoker | undefined;
   // One mint per scope at a time: concurrent misses share the first's result.
   readonly #inFlight = new Map<string, Promise<CredentialEnvelope>>();
   readonly counters: StatusCounters = { hits: 0, misses: 0, mints: 0, errors: 0 };
@@ -70,6 +75,7 @@ export class CredentialService {
     this.#cache = options.cache;
     this.#audit = options.audit;
     this.#now = options.now ?? Date.now;
+    this.#revoker = options.revoker;
   }
 
   async get(request: GetRequest, context: RequestContext): Promise<WireCredential> {
@@ -79,8 +85,16 @@ export class CredentialService {
 
     try {
       integration = this.#registry.route(request.target);
-      const requested = request.permissions ? { permissions: request.permissions } : {};
-      scope = await integration.provider.resolveScope(request.target, requested, context);
+      const { provider } = integration;
+      const permissions = authorizeRequest(
+        context.policy,
+        provider,
+        request.target,
+        request.permissions,
+      );
+      const requested = permissions ? { permissions } : {};
+      scope = await provider.resolveScope(request.target, requested, context);
+      assertScopeWithin(context.policy, scope, provider, request.target);
 
       const hit = await this.#cache.get(scope.cacheKey);
       if (hit) {
@@ -126,6 +140,14 @@ export class CredentialService {
   async erase(request: EraseRequest, context: RequestContext): Promise<number> {
     const startedMs = this.#now();
     const integration = this.#registry.route(request.target);
+    // A client may not erase (and so revoke) what it could not have obtained.
+    try {
+      authorizeRequest(context.policy, integration.provider, request.target, undefined);
+    } catch (error) {
+      const brokerError = toBrokerError(error);
+      this.#recordFailure(request, context, startedMs, integration, undefined, brokerError);
+      throw brokerError;
+    }
     const scope = await integration.provider.resolveScope(request.target, {}, context);
     const wanted = request.password === undefined ? undefined : fingerprint(request.password);
 
@@ -144,6 +166,20 @@ export class CredentialService {
       tokenSha256: deleted.length > 0 ? fingerprint(deleted[0]!.envelope.secret) : null,
       erased: deleted.length,
     });
+    // Git erases a credential it found wanting: make sure no one else can use it.
+    await this.#revoker?.revokeWhere(
+      (issued) =>
+        issued.integration === integration &&
+        issued.scope.repository === scope.repository &&
+        (wanted === undefined || issued.tokenSha256 === wanted),
+      {
+        reason: 'erase',
+        requestId: context.requestId,
+        requester: request.requester,
+        listener: context.policy?.name ?? null,
+        log: context.log,
+      },
+    );
     return deleted.length;
   }
 
@@ -184,6 +220,7 @@ export class CredentialService {
   ): Promise<CredentialEnvelope> {
     const envelope = await integration.provider.getCredential(target, scope, context);
     this.counters.mints++;
+    this.#revoker?.track({ integration, scope, target: describeTarget(target), envelope });
     const nowMs = this.#now();
     checkEnvelope(envelope, integration.config.name, nowMs);
     const entry: CachedCredential = {
@@ -228,6 +265,7 @@ export class CredentialService {
       expiresAt: null,
       durationMs: this.#now() - startedMs,
       requester: request.requester,
+      listener: context.policy?.name ?? null,
       tokenSha256: null,
     };
   }
@@ -250,7 +288,7 @@ export class CredentialService {
   }
 
   #recordFailure(
-    request: GetRequest,
+    request: GetRequest | EraseRequest,
     context: RequestContext,
     startedMs: number,
     integration: Integration | undefined,

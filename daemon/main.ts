@@ -9,9 +9,10 @@ import { loadConfig, type DaemonConfig } from './config.js';
 import { CredentialService } from './credential-service.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { PROVIDER_KINDS } from './providers/index.js';
-import { claimSocketPath, releaseSocketPath } from './socket-file.js';
-import { SocketServer, type DaemonControl } from './socket-server.js';
+import { closeListeners, startListeners, type RunningListener } from './listener.js';
+import type { DaemonControl } from './socket-server.js';
 import { TokenCache } from './token-cache.js';
+import { TokenRevoker } from './token-revoker.js';
 
 export interface DaemonOptions {
   configPath: string;
@@ -62,17 +63,28 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   );
   const audit = await AuditLog.open(config.auditLog);
   const cache = new TokenCache({ log });
-  const service = new CredentialService({ registry, cache, audit });
+  const revoker = new TokenRevoker({ audit });
+  const service = new CredentialService({ registry, cache, audit, revoker });
 
   const startedAtMs = Date.now();
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  let listeners: RunningListener[] = [];
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      await server.close();
+      await closeListeners(listeners);
+      if (config.revokeOnShutdown) {
+        const revoked = await revoker.revokeAll({
+          reason: 'shutdown',
+          requestId: 'shutdown',
+          requester: { pid: process.pid, ppid: process.ppid },
+          listener: null,
+          log,
+        });
+        log.info({ revoked }, 'revoked live tokens at shutdown');
+      }
       await audit.flush();
-      await releaseSocketPath(options.socketPath);
       log.info('daemon stopped');
       resolveStopped();
     })();
@@ -97,23 +109,22 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     stop: () => void stop(),
   };
 
-  await claimSocketPath(options.socketPath);
-  const server = new SocketServer({
-    socketPath: options.socketPath,
+  listeners = await startListeners({
+    defaultSocket: options.socketPath,
+    listeners: config.listeners,
     service,
     control,
     log,
     version: VERSION,
   });
-  try {
-    await server.listen();
-  } catch (error) {
-    await releaseSocketPath(options.socketPath);
-    throw error;
-  }
   log.info(
     {
       socket: options.socketPath,
+      listeners: listeners.map(({ socket, policy }) => ({
+        socket,
+        allow: policy.allow ?? '*',
+        permissions: policy.permissions ?? 'integration',
+      })),
       config: config.path,
       auditLog: config.auditLog,
       integrations: config.integrations.map(({ name, host, provider }) => ({

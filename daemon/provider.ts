@@ -5,12 +5,15 @@
  */
 import type { Logger } from 'pino';
 import type { CredentialTarget, Permissions, Requester } from '../shared/protocol.js';
+import type { ClientPolicy } from './client-policy.js';
 
 /** Per-request context a provider may use; it must not keep it. */
 export interface RequestContext {
   requestId: string;
   requester: Requester;
   log: Logger;
+  /** The policy of the socket the request came in on; absent: unrestricted. */
+  policy?: ClientPolicy;
 }
 
 /** What the client asked for beyond the target. */
@@ -41,6 +44,8 @@ export interface CredentialEnvelope {
   metadata: Record<string, string | number>;
 }
 
+export type RevokeOutcome = 'revoked' | 'expired';
+
 export interface CredentialProvider {
   /** Provider kind as written in the config (`github-app`). */
   readonly kind: string;
@@ -68,6 +73,13 @@ export interface CredentialProvider {
    * failed before it resolved; undefined when the target names none.
    */
   repositoryOf?(target: CredentialTarget): string | undefined;
+
+  /**
+   * Invalidates a credential this provider issued before it expires.
+   * Resolves 'revoked', or 'expired' when it no longer worked anyway (expired
+   * or revoked before). Throws a BrokerError when the upstream refused.
+   */
+  revoke?(envelope: CredentialEnvelope, context: { log: Logger }): Promise<RevokeOutcome>;
 
   /** Forgets what it remembered about a target after git reported a failure. */
   forget?(target: CredentialTarget, scope: ResolvedScope): void;

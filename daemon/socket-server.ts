@@ -7,7 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { BadRequestError, toBrokerError } from '../shared/errors.js';
+import {
+  BadRequestError,
+  DaemonUnreachableError,
+  RequestDeniedError,
+  toBrokerError,
+} from '../shared/errors.js';
 import {
   encodeMessage,
   errorReply,
@@ -18,6 +23,7 @@ import {
   type Reply,
   type Request,
 } from '../shared/protocol.js';
+import type { ClientPolicy } from './client-policy.js';
 import type { CredentialService } from './credential-service.js';
 import type { RequestContext } from './provider.js';
 
@@ -27,6 +33,8 @@ import type { RequestContext } from './provider.js';
  * call to GitHub times out), so slow upstreams never cut a client off.
  */
 export const REQUEST_LINE_TIMEOUT_MS = 10_000;
+/** Connections served at once per socket; more are answered "busy" and closed. */
+export const MAX_CONNECTIONS = 64;
 
 /** Daemon-level operations the socket exposes beside credentials. */
 export interface DaemonControl {
@@ -38,9 +46,15 @@ export interface DaemonControl {
 export interface SocketServerOptions {
   socketPath: string;
   service: CredentialService;
-  control: DaemonControl;
+  /** Daemon-wide status and stop; without it those ops are refused. */
+  control?: DaemonControl;
   log: Logger;
   version: string;
+  /** What this socket's clients may obtain; absent: unrestricted. */
+  policy?: ClientPolicy;
+  maxConnections?: number;
+  /** Deadline for the whole request line (REQUEST_LINE_TIMEOUT_MS). */
+  requestLineTimeoutMs?: number;
 }
 
 export class SocketServer {
@@ -49,11 +63,18 @@ export class SocketServer {
   readonly #inFlight = new Set<Promise<void>>();
   /** Connections that have not sent a complete request yet. */
   readonly #waiting = new Set<Socket>();
+  #connections = 0;
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
-    this.#server = createServer((socket) => this.#accept(socket));
+    // Half-open, so a client that ends its side early still gets its reply.
+    this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
     this.#server.on('error', (error) => options.log.error({ err: error }, 'socket server error'));
+  }
+
+  /** Connections open now, for tests and status. */
+  get connections(): number {
+    return this.#connections;
   }
 
   /** Listens with the socket file created 0600 (umask set around listen). */
@@ -93,18 +114,39 @@ export class SocketServer {
     let received = 0;
     let handled = false;
 
+    // Armed first: even a refused connection must not linger.
     this.#waiting.add(socket);
     const deadline = setTimeout(() => {
       log.warn('closing a connection that sent no complete request in time');
       socket.destroy();
-    }, REQUEST_LINE_TIMEOUT_MS);
+    }, this.#options.requestLineTimeoutMs ?? REQUEST_LINE_TIMEOUT_MS);
     const requestIn = (): void => {
       handled = true;
       clearTimeout(deadline);
       this.#waiting.delete(socket);
     };
     socket.on('close', requestIn);
+    this.#connections++;
+    socket.once('close', () => this.#connections--);
+    if (this.#connections > (this.#options.maxConnections ?? MAX_CONNECTIONS)) {
+      log.warn({ connections: this.#connections }, 'refusing connection: too many open');
+      requestIn();
+      socket.on('error', () => undefined);
+      // Read and drop what it sends, or its end never arrives and it lingers.
+      socket.resume();
+      this.#reply(
+        socket,
+        errorReply(new DaemonUnreachableError('the broker daemon is busy; retry in a moment')),
+      );
+      return;
+    }
+
     socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
+    socket.on('end', () => {
+      if (handled) return;
+      requestIn();
+      this.#reply(socket, errorReply(new BadRequestError('request ended without a newline')));
+    });
     socket.on('data', (chunk: Buffer) => {
       if (handled) return;
       const newline = chunk.indexOf(0x0a);
@@ -150,19 +192,41 @@ export class SocketServer {
       case 'ping':
         return { v: PROTOCOL_VERSION, ok: true, daemonVersion: this.#options.version };
       case 'status':
-        return { v: PROTOCOL_VERSION, ok: true, status: await this.#options.control.status() };
-      case 'stop':
+        return {
+          v: PROTOCOL_VERSION,
+          ok: true,
+          status: await this.#requireUnrestricted('status').status(),
+        };
+      case 'stop': {
+        const control = this.#requireUnrestricted('stop');
         log.info('stop requested over the socket');
-        setImmediate(() => this.#options.control.stop());
+        setImmediate(() => control.stop());
         return { v: PROTOCOL_VERSION, ok: true };
+      }
     }
     const context: RequestContext = { requestId, requester: request.requester, log };
+    if (this.#options.policy !== undefined) context.policy = this.#options.policy;
     if (request.op === 'get') {
       const credential = await this.#options.service.get(request, context);
       return { v: PROTOCOL_VERSION, ok: true, credential };
     }
     const erased = await this.#options.service.erase(request, context);
     return { v: PROTOCOL_VERSION, ok: true, erased };
+  }
+
+  /**
+   * Daemon-wide operations belong to the operator's socket: a sandbox on a
+   * restricted listener must not stop the daemon or see other sockets' cache.
+   */
+  #requireUnrestricted(op: string): DaemonControl {
+    const { policy, control } = this.#options;
+    if (policy?.allow !== undefined || policy?.permissions !== undefined) {
+      throw new RequestDeniedError(
+        `'${op}' is not allowed on socket '${policy.name}', which has a client policy; use the daemon's --socket`,
+      );
+    }
+    if (control === undefined) throw new BadRequestError(`'${op}' is not served on this socket`);
+    return control;
   }
 
   #reply(socket: Socket, reply: Reply): void {

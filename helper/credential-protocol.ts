@@ -63,6 +63,14 @@ function fromUrl(value: string): Partial<CredentialAttributes> {
   if (host !== '') fields.host = host;
   const path = slash === -1 ? '' : percentDecode(rest.slice(slash + 1)).replace(/^\/+|\/+$/g, '');
   if (path !== '') fields.path = path;
+  // A value git would refuse must not slip in through an escape.
+  for (const [name, part] of Object.entries(fields)) {
+    if (typeof part === 'string' && /[\n\r\0]/.test(part)) {
+      throw new BadRequestError(
+        `git sent a url whose ${name} decodes to a newline, carriage return or NUL`,
+      );
+    }
+  }
   return fields;
 }
 

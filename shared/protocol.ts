@@ -207,10 +207,9 @@ function parsePermissions(value: unknown): Permissions | undefined {
     throw new BadRequestError('malformed request: permissions must be an object');
   const permissions: Permissions = {};
   for (const [name, level] of Object.entries(value)) {
+    // GitHub's names are lowercase words; `__proto__` would vanish on assignment.
     if (!/^[a-z][a-z_]{0,63}$/.test(name)) {
-      throw new BadRequestError(
-        'malformed request: a permission name must be lowercase letters and _',
-      );
+      throw new BadRequestError('malformed request: a permission name is not a GitHub permission');
     }
     if (typeof level !== 'string' || !LEVELS.has(level)) {
       throw new BadRequestError(

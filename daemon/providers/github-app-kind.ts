@@ -5,7 +5,8 @@
  *     "provider": "github-app",
  *     "host": "github.com",
  *     "appId": 123456,                  // or the App's client ID, "Iv23..."
- *     "privateKeyPath": "app.pem",      // relative to the config file
+ *     "privateKeyPath": "app.pem",      // relative to the config file, or
+ *     "privateKeyEnv": "GITHUB_APP_PRIVATE_KEY",  // the PEM in this variable
  *     "apiBaseUrl": "https://api.github.com",
  *     "permissions": { "contents": "write" },
  *     "owners": ["acme"]                // optional allow-list of accounts
@@ -17,7 +18,7 @@ import { resolveFrom } from '../config.js';
 import { isLoopbackHost } from '../provider-registry.js';
 import { GitHubAppProvider } from './github-app.js';
 import type { ProviderKind } from './index.js';
-import { loadPrivateKey } from './private-key.js';
+import { keyFileWarning, loadPrivateKey, loadPrivateKeyFromEnv } from './private-key.js';
 
 export const DEFAULT_API_BASE_URL = 'https://api.github.com';
 
@@ -29,7 +30,10 @@ export const DEFAULT_PERMISSIONS: Permissions = { contents: 'write' };
 
 export interface GitHubAppOptions {
   appId: string;
+  /** Where the key came from, for messages: its path, or `$VARIABLE`. */
   privateKeyPath: string;
+  /** Set when the key file is open to other users; logged at start. */
+  privateKeyWarning?: string;
   /** PKCS#8 PEM, loaded at startup so a bad key fails the start, not a clone. */
   privateKeyPem: string;
   apiBaseUrl: string;
@@ -84,6 +88,36 @@ function parseApiBaseUrl(fields: ConfigFields): string {
   return raw.replace(/\/+$/, '');
 }
 
+type KeyOptions = Pick<GitHubAppOptions, 'privateKeyPath' | 'privateKeyPem' | 'privateKeyWarning'>;
+
+async function parsePrivateKey(
+  fields: ConfigFields,
+  configFile: string,
+  env: Record<string, string | undefined>,
+): Promise<KeyOptions> {
+  const variable = fields.optionalString('privateKeyEnv');
+  if (variable !== undefined) {
+    if (fields.object.privateKeyPath !== undefined) {
+      fields.fail('privateKeyEnv', 'and privateKeyPath are both set; keep one');
+    }
+    return {
+      privateKeyPath: `$${variable}`,
+      privateKeyPem: loadPrivateKeyFromEnv(variable, env, fields.key('privateKeyEnv')),
+    };
+  }
+  const path = resolveFrom(
+    configFile,
+    fields.string('privateKeyPath', '"/etc/git-credential-broker/app.pem" (or set privateKeyEnv)'),
+  );
+  const options: KeyOptions = {
+    privateKeyPath: path,
+    privateKeyPem: await loadPrivateKey(path, fields.key('privateKeyPath')),
+  };
+  const warning = await keyFileWarning(path);
+  if (warning !== undefined) options.privateKeyWarning = warning;
+  return options;
+}
+
 const LEVELS = ['read', 'write', 'admin'];
 
 function parsePermissions(fields: ConfigFields): Permissions {
@@ -124,18 +158,13 @@ function parseOwners(fields: ConfigFields): string[] | undefined {
 }
 
 export const githubAppKind: ProviderKind = {
-  optionKeys: ['appId', 'privateKeyPath', 'apiBaseUrl', 'permissions', 'owners'],
+  optionKeys: ['appId', 'privateKeyPath', 'privateKeyEnv', 'apiBaseUrl', 'permissions', 'owners'],
 
-  async parseOptions(fields, configFile): Promise<GitHubAppOptions> {
+  async parseOptions(fields, configFile, env = {}): Promise<GitHubAppOptions> {
     const appId = parseAppId(fields);
-    const privateKeyPath = resolveFrom(
-      configFile,
-      fields.string('privateKeyPath', '"/etc/git-credential-broker/app.pem"'),
-    );
     const options: GitHubAppOptions = {
       appId,
-      privateKeyPath,
-      privateKeyPem: await loadPrivateKey(privateKeyPath, fields.key('privateKeyPath')),
+      ...(await parsePrivateKey(fields, configFile, env)),
       apiBaseUrl: parseApiBaseUrl(fields),
       permissions: parsePermissions(fields),
     };
@@ -145,6 +174,8 @@ export const githubAppKind: ProviderKind = {
   },
 
   create(integration, deps) {
-    return new GitHubAppProvider(integration.options as GitHubAppOptions, deps);
+    const options = integration.options as GitHubAppOptions;
+    if (options.privateKeyWarning !== undefined) deps.log.warn(options.privateKeyWarning);
+    return new GitHubAppProvider(options, deps);
   },
 };

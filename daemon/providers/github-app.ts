@@ -13,11 +13,13 @@ import type {
   RequestContext,
   RequestedScopes,
   ResolvedScope,
+  RevokeOutcome,
 } from '../provider.js';
 import type { GitHubAppOptions } from './github-app-kind.js';
 import { mapGitHubError, type GitHubCallContext } from './github-errors.js';
 import { parseRepository, type RepositoryRef } from './github-repository.js';
 import { readMintResponse } from './github-token-response.js';
+import { revokeInstallationToken } from './github-revoke.js';
 import type { ProviderDeps } from './index.js';
 
 /** Git over HTTPS takes an installation token with this user name. */
@@ -48,6 +50,7 @@ export class GitHubAppProvider implements CredentialProvider {
   readonly #options: GitHubAppOptions;
   readonly #auth: ReturnType<typeof createAppAuth>;
   readonly #appRequest: typeof octokitRequest;
+  readonly #tokenRequest: typeof octokitRequest;
   readonly #now: () => number;
   // Installation id by lowercase owner/repo. Lives as long as the daemon;
   // dropped when git reports a failure for that repository.
@@ -73,6 +76,7 @@ export class GitHubAppProvider implements CredentialProvider {
     });
     // The hook signs with the App JWT and retries once on clock skew.
     this.#appRequest = baseRequest.defaults({ request: { hook: this.#auth.hook } });
+    this.#tokenRequest = baseRequest;
   }
 
   async resolveScope(
@@ -161,6 +165,15 @@ export class GitHubAppProvider implements CredentialProvider {
     } catch {
       return undefined;
     }
+  }
+
+  revoke(envelope: CredentialEnvelope): Promise<RevokeOutcome> {
+    return revokeInstallationToken(
+      this.#tokenRequest,
+      envelope,
+      this.#now(),
+      this.#callContext('revoking an installation token'),
+    );
   }
 
   forget(_target: CredentialTarget, scope: ResolvedScope): void {

@@ -18,7 +18,11 @@ export interface ProviderKind {
   /** Config keys this kind reads beside the common ones. */
   optionKeys: readonly string[];
   /** Validates and loads this kind's options; throws ConfigError. */
-  parseOptions(fields: ConfigFields, configFile: string): Promise<unknown>;
+  parseOptions(
+    fields: ConfigFields,
+    configFile: string,
+    env?: Record<string, string | undefined>,
+  ): Promise<unknown>;
   create(integration: IntegrationConfig, deps: ProviderDeps): CredentialProvider;
 }
 

@@ -3,7 +3,7 @@
  * form every JWT signer accepts. Errors name the file, never its content.
  */
 import { createPrivateKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { ConfigError } from '../../shared/errors.js';
 
 export async function loadPrivateKey(path: string, key: string): Promise<string> {
@@ -19,6 +19,39 @@ export async function loadPrivateKey(path: string, key: string): Promise<string>
     throw new ConfigError(`cannot read private key '${path}': ${code ?? 'unknown error'}; ${fix}`);
   }
   return normalizePrivateKey(pem, `private key '${path}'`);
+}
+
+/**
+ * A warning when the key file is readable by group or others; the key can
+ * mint tokens for every repository of every installation of the App.
+ */
+export async function keyFileWarning(path: string): Promise<string | undefined> {
+  const mode = (await stat(path)).mode & 0o777;
+  if ((mode & 0o077) === 0) return undefined;
+  return `private key '${path}' is accessible to other users (mode ${mode.toString(8)}); run: chmod 600 '${path}'`;
+}
+
+/**
+ * Reads a key from an environment variable, as CI systems and container
+ * runtimes pass it: possibly with `\n` escapes for newlines, CRLF line ends
+ * and surrounding quotes.
+ */
+export function loadPrivateKeyFromEnv(
+  name: string,
+  env: Record<string, string | undefined>,
+  key: string,
+): string {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') {
+    throw new ConfigError(
+      `environment variable '${name}' named by ${key} is not set or empty; export the App's PEM key in it`,
+    );
+  }
+  let pem = raw.trim();
+  const quoted = /^(["'])([\s\S]*)\1$/.exec(pem);
+  if (quoted) pem = quoted[2]!.trim();
+  pem = pem.replace(/\\r\\n|\\n/g, '\n').replace(/\r\n/g, '\n');
+  return normalizePrivateKey(pem, `private key in environment variable '${name}'`);
 }
 
 export function normalizePrivateKey(pem: string, subject: string): string {

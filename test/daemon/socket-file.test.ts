@@ -1,92 +1,109 @@
-import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import {
   claimSocketPath,
   ensurePrivateDirectory,
-  releaseSocketPath,
+  socketAnswers,
 } from '../../daemon/socket-file.js';
 
-t.test('creates the socket directory 0700', async (t) => {
-  const dir = join(t.testdir(), 'a', 'b');
-
-  ensurePrivateDirectory(dir);
-
-  t.equal(statSync(dir).mode & 0o777, 0o700);
-});
-
-t.test('refuses a directory open to others, never advising a chmod of a shared one', async (t) => {
-  const shared = t.testdir();
-  chmodSync(shared, 0o1777);
-  const own = join(shared, 'git-credential-broker');
-  mkdirSync(own, { mode: 0o755 });
-  chmodSync(own, 0o755);
-
-  t.throws(() => ensurePrivateDirectory(shared), {
-    code: 'CONFIG',
-    message:
-      /mode 1777\); put the socket in a directory of its own, for example --socket '.*git-credential-broker\/daemon\.sock'/,
-  });
-  t.throws(() => ensurePrivateDirectory(own), {
-    code: 'CONFIG',
-    message: /mode 755\); run: chmod 700 '/,
-  });
-});
-
-/** A directory short enough for a Unix socket path (test dirs are too deep). */
-function socketDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gcb-sock-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+// Socket paths must stay short (~104 bytes), so not under t.testdir().
+async function shortDir(t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'gcb-sf-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
 
-t.test('takes over a stale socket and lock, and refuses while a daemon answers', async (t) => {
-  const dir = socketDir(t);
-  const socketPath = join(dir, 'daemon.sock');
-  writeFileSync(`${socketPath}.lock`, '999999999');
-  // A process that listens and is killed leaves the socket file behind.
-  spawnSync(process.execPath, [
-    '-e',
-    `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`,
-  ]);
-  t.ok(statSync(socketPath).isSocket(), 'a stale socket file is there');
+function modeOf(path: string): number {
+  return statSync(path).mode & 0o777;
+}
 
-  await claimSocketPath(socketPath);
-  const live = createServer();
-  await new Promise<void>((resolve) => live.listen(socketPath, resolve));
-  t.teardown(() => live.close());
-  await releaseSocketPath(socketPath);
+t.test('creates every missing directory 0700 even under a permissive umask', async (t) => {
+  const dir = await shortDir(t);
+  const previous = process.umask(0);
+  t.teardown(() => process.umask(previous));
 
-  await t.rejects(claimSocketPath(socketPath), { code: 'CONFIG', message: /already listening on/ });
+  ensurePrivateDirectory(join(dir, 'a', 'b'));
+
+  t.equal(modeOf(join(dir, 'a')), 0o700);
+  t.equal(modeOf(join(dir, 'a', 'b')), 0o700);
 });
 
-t.test('a lock held by a live process refuses a second daemon', async (t) => {
-  const dir = socketDir(t);
-  const socketPath = join(dir, 'daemon.sock');
-  writeFileSync(`${socketPath}.lock`, String(process.ppid));
+t.test('refuses a directory open to others and prints the chmod that fixes it', async (t) => {
+  const dir = await shortDir(t);
+  const open = join(dir, 'git-credential-broker');
+  mkdirSync(open);
+  chmodSync(open, 0o750);
+
+  t.throws(() => ensurePrivateDirectory(open), {
+    code: 'CONFIG',
+    message: `socket directory '${open}' is accessible to other users (mode 750); run: chmod 700 '${open}'`,
+  });
+  t.equal(modeOf(open), 0o750, 'it does not silently change what it found');
+});
+
+const asRoot = process.getuid?.() === 0;
+
+t.test(
+  'refuses a directory that belongs to another user',
+  {
+    skip: asRoot ? false : 'needs root to create a directory owned by someone else',
+  },
+  async (t) => {
+    const dir = await shortDir(t);
+    const theirs = join(dir, 'theirs');
+    mkdirSync(theirs, { mode: 0o700 });
+    chownSync(theirs, 4242, 4242);
+
+    t.throws(() => ensurePrivateDirectory(theirs), {
+      code: 'CONFIG',
+      message: /belongs to uid 4242, not to this user \(uid 0\); use a directory of your own/,
+    });
+  },
+);
+
+t.test('refuses to claim a socket another daemon answers on', async (t) => {
+  const dir = await shortDir(t);
+  const socketPath = join(dir, 'run', 'd.sock');
+  ensurePrivateDirectory(join(dir, 'run'));
+  const live = createServer();
+  await new Promise<void>((resolve) => live.listen(socketPath, resolve));
+  t.teardown(() => new Promise<void>((resolve) => live.close(() => resolve())));
 
   await t.rejects(claimSocketPath(socketPath), {
     code: 'CONFIG',
-    message: new RegExp(`pid ${process.ppid}`),
+    message: /another broker daemon is already listening/,
   });
+  t.ok(await socketAnswers(socketPath), 'the running daemon keeps its socket');
 });
 
-t.test('refuses to replace a path that is not a socket', async (t) => {
-  const dir = socketDir(t);
-  const path = join(dir, 'important.txt');
-  writeFileSync(path, 'data\n');
+t.test('removes the socket a crashed daemon left behind', async (t) => {
+  const dir = await shortDir(t);
+  const socketPath = join(dir, 'run', 'd.sock');
+  ensurePrivateDirectory(join(dir, 'run'));
+  // A process that listens, then dies without cleaning up.
+  const child = spawn(process.execPath, [
+    '-e',
+    `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`,
+  ]);
+  await new Promise((resolve) => child.once('exit', resolve));
+  t.ok(existsSync(socketPath), 'the crash left a socket file');
 
-  await t.rejects(claimSocketPath(path), { code: 'CONFIG', message: /exists and is not a socket/ });
-  t.equal(readFileSync(path, 'utf8'), 'data\n', 'the file is untouched');
+  await claimSocketPath(socketPath);
+
+  t.notOk(existsSync(socketPath));
+});
+
+t.test('refuses to remove a file at the socket path that is not a socket', async (t) => {
+  const dir = await shortDir(t);
+  const path = join(dir, 'run', 'notes.txt');
+  ensurePrivateDirectory(join(dir, 'run'));
+  writeFileSync(path, 'mine');
+
+  await t.rejects(claimSocketPath(path), { code: 'CONFIG', message: /is not a socket/ });
+  t.ok(existsSync(path));
 });

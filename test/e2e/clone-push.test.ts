@@ -2,9 +2,11 @@
  * The main job end to end: real git, the real helper, a real daemon process
  * and the GitHub-compatible server, all on loopback.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { createTestApp } from '../fixtures/app-keys.js';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
 import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
 import { runHelper } from '../fixtures/run-helper.js';
@@ -131,7 +133,13 @@ t.test(
     );
     t.equal(w.github.mintCount, 2, 'after reject, the next fill mints afresh');
     const events = (await w.daemon.auditRecords()).map((record) => record.event);
-    t.same(events, ['token.minted', 'token.cache_hit', 'token.erased', 'token.minted']);
+    t.same(events, [
+      'token.minted',
+      'token.cache_hit',
+      'token.erased',
+      'token.revoked',
+      'token.minted',
+    ]);
   },
 );
 
@@ -148,3 +156,34 @@ t.test('with the daemon down, git gets one clear line and no credential', async 
   );
   t.equal(w.github.mintCount, 0);
 });
+
+t.test(
+  'a private key that does not belong to the App fails with the fix, not the key',
+  async (t) => {
+    // Not in t.testdir(): the world's setup empties that directory.
+    const keys = await mkdtemp(join(tmpdir(), 'gcb-key-'));
+    t.teardown(() => rm(keys, { recursive: true, force: true }));
+    const stranger = await createTestApp(keys, { appId: 1 });
+    const w = await world(t, { integration: { privateKeyPath: stranger.privateKeyPath } });
+
+    const result = await runHelper(
+      ['--socket', w.daemon.socketPath, 'get'],
+      `protocol=http\nhost=${w.github.host}\npath=acme/widgets.git\n\n`,
+    );
+
+    t.match(
+      result.stderr,
+      /App ID '\d+' and private key '.*' do not match; use the key generated for that App/,
+    );
+    t.match(result.stdout, /^quit=1$/m);
+    assertNoSecrets(
+      t,
+      {
+        helper: result.stdout + result.stderr,
+        daemon: w.daemon.output(),
+        audit: await w.daemon.auditText(),
+      },
+      [...privateKeyFragments(stranger.privateKeyPem), ...privateKeyFragments(w.app.privateKeyPem)],
+    );
+  },
+);

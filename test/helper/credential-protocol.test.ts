@@ -85,3 +85,9 @@ t.test('malformed percent-escapes stay as they are, as in git', async (t) => {
   );
   t.equal(parseCredentialInput('url=https://h/acme/100%\n').path, 'acme/100%');
 });
+
+t.test('a url= whose parts decode to a newline, CR or NUL is refused', async (t) => {
+  for (const url of ['https://h/acme/x%0Apassword=y', 'https://h/a/b%0D', 'https://u:p%00@h/a/b']) {
+    t.throws(() => parseCredentialInput(`url=${url}\n`), { code: 'BAD_REQUEST' }, url);
+  }
+});

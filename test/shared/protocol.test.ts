@@ -61,3 +61,15 @@ t.test('the version constant matches package.json', async (t) => {
 
   t.equal(VERSION, pkg.version);
 });
+
+t.test('a permission name that is not a GitHub permission is refused', async (t) => {
+  for (const name of ['__proto__', 'Contents', 'a-b', '']) {
+    const line = JSON.stringify({
+      v: 1,
+      op: 'get',
+      target: { protocol: 'https', host: 'h', path: 'a/b' },
+      permissions: { [name]: 'admin' },
+    });
+    t.throws(() => parseRequest(line), { code: 'BAD_REQUEST' }, JSON.stringify(name));
+  }
+});

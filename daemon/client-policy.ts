@@ -1,0 +1,107 @@
+/**
+ * What one socket's clients may obtain: which repositories (owner/repository
+ * patterns) and at most which permissions. Enforced by the daemon's core on
+ * the provider's normalized repository, before the provider resolves the
+ * request, so a request outside the policy never reaches GitHub.
+ */
+import { RequestDeniedError } from '../shared/errors.js';
+import type { CredentialTarget, PermissionLevel, Permissions } from '../shared/protocol.js';
+import type { CredentialProvider, ResolvedScope } from './provider.js';
+
+export interface ClientPolicy {
+  /** Names the listener in errors, logs and audit records: its socket path. */
+  name: string;
+  /** Lowercase `owner/repo` or `owner/*`; undefined allows every repository. */
+  allow?: readonly string[];
+  /** The most a token served here may carry; undefined: the integration's. */
+  permissions?: Permissions;
+}
+
+/** An allow-list entry: an account and one repository in it, or all (`*`). */
+export const REPOSITORY_PATTERN = /^[a-z0-9][a-z0-9-]{0,38}\/(\*|[a-z0-9._-]{1,100})$/;
+
+const LEVEL_RANK: Record<PermissionLevel, number> = { read: 1, write: 2, admin: 3 };
+
+/** True when the normalized repository matches one of the patterns. */
+export function repositoryAllowed(patterns: readonly string[], repository: string): boolean {
+  const [owner, name] = repository.split('/');
+  return patterns.some((pattern) => {
+    const [allowedOwner, allowedName] = pattern.split('/');
+    return allowedOwner === owner && (allowedName === '*' || allowedName === name);
+  });
+}
+
+/** The permission names and levels in `permissions` that `ceiling` does not cover. */
+export function permissionsBeyond(permissions: Permissions, ceiling: Permissions): string[] {
+  return Object.entries(permissions)
+    .filter(([name, level]) => {
+      const allowed = Object.hasOwn(ceiling, name) ? ceiling[name] : undefined;
+      return allowed === undefined || LEVEL_RANK[level] > LEVEL_RANK[allowed];
+    })
+    .map(([name, level]) => `${name}: ${level}`);
+}
+
+/**
+ * Checks a request against the policy before the provider sees it. Returns
+ * the permissions to ask the provider for: what the client asked, else the
+ * policy's ceiling. Throws RequestDeniedError.
+ */
+export function authorizeRequest(
+  policy: ClientPolicy | undefined,
+  provider: CredentialProvider,
+  target: CredentialTarget,
+  requested: Permissions | undefined,
+): Permissions | undefined {
+  if (policy === undefined) return requested;
+
+  if (policy.allow !== undefined) {
+    // The provider's own normalization (case, `.git`, escapes, slashes) is
+    // what it would mint for, so it is what the policy must judge.
+    const repository = provider.repositoryOf?.(target);
+    if (repository === undefined || !repositoryAllowed(policy.allow, repository)) {
+      throw new RequestDeniedError(
+        `repository '${(target.path ?? '').slice(0, 200)}' on '${target.host}' is not allowed on socket '${policy.name}'; allowed there: ${policy.allow.join(', ')}`,
+      );
+    }
+  }
+  if (policy.permissions === undefined) return requested;
+
+  // An empty object means "the default", as it does to providers.
+  const asked = requested !== undefined && Object.keys(requested).length > 0;
+  const permissions = asked ? requested : policy.permissions;
+  const beyond = permissionsBeyond(permissions, policy.permissions);
+  if (beyond.length > 0) {
+    throw new RequestDeniedError(
+      `permission '${beyond.join(', ')}' is beyond what socket '${policy.name}' allows; ask for less or raise that listener's "permissions" in the broker config`,
+    );
+  }
+  return permissions;
+}
+
+/**
+ * Checks the scope the provider resolved: the same repository the policy
+ * judged and no more than its permissions. A mismatch means a provider
+ * normalizes differently in two places; refuse rather than guess.
+ */
+export function assertScopeWithin(
+  policy: ClientPolicy | undefined,
+  scope: ResolvedScope,
+  provider: CredentialProvider,
+  target: CredentialTarget,
+): void {
+  if (policy === undefined) return;
+
+  const repository = provider.repositoryOf?.(target);
+  const wrongRepository =
+    policy.allow !== undefined &&
+    (scope.repository !== repository || !repositoryAllowed(policy.allow, scope.repository));
+  const beyond =
+    policy.permissions === undefined
+      ? []
+      : permissionsBeyond(scope.permissions, policy.permissions);
+  if (wrongRepository || beyond.length > 0) {
+    throw new RequestDeniedError(
+      `the scope resolved for '${(target.path ?? '').slice(0, 200)}' is outside the policy of socket '${policy.name}'`,
+    );
+  }
+}

@@ -1,0 +1,107 @@
+import t from 'tap';
+import {
+  assertScopeWithin,
+  authorizeRequest,
+  permissionsBeyond,
+  repositoryAllowed,
+  type ClientPolicy,
+} from '../../daemon/client-policy.js';
+import type { CredentialProvider } from '../../daemon/provider.js';
+import { parseRepository } from '../../daemon/providers/github-repository.js';
+import { RequestDeniedError } from '../../shared/errors.js';
+
+const provider = {
+  kind: 'github-app',
+  repositoryOf: (target) => {
+    try {
+      return parseRepository(target).key;
+    } catch {
+      return undefined;
+    }
+  },
+} as CredentialProvider;
+
+const policy: ClientPolicy = {
+  name: '/run/a.sock',
+  allow: ['acme/widgets', 'tools/*'],
+  permissions: { contents: 'read', metadata: 'read' },
+};
+
+const target = (path?: string) =>
+  path === undefined
+    ? { protocol: 'https', host: 'github.com' }
+    : { protocol: 'https', host: 'github.com', path };
+
+t.test('an owner pattern allows every repository of that owner and no other', async (t) => {
+  t.ok(repositoryAllowed(['tools/*'], 'tools/anything'));
+  t.notOk(repositoryAllowed(['tools/*'], 'toolsx/anything'));
+  t.notOk(repositoryAllowed(['acme/widgets'], 'acme/widgets2'));
+});
+
+t.test('a request names a repository the provider normalizes before it is judged', async (t) => {
+  t.doesNotThrow(() => authorizeRequest(policy, provider, target('ACME/Widgets.git'), undefined));
+  t.throws(
+    () => authorizeRequest(policy, provider, target('acme/gadgets'), undefined),
+    RequestDeniedError,
+  );
+});
+
+t.test('a restricted socket denies a target that names no repository', async (t) => {
+  t.throws(() => authorizeRequest(policy, provider, target(), undefined), RequestDeniedError);
+  t.throws(
+    () =>
+      authorizeRequest(
+        policy,
+        { kind: 'bare' } as CredentialProvider,
+        target('acme/widgets'),
+        undefined,
+      ),
+    RequestDeniedError,
+    'a provider that cannot name the repository gets nothing through a restricted socket',
+  );
+});
+
+t.test('without requested permissions the ceiling is asked for; more is denied', async (t) => {
+  t.same(authorizeRequest(policy, provider, target('acme/widgets'), undefined), policy.permissions);
+  t.same(authorizeRequest(policy, provider, target('acme/widgets'), { contents: 'read' }), {
+    contents: 'read',
+  });
+  t.throws(() => authorizeRequest(policy, provider, target('acme/widgets'), { contents: 'write' }));
+  t.throws(() => authorizeRequest(policy, provider, target('acme/widgets'), { issues: 'read' }));
+  t.same(permissionsBeyond({ contents: 'admin' }, { contents: 'write' }), ['contents: admin']);
+});
+
+t.test('a resolved scope beyond the policy is refused', async (t) => {
+  const scope = {
+    cacheKey: 'k',
+    repository: 'acme/widgets',
+    permissions: { contents: 'write' as const },
+    metadata: {},
+  };
+
+  t.throws(() => assertScopeWithin(policy, scope, provider, target('acme/widgets')));
+  t.throws(() =>
+    assertScopeWithin(
+      policy,
+      { ...scope, repository: 'acme/gadgets', permissions: { contents: 'read' } },
+      provider,
+      target('acme/widgets'),
+    ),
+  );
+  t.doesNotThrow(() =>
+    assertScopeWithin(
+      policy,
+      { ...scope, permissions: { contents: 'read' } },
+      provider,
+      target('acme/widgets'),
+    ),
+  );
+});
+
+t.test('an unrestricted socket passes the request through unchanged', async (t) => {
+  t.equal(authorizeRequest(undefined, provider, target('any/thing'), undefined), undefined);
+});
+
+t.test('an empty permissions object asks for the ceiling, not the provider default', async (t) => {
+  t.same(authorizeRequest(policy, provider, target('acme/widgets'), {}), policy.permissions);
+});

@@ -1,0 +1,82 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from '@octokit/request';
+import t, { type Test } from 'tap';
+import { revokeInstallationToken } from '../../../daemon/providers/github-revoke.js';
+
+const TOKEN = 'ghs_revokeme0000000000000000000000000000';
+const NOW = 1_700_000_000_000;
+
+async function stub(t: Test, status: number) {
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(status === 204 ? '' : JSON.stringify({ message: 'Bad credentials' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v3`;
+  return { seen, baseUrl, request: request.defaults({ baseUrl }) };
+}
+
+const envelope = (expiresAtMs: number) => ({
+  secret: TOKEN,
+  username: 'x-access-token',
+  expiresAtMs,
+  granted: { repositories: ['acme/widgets'], permissions: {} },
+  metadata: {},
+});
+
+const context = (apiBaseUrl: string) => ({
+  action: 'revoking an installation token',
+  appId: '1',
+  privateKeyPath: '/k.pem',
+  apiBaseUrl,
+});
+
+t.test('revokes with DELETE /installation/token authenticated by the token', async (t) => {
+  const { seen, baseUrl, request } = await stub(t, 204);
+
+  const outcome = await revokeInstallationToken(
+    request,
+    envelope(NOW + 1000),
+    NOW,
+    context(baseUrl),
+  );
+
+  t.equal(outcome, 'revoked');
+  t.same(seen, [`DELETE /api/v3/installation/token token ${TOKEN}`]);
+});
+
+t.test('an expired token counts as revoked without calling GitHub', async (t) => {
+  const { seen, baseUrl, request } = await stub(t, 204);
+
+  const outcome = await revokeInstallationToken(request, envelope(NOW), NOW, context(baseUrl));
+
+  t.equal(outcome, 'expired');
+  t.same(seen, []);
+});
+
+t.test('a token GitHub no longer accepts counts as revoked', async (t) => {
+  const { baseUrl, request } = await stub(t, 401);
+
+  t.equal(
+    await revokeInstallationToken(request, envelope(NOW + 1000), NOW, context(baseUrl)),
+    'expired',
+  );
+});
+
+t.test('any other refusal is an error that does not carry the token', async (t) => {
+  const { baseUrl, request } = await stub(t, 503);
+
+  const error = await revokeInstallationToken(
+    request,
+    envelope(NOW + 1000),
+    NOW,
+    context(baseUrl),
+  ).catch((e: unknown) => e as Error);
+
+  t.match(error, { code: 'GITHUB_API' });
+  t.notMatch(String((error as Error).message), TOKEN);
+});

@@ -1,0 +1,162 @@
+/**
+ * Per-client policy end to end: one daemon, two sockets with different
+ * allow-lists, the real helper as git runs it, and the GitHub-compatible
+ * server counting every call.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
+import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
+import { runHelper } from '../fixtures/run-helper.js';
+
+interface PolicyWorld {
+  w: BrokerWorld;
+  socketA: string;
+  socketB: string;
+}
+
+async function policyWorld(t: Test): Promise<PolicyWorld> {
+  // Test directories are too deep for a Unix socket path (~104 bytes).
+  const sockets = await mkdtemp(join(tmpdir(), 'gcb-policy-'));
+  t.teardown(() => rm(sockets, { recursive: true, force: true }));
+  const socketA = join(sockets, 'a', 'daemon.sock');
+  const socketB = join(sockets, 'b', 'daemon.sock');
+  const w = await createBrokerWorld(t.testdir(), {
+    installed: ['widgets', 'gadgets'],
+    config: {
+      listeners: [
+        { socket: socketA, allow: ['acme/widgets'], permissions: { contents: 'read' } },
+        { socket: socketB, allow: ['acme/gadgets'] },
+      ],
+    },
+  });
+  t.teardown(() => w.stop());
+  return { w, socketA, socketB };
+}
+
+function get(socket: string, lines: string[]) {
+  return runHelper(['--socket', socket, 'get'], `${lines.join('\n')}\n\n`);
+}
+
+t.test('a client gets a token only for what its own socket allows', async (t) => {
+  const { w, socketA, socketB } = await policyWorld(t);
+  const host = w.github.host;
+
+  const onA = await get(socketA, ['protocol=http', `host=${host}`, 'path=acme/widgets.git']);
+  const onB = await get(socketB, ['protocol=http', `host=${host}`, 'path=acme/gadgets.git']);
+
+  t.match(onA.stdout, /^password=ghs_/m, 'socket A serves acme/widgets');
+  t.match(onB.stdout, /^password=ghs_/m, 'socket B serves acme/gadgets');
+  t.same(w.github.mints[0]!.permissions, { contents: 'read' }, "A's ceiling is what it minted");
+  t.same(w.github.mints[1]!.permissions, { contents: 'write' }, 'B keeps the integration default');
+  const minted = (await w.daemon.auditRecords()).filter((r) => r.event === 'token.minted');
+  t.same(
+    minted.map((r) => r.listener),
+    [socketA, socketB],
+  );
+});
+
+t.test(
+  'a client on socket A cannot obtain a repository only socket B allows, however it writes it',
+  async (t) => {
+    const { w, socketA } = await policyWorld(t);
+    const host = w.github.host;
+    const attempts: Record<string, string[]> = {
+      plain: ['protocol=http', `host=${host}`, 'path=acme/gadgets.git'],
+      'upper case': ['protocol=http', `host=${host.toUpperCase()}`, 'path=ACME/Gadgets.GIT'],
+      'dot-dot': ['protocol=http', `host=${host}`, 'path=acme/widgets/../gadgets'],
+      'dot-dot at the end': ['protocol=http', `host=${host}`, 'path=acme/widgets/..%2Fgadgets'],
+      'encoded slash': ['protocol=http', `host=${host}`, 'path=acme%2Fgadgets'],
+      'double-encoded slash': ['protocol=http', `host=${host}`, 'path=acme%252Fgadgets'],
+      'encoded letters': ['protocol=http', `host=${host}`, 'path=acme/%67adgets'],
+      'surrounding slashes': ['protocol=http', `host=${host}`, 'path=//acme/gadgets//'],
+      'url override': [
+        'protocol=http',
+        `host=${host}`,
+        'path=acme/widgets.git',
+        `url=http://${host}/acme/gadgets.git`,
+      ],
+      'url with credentials': [`url=http://x:y@${host}/acme/gadgets.git`],
+    };
+    const requestsBefore = w.github.requests.length;
+    const outputs: Record<string, string> = {};
+
+    for (const [name, lines] of Object.entries(attempts)) {
+      const result = await get(socketA, lines);
+      outputs[name] = result.stdout + result.stderr;
+      t.notMatch(result.stdout, /password=/, `${name}: no credential`);
+      t.match(result.stdout, /^quit=1$/m, `${name}: git is told to stop`);
+    }
+
+    t.equal(w.github.requests.length, requestsBefore, 'GitHub was never called');
+    t.equal(w.github.mintCount, 0);
+    const denied = (await w.daemon.auditRecords()).filter((r) => r.event === 'token.denied');
+    t.equal(denied.length, Object.keys(attempts).length, 'each attempt was audited as denied');
+    t.ok(
+      denied.every((record) => record.listener === socketA),
+      'each record names the socket it came in on',
+    );
+    assertNoSecrets(
+      t,
+      { ...outputs, daemon: w.daemon.output(), audit: await w.daemon.auditText() },
+      [...w.github.issuedTokens(), ...privateKeyFragments(w.app.privateKeyPem)],
+    );
+  },
+);
+
+t.test('a client cannot ask for more than its socket allows', async (t) => {
+  const { w, socketA } = await policyWorld(t);
+  const target = { protocol: 'http', host: w.github.host, path: 'acme/widgets' };
+  const { sendRequest } = await import('../../shared/daemon-client.js');
+
+  const reply = await sendRequest(socketA, {
+    v: 1,
+    op: 'get',
+    target,
+    permissions: { contents: 'write' },
+    requester: { pid: 1, ppid: 1 },
+  });
+
+  t.equal(reply.ok, false);
+  t.match(reply.ok ? {} : reply.error, { code: 'DENIED', quit: true });
+  t.equal(w.github.mintCount, 0);
+});
+
+t.test('an empty permissions request on a socket with a ceiling gets the ceiling', async (t) => {
+  const { w, socketA } = await policyWorld(t);
+  const { sendRequest } = await import('../../shared/daemon-client.js');
+
+  const reply = await sendRequest(socketA, {
+    v: 1,
+    op: 'get',
+    target: { protocol: 'http', host: w.github.host, path: 'acme/widgets' },
+    permissions: {},
+    requester: { pid: 1, ppid: 1 },
+  });
+
+  t.equal(reply.ok, true);
+  t.same(w.github.mints[0]!.permissions, { contents: 'read' });
+});
+
+t.test('a client cannot erase what its socket does not allow', async (t) => {
+  const { w, socketA, socketB } = await policyWorld(t);
+  const host = w.github.host;
+  await get(socketB, ['protocol=http', `host=${host}`, 'path=acme/gadgets']);
+
+  const erase = await runHelper(
+    ['--socket', socketA, 'erase'],
+    `protocol=http\nhost=${host}\npath=acme/gadgets\n\n`,
+  );
+  const again = await get(socketB, ['protocol=http', `host=${host}`, 'path=acme/gadgets']);
+
+  t.match(erase.stderr, /not allowed on socket/);
+  t.match(
+    (await w.daemon.auditRecords()).filter((r) => r.event === 'token.denied'),
+    [{ repository: 'acme/gadgets', error: { code: 'DENIED' } }],
+    'the refused erase is audited as denied',
+  );
+  t.match(again.stdout, /^password=ghs_/m);
+  t.equal(w.github.mintCount, 1, "B's cached token survived A's erase");
+});

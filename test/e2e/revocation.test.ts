@@ -1,0 +1,137 @@
+/**
+ * Revocation end to end: tokens the daemon minted are revoked at GitHub
+ * when git erases them and, when configured, when the daemon stops.
+ */
+import t, { type Test } from 'tap';
+import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
+import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
+import { runHelper } from '../fixtures/run-helper.js';
+
+async function world(t: Test, config: Record<string, unknown> = {}): Promise<BrokerWorld> {
+  const w = await createBrokerWorld(t.testdir(), { installed: ['widgets', 'gadgets'], config });
+  t.teardown(() => w.stop());
+  return w;
+}
+
+function input(w: BrokerWorld, repo: string, password?: string): string {
+  const lines = ['protocol=http', `host=${w.github.host}`, `path=acme/${repo}.git`];
+  if (password !== undefined) lines.push('username=x-access-token', `password=${password}`);
+  return `${lines.join('\n')}\n\n`;
+}
+
+async function getToken(w: BrokerWorld, repo: string): Promise<string> {
+  const result = await runHelper(['--socket', w.daemon.socketPath, 'get'], input(w, repo));
+  const token = /^password=(.*)$/m.exec(result.stdout)?.[1];
+  if (token === undefined) throw new Error(`no token for ${repo}: ${result.stderr}`);
+  return token;
+}
+
+function revocations(w: BrokerWorld): number[] {
+  return w.github.requests
+    .filter((r) => r.method === 'DELETE' && r.path.endsWith('/installation/token'))
+    .map((r) => r.status);
+}
+
+async function revokedEvents(w: BrokerWorld): Promise<Record<string, unknown>[]> {
+  return (await w.daemon.auditRecords()).filter((r) => r.event === 'token.revoked');
+}
+
+t.test('erase revokes the token git used at GitHub', async (t) => {
+  const w = await world(t);
+  const token = await getToken(w, 'widgets');
+
+  const erase = await runHelper(
+    ['--socket', w.daemon.socketPath, 'erase'],
+    input(w, 'widgets', token),
+  );
+  const clone = await w.git(['clone', w.cloneUrl('widgets'), `${w.dir}/after`]);
+
+  t.equal(erase.code, 0, erase.stderr);
+  t.same(revocations(w), [204], 'one DELETE /installation/token, accepted');
+  t.match(await revokedEvents(w), [
+    { reason: 'erase', outcome: 'revoked', repository: 'acme/widgets' },
+  ]);
+  t.equal(clone.code, 0, 'the next git command gets a fresh token');
+  t.equal(w.github.mintCount, 2);
+  assertNoSecrets(
+    t,
+    {
+      erase: erase.stdout + erase.stderr,
+      daemon: w.daemon.output(),
+      audit: await w.daemon.auditText(),
+    },
+    [...w.github.issuedTokens(), ...privateKeyFragments(w.app.privateKeyPem)],
+  );
+});
+
+t.test('a token that already stopped working counts as revoked', async (t) => {
+  const w = await world(t);
+  const token = await getToken(w, 'widgets');
+  w.github.expireToken(token);
+
+  const erase = await runHelper(
+    ['--socket', w.daemon.socketPath, 'erase'],
+    input(w, 'widgets', token),
+  );
+
+  t.equal(erase.code, 0, erase.stderr);
+  t.same(revocations(w), [401]);
+  t.match(await revokedEvents(w), [{ reason: 'erase', outcome: 'expired' }]);
+  t.notOk(
+    (await w.daemon.auditRecords()).some((r) => r.event === 'token.failed'),
+    'not audited as a failure',
+  );
+});
+
+t.test('erase leaves tokens of other repositories alone', async (t) => {
+  const w = await world(t);
+  const widgets = await getToken(w, 'widgets');
+  await getToken(w, 'gadgets');
+
+  await runHelper(['--socket', w.daemon.socketPath, 'erase'], input(w, 'widgets', widgets));
+
+  t.same(revocations(w), [204]);
+  t.equal((await revokedEvents(w)).length, 1);
+});
+
+t.test('with revokeOnShutdown, stopping the daemon revokes every live token', async (t) => {
+  const w = await world(t, { revokeOnShutdown: true });
+  await getToken(w, 'widgets');
+  await getToken(w, 'gadgets');
+
+  const code = await w.daemon.stop();
+
+  t.equal(code, 0);
+  t.same(revocations(w), [204, 204]);
+  t.match(await revokedEvents(w), [
+    { reason: 'shutdown', outcome: 'revoked' },
+    { reason: 'shutdown', outcome: 'revoked' },
+  ]);
+});
+
+t.test('without revokeOnShutdown, stopping the daemon revokes nothing', async (t) => {
+  const w = await world(t);
+  await getToken(w, 'widgets');
+
+  await w.daemon.stop();
+
+  t.same(revocations(w), []);
+});
+
+t.test('a revocation GitHub refuses is audited as failed and erase still succeeds', async (t) => {
+  const w = await world(t);
+  const token = await getToken(w, 'widgets');
+  w.github.injectFault({ method: 'DELETE', path: /\/installation\/token$/, status: 502 });
+
+  const erase = await runHelper(
+    ['--socket', w.daemon.socketPath, 'erase'],
+    input(w, 'widgets', token),
+  );
+
+  t.equal(erase.code, 0, erase.stderr);
+  t.match(
+    (await w.daemon.auditRecords()).filter((r) => r.event === 'token.failed'),
+    [{ reason: 'erase', error: { code: 'GITHUB_API' }, repository: 'acme/widgets' }],
+  );
+  assertNoSecrets(t, { daemon: w.daemon.output(), audit: await w.daemon.auditText() }, [token]);
+});
