@@ -5,6 +5,7 @@
  * request, so a request outside the policy never reaches GitHub.
  */
 import { RequestDeniedError } from '../shared/errors.js';
+import { printable } from '../shared/printable.js';
 import type { CredentialTarget, PermissionLevel, Permissions } from '../shared/protocol.js';
 import type { CredentialProvider, ResolvedScope } from './provider.js';
 
@@ -60,7 +61,7 @@ export function authorizeRequest(
     const repository = provider.repositoryOf?.(target);
     if (repository === undefined || !repositoryAllowed(policy.allow, repository)) {
       throw new RequestDeniedError(
-        `repository '${(target.path ?? '').slice(0, 200)}' on '${target.host}' is not allowed on socket '${policy.name}'; allowed there: ${policy.allow.join(', ')}`,
+        `repository '${repository ?? printable(target.path ?? '', 200)}' on '${target.host}' is not allowed on socket '${policy.name}'; allowed there: ${policy.allow.join(', ')}`,
       );
     }
   }

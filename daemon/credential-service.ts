@@ -8,11 +8,12 @@ import type {
   CredentialTarget,
   EraseRequest,
   GetRequest,
+  Permissions,
   StatusCacheEntry,
   StatusCounters,
   WireCredential,
 } from '../shared/protocol.js';
-import { assertScopeWithin, authorizeRequest } from './client-policy.js';
+import { assertScopeWithin, authorizeRequest, permissionsBeyond } from './client-policy.js';
 import { AUDIT_EVENTS, type AuditLog, type AuditRecord } from './audit-log.js';
 import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
@@ -150,11 +151,17 @@ export class CredentialService {
     }
     const scope = await integration.provider.resolveScope(request.target, {}, context);
     const wanted = request.password === undefined ? undefined : fingerprint(request.password);
+    // Nor touch a token beyond its socket's ceiling: a read-only sandbox must
+    // not revoke the write token another client is pushing with.
+    const ceiling = context.policy?.permissions;
+    const within = (permissions: Permissions): boolean =>
+      ceiling === undefined || permissionsBeyond(permissions, ceiling).length === 0;
 
     const deleted = await this.#cache.deleteWhere(
       (entry) =>
         entry.integration === integration.config.name &&
         entry.scope.repository === scope.repository &&
+        within(entry.scope.permissions) &&
         (wanted === undefined || fingerprint(entry.envelope.secret) === wanted),
     );
     integration.provider.forget?.(request.target, scope);
@@ -171,6 +178,7 @@ export class CredentialService {
       (issued) =>
         issued.integration === integration &&
         issued.scope.repository === scope.repository &&
+        within(issued.scope.permissions) &&
         (wanted === undefined || issued.tokenSha256 === wanted),
       {
         reason: 'erase',

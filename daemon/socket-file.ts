@@ -70,10 +70,22 @@ function lockPath(socketPath: string): string {
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // A killed daemon stays a zombie until its parent reaps it, which in a
+  // container may be never; on Linux, /proc tells the two apart.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** The stop command that reaches the daemon on this socket. */
+function stopCommand(socketPath: string): string {
+  return `git-credential-broker stop --socket '${socketPath}'`;
 }
 
 /**
@@ -105,7 +117,7 @@ function takeLock(socketPath: string): void {
       processAlive(holder)
     ) {
       throw new ConfigError(
-        `another broker daemon (pid ${holder}) holds '${socketPath}'; stop it first ('git-credential-broker stop'), or choose another path with --socket`,
+        `another broker daemon (pid ${holder}) holds '${socketPath}'; stop it first (${stopCommand(socketPath)}), or choose another path with --socket`,
       );
     }
     try {
@@ -143,7 +155,7 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
   if (await socketAnswers(socketPath)) {
     releaseLock(socketPath);
     throw new ConfigError(
-      `another broker daemon is already listening on '${socketPath}'; stop it first, or choose another path with --socket`,
+      `another broker daemon is already listening on '${socketPath}'; stop it first (${stopCommand(socketPath)}), or choose another path with --socket`,
     );
   }
   unlinkSync(socketPath);

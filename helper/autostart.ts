@@ -4,17 +4,32 @@
  * running daemon costs git nothing extra.
  */
 import { readFileSync } from 'node:fs';
-import { defaultDaemonLogPath, resolveConfigPath } from '../shared/paths.js';
+import { dirname, resolve } from 'node:path';
+import { defaultDaemonLogPath, resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
 import { launchDaemon } from './daemon-launcher.js';
 
-function autostartEnabled(configPath: string): boolean {
+interface AutostartConfig {
+  autostart?: unknown;
+  listeners?: unknown;
+}
+
+function readConfig(configPath: string): AutostartConfig | undefined {
   try {
-    const config = JSON.parse(readFileSync(configPath, 'utf8')) as { autostart?: unknown };
-    return config.autostart === true;
+    return JSON.parse(readFileSync(configPath, 'utf8')) as AutostartConfig;
   } catch {
     // No readable config: the daemon could not start anyway.
-    return false;
+    return undefined;
   }
+}
+
+/** True when the config lists `socketPath` among its extra listeners. */
+function isListener(config: AutostartConfig, configPath: string, socketPath: string): boolean {
+  if (!Array.isArray(config.listeners)) return false;
+  return config.listeners.some(
+    (listener: { socket?: unknown }) =>
+      typeof listener?.socket === 'string' &&
+      resolve(dirname(configPath), listener.socket) === resolve(socketPath),
+  );
 }
 
 /** Starts a daemon if the config allows it; resolves whether one now answers. */
@@ -23,8 +38,21 @@ export async function autostartDaemon(
   env: NodeJS.ProcessEnv,
 ): Promise<boolean> {
   const configPath = resolveConfigPath(env);
-  if (!autostartEnabled(configPath)) return false;
+  const config = readConfig(configPath);
+  if (config?.autostart !== true) return false;
 
-  await launchDaemon({ configPath, socketPath, logPath: defaultDaemonLogPath(env), env });
+  // A sandbox asking on its restricted listener starts the daemon on the
+  // operator's default socket (which opens the listeners too), so the
+  // operator can still reach, inspect and stop it.
+  const daemonSocket = isListener(config, configPath, socketPath)
+    ? resolveSocketPath(env)
+    : socketPath;
+  await launchDaemon({
+    configPath,
+    socketPath: daemonSocket,
+    waitForSocket: socketPath,
+    logPath: defaultDaemonLogPath(env),
+    env,
+  });
   return true;
 }

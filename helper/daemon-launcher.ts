@@ -17,6 +17,8 @@ export const LAUNCH_TIMEOUT_MS = 10_000;
 export interface LaunchOptions {
   configPath: string;
   socketPath: string;
+  /** The socket to wait for, when it is one of the config's listeners. */
+  waitForSocket?: string;
   logPath: string;
   env: NodeJS.ProcessEnv;
 }
@@ -56,15 +58,18 @@ export async function launchDaemon(options: LaunchOptions): Promise<number | und
 
   const deadline = Date.now() + LAUNCH_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (await daemonAnswers(options.socketPath, 500)) {
+    if (await daemonAnswers(options.waitForSocket ?? options.socketPath, 500)) {
       return exitCode === null ? child.pid : undefined;
     }
     // Our daemon lost the race or failed; keep waiting only if a peer might win.
     if (exitCode !== null && !/another broker daemon/.test(tail(options.logPath))) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const last = tail(options.logPath);
+  const last = (tail(options.logPath).split('\n').at(-1) ?? '').replace(
+    /^git-credential-broker: /,
+    '',
+  );
   throw new DaemonUnreachableError(
-    `the broker daemon did not start on '${options.socketPath}'${last === '' ? '' : `: ${last.split('\n').at(-1)}`}; see '${options.logPath}'`,
+    `the broker daemon did not start on '${options.socketPath}'${last === '' ? '' : `: ${last}`}; see '${options.logPath}'`,
   );
 }

@@ -16,11 +16,9 @@ import type { Permissions } from '../../shared/protocol.js';
 import { describe, type ConfigFields } from '../config-fields.js';
 import { resolveFrom } from '../config.js';
 import { isLoopbackHost } from '../provider-registry.js';
-import { GitHubAppProvider } from './github-app.js';
+import { DEFAULT_API_BASE_URL, GitHubAppProvider } from './github-app.js';
 import type { ProviderKind } from './index.js';
 import { keyFileWarning, loadPrivateKey, loadPrivateKeyFromEnv } from './private-key.js';
-
-export const DEFAULT_API_BASE_URL = 'https://api.github.com';
 
 /**
  * Read and write of repository contents: the least a token needs for both

@@ -22,6 +22,9 @@ import { readMintResponse } from './github-token-response.js';
 import { revokeInstallationToken } from './github-revoke.js';
 import type { ProviderDeps } from './index.js';
 
+/** github.com's REST API; every other host must name its own. */
+export const DEFAULT_API_BASE_URL = 'https://api.github.com';
+
 /** Git over HTTPS takes an installation token with this user name. */
 export const INSTALLATION_TOKEN_USERNAME = 'x-access-token';
 
@@ -238,9 +241,14 @@ export class GitHubAppProvider implements CredentialProvider {
   #apiHint(error: unknown): string {
     const data = (error as { response?: { data?: unknown } }).response?.data;
     const fromGitHub = typeof data === 'object' && data !== null && 'message' in data;
-    return fromGitHub
-      ? ''
-      : ` (the 404 did not come from a GitHub API: check apiBaseUrl '${this.#options.apiBaseUrl}'; GitHub Enterprise Server uses https://HOST/api/v3)`;
+    const base = this.#options.apiBaseUrl;
+    if (!fromGitHub) {
+      return ` (the 404 did not come from a GitHub API: check apiBaseUrl '${base}'; GitHub Enterprise Server uses https://HOST/api/v3)`;
+    }
+    // A GHES web root answers API paths with GitHub-style 404s too.
+    return base !== DEFAULT_API_BASE_URL && !/\/api\/v3$/.test(base)
+      ? `; if '${base}' is a GitHub Enterprise Server, its apiBaseUrl ends in /api/v3`
+      : '';
   }
 
   #callContext(action: string): GitHubCallContext {

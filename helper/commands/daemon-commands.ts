@@ -25,7 +25,7 @@ export async function runDaemonCommand(options: {
   if (await daemonAnswers(options.socketPath)) {
     throw new BrokerError(
       'CONFIG',
-      `a broker daemon is already running on '${options.socketPath}'; stop it first with 'git-credential-broker stop'`,
+      `a broker daemon is already running on '${options.socketPath}'; stop it first with 'git-credential-broker stop --socket ${options.socketPath}'`,
     );
   }
   const logPath = defaultDaemonLogPath(process.env);

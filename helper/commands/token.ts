@@ -44,7 +44,15 @@ export async function printToken(options: {
       ...(permissions === undefined ? {} : { permissions }),
     },
     { autostart: true },
-  );
+  ).catch((error: unknown) => {
+    if (error instanceof BrokerError && error.code === 'NO_INTEGRATION') {
+      throw new BrokerError(
+        'NO_INTEGRATION',
+        `${error.message}; pass --host with the host your integration serves, or a clone URL`,
+      );
+    }
+    throw error;
+  });
   const credential = reply.credential;
   if (!credential) throw new BrokerError('INTERNAL', 'the daemon answered without a credential');
 

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   mkdirSync,
@@ -90,3 +90,29 @@ t.test('refuses to replace a path that is not a socket', async (t) => {
   await t.rejects(claimSocketPath(path), { code: 'CONFIG', message: /exists and is not a socket/ });
   t.equal(readFileSync(path, 'utf8'), 'data\n', 'the file is untouched');
 });
+
+t.test('a lock held by a dead daemon that is still a zombie is taken over', async (t) => {
+  const dir = socketDir(t);
+  const socketPath = join(dir, 'daemon.sock');
+  // The inner shell exits at once; its parent, exec'd into sleep, never
+  // reaps it, so it stays a zombie, as a killed daemon in a container may.
+  const parent = spawn('sh', ['-c', "sh -c 'echo $$' & exec sleep 5"], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  t.teardown(() => parent.kill('SIGKILL'));
+  const zombie = await new Promise<string>((resolve) =>
+    parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())),
+  );
+  await until(() => readFileSync(`/proc/${zombie}/stat`, 'utf8').includes(') Z'));
+  writeFileSync(`${socketPath}.lock`, zombie);
+
+  await claimSocketPath(socketPath);
+
+  t.equal(readFileSync(`${socketPath}.lock`, 'utf8'), String(process.pid), 'the lock is ours now');
+  await releaseSocketPath(socketPath);
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}

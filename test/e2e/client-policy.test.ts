@@ -3,7 +3,7 @@
  * allow-lists, the real helper as git runs it, and the GitHub-compatible
  * server counting every call.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -160,3 +160,64 @@ t.test('a client cannot erase what its socket does not allow', async (t) => {
   t.match(again.stdout, /^password=ghs_/m);
   t.equal(w.github.mintCount, 1, "B's cached token survived A's erase");
 });
+
+t.test(
+  "a read-only socket's erase leaves the write token of the same repository alone",
+  async (t) => {
+    const { w, socketA } = await policyWorld(t);
+    const host = w.github.host;
+    const lines = ['protocol=http', `host=${host}`, 'path=acme/widgets'];
+    const write = await get(w.daemon.socketPath, lines);
+    const read = await get(socketA, lines);
+
+    const erase = await runHelper(['--socket', socketA, 'erase'], `${lines.join('\n')}\n\n`);
+    const writeAgain = await get(w.daemon.socketPath, lines);
+    const readAgain = await get(socketA, lines);
+
+    t.equal(erase.code, 0, erase.stderr);
+    t.match(writeAgain.stdout, /^password=ghs_/m);
+    t.equal(
+      /password=(.*)/.exec(writeAgain.stdout)?.[1],
+      /password=(.*)/.exec(write.stdout)?.[1],
+      'the write token is still cached',
+    );
+    t.not(
+      /password=(.*)/.exec(readAgain.stdout)?.[1],
+      /password=(.*)/.exec(read.stdout)?.[1],
+      'the read token was erased',
+    );
+    t.equal(w.github.mintCount, 3, 'write, read, and read again');
+  },
+);
+
+t.test(
+  'autostart from a restricted socket starts the daemon on the operator socket too',
+  async (t) => {
+    const { w, socketA } = await policyWorld(t);
+    await w.daemon.stop();
+    const config = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    await writeFile(w.daemon.configPath, JSON.stringify({ ...config, autostart: true }));
+    const env = {
+      ...w.env,
+      GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath,
+      GIT_CREDENTIAL_BROKER_SOCKET: w.daemon.socketPath,
+      XDG_STATE_HOME: join(w.dir, 'state'),
+    };
+    t.teardown(() => runHelper(['stop'], '', env));
+
+    const fromSandbox = await runHelper(
+      ['--socket', socketA, 'get'],
+      `protocol=http\nhost=${w.github.host}\npath=acme/widgets\n\n`,
+      env,
+    );
+    const status = await runHelper(['status'], '', env);
+    const stop = await runHelper(['stop'], '', env);
+
+    t.match(fromSandbox.stdout, /^password=ghs_/m, fromSandbox.stderr);
+    t.equal(status.code, 0, `the operator reaches the daemon: ${status.stderr}`);
+    t.equal(stop.code, 0, stop.stderr);
+  },
+);

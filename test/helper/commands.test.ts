@@ -215,6 +215,6 @@ t.test('daemon --detach returns once the daemon answers, and refuses a second on
   t.equal(second.code, 1);
   t.match(
     second.stderr,
-    /already running on '.*'; stop it first with 'git-credential-broker stop'/,
+    /already running on '.*'; stop it first with 'git-credential-broker stop --socket .*'/,
   );
 });
