@@ -13,6 +13,8 @@ import type { Permissions, Requester } from '../shared/protocol.js';
 export const AUDIT_EVENTS = {
   minted: 'token.minted',
   cacheHit: 'token.cache_hit',
+  /** Minting failed upstream; a cached token that still had life was served. */
+  fallback: 'token.fallback',
   denied: 'token.denied',
   failed: 'token.failed',
   erased: 'token.erased',
@@ -35,6 +37,8 @@ export interface AuditRecord {
   tokenSha256: string | null;
   error?: { code: string; message: string };
   erased?: number;
+  /** On a mint started by a hit shortly before the cached token went stale. */
+  refreshedAhead?: boolean;
 }
 
 /**

@@ -13,7 +13,14 @@ import type {
 import { AUDIT_EVENTS, type AuditLog, type AuditRecord } from './audit-log.js';
 import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
-import { fingerprint, staleAtMs, type CachedCredential, type TokenCache } from './token-cache.js';
+import { FALLBACK_MIN_LIFE_MS, isUpstreamFailure } from './fallback-policy.js';
+import {
+  fingerprint,
+  refreshAtMs,
+  staleAtMs,
+  type CachedCredential,
+  type TokenCache,
+} from './token-cache.js';
 
 export interface CredentialServiceOptions {
   registry: ProviderRegistry;
@@ -43,6 +50,8 @@ export class CredentialService {
   readonly #now: () => number;
   // One mint per scope at a time: concurrent misses share the first's result.
   readonly #inFlight = new Map<string, Promise<CredentialEnvelope>>();
+  // Refreshes started ahead of a token going stale, awaited by drain().
+  readonly #refreshes = new Set<Promise<void>>();
 
   constructor(options: CredentialServiceOptions) {
     this.#registry = options.registry;
@@ -63,6 +72,7 @@ export class CredentialService {
 
       const hit = await this.#cache.get(scope.cacheKey);
       if (hit) {
+        this.#refreshAhead(hit, request, context, integration, scope);
         this.#record(
           AUDIT_EVENTS.cacheHit,
           request,
@@ -75,12 +85,27 @@ export class CredentialService {
         return toWire(hit.envelope, true);
       }
 
-      const { envelope, shared } = await this.#mintOnce(
+      const { envelope, shared, fallback } = await this.#mintOrFallback(
         integration,
         request.target,
         scope,
         context,
       );
+      if (fallback) {
+        this.#record(
+          AUDIT_EVENTS.fallback,
+          request,
+          context,
+          startedMs,
+          integration,
+          scope,
+          envelope,
+          {
+            error: { code: fallback.code, message: fallback.message },
+          },
+        );
+        return toWire(envelope, true);
+      }
       const event = shared ? AUDIT_EVENTS.cacheHit : AUDIT_EVENTS.minted;
       this.#record(event, request, context, startedMs, integration, scope, envelope);
       return toWire(envelope, shared);
@@ -121,6 +146,72 @@ export class CredentialService {
     return deleted.length;
   }
 
+  /** Waits for background refreshes; call after the server stops accepting. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#refreshes]);
+  }
+
+  /**
+   * Mints; when that fails upstream, falls back to the cached credential if
+   * it still has life left (past its stale time, but not expired).
+   */
+  async #mintOrFallback(
+    integration: Integration,
+    target: CredentialTarget,
+    scope: ResolvedScope,
+    context: RequestContext,
+  ): Promise<{ envelope: CredentialEnvelope; shared: boolean; fallback?: BrokerError }> {
+    try {
+      return await this.#mintOnce(integration, target, scope, context);
+    } catch (error) {
+      const brokerError = toBrokerError(error);
+      if (!isUpstreamFailure(brokerError)) throw error;
+      const cached = await this.#cache.getFallback(scope.cacheKey, FALLBACK_MIN_LIFE_MS);
+      if (cached === undefined) throw error;
+      context.log.warn(
+        { code: brokerError.code, reason: brokerError.message },
+        'minting failed; serving the cached token as a fallback',
+      );
+      return { envelope: cached.envelope, shared: true, fallback: brokerError };
+    }
+  }
+
+  /** On a hit past its refresh time, mints its successor in the background. */
+  #refreshAhead(
+    hit: CachedCredential,
+    request: GetRequest,
+    context: RequestContext,
+    integration: Integration,
+    scope: ResolvedScope,
+  ): void {
+    const startedMs = this.#now();
+    if (hit.refreshAtMs === undefined || hit.refreshAtMs > startedMs) return;
+    if (this.#inFlight.has(scope.cacheKey)) return;
+
+    const refresh = this.#mintOnce(integration, request.target, scope, context).then(
+      ({ envelope }) =>
+        this.#record(
+          AUDIT_EVENTS.minted,
+          request,
+          context,
+          startedMs,
+          integration,
+          scope,
+          envelope,
+          {
+            refreshedAhead: true,
+          },
+        ),
+      (error: unknown) =>
+        context.log.warn(
+          { err: toBrokerError(error) },
+          'refreshing a token ahead of time failed; the cached one is served meanwhile',
+        ),
+    );
+    this.#refreshes.add(refresh);
+    void refresh.finally(() => this.#refreshes.delete(refresh));
+  }
+
   async #mintOnce(
     integration: Integration,
     target: CredentialTarget,
@@ -147,16 +238,18 @@ export class CredentialService {
   ): Promise<CredentialEnvelope> {
     const envelope = await integration.provider.getCredential(target, scope, context);
     const nowMs = this.#now();
+    const staleAt = staleAtMs({
+      nowMs,
+      expiresAtMs: envelope.expiresAtMs,
+      ttlMs: integration.config.cacheTtlSeconds * 1000,
+      minLifeMs: integration.config.minTokenLifeSeconds * 1000,
+    });
     const entry: CachedCredential = {
       integration: integration.config.name,
       scope,
       envelope,
-      staleAtMs: staleAtMs({
-        nowMs,
-        expiresAtMs: envelope.expiresAtMs,
-        ttlMs: integration.config.cacheTtlSeconds * 1000,
-        minLifeMs: integration.config.minTokenLifeSeconds * 1000,
-      }),
+      staleAtMs: staleAt,
+      refreshAtMs: refreshAtMs(nowMs, staleAt),
     };
     await this.#cache.set(scope.cacheKey, entry);
     return envelope;
@@ -186,19 +279,21 @@ export class CredentialService {
   }
 
   #record(
-    event: (typeof AUDIT_EVENTS)['minted' | 'cacheHit'],
+    event: (typeof AUDIT_EVENTS)['minted' | 'cacheHit' | 'fallback'],
     request: GetRequest,
     context: RequestContext,
     startedMs: number,
     integration: Integration,
     scope: ResolvedScope,
     envelope: CredentialEnvelope,
+    extra: Partial<AuditRecord> = {},
   ): void {
     this.#audit.record(event, {
       ...this.#baseRecord(request, context, startedMs, integration, scope),
       permissions: envelope.granted.permissions,
       expiresAt: new Date(envelope.expiresAtMs).toISOString(),
       tokenSha256: fingerprint(envelope.secret),
+      ...extra,
     });
   }
 
