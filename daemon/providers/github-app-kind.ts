@@ -17,6 +17,7 @@ import { isLoopbackHost } from '../provider-registry.js';
 import { GitHubAppProvider } from './github-app.js';
 import type { ProviderKind } from './index.js';
 import { loadPrivateKey } from './private-key.js';
+import type { RetryPolicy } from './github-retry.js';
 
 export const DEFAULT_API_BASE_URL = 'https://api.github.com';
 
@@ -33,6 +34,8 @@ export interface GitHubAppOptions {
   privateKeyPem: string;
   apiBaseUrl: string;
   permissions: Permissions;
+  /** Overrides of the GitHub call policy (timeout, attempts); see github-retry.ts. */
+  retry?: Partial<RetryPolicy>;
 }
 
 function parseAppId(fields: ConfigFields): string {
@@ -94,10 +97,22 @@ function parsePermissions(fields: ConfigFields): Permissions {
 }
 
 export const githubAppKind: ProviderKind = {
-  optionKeys: ['appId', 'privateKeyPath', 'apiBaseUrl', 'permissions'],
+  optionKeys: [
+    'appId',
+    'privateKeyPath',
+    'apiBaseUrl',
+    'permissions',
+    'requestTimeoutSeconds',
+    'maxAttempts',
+  ],
 
   async parseOptions(fields, configFile): Promise<GitHubAppOptions> {
     const appId = parseAppId(fields);
+    const retry: Partial<RetryPolicy> = {};
+    const timeoutS = fields.optionalPositiveInteger('requestTimeoutSeconds');
+    if (timeoutS !== undefined) retry.attemptTimeoutMs = timeoutS * 1000;
+    const maxAttempts = fields.optionalPositiveInteger('maxAttempts');
+    if (maxAttempts !== undefined) retry.maxAttempts = maxAttempts;
     const privateKeyPath = resolveFrom(
       configFile,
       fields.string('privateKeyPath', '"/etc/git-credential-broker/app.pem"'),
@@ -108,6 +123,7 @@ export const githubAppKind: ProviderKind = {
       privateKeyPem: await loadPrivateKey(privateKeyPath, fields.key('privateKeyPath')),
       apiBaseUrl: parseApiBaseUrl(fields),
       permissions: parsePermissions(fields),
+      retry,
     };
   },
 

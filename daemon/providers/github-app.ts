@@ -14,16 +14,16 @@ import type {
   RequestedScopes,
   ResolvedScope,
 } from '../provider.js';
+import { AppJwtSigner } from './github-app-jwt.js';
 import type { GitHubAppOptions } from './github-app-kind.js';
+import { GitHubClock } from './github-clock.js';
 import { mapGitHubError, type GitHubCallContext } from './github-errors.js';
+import { createRetryingFetch, DEFAULT_RETRY_POLICY } from './github-retry.js';
 import { parseRepository, type RepositoryRef } from './github-repository.js';
 import type { ProviderDeps } from './index.js';
 
 /** Git over HTTPS takes an installation token with this user name. */
 export const INSTALLATION_TOKEN_USERNAME = 'x-access-token';
-
-/** Every call to GitHub gives up after this long. */
-export const GITHUB_TIMEOUT_MS = 15_000;
 
 const LEVEL_RANK: Record<PermissionLevel, number> = { read: 1, write: 2, admin: 3 };
 
@@ -34,6 +34,13 @@ const NO_CACHE = {
   get: (): string => '',
   set: (): void => undefined,
 };
+
+/** A 401 about the JWT's `exp`/`iat` claims: the clocks disagree. */
+function isClockSkewError(error: unknown): boolean {
+  const { status, response } = error as { status?: number; response?: { data?: unknown } };
+  const message = (response?.data as { message?: unknown } | undefined)?.message;
+  return status === 401 && typeof message === 'string' && /'(exp|iat)'/.test(message);
+}
 
 function canonicalPermissions(permissions: Permissions): string {
   return Object.keys(permissions)
@@ -47,28 +54,38 @@ export class GitHubAppProvider implements CredentialProvider {
   readonly #options: GitHubAppOptions;
   readonly #auth: ReturnType<typeof createAppAuth>;
   readonly #appRequest: typeof octokitRequest;
+  readonly #clock: GitHubClock;
+  readonly #log: ProviderDeps['log'];
   // Installation id by lowercase owner/repo. Lives as long as the daemon;
   // dropped when git reports a failure for that repository.
   readonly #installations = new Map<string, number>();
 
   constructor(options: GitHubAppOptions, deps: ProviderDeps) {
     this.#options = options;
+    this.#log = deps.log;
+    this.#clock = new GitHubClock(deps.now);
+    const signer = new AppJwtSigner(options.appId, options.privateKeyPem, this.#clock);
     const baseRequest = octokitRequest.defaults({
       baseUrl: options.apiBaseUrl,
       headers: { 'user-agent': 'git-credential-broker' },
       request: {
-        fetch: (url: string, init: RequestInit) =>
-          fetch(url, { ...init, signal: AbortSignal.timeout(GITHUB_TIMEOUT_MS) }),
+        fetch: createRetryingFetch(
+          { clock: this.#clock, log: deps.log },
+          { ...DEFAULT_RETRY_POLICY, ...options.retry },
+        ),
       },
     });
     this.#auth = createAppAuth({
       appId: options.appId,
-      privateKey: options.privateKeyPem,
+      // Our signer dates the JWT by GitHub's clock (learnt from every
+      // response) and reuses it for minutes; see github-app-jwt.ts.
+      createJwt: async () => signer.sign(),
       request: baseRequest,
       cache: NO_CACHE,
       log: { warn: (message: string) => deps.log.warn({ appId: options.appId }, message) },
     });
-    // The hook signs with the App JWT and retries once on clock skew.
+    // The hook signs with the App JWT; on clock skew it retries once, by when
+    // the clock has learnt GitHub's time from the refusal's Date header.
     this.#appRequest = baseRequest.defaults({ request: { hook: this.#auth.hook } });
   }
 
@@ -106,13 +123,7 @@ export class GitHubAppProvider implements CredentialProvider {
 
     let token;
     try {
-      token = await this.#auth({
-        type: 'installation',
-        installationId,
-        repositoryNames: [repository.name],
-        permissions: scope.permissions,
-        refresh: true,
-      });
+      token = await this.#mint(installationId, repository.name, scope.permissions);
     } catch (error) {
       // A removed installation answers 404; look it up afresh next time.
       if ((error as { status?: number }).status === 404) this.#installations.delete(repository.key);
@@ -123,7 +134,7 @@ export class GitHubAppProvider implements CredentialProvider {
     return {
       secret: token.token,
       username: INSTALLATION_TOKEN_USERNAME,
-      expiresAtMs: Date.parse(token.expiresAt),
+      expiresAtMs: this.#clock.toLocalMs(Date.parse(token.expiresAt)),
       granted: {
         repositories: (token.repositoryNames ?? []).map((name) =>
           `${repository.owner}/${name}`.toLowerCase(),
@@ -132,6 +143,32 @@ export class GitHubAppProvider implements CredentialProvider {
       },
       metadata: { appId: this.#options.appId, installationId },
     };
+  }
+
+  /**
+   * Mints through auth-app, whose mint path has no clock-skew retry of its
+   * own: after a refusal of the JWT's times, the clock has GitHub's time from
+   * that answer's Date header, so one retry signs a JWT GitHub accepts.
+   */
+  async #mint(installationId: number, repositoryName: string, permissions: Permissions) {
+    const mint = () =>
+      this.#auth({
+        type: 'installation',
+        installationId,
+        repositoryNames: [repositoryName],
+        permissions,
+        refresh: true,
+      });
+    try {
+      return await mint();
+    } catch (error) {
+      if (!isClockSkewError(error)) throw error;
+      this.#log.warn(
+        { appId: this.#options.appId, offsetMs: this.#clock.offsetMs },
+        'GitHub refused the App JWT times; retrying with its clock',
+      );
+      return await mint();
+    }
   }
 
   repositoryOf(target: CredentialTarget): string | undefined {
