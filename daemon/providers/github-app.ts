@@ -59,6 +59,8 @@ export class GitHubAppProvider implements CredentialProvider {
   // Installation id by lowercase owner/repo. Lives as long as the daemon;
   // dropped when git reports a failure for that repository.
   readonly #installations = new Map<string, number>();
+  // One lookup per repository at a time: a burst of first requests shares it.
+  readonly #lookups = new Map<string, Promise<number>>();
 
   constructor(options: GitHubAppOptions, deps: ProviderDeps) {
     this.#options = options;
@@ -203,6 +205,18 @@ export class GitHubAppProvider implements CredentialProvider {
     const known = this.#installations.get(repository.key);
     if (known !== undefined) return known;
 
+    const pending = this.#lookups.get(repository.key);
+    if (pending) return pending;
+    const lookup = this.#lookUpInstallation(repository, context);
+    this.#lookups.set(repository.key, lookup);
+    try {
+      return await lookup;
+    } finally {
+      this.#lookups.delete(repository.key);
+    }
+  }
+
+  async #lookUpInstallation(repository: RepositoryRef, context: RequestContext): Promise<number> {
     let installationId: number;
     try {
       const response = await this.#appRequest('GET /repos/{owner}/{repo}/installation', {
