@@ -96,6 +96,9 @@ export class SocketServer {
         return;
       }
       handled = true;
+      // The idle limit is for clients that never finish a request; a mint
+      // that retries against a slow GitHub may legitimately take longer.
+      socket.setTimeout(0);
       chunks.push(chunk.subarray(0, newline));
       this.#track(this.#handle(socket, Buffer.concat(chunks).toString('utf8'), requestId, log));
     });
