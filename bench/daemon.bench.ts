@@ -10,18 +10,27 @@ import { encodeMessage } from '../shared/protocol.js';
 import type { BenchWorld } from './bench-world.js';
 import { startChild, stopChild } from './child.js';
 import { rawReply, runLoad, type LoadResult } from './raw-client.js';
-import { fixed, quantile, type Row } from './stats.js';
+import { fixed, median, quantile, type Row } from './stats.js';
 
 const LEVELS = [1, 8, 64];
-/** Requests per run; each level runs ours, bare, ours, bare. */
-const REQUESTS = { 1: 1500, 8: 3000, 64: 3000 } as Record<number, number>;
+/** Requests per side and level, split into PAIRS alternating runs. */
+const REQUESTS = { 1: 3000, 8: 6000, 64: 6000 } as Record<number, number>;
+/**
+ * Ours and the reference alternate in this many pairs, and the ratio is the
+ * median of the pairs' ratios: on a shared machine a burst of someone
+ * else's load then spoils one pair, not the figure.
+ */
+const PAIRS = 6;
 const REPOS = 10;
+
+function rps(run: LoadResult): number {
+  return (run.latenciesMs.length / run.elapsedMs) * 1000;
+}
 
 function combine(runs: LoadResult[]) {
   const latencies = runs.flatMap((run) => run.latenciesMs);
-  const elapsedMs = runs.reduce((sum, run) => sum + run.elapsedMs, 0);
   return {
-    rps: (latencies.length / elapsedMs) * 1000,
+    rps: median(runs.map(rps)),
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
     errors: runs.reduce((sum, run) => sum + run.errors, 0),
@@ -51,13 +60,28 @@ export async function benchDaemon(world: BenchWorld, workDir: string): Promise<R
       await runLoad(bareSocket, lines, clients, 300);
       const ours: LoadResult[] = [];
       const reference: LoadResult[] = [];
-      for (let round = 0; round < 2; round++) {
-        ours.push(await runLoad(world.daemon.socketPath, lines, clients, requests / 2));
-        reference.push(await runLoad(bareSocket, lines, clients, requests / 2));
+      const ratios: number[] = [];
+      for (let pair = 0; pair < PAIRS; pair++) {
+        const count = Math.round(requests / PAIRS);
+        const runOurs = () => runLoad(world.daemon.socketPath, lines, clients, count);
+        const runBare = () => runLoad(bareSocket, lines, clients, count);
+        // Alternate which side goes first.
+        let a: LoadResult;
+        let b: LoadResult;
+        if (pair % 2 === 0) {
+          a = await runOurs();
+          b = await runBare();
+        } else {
+          b = await runBare();
+          a = await runOurs();
+        }
+        ours.push(a);
+        reference.push(b);
+        ratios.push(rps(a) / rps(b));
       }
       const o = combine(ours);
       const r = combine(reference);
-      const ratio = o.rps / r.rps;
+      const ratio = median(ratios);
       const errors = o.errors + r.errors === 0 ? '' : `, ${o.errors} errors`;
       rows.push({
         benchmark: `daemon hit, ${clients} client${clients === 1 ? '' : 's'} (req/s)`,
