@@ -10,7 +10,14 @@ import { spawnSync } from 'node:child_process';
 import { repoNames, startBenchWorld } from './bench-world.js';
 import { benchDaemon } from './daemon.bench.js';
 import { benchHelper } from './helper.bench.js';
-import { bareNodeRssMb, fillCache, MEMORY_SCOPES, memoryRows, rssMb } from './memory.bench.js';
+import {
+  bareNodeRssMb,
+  fillCache,
+  MEMORY_SCOPES,
+  memoryRows,
+  rssMb,
+  settledRssMb,
+} from './memory.bench.js';
 import { benchMint } from './mint.bench.js';
 import { formatTable, sleep, type Row } from './stats.js';
 
@@ -44,7 +51,10 @@ async function main(): Promise<void> {
       progress(`filling the cache with ${MEMORY_SCOPES} scopes`);
       await fillCache(world, repos);
       await sleep(1000);
-      rows.push(...memoryRows(idleMb, await rssMb(world.daemon.pid), bareMb));
+      const peakMb = await rssMb(world.daemon.pid);
+      progress('waiting (at most 45 s) for the idle daemon to return memory');
+      const settledMb = await settledRssMb(world.daemon.pid);
+      rows.push(...memoryRows(idleMb, peakMb, settledMb, bareMb));
     } finally {
       await world.close();
     }
