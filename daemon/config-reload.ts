@@ -2,8 +2,10 @@
  * SIGHUP: reloads the config file (and the private keys it names) and swaps
  * the integrations in place. Requests already routed keep the integration
  * they started with, so none is dropped; cached tokens stay valid because a
- * cache key names everything a token depends on. A config that fails to
- * load changes nothing.
+ * cache key names everything a token depends on. An integration whose
+ * config (key included) did not change keeps its provider, and with it what
+ * the provider learnt (installations, GitHub's clock), so its hits stay free.
+ * A config that fails to load changes nothing.
  */
 import type { Logger } from 'pino';
 import { loadConfig, type DaemonConfig } from './config.js';
@@ -39,12 +41,24 @@ export class ConfigReloader {
     return this.#queue;
   }
 
+  #keepUnchanged(fresh: Integration[]): Integration[] {
+    const previous = new Map(
+      this.#options.registry.integrations.map((integration) => [
+        JSON.stringify(integration.config),
+        integration,
+      ]),
+    );
+    return fresh.map(
+      (integration) => previous.get(JSON.stringify(integration.config)) ?? integration,
+    );
+  }
+
   async #reload(): Promise<boolean> {
     const { log, configPath, env, registry } = this.#options;
     let next: DaemonConfig;
     try {
       next = await loadConfig(configPath, env);
-      registry.replaceAll(this.#options.createIntegrations(next));
+      registry.replaceAll(this.#keepUnchanged(this.#options.createIntegrations(next)));
     } catch (error) {
       log.error(
         { err: error, config: configPath },

@@ -9,7 +9,8 @@ import { sendRequest } from '../../shared/daemon-client.js';
 import { PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { createBrokerWorld, OWNER, type BrokerWorld } from '../fixtures/broker-world.js';
 import { startDaemonProcess } from '../fixtures/daemon-process.js';
-import { assertNoSecrets } from '../fixtures/leak-scan.js';
+import { createTestApp } from '../fixtures/app-keys.js';
+import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
 const MINT = /\/access_tokens$/;
@@ -96,6 +97,39 @@ async function untilReloaded(w: BrokerWorld): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+t.test('SIGHUP with an unchanged config keeps hits free of GitHub calls', async (t) => {
+  const w = await world(t);
+  await helperGet(w, 'widgets');
+  const callsBefore = w.github.requestsStarted;
+
+  w.daemon.signal('SIGHUP');
+  await untilReloaded(w);
+  const after = await helperGet(w, 'widgets');
+
+  t.match(after.stdout, /^password=/m);
+  t.equal(w.github.requestsStarted, callsBefore, 'no installation lookup, no mint');
+});
+
+t.test('SIGHUP reloads the private key the config names', async (t) => {
+  const w = await world(t, { installed: ['widgets', 'gadgets'] });
+  await helperGet(w, 'widgets');
+  await mkdir(join(w.dir, 'rotated'));
+  const rotated = await createTestApp(join(w.dir, 'rotated'), { appId: w.app.appId });
+  await writeFile(w.app.privateKeyPath, rotated.privateKeyPem);
+
+  w.daemon.signal('SIGHUP');
+  await untilReloaded(w);
+  const minted = await helperGet(w, 'gadgets');
+
+  t.equal(minted.stdout.includes('password='), false, 'the new key signs the next mint');
+  t.match(minted.stderr, /do not match/, 'GitHub refused the JWT signed with the new key');
+  assertNoSecrets(
+    t,
+    { daemon: w.daemon.output(), stderr: minted.stderr },
+    privateKeyFragments(rotated.privateKeyPem),
+  );
+});
 
 t.test('a config that fails to load on SIGHUP leaves the daemon serving', async (t) => {
   const w = await world(t);
