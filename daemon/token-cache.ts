@@ -63,7 +63,8 @@ export class TokenCache {
 
   constructor(options: { now?: () => number; log: Logger }) {
     this.#now = options.now ?? Date.now;
-    this.#store = new Keyv<CachedCredential>({ store: new Map() });
+    // The Map is ours alone: no namespace prefix, so no second copy of every key.
+    this.#store = new Keyv<CachedCredential>({ store: new Map(), useKeyPrefix: false });
     // Keep entries as objects: nothing leaves the process, so there is
     // nothing to gain from a JSON round trip on every hit.
     this.#store.serialize = undefined;
