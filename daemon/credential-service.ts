@@ -12,15 +12,9 @@ import type {
 } from '../shared/protocol.js';
 import { AUDIT_EVENTS, type AuditLog, type AuditRecord } from './audit-log.js';
 import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
+import { MintCoordinator } from './mint-coordinator.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
-import { FALLBACK_MIN_LIFE_MS, isUpstreamFailure } from './fallback-policy.js';
-import {
-  fingerprint,
-  refreshAtMs,
-  staleAtMs,
-  type CachedCredential,
-  type TokenCache,
-} from './token-cache.js';
+import { fingerprint, type TokenCache } from './token-cache.js';
 
 export interface CredentialServiceOptions {
   registry: ProviderRegistry;
@@ -48,16 +42,15 @@ export class CredentialService {
   readonly #cache: TokenCache;
   readonly #audit: AuditLog;
   readonly #now: () => number;
-  // One mint per scope at a time: concurrent misses share the first's result.
-  readonly #inFlight = new Map<string, Promise<CredentialEnvelope>>();
-  // Refreshes started ahead of a token going stale, awaited by drain().
-  readonly #refreshes = new Set<Promise<void>>();
+  // Single-flight, refresh-ahead and fallback live there.
+  readonly #minter: MintCoordinator;
 
   constructor(options: CredentialServiceOptions) {
     this.#registry = options.registry;
     this.#cache = options.cache;
     this.#audit = options.audit;
     this.#now = options.now ?? Date.now;
+    this.#minter = new MintCoordinator({ cache: this.#cache, now: this.#now });
   }
 
   async get(request: GetRequest, context: RequestContext): Promise<WireCredential> {
@@ -72,7 +65,8 @@ export class CredentialService {
 
       const hit = await this.#cache.get(scope.cacheKey);
       if (hit) {
-        this.#refreshAhead(hit, request, context, integration, scope);
+        const onRefreshed = this.#auditRefresh(request, context, startedMs, integration, scope);
+        this.#minter.refreshAhead(hit, integration, request.target, scope, context, onRefreshed);
         this.#record(
           AUDIT_EVENTS.cacheHit,
           request,
@@ -85,13 +79,14 @@ export class CredentialService {
         return toWire(hit.envelope, true);
       }
 
-      const { envelope, shared, fallback } = await this.#mintOrFallback(
+      const { envelope, shared, fallback } = await this.#minter.mint(
         integration,
         request.target,
         scope,
         context,
       );
       if (fallback) {
+        const error = { code: fallback.code, message: fallback.message };
         this.#record(
           AUDIT_EVENTS.fallback,
           request,
@@ -101,7 +96,7 @@ export class CredentialService {
           scope,
           envelope,
           {
-            error: { code: fallback.code, message: fallback.message },
+            error,
           },
         );
         return toWire(envelope, true);
@@ -147,112 +142,8 @@ export class CredentialService {
   }
 
   /** Waits for background refreshes; call after the server stops accepting. */
-  async drain(): Promise<void> {
-    await Promise.allSettled([...this.#refreshes]);
-  }
-
-  /**
-   * Mints; when that fails upstream, falls back to the cached credential if
-   * it still has life left (past its stale time, but not expired).
-   */
-  async #mintOrFallback(
-    integration: Integration,
-    target: CredentialTarget,
-    scope: ResolvedScope,
-    context: RequestContext,
-  ): Promise<{ envelope: CredentialEnvelope; shared: boolean; fallback?: BrokerError }> {
-    try {
-      return await this.#mintOnce(integration, target, scope, context);
-    } catch (error) {
-      const brokerError = toBrokerError(error);
-      if (!isUpstreamFailure(brokerError)) throw error;
-      const cached = await this.#cache.getFallback(scope.cacheKey, FALLBACK_MIN_LIFE_MS);
-      if (cached === undefined) throw error;
-      context.log.warn(
-        { code: brokerError.code, reason: brokerError.message },
-        'minting failed; serving the cached token as a fallback',
-      );
-      return { envelope: cached.envelope, shared: true, fallback: brokerError };
-    }
-  }
-
-  /** On a hit past its refresh time, mints its successor in the background. */
-  #refreshAhead(
-    hit: CachedCredential,
-    request: GetRequest,
-    context: RequestContext,
-    integration: Integration,
-    scope: ResolvedScope,
-  ): void {
-    const startedMs = this.#now();
-    if (hit.refreshAtMs === undefined || hit.refreshAtMs > startedMs) return;
-    if (this.#inFlight.has(scope.cacheKey)) return;
-
-    const refresh = this.#mintOnce(integration, request.target, scope, context).then(
-      ({ envelope }) =>
-        this.#record(
-          AUDIT_EVENTS.minted,
-          request,
-          context,
-          startedMs,
-          integration,
-          scope,
-          envelope,
-          {
-            refreshedAhead: true,
-          },
-        ),
-      (error: unknown) =>
-        context.log.warn(
-          { err: toBrokerError(error) },
-          'refreshing a token ahead of time failed; the cached one is served meanwhile',
-        ),
-    );
-    this.#refreshes.add(refresh);
-    void refresh.finally(() => this.#refreshes.delete(refresh));
-  }
-
-  async #mintOnce(
-    integration: Integration,
-    target: CredentialTarget,
-    scope: ResolvedScope,
-    context: RequestContext,
-  ): Promise<{ envelope: CredentialEnvelope; shared: boolean }> {
-    const pending = this.#inFlight.get(scope.cacheKey);
-    if (pending) return { envelope: await pending, shared: true };
-
-    const mint = this.#mintAndCache(integration, target, scope, context);
-    this.#inFlight.set(scope.cacheKey, mint);
-    try {
-      return { envelope: await mint, shared: false };
-    } finally {
-      this.#inFlight.delete(scope.cacheKey);
-    }
-  }
-
-  async #mintAndCache(
-    integration: Integration,
-    target: CredentialTarget,
-    scope: ResolvedScope,
-    context: RequestContext,
-  ): Promise<CredentialEnvelope> {
-    const envelope = await integration.provider.getCredential(target, scope, context);
-    const nowMs = this.#now();
-    const staleAt = staleAtMs({
-      nowMs,
-      expiresAtMs: envelope.expiresAtMs,
-      ttlMs: integration.config.cacheTtlSeconds * 1000,
-      minLifeMs: integration.config.minTokenLifeSeconds * 1000,
-    });
-    const entry: CachedCredential = {
-      integration: integration.config.name,
-      scope,
-      envelope,
-      staleAtMs: staleAt,
-      refreshAtMs: refreshAtMs(nowMs, staleAt),
-    };
-    await this.#cache.set(scope.cacheKey, entry);
-    return envelope;
+  drain(): Promise<void> {
+    return this.#minter.drain();
   }
 
   #baseRecord(
@@ -295,6 +186,20 @@ export class CredentialService {
       tokenSha256: fingerprint(envelope.secret),
       ...extra,
     });
+  }
+
+  /** Audits the mint a hit started in the background, once it is cached. */
+  #auditRefresh(
+    request: GetRequest,
+    context: RequestContext,
+    startedMs: number,
+    integration: Integration,
+    scope: ResolvedScope,
+  ): (envelope: CredentialEnvelope) => void {
+    return (envelope) =>
+      this.#record(AUDIT_EVENTS.minted, request, context, startedMs, integration, scope, envelope, {
+        refreshedAhead: true,
+      });
   }
 
   #recordFailure(
