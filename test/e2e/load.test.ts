@@ -103,7 +103,7 @@ t.test('misses for different scopes mint in parallel', async (t) => {
     method: 'POST',
     path: /access_tokens$/,
     status: 0,
-    delayMs: 1500,
+    delayMs: 3000,
     times: 3,
   });
 
@@ -111,7 +111,7 @@ t.test('misses for different scopes mint in parallel', async (t) => {
     ['one', 'two', 'three'].map((repo) => get(w.daemon.socketPath, w.github.host, repo)),
   );
   // Three lookups and three mints reach GitHub before any mint is answered.
-  for (let i = 0; i < 300 && w.github.requestsStarted < 6; i++) {
+  for (let i = 0; i < 500 && w.github.requestsStarted < 6; i++) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   const startedBeforeAnyMint = w.github.mintCount === 0 ? w.github.requestsStarted : -1;

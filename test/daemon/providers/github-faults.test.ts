@@ -15,7 +15,13 @@ import { createTestApp } from '../../fixtures/app-keys.js';
 import { GitHubFixture } from '../../fixtures/github-server.js';
 
 const MINT = /\/app\/installations\/\d+\/access_tokens$/;
-const FAST: Partial<RetryPolicy> = { baseDelayMs: 5, attemptTimeoutMs: 500, totalBudgetMs: 8000 };
+// Short backoff, but a per-attempt timeout generous enough that a loaded
+// machine never turns an answered call into a retry (and a second mint).
+const FAST: Partial<RetryPolicy> = {
+  baseDelayMs: 5,
+  attemptTimeoutMs: 5000,
+  totalBudgetMs: 15_000,
+};
 
 const context: RequestContext = {
   requestId: 'r',
@@ -135,8 +141,8 @@ t.test('does not retry a 422 or a 404', async (t) => {
 });
 
 t.test('abandons a call that hangs past its timeout and retries it', async (t) => {
-  const { github, get } = await world(t, { ...FAST, attemptTimeoutMs: 300 });
-  github.injectFault({ method: 'POST', path: MINT, status: 0, delayMs: 5_000 });
+  const { github, get } = await world(t, { ...FAST, attemptTimeoutMs: 1000 });
+  github.injectFault({ method: 'POST', path: MINT, status: 0, delayMs: 10_000 });
 
   const credential = await get();
 
