@@ -18,7 +18,8 @@ import { AUDIT_EVENTS, type AuditLog, type AuditRecord } from './audit-log.js';
 import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
 import type { TokenRevoker } from './token-revoker.js';
-import { fingerprint, staleAtMs, type CachedCredential, type TokenCache } from './token-cache.js';
+import { MintCoordinator } from './mint-coordinator.js';
+import { fingerprint, type TokenCache } from './token-cache.js';
 
 export interface CredentialServiceOptions {
   registry: ProviderRegistry;
@@ -67,8 +68,8 @@ export class CredentialService {
   readonly #audit: AuditLog;
   readonly #now: () => number;
   readonly #revoker: TokenRevoker | undefined;
-  // One mint per scope at a time: concurrent misses share the first's result.
-  readonly #inFlight = new Map<string, Promise<CredentialEnvelope>>();
+  // Single-flight, refresh-ahead and fallback live there.
+  readonly #minter: MintCoordinator;
   readonly counters: StatusCounters = { hits: 0, misses: 0, mints: 0, errors: 0 };
 
   constructor(options: CredentialServiceOptions) {
@@ -77,6 +78,15 @@ export class CredentialService {
     this.#audit = options.audit;
     this.#now = options.now ?? Date.now;
     this.#revoker = options.revoker;
+    this.#minter = new MintCoordinator({
+      cache: this.#cache,
+      now: this.#now,
+      accept: (integration, target, scope, envelope) => {
+        checkEnvelope(envelope, integration.config.name, this.#now());
+        this.counters.mints++;
+        this.#revoker?.track({ integration, scope, target: describeTarget(target), envelope });
+      },
+    });
   }
 
   async get(request: GetRequest, context: RequestContext): Promise<WireCredential> {
@@ -100,6 +110,8 @@ export class CredentialService {
       const hit = await this.#cache.get(scope.cacheKey);
       if (hit) {
         this.counters.hits++;
+        const onRefreshed = this.#auditRefresh(request, context, startedMs, integration, scope);
+        this.#minter.refreshAhead(hit, integration, request.target, scope, context, onRefreshed);
         this.#record(
           AUDIT_EVENTS.cacheHit,
           request,
@@ -113,12 +125,28 @@ export class CredentialService {
       }
 
       this.counters.misses++;
-      const { envelope, shared } = await this.#mintOnce(
+      const { envelope, shared, fallback } = await this.#minter.mint(
         integration,
         request.target,
         scope,
         context,
       );
+      if (fallback) {
+        const error = { code: fallback.code, message: fallback.message };
+        this.#record(
+          AUDIT_EVENTS.fallback,
+          request,
+          context,
+          startedMs,
+          integration,
+          scope,
+          envelope,
+          {
+            error,
+          },
+        );
+        return toWire(envelope, true);
+      }
       const event = shared ? AUDIT_EVENTS.cacheHit : AUDIT_EVENTS.minted;
       this.#record(event, request, context, startedMs, integration, scope, envelope);
       return toWire(envelope, shared);
@@ -202,56 +230,9 @@ export class CredentialService {
     }));
   }
 
-  async #mintOnce(
-    integration: Integration,
-    target: CredentialTarget,
-    scope: ResolvedScope,
-    context: RequestContext,
-  ): Promise<{ envelope: CredentialEnvelope; shared: boolean }> {
-    const pending = this.#inFlight.get(scope.cacheKey);
-    if (pending) return { envelope: await pending, shared: true };
-
-    const mint = this.#mintAndCache(integration, target, scope, context);
-    this.#inFlight.set(scope.cacheKey, mint);
-    try {
-      return { envelope: await mint, shared: false };
-    } finally {
-      this.#inFlight.delete(scope.cacheKey);
-    }
-  }
-
-  async #mintAndCache(
-    integration: Integration,
-    target: CredentialTarget,
-    scope: ResolvedScope,
-    context: RequestContext,
-  ): Promise<CredentialEnvelope> {
-    const envelope = await integration.provider.getCredential(target, scope, context);
-    this.counters.mints++;
-    this.#revoker?.track({ integration, scope, target: describeTarget(target), envelope });
-    const nowMs = this.#now();
-    checkEnvelope(envelope, integration.config.name, nowMs);
-    const entry: CachedCredential = {
-      integration: integration.config.name,
-      scope,
-      envelope,
-      staleAtMs: staleAtMs({
-        nowMs,
-        expiresAtMs: envelope.expiresAtMs,
-        ttlMs: integration.config.cacheTtlSeconds * 1000,
-        minLifeMs: integration.config.minTokenLifeSeconds * 1000,
-      }),
-    };
-    if (!(await this.#cache.set(scope.cacheKey, entry))) {
-      context.log.warn(
-        {
-          integration: integration.config.name,
-          expiresInSeconds: Math.round((envelope.expiresAtMs - nowMs) / 1000),
-        },
-        'credential expires within minTokenLifeSeconds, so it is not cached; lower minTokenLifeSeconds',
-      );
-    }
-    return envelope;
+  /** Waits for background refreshes; call after the server stops accepting. */
+  drain(): Promise<void> {
+    return this.#minter.drain();
   }
 
   #baseRecord(
@@ -279,20 +260,36 @@ export class CredentialService {
   }
 
   #record(
-    event: (typeof AUDIT_EVENTS)['minted' | 'cacheHit'],
+    event: (typeof AUDIT_EVENTS)['minted' | 'cacheHit' | 'fallback'],
     request: GetRequest,
     context: RequestContext,
     startedMs: number,
     integration: Integration,
     scope: ResolvedScope,
     envelope: CredentialEnvelope,
+    extra: Partial<AuditRecord> = {},
   ): void {
     this.#audit.record(event, {
       ...this.#baseRecord(request, context, startedMs, integration, scope),
       permissions: envelope.granted.permissions,
       expiresAt: new Date(envelope.expiresAtMs).toISOString(),
       tokenSha256: fingerprint(envelope.secret),
+      ...extra,
     });
+  }
+
+  /** Audits the mint a hit started in the background, once it is cached. */
+  #auditRefresh(
+    request: GetRequest,
+    context: RequestContext,
+    startedMs: number,
+    integration: Integration,
+    scope: ResolvedScope,
+  ): (envelope: CredentialEnvelope) => void {
+    return (envelope) =>
+      this.#record(AUDIT_EVENTS.minted, request, context, startedMs, integration, scope, envelope, {
+        refreshedAhead: true,
+      });
   }
 
   #recordFailure(

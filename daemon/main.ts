@@ -6,8 +6,9 @@ import { ConfigError } from '../shared/errors.js';
 import { VERSION } from '../shared/version.js';
 import { AuditLog, REDACT_PATHS } from './audit-log.js';
 import { loadConfig, type DaemonConfig } from './config.js';
+import { ConfigReloader } from './config-reload.js';
 import { CredentialService } from './credential-service.js';
-import { ProviderRegistry } from './provider-registry.js';
+import { ProviderRegistry, type Integration } from './provider-registry.js';
 import { PROVIDER_KINDS } from './providers/index.js';
 import { closeListeners, startListeners, type RunningListener } from './listener.js';
 import type { DaemonControl } from './socket-server.js';
@@ -27,6 +28,8 @@ export interface RunningDaemon {
   /** Resolves once the daemon has stopped, whoever asked. */
   stopped: Promise<void>;
   stop(): Promise<void>;
+  /** Reloads the config file; false when it failed and the old one stays. */
+  reload(): Promise<boolean>;
 }
 
 /** The daemon's own log (not the audit log): JSON lines on stderr. */
@@ -48,19 +51,29 @@ export function createDaemonLog(env: Record<string, string | undefined>): Logger
   );
 }
 
+function createIntegrations(config: DaemonConfig, log: Logger): Integration[] {
+  return config.integrations.map((integration) => ({
+    config: integration,
+    provider: PROVIDER_KINDS[integration.provider]!.create(integration, {
+      log: log.child({ integration: integration.name }),
+      now: Date.now,
+    }),
+  }));
+}
+
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const log = options.log ?? createDaemonLog(options.env);
   const config = await loadConfig(options.configPath, options.env);
 
-  const registry = new ProviderRegistry(
-    config.integrations.map((integration) => ({
-      config: integration,
-      provider: PROVIDER_KINDS[integration.provider]!.create(integration, {
-        log: log.child({ integration: integration.name }),
-        now: Date.now,
-      }),
-    })),
-  );
+  const registry = new ProviderRegistry(createIntegrations(config, log));
+  const reloader = new ConfigReloader({
+    configPath: options.configPath,
+    env: options.env,
+    log,
+    registry,
+    current: config,
+    createIntegrations: (next) => createIntegrations(next, log),
+  });
   const audit = await AuditLog.open(config.auditLog);
   const cache = new TokenCache({ log });
   const revoker = new TokenRevoker({ audit });
@@ -74,7 +87,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       await closeListeners(listeners);
-      if (config.revokeOnShutdown) {
+      await service.drain();
+      if (reloader.config.revokeOnShutdown) {
         const revoked = await revoker.revokeAll({
           reason: 'shutdown',
           requestId: 'shutdown',
@@ -98,7 +112,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       socket: options.socketPath,
       config: config.path,
       auditLog: config.auditLog,
-      integrations: config.integrations.map(({ name, provider, host }) => ({
+      integrations: reloader.config.integrations.map(({ name, provider, host }) => ({
         name,
         provider,
         host,
@@ -137,15 +151,27 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     'daemon listening',
   );
 
-  return { config, socketPath: options.socketPath, stopped, stop };
+  return {
+    config,
+    socketPath: options.socketPath,
+    stopped,
+    stop,
+    reload: () => reloader.reload(),
+  };
 }
 
-/** Runs until SIGTERM or SIGINT, finishing requests in flight first. */
+/**
+ * Runs until SIGTERM or SIGINT, finishing requests in flight first; SIGHUP
+ * reloads the config without dropping a request.
+ */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const daemon = await startDaemon(options);
   // Handlers stay until exit: a second signal while stopping joins the same
-  // graceful stop instead of killing the process mid-flush.
+  // graceful stop instead of killing the process mid-flush, and a late
+  // SIGHUP must not kill a draining daemon.
+  const reload = (): void => void daemon.reload();
   const shutdown = (): void => void daemon.stop();
+  process.on('SIGHUP', reload);
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
   await daemon.stopped;

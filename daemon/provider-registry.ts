@@ -29,16 +29,23 @@ export function normalizeHost(protocol: string, host: string): string {
 }
 
 export class ProviderRegistry {
-  readonly #byHost = new Map<string, Integration>();
+  #byHost = new Map<string, Integration>();
 
   constructor(integrations: Integration[]) {
+    this.replaceAll(integrations);
+  }
+
+  /** Swaps in a new set of integrations at once (config reload). */
+  replaceAll(integrations: Integration[]): void {
+    const byHost = new Map<string, Integration>();
     for (const integration of integrations) {
       // Validated configs have distinct names; one host, one integration.
-      if (this.#byHost.has(integration.config.host)) {
+      if (byHost.has(integration.config.host)) {
         throw new TypeError(`two integrations for host '${integration.config.host}'`);
       }
-      this.#byHost.set(integration.config.host, integration);
+      byHost.set(integration.config.host, integration);
     }
+    this.#byHost = byHost;
   }
 
   get integrations(): Integration[] {

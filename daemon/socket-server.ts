@@ -33,8 +33,12 @@ import type { RequestContext } from './provider.js';
  * call to GitHub times out), so slow upstreams never cut a client off.
  */
 export const REQUEST_LINE_TIMEOUT_MS = 10_000;
-/** Connections served at once per socket; more are answered "busy" and closed. */
-export const MAX_CONNECTIONS = 64;
+/**
+ * Connections served at once per socket; more are answered "busy" and
+ * closed. Well above what parallel git (submodules, -j) opens, well below
+ * the default file descriptor limit.
+ */
+export const MAX_CONNECTIONS = 256;
 
 /** Daemon-level operations the socket exposes beside credentials. */
 export interface DaemonControl {

@@ -1,8 +1,11 @@
 /**
- * In-memory credential cache on keyv. Entries go stale at a time computed
- * from the integration's TTL and the credential's own expiry; the cache
- * checks staleness against its own clock, so keyv's TTL is only a backstop
- * that frees memory.
+ * In-memory credential cache on keyv. An entry has three moments: it is
+ * refreshed ahead from `refreshAtMs`, stops being served normally at
+ * `staleAtMs` (the integration's TTL, or its expiry minus the minimum life a
+ * client must get), and is dropped when the credential itself expires.
+ * Between stale and expired it is kept only as a fallback for when the
+ * upstream service fails. The cache checks these against its own clock, so
+ * keyv's TTL is only a backstop that frees memory.
  */
 import { createHash } from 'node:crypto';
 import Keyv from 'keyv';
@@ -15,6 +18,8 @@ export interface CachedCredential {
   envelope: CredentialEnvelope;
   /** When the daemon stops serving this entry, ms since the epoch. */
   staleAtMs: number;
+  /** From when a hit also starts a refresh in the background; none if absent. */
+  refreshAtMs?: number;
 }
 
 export interface CacheLifetime {
@@ -33,6 +38,18 @@ export function staleAtMs({ nowMs, expiresAtMs, ttlMs, minLifeMs }: CacheLifetim
   return Math.min(nowMs + ttlMs, expiresAtMs - minLifeMs);
 }
 
+/** Longest refresh-ahead window, before an entry's stale time. */
+export const REFRESH_AHEAD_MAX_MS = 5 * 60 * 1000;
+
+/**
+ * When a hit should start minting a successor in the background, so that
+ * the next request after `staleAt` is still a hit: five minutes before it
+ * goes stale, or half-way through a shorter serving window.
+ */
+export function refreshAtMs(nowMs: number, staleAt: number): number {
+  return staleAt - Math.min(REFRESH_AHEAD_MAX_MS, Math.max(0, staleAt - nowMs) / 2);
+}
+
 /** SHA-256 of a secret: what the audit log records instead of the secret. */
 export function fingerprint(secret: string): string {
   return `sha256:${createHash('sha256').update(secret).digest('hex')}`;
@@ -46,7 +63,8 @@ export class TokenCache {
 
   constructor(options: { now?: () => number; log: Logger }) {
     this.#now = options.now ?? Date.now;
-    this.#store = new Keyv<CachedCredential>({ store: new Map() });
+    // The Map is ours alone: no namespace prefix, so no second copy of every key.
+    this.#store = new Keyv<CachedCredential>({ store: new Map(), useKeyPrefix: false });
     // Keep entries as objects: nothing leaves the process, so there is
     // nothing to gain from a JSON round trip on every hit.
     this.#store.serialize = undefined;
@@ -60,28 +78,54 @@ export class TokenCache {
     return this.#keys.size;
   }
 
-  /** The entry for `key` if it is still fresh; drops it once stale. */
+  /** The entry for `key` if it is still fresh (before its stale time). */
   async get(key: string): Promise<CachedCredential | undefined> {
-    const entry = await this.#store.get(key);
-    if (entry === undefined) {
-      this.#keys.delete(key);
-      return undefined;
-    }
-    if (entry.staleAtMs <= this.#now()) {
-      await this.delete(key);
+    const entry = await this.#live(key);
+    if (entry === undefined || entry.staleAtMs <= this.#now()) return undefined;
+    return entry;
+  }
+
+  /**
+   * The entry for `key`, fresh or stale, if its credential still has more
+   * than `minLifeMs` of life: what may be served when minting a new one failed.
+   */
+  async getFallback(key: string, minLifeMs: number): Promise<CachedCredential | undefined> {
+    const entry = await this.#live(key);
+    if (entry === undefined || entry.envelope.expiresAtMs - this.#now() <= minLifeMs) {
       return undefined;
     }
     return entry;
   }
 
-  /** Stores an entry until its `staleAtMs`; a stale entry is not stored. */
+  /**
+   * Stores an entry until its credential expires (kept past `staleAtMs` only
+   * as a fallback); an entry that is already stale is not stored.
+   */
   async set(key: string, entry: CachedCredential): Promise<boolean> {
-    const ttlMs = entry.staleAtMs - this.#now();
-    if (ttlMs <= 0) return false;
+    const nowMs = this.#now();
+    if (entry.staleAtMs <= nowMs) return false;
 
-    await this.#store.set(key, entry, ttlMs);
+    await this.#store.set(
+      key,
+      entry,
+      Math.max(entry.envelope.expiresAtMs, entry.staleAtMs) - nowMs,
+    );
     this.#keys.add(key);
     return true;
+  }
+
+  /** The stored entry unless its credential has expired; drops an expired one. */
+  async #live(key: string): Promise<CachedCredential | undefined> {
+    const entry = await this.#store.get(key);
+    if (entry === undefined) {
+      this.#keys.delete(key);
+      return undefined;
+    }
+    if (entry.envelope.expiresAtMs <= this.#now()) {
+      await this.delete(key);
+      return undefined;
+    }
+    return entry;
   }
 
   async delete(key: string): Promise<void> {

@@ -31,6 +31,9 @@ function parseGitInvocation(argv: string[]): { action: GitAction; socket?: strin
 async function main(argv: string[]): Promise<number> {
   const invocation = parseGitInvocation(argv);
   if (invocation === undefined) {
+    const { parseDaemonInvocation, runDaemonCommand } = await import('./daemon-command.js');
+    const daemon = parseDaemonInvocation(argv);
+    if (daemon !== undefined) return runDaemonCommand(daemon);
     const { runCli } = await import('./cli.js');
     return runCli(argv);
   }

@@ -19,6 +19,7 @@ import { isLoopbackHost } from '../provider-registry.js';
 import { DEFAULT_API_BASE_URL, GitHubAppProvider } from './github-app.js';
 import type { ProviderKind } from './index.js';
 import { keyFileWarning, loadPrivateKey, loadPrivateKeyFromEnv } from './private-key.js';
+import type { RetryPolicy } from './github-retry.js';
 
 /**
  * Read and write of repository contents: the least a token needs for both
@@ -38,6 +39,8 @@ export interface GitHubAppOptions {
   permissions: Permissions;
   /** Lowercase account names tokens may be minted for; undefined allows any. */
   owners?: string[];
+  /** Overrides of the GitHub call policy (timeout, attempts); see github-retry.ts. */
+  retry?: Partial<RetryPolicy>;
 }
 
 function parseAppId(fields: ConfigFields): string {
@@ -156,7 +159,16 @@ function parseOwners(fields: ConfigFields): string[] | undefined {
 }
 
 export const githubAppKind: ProviderKind = {
-  optionKeys: ['appId', 'privateKeyPath', 'privateKeyEnv', 'apiBaseUrl', 'permissions', 'owners'],
+  optionKeys: [
+    'appId',
+    'privateKeyPath',
+    'privateKeyEnv',
+    'apiBaseUrl',
+    'permissions',
+    'owners',
+    'requestTimeoutSeconds',
+    'maxAttempts',
+  ],
 
   async parseOptions(fields, configFile, env = {}): Promise<GitHubAppOptions> {
     const appId = parseAppId(fields);
@@ -168,6 +180,12 @@ export const githubAppKind: ProviderKind = {
     };
     const owners = parseOwners(fields);
     if (owners !== undefined) options.owners = owners;
+    const retry: Partial<RetryPolicy> = {};
+    const timeoutSeconds = fields.optionalPositiveInteger('requestTimeoutSeconds');
+    if (timeoutSeconds !== undefined) retry.attemptTimeoutMs = timeoutSeconds * 1000;
+    const maxAttempts = fields.optionalPositiveInteger('maxAttempts');
+    if (maxAttempts !== undefined) retry.maxAttempts = maxAttempts;
+    options.retry = retry;
     return options;
   },
 

@@ -15,8 +15,11 @@ import type {
   ResolvedScope,
   RevokeOutcome,
 } from '../provider.js';
+import { AppJwtSigner } from './github-app-jwt.js';
 import type { GitHubAppOptions } from './github-app-kind.js';
+import { GitHubClock } from './github-clock.js';
 import { mapGitHubError, type GitHubCallContext } from './github-errors.js';
+import { createRetryingFetch, DEFAULT_RETRY_POLICY } from './github-retry.js';
 import { parseRepository, type RepositoryRef } from './github-repository.js';
 import { readMintResponse } from './github-token-response.js';
 import { revokeInstallationToken } from './github-revoke.js';
@@ -27,9 +30,6 @@ export const DEFAULT_API_BASE_URL = 'https://api.github.com';
 
 /** Git over HTTPS takes an installation token with this user name. */
 export const INSTALLATION_TOKEN_USERNAME = 'x-access-token';
-
-/** Every call to GitHub gives up after this long. */
-export const GITHUB_TIMEOUT_MS = 15_000;
 
 const LEVEL_RANK: Record<PermissionLevel, number> = { read: 1, write: 2, admin: 3 };
 
@@ -54,30 +54,38 @@ export class GitHubAppProvider implements CredentialProvider {
   readonly #auth: ReturnType<typeof createAppAuth>;
   readonly #appRequest: typeof octokitRequest;
   readonly #tokenRequest: typeof octokitRequest;
-  readonly #now: () => number;
+  readonly #clock: GitHubClock;
   // Installation id by lowercase owner/repo. Lives as long as the daemon;
   // dropped when git reports a failure for that repository.
   readonly #installations = new Map<string, number>();
+  // One lookup per repository at a time: a burst of first requests shares it.
+  readonly #lookups = new Map<string, Promise<number>>();
 
   constructor(options: GitHubAppOptions, deps: ProviderDeps) {
     this.#options = options;
-    this.#now = deps.now;
+    this.#clock = new GitHubClock(deps.now);
+    const signer = new AppJwtSigner(options.appId, options.privateKeyPem, this.#clock);
     const baseRequest = octokitRequest.defaults({
       baseUrl: options.apiBaseUrl,
       headers: { 'user-agent': 'git-credential-broker' },
       request: {
-        fetch: (url: string, init: RequestInit) =>
-          fetch(url, { ...init, signal: AbortSignal.timeout(GITHUB_TIMEOUT_MS) }),
+        fetch: createRetryingFetch(
+          { clock: this.#clock, log: deps.log },
+          { ...DEFAULT_RETRY_POLICY, ...options.retry },
+        ),
       },
     });
     this.#auth = createAppAuth({
       appId: options.appId,
-      privateKey: options.privateKeyPem,
+      // Our signer dates the JWT by GitHub's clock (learnt from every
+      // response) and reuses it for minutes; see github-app-jwt.ts.
+      createJwt: async () => signer.sign(),
       request: baseRequest,
       cache: NO_CACHE,
       log: { warn: (message: string) => deps.log.warn({ appId: options.appId }, message) },
     });
-    // The hook signs with the App JWT and retries once on clock skew.
+    // The hook signs with the App JWT; on clock skew it retries once, by when
+    // the clock has learnt GitHub's time from the refusal's Date header.
     this.#appRequest = baseRequest.defaults({ request: { hook: this.#auth.hook } });
     this.#tokenRequest = baseRequest;
   }
@@ -123,8 +131,9 @@ export class GitHubAppProvider implements CredentialProvider {
     let data: unknown;
     try {
       // Through the auth hook: signed with the App JWT, retried once on clock
-      // skew. Not through auth-app's installation auth, whose in-flight map
-      // is shared by every App in the process and keyed without the App.
+      // skew (by then the clock has GitHub's time from the refusal's Date
+      // header). Not through auth-app's installation auth, whose in-flight
+      // map is shared by every App in the process and keyed without the App.
       const response = await this.#appRequest(
         'POST /app/installations/{installation_id}/access_tokens',
         {
@@ -150,7 +159,9 @@ export class GitHubAppProvider implements CredentialProvider {
       repository: `${repository.owner}/${repository.name}`,
       name: repository.name,
       permissions: scope.permissions,
-      nowMs: this.#now(),
+      // Compared and returned in local time, whatever the local clock's error.
+      nowMs: this.#clock.localNowMs(),
+      toLocalMs: (githubMs) => this.#clock.toLocalMs(githubMs),
     });
     context.log.debug({ installationId, repository: repository.key }, 'minted installation token');
     return {
@@ -174,7 +185,7 @@ export class GitHubAppProvider implements CredentialProvider {
     return revokeInstallationToken(
       this.#tokenRequest,
       envelope,
-      this.#now(),
+      this.#clock.localNowMs(),
       this.#callContext('revoking an installation token'),
     );
   }
@@ -204,6 +215,18 @@ export class GitHubAppProvider implements CredentialProvider {
     const known = this.#installations.get(repository.key);
     if (known !== undefined) return known;
 
+    const pending = this.#lookups.get(repository.key);
+    if (pending) return pending;
+    const lookup = this.#lookUpInstallation(repository, context);
+    this.#lookups.set(repository.key, lookup);
+    try {
+      return await lookup;
+    } finally {
+      this.#lookups.delete(repository.key);
+    }
+  }
+
+  async #lookUpInstallation(repository: RepositoryRef, context: RequestContext): Promise<number> {
     let installationId: number;
     try {
       const response = await this.#appRequest('GET /repos/{owner}/{repo}/installation', {

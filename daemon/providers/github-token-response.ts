@@ -19,7 +19,10 @@ export interface MintRequest {
   repository: string;
   name: string;
   permissions: Permissions;
+  /** Local time now. */
   nowMs: number;
+  /** Turns a time GitHub reported into local time (clock skew). */
+  toLocalMs?: (githubMs: number) => number;
 }
 
 function refuse(request: MintRequest, problem: string): never {
@@ -41,7 +44,8 @@ export function readMintResponse(data: unknown, request: MintRequest): MintedTok
   if (typeof token !== 'string' || !/^[\x21-\x7e]{1,8192}$/.test(token)) {
     refuse(request, 'has no usable "token"');
   }
-  const expiresAtMs = typeof expiresAt === 'string' ? Date.parse(expiresAt) : Number.NaN;
+  const githubMs = typeof expiresAt === 'string' ? Date.parse(expiresAt) : Number.NaN;
+  const expiresAtMs = request.toLocalMs ? request.toLocalMs(githubMs) : githubMs;
   if (!Number.isFinite(expiresAtMs)) refuse(request, 'has no valid "expires_at"');
   if (expiresAtMs <= request.nowMs) {
     refuse(request, "holds a token that has already expired (check this machine's clock)");

@@ -153,3 +153,29 @@ t.test('refuses OpenSSH, encrypted and non-RSA keys without echoing them', async
     t.notMatch((error as Error).message, /BEGIN|MII/, `${file}: the key is not echoed`);
   }
 });
+
+t.test('reads the GitHub call timeout and attempts, and rejects bad values', async (t) => {
+  const dir = keyDir(t);
+
+  const config = await loadConfig(
+    writeConfig(dir, {
+      integrations: [{ ...integration, requestTimeoutSeconds: 3, maxAttempts: 2 }],
+    }),
+    { HOME: dir },
+  );
+  const defaults = await loadConfig(writeConfig(dir, { integrations: [integration] }), {
+    HOME: dir,
+  });
+
+  t.same((config.integrations[0]!.options as GitHubAppOptions).retry, {
+    attemptTimeoutMs: 3000,
+    maxAttempts: 2,
+  });
+  t.same((defaults.integrations[0]!.options as GitHubAppOptions).retry, {});
+  await t.rejects(
+    loadConfig(writeConfig(dir, { integrations: [{ ...integration, maxAttempts: 0 }] }), {
+      HOME: dir,
+    }),
+    { code: 'CONFIG', message: /integrations\[0\]\.maxAttempts must be a positive whole number/ },
+  );
+});

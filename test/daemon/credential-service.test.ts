@@ -8,6 +8,7 @@ import { CredentialService } from '../../daemon/credential-service.js';
 import type { RequestContext } from '../../daemon/provider.js';
 import { ProviderRegistry } from '../../daemon/provider-registry.js';
 import { TokenCache } from '../../daemon/token-cache.js';
+import { GitHubApiError, RequestDeniedError } from '../../shared/errors.js';
 import { PROTOCOL_VERSION, type GetRequest } from '../../shared/protocol.js';
 import { assertNoSecrets } from '../fixtures/leak-scan.js';
 import { StubProvider } from '../fixtures/stub-provider.js';
@@ -58,7 +59,7 @@ async function setup(t: Test, clock = { now: 1_700_000_000_000 }) {
     await audit.flush();
     return readFile(auditPath, 'utf8');
   };
-  return { provider, service, context, request, auditLines, auditText, clock };
+  return { provider, service, context, request, auditLines, auditText, clock, config };
 }
 
 t.test(
@@ -90,15 +91,16 @@ t.test('mints again once the cached credential has less than its minimum life le
   const { provider, service, context, request, clock } = await setup(t);
   await service.get(request(), context);
 
-  clock.now += 49 * MINUTE;
+  clock.now += 44 * MINUTE;
   await service.get(request(), context);
   const mintsBeforeMargin = provider.mints;
-  clock.now += 1 * MINUTE;
+  clock.now += 6 * MINUTE;
   const late = await service.get(request(), context);
 
-  t.equal(mintsBeforeMargin, 1, 'still a hit 49 minutes in');
+  t.equal(mintsBeforeMargin, 1, 'still a hit 44 minutes in, before the refresh window');
   t.equal(provider.mints, 2, 'a fresh mint 50 minutes in (60 minute token, 10 minute margin)');
   t.equal(late.cached, false);
+  t.ok(late.expiresAtMs - clock.now >= 10 * MINUTE, 'the token handed out has its minimum life');
 });
 
 t.test('concurrent misses for one scope cause exactly one mint', async (t) => {
@@ -257,4 +259,89 @@ t.test('an erase with a password the daemon never issued records no fingerprint'
   const erased = (await auditLines()).find((line) => line.event === 'token.erased');
 
   t.match(erased, { erased: 0, tokenSha256: null });
+});
+
+t.test(
+  'refreshes a token in the background shortly before it goes stale, so a hit stays a hit',
+  async (t) => {
+    const { provider, service, context, request, clock, auditLines } = await setup(t);
+    const first = await service.get(request(), context);
+
+    clock.now += 46 * MINUTE;
+    const during = await service.get(request(), context);
+    await service.drain();
+    clock.now += 5 * MINUTE;
+    const after = await service.get(request(), context);
+
+    t.equal(during.secret, first.secret, 'the old token is served while the new one is minted');
+    t.equal(during.cached, true);
+    t.equal(provider.mints, 2, 'one refresh');
+    t.equal(after.cached, true, 'past the old token stale time it is still a hit');
+    t.equal(after.secret, provider.secrets[1]);
+    t.same(
+      (await auditLines()).map((line) => [line.event, line.refreshedAhead]),
+      [
+        ['token.minted', undefined],
+        ['token.cache_hit', undefined],
+        ['token.minted', true],
+        ['token.cache_hit', undefined],
+      ],
+    );
+  },
+);
+
+t.test('a failed refresh keeps serving the cached token until it goes stale', async (t) => {
+  const { provider, service, context, request, clock } = await setup(t);
+  const first = await service.get(request(), context);
+  provider.fail = new GitHubApiError('GitHub answered HTTP 502 while minting', { status: 502 });
+
+  clock.now += 46 * MINUTE;
+  const during = await service.get(request(), context);
+  await service.drain();
+
+  t.equal(during.secret, first.secret);
+  t.equal(provider.mints, 2, 'the refresh was tried');
+});
+
+t.test(
+  'serves a stale token that still has life left when GitHub fails, and audits a fallback',
+  async (t) => {
+    const { provider, service, context, request, clock, auditLines } = await setup(t);
+    const first = await service.get(request(), context);
+    provider.fail = new GitHubApiError('GitHub answered HTTP 503 while minting', { status: 503 });
+
+    clock.now += 52 * MINUTE;
+    const served = await service.get(request(), context);
+
+    t.equal(served.secret, first.secret);
+    t.equal(served.cached, true);
+    const last = (await auditLines()).at(-1);
+    t.match(last, {
+      event: 'token.fallback',
+      repository: 'acme/widgets',
+      tokenSha256: /^sha256:/,
+      error: { code: 'GITHUB_API', message: /503/ },
+    });
+  },
+);
+
+t.test('does not fall back when GitHub refuses for good', async (t) => {
+  const { provider, service, context, request, clock } = await setup(t);
+  await service.get(request(), context);
+  clock.now += 52 * MINUTE;
+
+  provider.fail = new RequestDeniedError('installation suspended');
+  await t.rejects(service.get(request(), context), { code: 'DENIED' });
+  provider.fail = new GitHubApiError('GitHub answered HTTP 404', { status: 404, quit: true });
+  await t.rejects(service.get(request(), context), { code: 'GITHUB_API' });
+});
+
+t.test('does not fall back to a token with less than a minute of life left', async (t) => {
+  const { provider, service, context, request, clock } = await setup(t);
+  await service.get(request(), context);
+  provider.fail = new GitHubApiError('GitHub did not answer');
+
+  clock.now += 59 * MINUTE + 1;
+
+  await t.rejects(service.get(request(), context), { code: 'GITHUB_API' });
 });

@@ -2,6 +2,7 @@ import t from 'tap';
 import pino from 'pino';
 import {
   fingerprint,
+  refreshAtMs,
   staleAtMs,
   TokenCache,
   type CachedCredential,
@@ -47,7 +48,7 @@ t.test(
   },
 );
 
-t.test('serves an entry until its stale time under a fake clock, then drops it', async (t) => {
+t.test('serves an entry until its stale time under a fake clock, then stops', async (t) => {
   let now = 1_000_000;
   const cache = new TokenCache({ now: () => now, log: pino({ level: 'silent' }) });
   await cache.set('k', entry(now + 30 * MINUTE));
@@ -59,7 +60,31 @@ t.test('serves an entry until its stale time under a fake clock, then drops it',
 
   t.equal(before?.envelope.secret, 'ghs_example');
   t.equal(after, undefined);
-  t.equal(cache.size, 0, 'the stale entry is gone, not only hidden');
+});
+
+t.test(
+  'keeps a stale entry as a fallback while its credential has life left, then drops it',
+  async (t) => {
+    let now = 1_000_000;
+    const cache = new TokenCache({ now: () => now, log: pino({ level: 'silent' }) });
+    await cache.set('k', entry(now + 30 * MINUTE));
+
+    now += 35 * MINUTE;
+    const stale = await cache.getFallback('k', MINUTE);
+    const tooShort = await cache.getFallback('k', 6 * MINUTE);
+    now += 5 * MINUTE;
+    const expired = await cache.getFallback('k', 0);
+
+    t.equal(stale?.envelope.secret, 'ghs_example', 'five minutes of life left is served');
+    t.equal(tooShort, undefined, 'not when less life is left than asked for');
+    t.equal(expired, undefined);
+    t.equal(cache.size, 0, 'the expired entry is gone, not only hidden');
+  },
+);
+
+t.test('starts refreshing five minutes before an entry goes stale, or half-way', async (t) => {
+  t.equal(refreshAtMs(0, 50 * MINUTE), 45 * MINUTE);
+  t.equal(refreshAtMs(0, 4 * MINUTE), 2 * MINUTE);
 });
 
 t.test('does not store an entry that is already stale', async (t) => {

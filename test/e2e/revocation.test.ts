@@ -121,7 +121,13 @@ t.test('without revokeOnShutdown, stopping the daemon revokes nothing', async (t
 t.test('a revocation GitHub refuses is audited as failed and erase still succeeds', async (t) => {
   const w = await world(t);
   const token = await getToken(w, 'widgets');
-  w.github.injectFault({ method: 'DELETE', path: /\/installation\/token$/, status: 502 });
+  // Every attempt: GitHub calls are retried on 5xx.
+  w.github.injectFault({
+    method: 'DELETE',
+    path: /\/installation\/token$/,
+    status: 502,
+    times: Infinity,
+  });
 
   const erase = await runHelper(
     ['--socket', w.daemon.socketPath, 'erase'],

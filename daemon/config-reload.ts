@@ -1,0 +1,86 @@
+/**
+ * SIGHUP: reloads the config file (and the private keys it names) and swaps
+ * the integrations in place. Requests already routed keep the integration
+ * they started with, so none is dropped; cached tokens stay valid because a
+ * cache key names everything a token depends on. An integration whose
+ * config (key included) did not change keeps its provider, and with it what
+ * the provider learnt (installations, GitHub's clock), so its hits stay free.
+ * A config that fails to load changes nothing.
+ */
+import type { Logger } from 'pino';
+import { loadConfig, type DaemonConfig } from './config.js';
+import type { Integration, ProviderRegistry } from './provider-registry.js';
+
+export interface ConfigReloaderOptions {
+  configPath: string;
+  env: Record<string, string | undefined>;
+  log: Logger;
+  registry: ProviderRegistry;
+  current: DaemonConfig;
+  createIntegrations(config: DaemonConfig): Integration[];
+}
+
+export class ConfigReloader {
+  readonly #options: ConfigReloaderOptions;
+  #current: DaemonConfig;
+  // Reloads run one at a time; a signal during one queues the next.
+  #queue: Promise<boolean> = Promise.resolve(true);
+
+  constructor(options: ConfigReloaderOptions) {
+    this.#options = options;
+    this.#current = options.current;
+  }
+
+  get config(): DaemonConfig {
+    return this.#current;
+  }
+
+  /** Resolves true when the new config is in use, false when it was refused. */
+  reload(): Promise<boolean> {
+    this.#queue = this.#queue.then(() => this.#reload());
+    return this.#queue;
+  }
+
+  #keepUnchanged(fresh: Integration[]): Integration[] {
+    const previous = new Map(
+      this.#options.registry.integrations.map((integration) => [
+        JSON.stringify(integration.config),
+        integration,
+      ]),
+    );
+    return fresh.map(
+      (integration) => previous.get(JSON.stringify(integration.config)) ?? integration,
+    );
+  }
+
+  async #reload(): Promise<boolean> {
+    const { log, configPath, env, registry } = this.#options;
+    let next: DaemonConfig;
+    try {
+      next = await loadConfig(configPath, env);
+      registry.replaceAll(this.#keepUnchanged(this.#options.createIntegrations(next)));
+    } catch (error) {
+      log.error(
+        { err: error, config: configPath },
+        'config reload failed; still serving with the previous config',
+      );
+      return false;
+    }
+
+    if (JSON.stringify(next.listeners) !== JSON.stringify(this.#current.listeners)) {
+      log.warn('listeners changes take effect on restart; the sockets and their policies stay');
+    }
+    if (next.auditLog !== this.#current.auditLog) {
+      log.warn(
+        { auditLog: this.#current.auditLog, wanted: next.auditLog },
+        'auditLog changes take effect on restart; still writing to the old file',
+      );
+    }
+    this.#current = next;
+    log.info(
+      { config: next.path, integrations: next.integrations.map(({ name }) => name) },
+      'config reloaded',
+    );
+    return true;
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * How the daemon mints: one mint per scope at a time (concurrent misses
+ * share it), the result cached with its refresh and stale times, successors
+ * minted in the background shortly before a token goes stale, and a cached
+ * token served as a fallback when minting fails upstream.
+ */
+import { toBrokerError, type BrokerError } from '../shared/errors.js';
+import type { CredentialTarget } from '../shared/protocol.js';
+import { FALLBACK_MIN_LIFE_MS, isUpstreamFailure } from './fallback-policy.js';
+import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
+import type { Integration } from './provider-registry.js';
+import { refreshAtMs, staleAtMs, type CachedCredential, type TokenCache } from './token-cache.js';
+
+export interface MintOutcome {
+  envelope: CredentialEnvelope;
+  /** True when another request's mint (or the cache) answered this one. */
+  shared: boolean;
+  /** Set when minting failed and a cached token was served instead. */
+  fallback?: BrokerError;
+}
+
+/**
+ * Runs on every credential a provider returns, before it is cached or
+ * served; throwing fails that mint.
+ */
+export type AcceptCredential = (
+  integration: Integration,
+  target: CredentialTarget,
+  scope: ResolvedScope,
+  envelope: CredentialEnvelope,
+) => void;
+
+export class MintCoordinator {
+  readonly #cache: TokenCache;
+  readonly #now: () => number;
+  readonly #accept: AcceptCredential | undefined;
+  readonly #inFlight = new Map<string, Promise<CredentialEnvelope>>();
+  readonly #refreshes = new Set<Promise<void>>();
+
+  constructor(options: { cache: TokenCache; now: () => number; accept?: AcceptCredential }) {
+    this.#cache = options.cache;
+    this.#now = options.now;
+    this.#accept = options.accept;
+  }
+
+  /**
+   * Mints for a scope that missed the cache; when that fails upstream, falls
+   * back to the cached token if it still has life left (stale, not expired).
+   */
+  async mint(
+    integration: Integration,
+    target: CredentialTarget,
+    scope: ResolvedScope,
+    context: RequestContext,
+  ): Promise<MintOutcome> {
+    try {
+      return await this.#mintOnce(integration, target, scope, context);
+    } catch (error) {
+      const brokerError = toBrokerError(error);
+      if (!isUpstreamFailure(brokerError)) throw error;
+      const cached = await this.#cache.getFallback(scope.cacheKey, FALLBACK_MIN_LIFE_MS);
+      if (cached === undefined) throw error;
+      context.log.warn(
+        { code: brokerError.code, reason: brokerError.message },
+        'minting failed; serving the cached token as a fallback',
+      );
+      return { envelope: cached.envelope, shared: true, fallback: brokerError };
+    }
+  }
+
+  /**
+   * On a hit past its refresh time, mints the successor in the background;
+   * `onMinted` runs when it is cached. A failure is logged, and the cached
+   * token is served until it goes stale.
+   */
+  refreshAhead(
+    hit: CachedCredential,
+    integration: Integration,
+    target: CredentialTarget,
+    scope: ResolvedScope,
+    context: RequestContext,
+    onMinted: (envelope: CredentialEnvelope) => void,
+  ): void {
+    if (hit.refreshAtMs === undefined || hit.refreshAtMs > this.#now()) return;
+    if (this.#inFlight.has(scope.cacheKey)) return;
+
+    const refresh = this.#mintOnce(integration, target, scope, context).then(
+      ({ envelope }) => onMinted(envelope),
+      (error: unknown) =>
+        context.log.warn(
+          { err: toBrokerError(error) },
+          'refreshing a token ahead of time failed; the cached one is served meanwhile',
+        ),
+    );
+    this.#refreshes.add(refresh);
+    void refresh.finally(() => this.#refreshes.delete(refresh));
+  }
+
+  /** Waits for background refreshes; call after the server stops accepting. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#refreshes]);
+  }
+
+  async #mintOnce(
+    integration: Integration,
+    target: CredentialTarget,
+    scope: ResolvedScope,
+    context: RequestContext,
+  ): Promise<MintOutcome> {
+    const pending = this.#inFlight.get(scope.cacheKey);
+    if (pending) return { envelope: await pending, shared: true };
+
+    const mint = this.#mintAndCache(integration, target, scope, context);
+    this.#inFlight.set(scope.cacheKey, mint);
+    try {
+      return { envelope: await mint, shared: false };
+    } finally {
+      this.#inFlight.delete(scope.cacheKey);
+    }
+  }
+
+  async #mintAndCache(
+    integration: Integration,
+    target: CredentialTarget,
+    scope: ResolvedScope,
+    context: RequestContext,
+  ): Promise<CredentialEnvelope> {
+    const envelope = await integration.provider.getCredential(target, scope, context);
+    this.#accept?.(integration, target, scope, envelope);
+    const nowMs = this.#now();
+    const staleAt = staleAtMs({
+      nowMs,
+      expiresAtMs: envelope.expiresAtMs,
+      ttlMs: integration.config.cacheTtlSeconds * 1000,
+      minLifeMs: integration.config.minTokenLifeSeconds * 1000,
+    });
+    const entry: CachedCredential = {
+      integration: integration.config.name,
+      scope,
+      envelope,
+      staleAtMs: staleAt,
+      refreshAtMs: refreshAtMs(nowMs, staleAt),
+    };
+    if (!(await this.#cache.set(scope.cacheKey, entry))) {
+      context.log.warn(
+        {
+          integration: integration.config.name,
+          expiresInSeconds: Math.round((envelope.expiresAtMs - nowMs) / 1000),
+        },
+        'credential expires within minTokenLifeSeconds, so it is not cached; lower minTokenLifeSeconds',
+      );
+    }
+    return envelope;
+  }
+}

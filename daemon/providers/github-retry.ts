@@ -1,0 +1,136 @@
+/**
+ * The fetch every GitHub call goes through: a timeout on each attempt,
+ * bounded retries with jitter on 5xx, connection errors and rate limits
+ * (honouring `retry-after`, else `x-ratelimit-reset`), none on a 4xx that
+ * will not change, and the `Date` header of every answer fed to the clock.
+ */
+import type { Logger } from 'pino';
+import type { GitHubClock } from './github-clock.js';
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  /** First backoff step; doubles per retry, with full jitter. */
+  baseDelayMs: number;
+  /** Longest single wait; a rate limit asking for longer is not waited out. */
+  maxDelayMs: number;
+  /** Each attempt is abandoned after this long. */
+  attemptTimeoutMs: number;
+  /** All attempts and waits of one call end within this (the helper waits 30 s). */
+  totalBudgetMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 4,
+  baseDelayMs: 250,
+  maxDelayMs: 10_000,
+  attemptTimeoutMs: 10_000,
+  totalBudgetMs: 25_000,
+};
+
+export interface RetryDeps {
+  clock: GitHubClock;
+  log: Logger;
+  /** [0, 1), for jitter; Math.random unless a test pins it. */
+  random?: () => number;
+}
+
+type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+/** Seconds or an HTTP date, as `retry-after` may carry; ms from GitHub's now. */
+function retryAfterMs(value: string, githubNowMs: number): number | undefined {
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - githubNowMs);
+}
+
+function isRateLimited(response: Response): boolean {
+  if (response.status === 429) return true;
+  return (
+    response.status === 403 &&
+    (response.headers.has('retry-after') || response.headers.get('x-ratelimit-remaining') === '0')
+  );
+}
+
+/**
+ * How long to wait before retrying after `response`, or undefined when it
+ * must not be retried. `retry` counts retries made so far.
+ */
+export function retryDelayMs(
+  response: Response,
+  retry: number,
+  policy: RetryPolicy,
+  githubNowMs: number,
+  random: () => number,
+): number | undefined {
+  const backoffMs = random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
+  if (response.status >= 500) return backoffMs;
+  if (!isRateLimited(response)) return undefined;
+
+  const retryAfter = response.headers.get('retry-after');
+  const reset = response.headers.get('x-ratelimit-reset');
+  let waitMs: number | undefined;
+  if (retryAfter !== null) waitMs = retryAfterMs(retryAfter, githubNowMs);
+  else if (reset !== null && /^\d+$/.test(reset)) {
+    waitMs = Math.max(0, Number(reset) * 1000 - githubNowMs);
+  }
+  // A little jitter on top, so many clients told the same time do not return at once.
+  return waitMs === undefined ? backoffMs : waitMs + random() * policy.baseDelayMs;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Wraps fetch with the policy above. */
+export function createRetryingFetch(
+  deps: RetryDeps,
+  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+  baseFetch: Fetch = fetch,
+): Fetch {
+  const random = deps.random ?? Math.random;
+
+  return async (url, init) => {
+    const startedMs = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const leftMs = policy.totalBudgetMs - (Date.now() - startedMs);
+      const timeout = AbortSignal.timeout(Math.max(1, Math.min(policy.attemptTimeoutMs, leftMs)));
+      const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+      const last = attempt >= policy.maxAttempts;
+
+      let response: Response;
+      try {
+        response = await baseFetch(url, { ...init, signal });
+      } catch (error) {
+        if (last || init.signal?.aborted) throw error;
+        const waitMs =
+          random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+        if (!fitsBudget(waitMs)) throw error;
+        deps.log.warn(
+          { err: error, attempt, waitMs: Math.round(waitMs) },
+          'GitHub did not answer; retrying',
+        );
+        await sleep(waitMs);
+        continue;
+      }
+
+      deps.clock.observe(response.headers.get('date'));
+      const waitMs = last
+        ? undefined
+        : retryDelayMs(response, attempt - 1, policy, deps.clock.githubNowMs(), random);
+      if (waitMs === undefined || waitMs > policy.maxDelayMs || !fitsBudget(waitMs)) {
+        return response;
+      }
+      deps.log.warn(
+        { status: response.status, attempt, waitMs: Math.round(waitMs) },
+        'GitHub answered with a retryable error; retrying',
+      );
+      await response.body?.cancel();
+      await sleep(waitMs);
+    }
+
+    function fitsBudget(waitMs: number): boolean {
+      return Date.now() - startedMs + waitMs < policy.totalBudgetMs;
+    }
+  };
+}

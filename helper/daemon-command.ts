@@ -1,0 +1,45 @@
+/**
+ * `git-credential-broker daemon [--config PATH] [--socket PATH]` without
+ * yargs: a long-lived daemon should not keep a command-line parser's
+ * modules in memory (about 12 MB of RSS for yargs). Any other form, --help
+ * included, still goes through cli.ts.
+ */
+import { BrokerError } from '../shared/errors.js';
+import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
+import { PROGRAM } from './git-actions.js';
+
+export interface DaemonInvocation {
+  config?: string;
+  socket?: string;
+}
+
+/** The daemon command's options, or undefined when argv is anything else. */
+export function parseDaemonInvocation(argv: readonly string[]): DaemonInvocation | undefined {
+  if (argv[0] !== 'daemon') return undefined;
+  const invocation: DaemonInvocation = {};
+  for (let i = 1; i < argv.length; i++) {
+    const match = /^--(config|socket)(?:=(.*))?$/.exec(argv[i]!);
+    if (match === null) return undefined;
+    const name = match[1] as keyof DaemonInvocation;
+    const value = match[2] ?? argv[++i];
+    if (value === undefined || value === '' || invocation[name] !== undefined) return undefined;
+    invocation[name] = value;
+  }
+  return invocation;
+}
+
+/** Runs the daemon until a signal stops it; returns the exit code. */
+export async function runDaemonCommand(invocation: DaemonInvocation): Promise<number> {
+  try {
+    const { runDaemon } = await import('../daemon/main.js');
+    await runDaemon({
+      configPath: resolveConfigPath(process.env, invocation.config),
+      socketPath: resolveSocketPath(process.env, invocation.socket),
+      env: process.env,
+    });
+    return 0;
+  } catch (error) {
+    process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
+    return error instanceof BrokerError && error.code !== 'INTERNAL' ? 2 : 1;
+  }
+}
