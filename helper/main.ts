@@ -4,7 +4,8 @@
  * its commands (`daemon`, `--help`). The git actions take a lean path that
  * loads neither yargs nor the daemon.
  */
-import { readFileSync } from 'node:fs';
+import { readSync } from 'node:fs';
+import { BadRequestError } from '../shared/errors.js';
 import { resolveSocketPath } from '../shared/paths.js';
 import { runGitAction, PROGRAM, type GitAction } from './git-actions.js';
 
@@ -28,6 +29,37 @@ function parseGitInvocation(argv: string[]): { action: GitAction; socket?: strin
   return undefined;
 }
 
+/**
+ * Git's input: a few short lines. Reading stops past MAX_INPUT_BYTES, so a
+ * runaway writer cannot make the helper buffer without bound.
+ */
+const MAX_INPUT_BYTES = 256 * 1024;
+
+function readInput(): string {
+  const buffer = Buffer.alloc(MAX_INPUT_BYTES + 1);
+  let length = 0;
+  while (length < buffer.length) {
+    let read: number;
+    try {
+      read = readSync(0, buffer, length, buffer.length - length, null);
+    } catch (error) {
+      // A non-blocking stdin with nothing yet: wait a moment, do not spin.
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if ((error as NodeJS.ErrnoException).code === 'EOF') break;
+      throw error;
+    }
+    if (read === 0) break;
+    length += read;
+  }
+  if (length > MAX_INPUT_BYTES) {
+    throw new BadRequestError(`git sent more than ${MAX_INPUT_BYTES} bytes of input`);
+  }
+  return buffer.subarray(0, length).toString('utf8');
+}
+
 async function main(argv: string[]): Promise<number> {
   const invocation = parseGitInvocation(argv);
   if (invocation === undefined) {
@@ -45,8 +77,16 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
     return 1;
   }
+  let input = '';
+  try {
+    if (invocation.action !== 'store') input = readInput();
+  } catch (error) {
+    process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
+    if (invocation.action === 'get') process.stdout.write('quit=1\n');
+    return 1;
+  }
   return runGitAction(invocation.action, {
-    input: invocation.action === 'store' ? '' : readFileSync(0, 'utf8'),
+    input,
     socketPath,
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),

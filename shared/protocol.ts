@@ -151,6 +151,12 @@ export function errorReply(error: BrokerError): Reply {
   return { v: PROTOCOL_VERSION, ok: false, error: wire };
 }
 
+/** A client's value quoted in an error: short, so a reply never echoes a whole request. */
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? 'undefined';
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -167,7 +173,7 @@ function parseLine(line: string, what: string): Record<string, unknown> {
   }
   if (value.v !== PROTOCOL_VERSION) {
     throw new BadRequestError(
-      `unsupported protocol version ${JSON.stringify(value.v)} in ${what}; helper and daemon must come from the same release, restart the daemon after upgrading`,
+      `unsupported protocol version ${shortJson(value.v)} in ${what}; helper and daemon must come from the same release, restart the daemon after upgrading`,
     );
   }
   return value;
@@ -253,7 +259,7 @@ export function parseRequest(line: string): Request {
     }
     default:
       throw new BadRequestError(
-        `unknown request op ${JSON.stringify(value.op)}; expected get, erase, ping, status or stop`,
+        `unknown request op ${shortJson(value.op)}; expected get, erase, ping, status or stop`,
       );
   }
 }

@@ -73,3 +73,17 @@ t.test('a permission name that is not a GitHub permission is refused', async (t)
     t.throws(() => parseRequest(line), { code: 'BAD_REQUEST' }, JSON.stringify(name));
   }
 });
+
+t.test('an error reply never echoes a long value the client sent', async (t) => {
+  const long = 'x'.repeat(10_000);
+
+  const error = (() => {
+    try {
+      parseRequest(JSON.stringify({ v: 1, op: long }));
+    } catch (e) {
+      return e as Error;
+    }
+  })();
+
+  t.ok(error !== undefined && error.message.length < 200, 'the message stays short');
+});

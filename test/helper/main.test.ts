@@ -1,0 +1,27 @@
+import t from 'tap';
+import { runHelper } from '../fixtures/run-helper.js';
+
+t.test(
+  'a runaway input is refused without buffering it all, and git is told to quit',
+  async (t) => {
+    const result = await runHelper(
+      ['--socket', '/nonexistent/daemon.sock', 'get'],
+      `path=${'a'.repeat(300 * 1024)}\n\n`,
+    );
+
+    t.equal(result.code, 1);
+    t.match(result.stderr, /^git-credential-broker: git sent more than 262144 bytes of input\n$/);
+    t.equal(result.stdout, 'quit=1\n');
+  },
+);
+
+t.test('store reads nothing and answers nothing', async (t) => {
+  const result = await runHelper(
+    ['--socket', '/nonexistent/daemon.sock', 'store'],
+    'protocol=https\n',
+  );
+
+  t.equal(result.code, 0);
+  t.equal(result.stdout, '');
+  t.equal(result.stderr, '');
+});
