@@ -117,6 +117,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         provider,
         host,
       })),
+      listeners: listeners.map(({ socket, policy }) => ({
+        socket,
+        ...(policy.allow === undefined ? {} : { allow: [...policy.allow] }),
+        ...(policy.permissions === undefined ? {} : { permissions: policy.permissions }),
+      })),
       cache: await service.cacheStatus(),
       counters: { ...service.counters },
     }),

@@ -105,6 +105,8 @@ export interface DaemonStatus {
   config: string;
   auditLog: string;
   integrations: { name: string; provider: string; host: string }[];
+  /** Every socket the daemon listens on, with its client policy. */
+  listeners?: { socket: string; allow?: string[]; permissions?: Permissions }[];
   cache: StatusCacheEntry[];
   counters: StatusCounters;
 }

@@ -62,6 +62,17 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
     `counters:     ${status.counters.hits} hits, ${status.counters.misses} misses, ${status.counters.mints} mints, ${status.counters.errors} errors`,
     'integrations:',
     ...status.integrations.map((i) => `  ${i.name} (${i.provider}) for ${i.host}`),
+    'listeners:',
+    ...(status.listeners ?? []).map((l) => {
+      const allow = l.allow === undefined ? 'any repository' : l.allow.join(', ');
+      const ceiling =
+        l.permissions === undefined
+          ? "the integration's permissions"
+          : Object.entries(l.permissions)
+              .map(([name, level]) => `${name}:${level}`)
+              .join(',');
+      return `  ${l.socket}: ${allow}; at most ${ceiling}`;
+    }),
     `cached:       ${status.cache.length === 0 ? 'nothing' : ''}`.trimEnd(),
     ...status.cache.map((entry) => {
       const permissions = Object.entries(entry.permissions)

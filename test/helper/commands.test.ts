@@ -85,6 +85,10 @@ t.test('status shows integrations, cached repositories and counters, never a tok
   );
   t.match(text.stdout, /acme\/widgets \[contents:write\] via local-github: served for \d+m/);
   t.match(text.stdout, /1 hits, 1 misses, 1 mints, 0 errors/);
+  t.match(
+    text.stdout,
+    /listeners:\n {2}.*daemon\.sock: any repository; at most the integration's permissions/,
+  );
   t.match(status, {
     counters: { hits: 1, misses: 1, mints: 1, errors: 0 },
     cache: [{ repository: 'acme/widgets' }],
