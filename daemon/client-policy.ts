@@ -25,7 +25,11 @@ const LEVEL_RANK: Record<PermissionLevel, number> = { read: 1, write: 2, admin: 
 
 /** True when the normalized repository matches one of the patterns. */
 export function repositoryAllowed(patterns: readonly string[], repository: string): boolean {
-  const [owner, name] = repository.split('/');
+  // Patterns name owner/repository; a path with more (or fewer) segments
+  // matches none, whatever its first two are.
+  const parts = repository.split('/');
+  if (parts.length !== 2) return false;
+  const [owner, name] = parts;
   return patterns.some((pattern) => {
     const [allowedOwner, allowedName] = pattern.split('/');
     return allowedOwner === owner && (allowedName === '*' || allowedName === name);

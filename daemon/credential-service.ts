@@ -182,12 +182,18 @@ export class CredentialService {
     // Nor touch a token beyond its socket's ceiling: a read-only sandbox must
     // not revoke the write token another client is pushing with.
     const ceiling = context.policy?.permissions;
+    // "Unspecified" (a provider's empty set) counts as beyond any ceiling.
     const within = (permissions: Permissions): boolean =>
-      ceiling === undefined || permissionsBeyond(permissions, ceiling).length === 0;
+      ceiling === undefined ||
+      (Object.keys(permissions).length > 0 && permissionsBeyond(permissions, ceiling).length === 0);
+    // With the token in hand, it alone identifies the entry, even one cached
+    // under an integration that a reload renamed or replaced.
+    const sameIntegration = (name: string): boolean =>
+      wanted !== undefined || name === integration.config.name;
 
     const deleted = await this.#cache.deleteWhere(
       (entry) =>
-        entry.integration === integration.config.name &&
+        sameIntegration(entry.integration) &&
         entry.scope.repository === scope.repository &&
         within(entry.scope.permissions) &&
         (wanted === undefined || fingerprint(entry.envelope.secret) === wanted),
@@ -204,7 +210,7 @@ export class CredentialService {
     // Git erases a credential it found wanting: make sure no one else can use it.
     await this.#revoker?.revokeWhere(
       (issued) =>
-        issued.integration === integration &&
+        sameIntegration(issued.integration.config.name) &&
         issued.scope.repository === scope.repository &&
         within(issued.scope.permissions) &&
         (wanted === undefined || issued.tokenSha256 === wanted),

@@ -30,12 +30,17 @@ export type AcceptCredential = (
   envelope: CredentialEnvelope,
 ) => void;
 
+/** A failed refresh-ahead is not tried again for this long. */
+export const REFRESH_RETRY_MS = 30_000;
+
 export class MintCoordinator {
   readonly #cache: TokenCache;
   readonly #now: () => number;
   readonly #accept: AcceptCredential | undefined;
   readonly #inFlight = new Map<string, Promise<CredentialEnvelope>>();
   readonly #refreshes = new Set<Promise<void>>();
+  /** When a scope whose refresh failed may try again (ms since the epoch). */
+  readonly #refreshBackoff = new Map<string, number>();
 
   constructor(options: { cache: TokenCache; now: () => number; accept?: AcceptCredential }) {
     this.#cache = options.cache;
@@ -81,16 +86,24 @@ export class MintCoordinator {
     context: RequestContext,
     onMinted: (envelope: CredentialEnvelope) => void,
   ): void {
-    if (hit.refreshAtMs === undefined || hit.refreshAtMs > this.#now()) return;
+    const nowMs = this.#now();
+    if (hit.refreshAtMs === undefined || hit.refreshAtMs > nowMs) return;
     if (this.#inFlight.has(scope.cacheKey)) return;
+    // After a failed refresh, hits stay hits for a while instead of each
+    // becoming a call to a service that is failing.
+    const retryAt = this.#refreshBackoff.get(scope.cacheKey);
+    if (retryAt !== undefined && retryAt > nowMs) return;
+    this.#refreshBackoff.delete(scope.cacheKey);
 
     const refresh = this.#mintOnce(integration, target, scope, context).then(
       ({ envelope }) => onMinted(envelope),
-      (error: unknown) =>
+      (error: unknown) => {
+        this.#refreshBackoff.set(scope.cacheKey, this.#now() + REFRESH_RETRY_MS);
         context.log.warn(
           { err: toBrokerError(error) },
           'refreshing a token ahead of time failed; the cached one is served meanwhile',
-        ),
+        );
+      },
     );
     this.#refreshes.add(refresh);
     void refresh.finally(() => this.#refreshes.delete(refresh));

@@ -5,7 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { defaultDaemonLogPath, resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
+import {
+  defaultDaemonLogPath,
+  resolveConfigPath,
+  resolveSocketPath,
+  SOCKET_ENV,
+} from '../shared/paths.js';
 import { launchDaemon } from './daemon-launcher.js';
 
 interface AutostartConfig {
@@ -44,9 +49,16 @@ export async function autostartDaemon(
   // A sandbox asking on its restricted listener starts the daemon on the
   // operator's default socket (which opens the listeners too), so the
   // operator can still reach, inspect and stop it.
-  const daemonSocket = isListener(config, configPath, socketPath)
-    ? resolveSocketPath(env)
-    : socketPath;
+  // The operator's socket: $GIT_CREDENTIAL_BROKER_SOCKET, unless that names
+  // the listener itself (a sandbox's environment), then the default path.
+  let daemonSocket = socketPath;
+  if (isListener(config, configPath, socketPath)) {
+    const fromEnv = resolveSocketPath(env);
+    daemonSocket =
+      resolve(fromEnv) === resolve(socketPath)
+        ? resolveSocketPath({ ...env, [SOCKET_ENV]: undefined })
+        : fromEnv;
+  }
   await launchDaemon({
     configPath,
     socketPath: daemonSocket,

@@ -5,6 +5,7 @@
  * `key[]` repeats, and unknown keys are ignored.
  */
 import { BadRequestError } from '../shared/errors.js';
+import { trimSlashes } from '../shared/paths-text.js';
 
 /** Git refuses lines longer than this; so does the helper. */
 export const MAX_LINE_BYTES = 65535;
@@ -61,7 +62,7 @@ function fromUrl(value: string): Partial<CredentialAttributes> {
   }
   const host = percentDecode(authority.slice(at + 1));
   if (host !== '') fields.host = host;
-  const path = slash === -1 ? '' : percentDecode(rest.slice(slash + 1)).replace(/^\/+|\/+$/g, '');
+  const path = slash === -1 ? '' : trimSlashes(percentDecode(rest.slice(slash + 1)));
   if (path !== '') fields.path = path;
   // A value git would refuse must not slip in through an escape.
   for (const [name, part] of Object.entries(fields)) {

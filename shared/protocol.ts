@@ -8,6 +8,7 @@
  * a daemon answers a version it does not speak with a BAD_REQUEST reply.
  */
 import { BadRequestError, BrokerError, type ErrorCode } from './errors.js';
+import { MAX_PATH_LENGTH } from './paths-text.js';
 
 /** Version of the messages below. Bump on any incompatible change. */
 export const PROTOCOL_VERSION = 1;
@@ -192,6 +193,15 @@ function parseTarget(value: unknown): CredentialTarget {
   }
   if (path !== undefined && typeof path !== 'string') {
     throw new BadRequestError('malformed request: target.path must be a string');
+  }
+  // Checked before anything else looks at them: work per request stays small.
+  if (host.length > 255 || protocol.length > 32) {
+    throw new BadRequestError('malformed request: target.host or target.protocol is too long');
+  }
+  if (path !== undefined && path.length > MAX_PATH_LENGTH) {
+    throw new BadRequestError(
+      `malformed request: target.path is longer than ${MAX_PATH_LENGTH} characters`,
+    );
   }
   return path === undefined ? { protocol, host } : { protocol, host, path };
 }

@@ -4,6 +4,9 @@
  */
 import { execFile } from 'node:child_process';
 import { ProviderError, RequestDeniedError } from '../../shared/errors.js';
+import { stripGitSuffixes, trimSlashes } from '../../shared/paths-text.js';
+import { printable } from '../../shared/printable.js';
+import { normalizeHost } from '../provider-registry.js';
 import type { CredentialTarget, Permissions } from '../../shared/protocol.js';
 import type {
   CredentialEnvelope,
@@ -16,12 +19,31 @@ import type { CommandOptions } from './command-kind.js';
 /** Largest output read from the program; a credential is far smaller. */
 const MAX_OUTPUT_BYTES = 64 * 1024;
 
-/** The repository part of a path: no surrounding slashes, no `.git`, lowercase. */
+/** The repository part of a path: no surrounding slashes, `.git` or lfs suffix; lowercase. */
 export function normalizePath(path: string | undefined): string {
-  return (path ?? '')
-    .replace(/^\/+|\/+$/g, '')
-    .replace(/\.git$/i, '')
-    .toLowerCase();
+  return stripGitSuffixes(trimSlashes(path ?? '')).toLowerCase();
+}
+
+/**
+ * Refuses a path the program could misread: empty, `.` or `..` segments,
+ * leftover percent-escapes or control characters. The program may build a
+ * URL or a file name from it.
+ */
+function checkPath(repository: string): void {
+  const bad = repository
+    .split('/')
+    .some(
+      (segment) =>
+        segment === '.' ||
+        segment === '..' ||
+        (segment === '' && repository !== '') ||
+        /[%\u0000-\u001f\u007f\\]/.test(segment),
+    );
+  if (bad) {
+    throw new RequestDeniedError(
+      `path '${printable(repository, 120)}' has an empty, '.' or '..' segment, a '%', a backslash or a control character`,
+    );
+  }
 }
 
 function parseExpiry(value: unknown): number {
@@ -40,16 +62,20 @@ export class CommandProvider implements CredentialProvider {
 
   async resolveScope(target: CredentialTarget, requested: RequestedScopes): Promise<ResolvedScope> {
     const repository = normalizePath(target.path);
-    if (repository.split('/').includes('..')) {
-      throw new RequestDeniedError(`path '${repository}' contains '..'`);
-    }
+    checkPath(repository);
     const permissions: Permissions = requested.permissions ?? {};
     const canonical = Object.keys(permissions)
       .sort()
       .map((key) => `${key}=${permissions[key]}`)
       .join(',');
     return {
-      cacheKey: [this.kind, this.name, target.host.toLowerCase(), repository, canonical].join('|'),
+      cacheKey: [
+        this.kind,
+        this.name,
+        normalizeHost(target.protocol, target.host),
+        repository,
+        canonical,
+      ].join('|'),
       repository,
       permissions,
       metadata: { command: this.options.argv[0]! },
@@ -106,7 +132,7 @@ export class CommandProvider implements CredentialProvider {
     const env = {
       ...process.env,
       GIT_CREDENTIAL_BROKER_PROTOCOL: target.protocol,
-      GIT_CREDENTIAL_BROKER_HOST: target.host,
+      GIT_CREDENTIAL_BROKER_HOST: normalizeHost(target.protocol, target.host),
       GIT_CREDENTIAL_BROKER_REPOSITORY: scope.repository,
       GIT_CREDENTIAL_BROKER_PERMISSIONS: JSON.stringify(scope.permissions),
     };

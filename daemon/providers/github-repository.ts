@@ -4,6 +4,7 @@
  * normalized key.
  */
 import { RequestDeniedError } from '../../shared/errors.js';
+import { stripGitSuffixes, trimSlashes } from '../../shared/paths-text.js';
 import { printable } from '../../shared/printable.js';
 import type { CredentialTarget } from '../../shared/protocol.js';
 
@@ -36,10 +37,7 @@ export function parseRepository(target: CredentialTarget): RepositoryRef {
   // Git decodes percent-escapes before it sends `path`; decoding again would
   // let `%252F` become a slash. A '%' left here fails the name check below.
   // git-lfs asks for `owner/repo.git/info/lfs`: the same repository.
-  const path = target.path
-    .replace(/^\/+|\/+$/g, '')
-    .replace(/(\.git)?\/info\/lfs(\/.*)?$/i, '')
-    .replace(/\.git$/i, '');
+  const path = stripGitSuffixes(trimSlashes(target.path));
 
   const parts = path.split('/');
   const [owner, name] = parts;

@@ -105,3 +105,10 @@ t.test('an unrestricted socket passes the request through unchanged', async (t) 
 t.test('an empty permissions object asks for the ceiling, not the provider default', async (t) => {
   t.same(authorizeRequest(policy, provider, target('acme/widgets'), {}), policy.permissions);
 });
+
+t.test('a pattern matches only a path of exactly owner/repository', async (t) => {
+  for (const repository of ['acme/widgets/extra', 'acme/widgets/x/y', 'acme', 'acme/widgets/.']) {
+    t.notOk(repositoryAllowed(['acme/widgets', 'acme/*'], repository), repository);
+  }
+  t.ok(repositoryAllowed(['acme/widgets'], 'acme/widgets'));
+});

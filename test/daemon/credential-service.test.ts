@@ -345,3 +345,48 @@ t.test('does not fall back to a token with less than a minute of life left', asy
 
   await t.rejects(service.get(request(), context), { code: 'GITHUB_API' });
 });
+
+t.test('after a failed refresh, hits do not retry it until the backoff has passed', async (t) => {
+  const { provider, service, context, request, clock } = await setup(t);
+  await service.get(request(), context);
+  provider.fail = new GitHubApiError('GitHub answered HTTP 422', { status: 422 });
+  clock.now += 46 * MINUTE;
+
+  for (let i = 0; i < 20; i++) {
+    await service.get(request(), context);
+    await service.drain();
+  }
+  const duringBackoff = provider.mints;
+  clock.now += 31_000;
+  await service.get(request(), context);
+  await service.drain();
+
+  t.equal(duringBackoff, 2, 'twenty hits, one refresh attempt');
+  t.equal(provider.mints, 3, 'tried again once the backoff passed');
+});
+
+t.test(
+  'a socket with a ceiling never erases a credential cached without permissions',
+  async (t) => {
+    const { service, context, request } = await setup(t);
+    const unrestricted = await service.get({ ...request(), permissions: {} }, context);
+    const readOnly = {
+      ...context,
+      policy: { name: 'ro', permissions: { contents: 'read' as const } },
+    };
+
+    const erased = await service.erase(
+      {
+        v: PROTOCOL_VERSION,
+        op: 'erase',
+        target: request().target,
+        requester: request().requester,
+      },
+      readOnly,
+    );
+    const again = await service.get({ ...request(), permissions: {} }, context);
+
+    t.equal(erased, 0);
+    t.equal(again.secret, unrestricted.secret, 'still cached');
+  },
+);

@@ -221,3 +221,38 @@ t.test(
     t.equal(stop.code, 0, stop.stderr);
   },
 );
+
+t.test(
+  'autostart from a sandbox whose environment names its listener still opens the default socket',
+  async (t) => {
+    const { w, socketA } = await policyWorld(t);
+    await w.daemon.stop();
+    const config = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    await writeFile(w.daemon.configPath, JSON.stringify({ ...config, autostart: true }));
+    const base = {
+      ...w.env,
+      GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath,
+      XDG_RUNTIME_DIR: await mkdtemp(join(tmpdir(), 'gcb-run-')),
+      XDG_STATE_HOME: join(w.dir, 'state'),
+    };
+    const sandbox = { ...base, GIT_CREDENTIAL_BROKER_SOCKET: socketA };
+    t.teardown(() => runHelper(['stop'], '', base));
+
+    const fromSandbox = await runHelper(
+      ['get'],
+      `protocol=http\nhost=${w.github.host}\npath=acme/widgets\n\n`,
+      sandbox,
+    );
+    const status = await runHelper(['status'], '', base);
+
+    t.match(fromSandbox.stdout, /^password=ghs_/m, fromSandbox.stderr);
+    t.equal(
+      status.code,
+      0,
+      `the operator reaches the daemon on the default socket: ${status.stderr}`,
+    );
+  },
+);

@@ -87,3 +87,15 @@ t.test('an error reply never echoes a long value the client sent', async (t) => 
 
   t.ok(error !== undefined && error.message.length < 200, 'the message stays short');
 });
+
+t.test('a path or host too long for git is refused before anything parses it', async (t) => {
+  const request = (target: Record<string, string>) =>
+    JSON.stringify({ v: 1, op: 'get', target: { protocol: 'https', host: 'h', ...target } });
+
+  t.throws(() => parseRequest(request({ path: `a${'/'.repeat(64_000)}a` })), {
+    code: 'BAD_REQUEST',
+    message: /target.path is longer than 1024 characters/,
+  });
+  t.throws(() => parseRequest(request({ host: 'h'.repeat(300) })), { code: 'BAD_REQUEST' });
+  t.doesNotThrow(() => parseRequest(request({ path: 'acme/widgets' })));
+});

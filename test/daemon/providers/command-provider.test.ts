@@ -105,3 +105,20 @@ t.test('refuses a path with ..', async (t) => {
     code: 'DENIED',
   });
 });
+
+t.test('refuses paths a program could misread, and strips git suffixes', async (t) => {
+  const provider = program(t, ECHO_ENV);
+
+  for (const path of [
+    'team/%2e%2e/other',
+    'team//tools',
+    'team/./tools',
+    'team/\u0001x',
+    'team\\..\\x',
+  ]) {
+    await t.rejects(provider.resolveScope({ ...target, path }, {}), { code: 'DENIED' }, path);
+  }
+  const lfs = await provider.resolveScope({ ...target, path: 'team/tools.git/info/lfs' }, {});
+
+  t.equal(lfs.repository, 'team/tools');
+});
