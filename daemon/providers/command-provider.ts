@@ -37,6 +37,7 @@ function checkPath(repository: string): void {
         segment === '.' ||
         segment === '..' ||
         (segment === '' && repository !== '') ||
+        // eslint-disable-next-line no-control-regex -- control characters are what it refuses
         /[%\u0000-\u001f\u007f\\]/.test(segment),
     );
   if (bad) {
