@@ -30,16 +30,14 @@ export function normalizePath(path: string | undefined): string {
  * URL or a file name from it.
  */
 function checkPath(repository: string): void {
-  const bad = repository
-    .split('/')
-    .some(
-      (segment) =>
-        segment === '.' ||
-        segment === '..' ||
-        (segment === '' && repository !== '') ||
-        // eslint-disable-next-line no-control-regex -- control characters are what it refuses
-        /[%\u0000-\u001f\u007f\\]/.test(segment),
-    );
+  const bad = repository.split('/').some(
+    (segment) =>
+      segment === '.' ||
+      segment === '..' ||
+      (segment === '' && repository !== '') ||
+      // eslint-disable-next-line no-control-regex -- control characters are what it refuses
+      /[%\u0000-\u001f\u007f\\]/.test(segment),
+  );
   if (bad) {
     throw new RequestDeniedError(
       `path '${printable(repository, 120)}' has an empty, '.' or '..' segment, a '%', a backslash or a control character`,
