@@ -36,6 +36,21 @@ async function policyWorld(t: Test): Promise<PolicyWorld> {
   return { w, socketA, socketB };
 }
 
+async function runtimeDir(t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'gcb-run-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A policy world whose daemon is stopped and whose config turns autostart on. */
+async function autostartWorld(t: Test): Promise<PolicyWorld> {
+  const world = await policyWorld(t);
+  await world.w.daemon.stop();
+  const config = JSON.parse(await readFile(world.w.daemon.configPath, 'utf8')) as object;
+  await writeFile(world.w.daemon.configPath, JSON.stringify({ ...config, autostart: true }));
+  return world;
+}
+
 function get(socket: string, lines: string[]) {
   return runHelper(['--socket', socket, 'get'], `${lines.join('\n')}\n\n`);
 }
@@ -193,13 +208,7 @@ t.test(
 t.test(
   'autostart from a restricted socket starts the daemon on the operator socket too',
   async (t) => {
-    const { w, socketA } = await policyWorld(t);
-    await w.daemon.stop();
-    const config = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as Record<
-      string,
-      unknown
-    >;
-    await writeFile(w.daemon.configPath, JSON.stringify({ ...config, autostart: true }));
+    const { w, socketA } = await autostartWorld(t);
     const env = {
       ...w.env,
       GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath,
@@ -225,17 +234,11 @@ t.test(
 t.test(
   'autostart from a sandbox whose environment names its listener still opens the default socket',
   async (t) => {
-    const { w, socketA } = await policyWorld(t);
-    await w.daemon.stop();
-    const config = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as Record<
-      string,
-      unknown
-    >;
-    await writeFile(w.daemon.configPath, JSON.stringify({ ...config, autostart: true }));
+    const { w, socketA } = await autostartWorld(t);
     const base = {
       ...w.env,
       GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath,
-      XDG_RUNTIME_DIR: await mkdtemp(join(tmpdir(), 'gcb-run-')),
+      XDG_RUNTIME_DIR: await runtimeDir(t),
       XDG_STATE_HOME: join(w.dir, 'state'),
     };
     const sandbox = { ...base, GIT_CREDENTIAL_BROKER_SOCKET: socketA };

@@ -2,7 +2,7 @@
  * The GitHub App provider against a stub of GitHub's REST API: a real HTTP
  * server on loopback that records what it was sent and answers canned JSON.
  */
-import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, verify } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
@@ -70,6 +70,9 @@ function provider(
   };
 }
 
+/** The stub GitHub's token, made at test time. */
+const STUB_TOKEN = `ghs_${randomBytes(18).toString('hex')}`;
+
 const context: RequestContext = {
   requestId: 'r',
   requester: { pid: 1, ppid: 0 },
@@ -83,7 +86,7 @@ const HAPPY = (seen: Seen): Answer =>
     : {
         status: 201,
         body: {
-          token: 'ghs_stubbedtoken000000000000000000000000',
+          token: STUB_TOKEN,
           expires_at: '2030-01-01T00:00:00Z',
           permissions: { contents: 'write', metadata: 'read' },
           repository_selection: 'selected',
@@ -128,7 +131,7 @@ t.test(
     t.equal(String(claims.iss), '4242');
     t.ok(claims.exp! - claims.iat! <= 600, 'JWT lives at most ten minutes');
     t.match(envelope, {
-      secret: 'ghs_stubbedtoken000000000000000000000000',
+      secret: STUB_TOKEN,
       username: 'x-access-token',
       expiresAtMs: Date.parse('2030-01-01T00:00:00Z'),
       granted: {
