@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from '@octokit/request';
 import t, { type Test } from 'tap';
 import { revokeInstallationToken } from '../../../daemon/providers/github-revoke.js';
 
-const TOKEN = 'ghs_revokeme0000000000000000000000000000';
+// Made at test time, like every secret a test uses.
+const TOKEN = `ghs_${randomBytes(18).toString('hex')}`;
 const NOW = 1_700_000_000_000;
 
 async function stub(t: Test, status: number) {
