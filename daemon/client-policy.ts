@@ -60,6 +60,11 @@ export function authorizeRequest(
   if (policy === undefined) return requested;
 
   if (policy.allow !== undefined) {
+    if (target.path === undefined || target.path === '') {
+      throw new RequestDeniedError(
+        `git did not send a repository path for '${target.host}', and socket '${policy.name}' serves only named repositories; run: git config --global credential.${target.protocol}://${target.host}.useHttpPath true`,
+      );
+    }
     // The provider's own normalization (case, `.git`, escapes, slashes) is
     // what it would mint for, so it is what the policy must judge.
     const repository = provider.repositoryOf?.(target);

@@ -53,6 +53,12 @@ function parseCeiling(fields: ConfigFields): Permissions | undefined {
     }
     permissions[name] = level as Permissions[string];
   }
+  if (Object.keys(permissions).length === 0) {
+    fields.fail(
+      'permissions',
+      'must name at least one permission (an empty ceiling would deny everything); for example { "contents": "read" }',
+    );
+  }
   return permissions;
 }
 

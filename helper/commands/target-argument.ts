@@ -7,7 +7,11 @@ export function targetFromArgument(argument: string, host: string): CredentialTa
   if (argument.includes('://')) {
     const attributes = parseCredentialInput(`url=${argument}\n`);
     if (attributes.protocol === undefined || attributes.host === undefined) {
-      throw new BrokerError('BAD_REQUEST', `'${argument}' is not a clone URL`);
+      // Not quoted: a URL may carry a password.
+      throw new BrokerError(
+        'BAD_REQUEST',
+        'the argument is not a clone URL (scheme://host/owner/repo)',
+      );
     }
     const target: CredentialTarget = { protocol: attributes.protocol, host: attributes.host };
     if (attributes.path !== undefined) target.path = attributes.path;

@@ -112,3 +112,21 @@ t.test('a pattern matches only a path of exactly owner/repository', async (t) =>
   }
   t.ok(repositoryAllowed(['acme/widgets'], 'acme/widgets'));
 });
+
+t.test('a request with no path on a restricted socket gets the useHttpPath fix', async (t) => {
+  const provider = { repositoryOf: () => undefined } as unknown as CredentialProvider;
+
+  t.throws(
+    () =>
+      authorizeRequest(
+        { name: 'ro', allow: ['acme/*'] },
+        provider,
+        { protocol: 'https', host: 'github.com' },
+        undefined,
+      ),
+    {
+      code: 'DENIED',
+      message: /git config --global credential\.https:\/\/github\.com\.useHttpPath true/,
+    },
+  );
+});

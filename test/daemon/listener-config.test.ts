@@ -59,6 +59,7 @@ t.test('a bad pattern, key or duplicate socket is a config error naming it', asy
     [{ listeners: [{ allow: ['acme/*'] }] }, /listeners\[0\]\.socket is required/],
     [{ listeners: [{ socket: 'a.sock' }, { socket: './a.sock' }] }, /twice/],
     [{ revokeOnShutdown: 'yes' }, /revokeOnShutdown must be true or false/],
+    [{ listeners: [{ socket: 'a.sock', permissions: {} }] }, /permissions must name at least one/],
   ];
 
   for (const [extra, message] of bad) {
