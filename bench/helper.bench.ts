@@ -20,9 +20,14 @@ interface Variant {
   helper: string;
 }
 
-function fill(env: NodeJS.ProcessEnv, helper: string, input: string): number {
-  const startedNs = process.hrtime.bigint();
-  const result = spawnSync(
+/** `git credential ACTION` with `helper` as the only helper. */
+function gitCredential(
+  env: NodeJS.ProcessEnv,
+  helper: string,
+  action: 'fill' | 'approve',
+  input: string,
+) {
+  return spawnSync(
     'git',
     [
       '-c',
@@ -32,10 +37,15 @@ function fill(env: NodeJS.ProcessEnv, helper: string, input: string): number {
       '-c',
       `credential.helper=${helper}`,
       'credential',
-      'fill',
+      action,
     ],
     { env, input, encoding: 'utf8' },
   );
+}
+
+function fill(env: NodeJS.ProcessEnv, helper: string, input: string): number {
+  const startedNs = process.hrtime.bigint();
+  const result = gitCredential(env, helper, 'fill', input);
   const ms = Number(process.hrtime.bigint() - startedNs) / 1e6;
   if (result.status !== 0 || !/^password=/m.test(result.stdout)) {
     throw new Error(`git credential fill through '${helper}' failed: ${result.stderr}`);
@@ -59,19 +69,11 @@ export async function benchHelper(world: BenchWorld, workDir: string): Promise<R
   const cacheDir = join(workDir, 'git-cache');
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
   const cacheHelper = `cache --timeout=600 --socket ${join(cacheDir, 'sock')}`;
-  const approve = spawnSync(
-    'git',
-    [
-      '-c',
-      'credential.useHttpPath=true',
-      '-c',
-      'credential.helper=',
-      '-c',
-      `credential.helper=${cacheHelper}`,
-      'credential',
-      'approve',
-    ],
-    { env, input: `${input.trimEnd()}\nusername=x-access-token\npassword=bench\n\n` },
+  const approve = gitCredential(
+    env,
+    cacheHelper,
+    'approve',
+    `${input.trimEnd()}\nusername=x-access-token\npassword=bench\n\n`,
   );
   if (approve.status !== 0) throw new Error(`cannot prime git credential-cache`);
 

@@ -4,6 +4,9 @@
  * config error says exactly what to fix.
  */
 import { ConfigError } from '../shared/errors.js';
+import type { PermissionLevel, Permissions } from '../shared/protocol.js';
+
+const PERMISSION_LEVELS: readonly string[] = ['read', 'write', 'admin'];
 
 export type JsonObject = Record<string, unknown>;
 
@@ -63,6 +66,30 @@ export class ConfigFields {
       this.fail(name, `must be a positive whole number, got ${describe(value)}`);
     }
     return value;
+  }
+
+  /**
+   * Reads a non-empty `{ name: "read" | "write" | "admin" }` object, or
+   * undefined when absent. Names are GitHub's lowercase words, which also
+   * keeps `__proto__` out of the object.
+   */
+  optionalPermissions(name: string): Permissions | undefined {
+    const child = this.child(name);
+    if (child === undefined) return undefined;
+    const permissions: Permissions = {};
+    for (const [permission, level] of Object.entries(child.object)) {
+      if (!/^[a-z][a-z_]*$/.test(permission)) {
+        child.fail(permission, 'is not a GitHub App permission name');
+      }
+      if (typeof level !== 'string' || !PERMISSION_LEVELS.includes(level)) {
+        child.fail(permission, `must be "read", "write" or "admin", got ${describe(level)}`);
+      }
+      permissions[permission] = level as PermissionLevel;
+    }
+    if (Object.keys(permissions).length === 0) {
+      this.fail(name, 'must name at least one permission, for example { "contents": "read" }');
+    }
+    return permissions;
   }
 
   child(name: string): ConfigFields | undefined {

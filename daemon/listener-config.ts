@@ -8,7 +8,6 @@
  *   ]
  */
 import { resolve } from 'node:path';
-import type { Permissions } from '../shared/protocol.js';
 import { REPOSITORY_PATTERN, type ClientPolicy } from './client-policy.js';
 import { ConfigFields, describe } from './config-fields.js';
 import { resolveFrom } from './config.js';
@@ -19,7 +18,6 @@ export interface ListenerConfig {
 }
 
 const LISTENER_KEYS = ['socket', 'allow', 'permissions'];
-const LEVELS = ['read', 'write', 'admin'];
 
 function parseAllow(fields: ConfigFields): string[] | undefined {
   const value = fields.object.allow;
@@ -42,26 +40,6 @@ function parseAllow(fields: ConfigFields): string[] | undefined {
   });
 }
 
-function parseCeiling(fields: ConfigFields): Permissions | undefined {
-  const child = fields.child('permissions');
-  if (child === undefined) return undefined;
-  const permissions: Permissions = {};
-  for (const [name, level] of Object.entries(child.object)) {
-    if (!/^[a-z][a-z_]*$/.test(name)) child.fail(name, 'is not a GitHub App permission name');
-    if (typeof level !== 'string' || !LEVELS.includes(level)) {
-      child.fail(name, `must be "read", "write" or "admin", got ${describe(level)}`);
-    }
-    permissions[name] = level as Permissions[string];
-  }
-  if (Object.keys(permissions).length === 0) {
-    fields.fail(
-      'permissions',
-      'must name at least one permission (an empty ceiling would deny everything); for example { "contents": "read" }',
-    );
-  }
-  return permissions;
-}
-
 /** Parses `listeners`; socket paths are resolved against the config file. */
 export function parseListeners(top: ConfigFields): ListenerConfig[] {
   const list = top.object.listeners;
@@ -77,7 +55,7 @@ export function parseListeners(top: ConfigFields): ListenerConfig[] {
     const policy: ClientPolicy = { name: socket };
     const allow = parseAllow(fields);
     if (allow !== undefined) policy.allow = allow;
-    const permissions = parseCeiling(fields);
+    const permissions = fields.optionalPermissions('permissions');
     if (permissions !== undefined) policy.permissions = permissions;
     return { socket, policy };
   });

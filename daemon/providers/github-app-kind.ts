@@ -119,28 +119,6 @@ async function parsePrivateKey(
   return options;
 }
 
-const LEVELS = ['read', 'write', 'admin'];
-
-function parsePermissions(fields: ConfigFields): Permissions {
-  const child = fields.child('permissions');
-  if (child === undefined) return { ...DEFAULT_PERMISSIONS };
-  const permissions: Permissions = {};
-  for (const [name, level] of Object.entries(child.object)) {
-    if (!/^[a-z_]+$/.test(name)) child.fail(name, 'is not a GitHub App permission name');
-    if (typeof level !== 'string' || !LEVELS.includes(level)) {
-      child.fail(name, `must be "read", "write" or "admin", got ${describe(level)}`);
-    }
-    permissions[name] = level as Permissions[string];
-  }
-  if (Object.keys(permissions).length === 0) {
-    fields.fail(
-      'permissions',
-      'must name at least one permission, for example { "contents": "read" }',
-    );
-  }
-  return permissions;
-}
-
 function parseOwners(fields: ConfigFields): string[] | undefined {
   const value = fields.object.owners;
   if (value === undefined) return undefined;
@@ -176,7 +154,7 @@ export const githubAppKind: ProviderKind = {
       appId,
       ...(await parsePrivateKey(fields, configFile, env)),
       apiBaseUrl: parseApiBaseUrl(fields),
-      permissions: parsePermissions(fields),
+      permissions: fields.optionalPermissions('permissions') ?? { ...DEFAULT_PERMISSIONS },
     };
     const owners = parseOwners(fields);
     if (owners !== undefined) options.owners = owners;
