@@ -27,7 +27,23 @@ function machine(): string {
   return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${git}, ${process.platform}`;
 }
 
+const PARTS = ['helper', 'daemon', 'memory', 'mint'] as const;
+type Part = (typeof PARTS)[number];
+
+/** `npm run bench -- helper daemon` runs only those parts; no names, all. */
+function chosenParts(argv: string[]): Set<Part> {
+  const unknown = argv.filter((name) => !(PARTS as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `bench: unknown part ${unknown.join(', ')}; choose from ${PARTS.join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+  return new Set(argv.length === 0 ? PARTS : (argv as Part[]));
+}
+
 async function main(): Promise<void> {
+  const parts = chosenParts(process.argv.slice(2));
   const startedMs = Date.now();
   const workDir = await mkdtemp(join(tmpdir(), 'gcb-bench-work-'));
   const rows: Row[] = [];
@@ -44,23 +60,31 @@ async function main(): Promise<void> {
       const idleMb = await rssMb(world.daemon.pid);
       const bareMb = await bareNodeRssMb();
 
-      progress('helper benchmark');
-      rows.push(...(await benchHelper(world, workDir)));
-      progress('daemon benchmark');
-      rows.push(...(await benchDaemon(world, workDir)));
-      progress(`filling the cache with ${MEMORY_SCOPES} scopes`);
-      await fillCache(world, repos);
-      await sleep(1000);
-      const peakMb = await rssMb(world.daemon.pid);
-      progress('waiting (at most 45 s) for the idle daemon to return memory');
-      const settledMb = await settledRssMb(world.daemon.pid);
-      rows.push(...memoryRows(idleMb, peakMb, settledMb, bareMb));
+      if (parts.has('helper')) {
+        progress('helper benchmark');
+        rows.push(...(await benchHelper(world, workDir)));
+      }
+      if (parts.has('daemon')) {
+        progress('daemon benchmark');
+        rows.push(...(await benchDaemon(world, workDir)));
+      }
+      if (parts.has('memory')) {
+        progress(`filling the cache with ${MEMORY_SCOPES} scopes`);
+        await fillCache(world, repos);
+        await sleep(1000);
+        const peakMb = await rssMb(world.daemon.pid);
+        progress('waiting (at most 45 s) for the idle daemon to return memory');
+        const settledMb = await settledRssMb(world.daemon.pid);
+        rows.push(...memoryRows(idleMb, peakMb, settledMb, bareMb));
+      }
     } finally {
       await world.close();
     }
 
-    progress('mint benchmark');
-    rows.push(...(await benchMint()));
+    if (parts.has('mint')) {
+      progress('mint benchmark');
+      rows.push(...(await benchMint()));
+    }
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }

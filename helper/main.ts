@@ -1,96 +1,19 @@
 #!/usr/bin/env node
 /**
- * git-credential-broker: git runs it as `... get|store|erase`; people run
- * its commands (`daemon`, `--help`). The git actions take a lean path that
- * loads neither yargs nor the daemon.
+ * git-credential-broker as an ES module: the git actions and every command
+ * for people (`daemon`, `status`, `--help`). The installed binary is the
+ * bundled bin.ts, which answers git itself and hands the rest to this file.
  */
-import { readSync } from 'node:fs';
-import { BadRequestError } from '../shared/errors.js';
-import { resolveSocketPath } from '../shared/paths.js';
-import { runGitAction, PROGRAM, type GitAction } from './git-actions.js';
-
-const GIT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
-
-/**
- * Git appends the action to the configured helper command, so options the
- * user wrote in `credential.helper` come first: `--socket PATH get`.
- */
-function parseGitInvocation(argv: string[]): { action: GitAction; socket?: string } | undefined {
-  const action = argv.at(-1);
-  if (action === undefined || !GIT_ACTIONS.has(action)) return undefined;
-  const options = argv.slice(0, -1);
-  if (options.length === 0) return { action: action as GitAction };
-  if (options.length === 1 && options[0]!.startsWith('--socket=')) {
-    return { action: action as GitAction, socket: options[0]!.slice('--socket='.length) };
-  }
-  if (options.length === 2 && options[0] === '--socket') {
-    return { action: action as GitAction, socket: options[1]! };
-  }
-  return undefined;
-}
-
-/**
- * Git's input: a few short lines. Reading stops past MAX_INPUT_BYTES, so a
- * runaway writer cannot make the helper buffer without bound.
- */
-const MAX_INPUT_BYTES = 256 * 1024;
-
-function readInput(): string {
-  const buffer = Buffer.alloc(MAX_INPUT_BYTES + 1);
-  let length = 0;
-  while (length < buffer.length) {
-    let read: number;
-    try {
-      read = readSync(0, buffer, length, buffer.length - length, null);
-    } catch (error) {
-      // A non-blocking stdin with nothing yet: wait a moment, do not spin.
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-        continue;
-      }
-      if ((error as NodeJS.ErrnoException).code === 'EOF') break;
-      throw error;
-    }
-    if (read === 0) break;
-    length += read;
-  }
-  if (length > MAX_INPUT_BYTES) {
-    throw new BadRequestError(`git sent more than ${MAX_INPUT_BYTES} bytes of input`);
-  }
-  return buffer.subarray(0, length).toString('utf8');
-}
+import { parseGitInvocation, runGitInvocation } from './git-invocation.js';
 
 async function main(argv: string[]): Promise<number> {
   const invocation = parseGitInvocation(argv);
-  if (invocation === undefined) {
-    const { parseDaemonInvocation, runDaemonCommand } = await import('./daemon-command.js');
-    const daemon = parseDaemonInvocation(argv);
-    if (daemon !== undefined) return runDaemonCommand(daemon);
-    const { runCli } = await import('./cli.js');
-    return runCli(argv);
-  }
-
-  let socketPath: string;
-  try {
-    socketPath = resolveSocketPath(process.env, invocation.socket);
-  } catch (error) {
-    process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
-    return 1;
-  }
-  let input = '';
-  try {
-    if (invocation.action !== 'store') input = readInput();
-  } catch (error) {
-    process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
-    if (invocation.action === 'get') process.stdout.write('quit=1\n');
-    return 1;
-  }
-  return runGitAction(invocation.action, {
-    input,
-    socketPath,
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-  });
+  if (invocation !== undefined) return runGitInvocation(invocation);
+  const { parseDaemonInvocation, runDaemonCommand } = await import('./daemon-command.js');
+  const daemon = parseDaemonInvocation(argv);
+  if (daemon !== undefined) return runDaemonCommand(daemon);
+  const { runCli } = await import('./cli.js');
+  return runCli(argv);
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -46,9 +46,12 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The helper command git should run: this very program, by absolute path. */
+/**
+ * The helper command git should run: this program's installed binary (the
+ * fast bundle beside this build), by absolute path.
+ */
 export function helperCommand(socket: string | undefined): string {
-  const main = fileURLToPath(new URL('../main.js', import.meta.url));
+  const main = fileURLToPath(new URL('../git-credential-broker.cjs', import.meta.url));
   const words = [main, ...(socket === undefined ? [] : ['--socket', socket])];
   return words.map(shellQuote).join(' ');
 }

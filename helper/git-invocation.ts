@@ -1,0 +1,92 @@
+/**
+ * The helper as git runs it: `[--socket PATH] get|store|erase`, with git's
+ * credential lines on stdin. This is everything the fast entry point
+ * (bin.ts) loads, so it imports only node built-ins, shared/ and the
+ * helper's git path; yargs and the daemon stay out of it.
+ */
+import { readSync } from 'node:fs';
+import { BadRequestError } from '../shared/errors.js';
+import { resolveSocketPath } from '../shared/paths.js';
+import { runGitAction, PROGRAM, type GitAction } from './git-actions.js';
+
+const GIT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
+
+export interface GitInvocation {
+  action: GitAction;
+  socket?: string;
+}
+
+/**
+ * Git appends the action to the configured helper command, so options the
+ * user wrote in `credential.helper` come first: `--socket PATH get`.
+ * Anything else is a command for people, not git: undefined.
+ */
+export function parseGitInvocation(argv: string[]): GitInvocation | undefined {
+  const action = argv.at(-1);
+  if (action === undefined || !GIT_ACTIONS.has(action)) return undefined;
+  const options = argv.slice(0, -1);
+  if (options.length === 0) return { action: action as GitAction };
+  if (options.length === 1 && options[0]!.startsWith('--socket=')) {
+    return { action: action as GitAction, socket: options[0]!.slice('--socket='.length) };
+  }
+  if (options.length === 2 && options[0] === '--socket') {
+    return { action: action as GitAction, socket: options[1]! };
+  }
+  return undefined;
+}
+
+/**
+ * Git's input: a few short lines. Reading stops past MAX_INPUT_BYTES, so a
+ * runaway writer cannot make the helper buffer without bound.
+ */
+const MAX_INPUT_BYTES = 256 * 1024;
+
+function readInput(): string {
+  const buffer = Buffer.alloc(MAX_INPUT_BYTES + 1);
+  let length = 0;
+  while (length < buffer.length) {
+    let read: number;
+    try {
+      read = readSync(0, buffer, length, buffer.length - length, null);
+    } catch (error) {
+      // A non-blocking stdin with nothing yet: wait a moment, do not spin.
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if ((error as NodeJS.ErrnoException).code === 'EOF') break;
+      throw error;
+    }
+    if (read === 0) break;
+    length += read;
+  }
+  if (length > MAX_INPUT_BYTES) {
+    throw new BadRequestError(`git sent more than ${MAX_INPUT_BYTES} bytes of input`);
+  }
+  return buffer.subarray(0, length).toString('utf8');
+}
+
+/** Runs what git asked for; resolves with the exit code. */
+export async function runGitInvocation(invocation: GitInvocation): Promise<number> {
+  let socketPath: string;
+  try {
+    socketPath = resolveSocketPath(process.env, invocation.socket);
+  } catch (error) {
+    process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  let input = '';
+  try {
+    if (invocation.action !== 'store') input = readInput();
+  } catch (error) {
+    process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
+    if (invocation.action === 'get') process.stdout.write('quit=1\n');
+    return 1;
+  }
+  return runGitAction(invocation.action, {
+    input,
+    socketPath,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  });
+}
