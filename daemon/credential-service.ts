@@ -19,7 +19,7 @@ import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provid
 import type { Integration, ProviderRegistry } from './provider-registry.js';
 import type { TokenRevoker } from './token-revoker.js';
 import { MintCoordinator } from './mint-coordinator.js';
-import { fingerprint, type TokenCache } from './token-cache.js';
+import { envelopeFingerprint, fingerprint, type TokenCache } from './token-cache.js';
 
 export interface CredentialServiceOptions {
   registry: ProviderRegistry;
@@ -89,6 +89,10 @@ export class CredentialService {
     });
   }
 
+  /**
+   * Serves a credential. Every outcome is audited, and the audit line is in
+   * the file before this resolves or rejects: before the reply leaves.
+   */
   async get(request: GetRequest, context: RequestContext): Promise<WireCredential> {
     const startedMs = this.#now();
     let integration: Integration | undefined;
@@ -196,7 +200,7 @@ export class CredentialService {
         sameIntegration(entry.integration) &&
         entry.scope.repository === scope.repository &&
         within(entry.scope.permissions) &&
-        (wanted === undefined || fingerprint(entry.envelope.secret) === wanted),
+        (wanted === undefined || envelopeFingerprint(entry.envelope) === wanted),
     );
     integration.provider.forget?.(request.target, scope);
 
@@ -204,7 +208,7 @@ export class CredentialService {
       ...this.#baseRecord(request, context, startedMs, integration, scope),
       // Only a token the daemon issued is fingerprinted: the password git
       // sends may be a person's own.
-      tokenSha256: deleted.length > 0 ? fingerprint(deleted[0]!.envelope.secret) : null,
+      tokenSha256: deleted.length > 0 ? envelopeFingerprint(deleted[0]!.envelope) : null,
       erased: deleted.length,
     });
     // Git erases a credential it found wanting: make sure no one else can use it.
@@ -279,7 +283,7 @@ export class CredentialService {
       ...this.#baseRecord(request, context, startedMs, integration, scope),
       permissions: envelope.granted.permissions,
       expiresAt: new Date(envelope.expiresAtMs).toISOString(),
-      tokenSha256: fingerprint(envelope.secret),
+      tokenSha256: envelopeFingerprint(envelope),
       ...extra,
     });
   }

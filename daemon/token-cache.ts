@@ -55,6 +55,21 @@ export function fingerprint(secret: string): string {
   return `sha256:${createHash('sha256').update(secret).digest('hex')}`;
 }
 
+const envelopeFingerprints = new WeakMap<CredentialEnvelope, string>();
+
+/**
+ * The fingerprint of an envelope's secret, worked out once per envelope:
+ * every cache hit's audit line carries it.
+ */
+export function envelopeFingerprint(envelope: CredentialEnvelope): string {
+  let sha = envelopeFingerprints.get(envelope);
+  if (sha === undefined) {
+    sha = fingerprint(envelope.secret);
+    envelopeFingerprints.set(envelope, sha);
+  }
+  return sha;
+}
+
 export class TokenCache {
   readonly #store: Keyv<CachedCredential>;
   // keyv cannot list a Map store's keys portably; erase and status need them.

@@ -10,7 +10,7 @@ import type { Requester } from '../shared/protocol.js';
 import { AUDIT_EVENTS, type AuditLog, type AuditRecord } from './audit-log.js';
 import type { CredentialEnvelope, ResolvedScope } from './provider.js';
 import type { Integration } from './provider-registry.js';
-import { fingerprint } from './token-cache.js';
+import { envelopeFingerprint } from './token-cache.js';
 
 /** One minted credential, with what its audit records need. */
 export interface IssuedCredential {
@@ -51,7 +51,7 @@ export class TokenRevoker {
     for (const [key, known] of this.#issued) {
       if (known.envelope.expiresAtMs <= nowMs) this.#issued.delete(key);
     }
-    const tokenSha256 = fingerprint(issued.envelope.secret);
+    const tokenSha256 = envelopeFingerprint(issued.envelope);
     this.#issued.set(tokenSha256, { ...issued, tokenSha256 });
   }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -59,8 +60,34 @@ async function setup(t: Test, clock = { now: 1_700_000_000_000 }) {
     await audit.flush();
     return readFile(auditPath, 'utf8');
   };
-  return { provider, service, context, request, auditLines, auditText, clock, config };
+  return { provider, service, context, request, auditLines, auditText, auditPath, clock, config };
 }
+
+t.test('a get settles only once its audit line is in the file, served or refused', async (t) => {
+  const { provider, service, context, request, auditPath } = await setup(t);
+  // Read synchronously right after each get settles: no later turn of the
+  // event loop may be what writes the line.
+  const events = (): string[] =>
+    readFileSync(auditPath, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { event: string }).event);
+
+  await service.get(request(), context);
+  t.same(events(), ['token.minted']);
+  await service.get(request(), context);
+  t.same(events(), ['token.minted', 'token.cache_hit']);
+  provider.deny = 'not allowed';
+  await t.rejects(service.get(request('acme/other'), context), { code: 'DENIED' });
+  t.same(events(), ['token.minted', 'token.cache_hit', 'token.denied']);
+  provider.deny = undefined;
+  await service.erase(
+    { v: PROTOCOL_VERSION, op: 'erase', target: request().target, requester: request().requester },
+    context,
+  );
+  t.same(events().at(-1), 'token.erased');
+});
 
 t.test(
   'a miss mints once and the next request is a hit that does not call the provider',
