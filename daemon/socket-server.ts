@@ -64,13 +64,23 @@ export interface SocketServerOptions {
 export class SocketServer {
   readonly #options: SocketServerOptions;
   readonly #server: Server;
-  readonly #inFlight = new Set<Promise<void>>();
-  /** Connections that have not sent a complete request yet. */
-  readonly #waiting = new Set<Socket>();
+  readonly #lineTimeoutMs: number;
+  /**
+   * Connections that have not sent a complete request yet, with the time
+   * each must have by. All share one timeout, so the map's order (accept
+   * order) is deadline order, and one sweep timer stands in for a timer per
+   * connection.
+   */
+  readonly #waiting = new Map<Socket, number>();
+  #sweep: NodeJS.Timeout | undefined;
   #connections = 0;
+  /** Requests being served; close() waits for them. */
+  #serving = 0;
+  #whenServed: (() => void)[] = [];
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
+    this.#lineTimeoutMs = options.requestLineTimeoutMs ?? REQUEST_LINE_TIMEOUT_MS;
     // Half-open, so a client that ends its side early still gets its reply.
     this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
     this.#server.on('error', (error) => options.log.error({ err: error }, 'socket server error'));
@@ -95,6 +105,10 @@ export class SocketServer {
         this.#server.off('error', onError);
         // Belt and braces for platforms that ignore umask on sockets.
         chmodSync(this.#options.socketPath, 0o600);
+        // A deadline is missed by at most a quarter of the timeout (1 s at most).
+        const period = Math.max(5, Math.min(1000, this.#lineTimeoutMs / 4));
+        this.#sweep = setInterval(() => this.#closeLate(), period);
+        this.#sweep.unref();
         resolve();
       });
     });
@@ -105,35 +119,46 @@ export class SocketServer {
    * client must not hold up shutdown), and answers the requests in flight.
    */
   async close(): Promise<void> {
+    clearInterval(this.#sweep);
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const socket of this.#waiting) socket.destroy();
-    await Promise.allSettled([...this.#inFlight]);
+    for (const socket of this.#waiting.keys()) socket.destroy();
+    if (this.#serving > 0) await new Promise<void>((resolve) => this.#whenServed.push(resolve));
     await closed;
+  }
+
+  #closeLate(): void {
+    const nowMs = performance.now();
+    for (const [socket, deadlineMs] of this.#waiting) {
+      if (deadlineMs > nowMs) break;
+      this.#waiting.delete(socket);
+      this.#options.log.warn('closing a connection that sent no complete request in time');
+      socket.destroy();
+    }
   }
 
   #accept(socket: Socket): void {
     const requestId = randomUUID();
-    const log = this.#options.log.child({ requestId });
-    const chunks: Buffer[] = [];
+    // Most requests log nothing here (the audit log has them): make the
+    // child logger only when something is logged.
+    let child: Logger | undefined;
+    const log = (): Logger => (child ??= this.#options.log.child({ requestId }));
+    let chunks: Buffer[] | undefined;
     let received = 0;
     let handled = false;
 
-    // Armed first: even a refused connection must not linger.
-    this.#waiting.add(socket);
-    const deadline = setTimeout(() => {
-      log.warn('closing a connection that sent no complete request in time');
-      socket.destroy();
-    }, this.#options.requestLineTimeoutMs ?? REQUEST_LINE_TIMEOUT_MS);
+    // First: even a refused connection must not linger.
+    this.#waiting.set(socket, performance.now() + this.#lineTimeoutMs);
+    this.#connections++;
     const requestIn = (): void => {
       handled = true;
-      clearTimeout(deadline);
       this.#waiting.delete(socket);
     };
-    socket.on('close', requestIn);
-    this.#connections++;
-    socket.once('close', () => this.#connections--);
+    socket.on('close', () => {
+      this.#connections--;
+      requestIn();
+    });
     if (this.#connections > (this.#options.maxConnections ?? MAX_CONNECTIONS)) {
-      log.warn({ connections: this.#connections }, 'refusing connection: too many open');
+      log().warn({ connections: this.#connections }, 'refusing connection: too many open');
       requestIn();
       socket.on('error', () => undefined);
       // Read and drop what it sends, or its end never arrives and it lingers.
@@ -145,7 +170,7 @@ export class SocketServer {
       return;
     }
 
-    socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
+    socket.on('error', (error) => log().debug({ err: error }, 'client connection error'));
     socket.on('end', () => {
       if (handled) return;
       requestIn();
@@ -164,34 +189,44 @@ export class SocketServer {
         return;
       }
       if (newline === -1) {
-        chunks.push(chunk);
+        (chunks ??= []).push(chunk);
         return;
       }
       requestIn();
-      chunks.push(chunk.subarray(0, newline));
-      this.#track(this.#handle(socket, Buffer.concat(chunks).toString('utf8'), requestId, log));
+      const last = chunk.subarray(0, newline);
+      // Usually the whole line comes in one chunk: no copy for that.
+      const line = chunks === undefined ? last : Buffer.concat([...chunks, last]);
+      void this.#serve(socket, line.toString('utf8'), requestId, log);
     });
   }
 
-  #track(work: Promise<void>): void {
-    this.#inFlight.add(work);
-    void work.finally(() => this.#inFlight.delete(work));
+  async #serve(socket: Socket, line: string, requestId: string, log: () => Logger): Promise<void> {
+    this.#serving++;
+    try {
+      await this.#handle(socket, line, requestId, log);
+    } catch (error) {
+      // #handle turns every failure into a reply; this is the last resort.
+      log().error({ err: error }, 'unexpected error while answering a request');
+      socket.destroy();
+    } finally {
+      if (--this.#serving === 0) for (const resolve of this.#whenServed.splice(0)) resolve();
+    }
   }
 
-  async #handle(socket: Socket, line: string, requestId: string, log: Logger): Promise<void> {
+  async #handle(socket: Socket, line: string, requestId: string, log: () => Logger): Promise<void> {
     let reply: Reply;
     try {
       const request = parseRequest(line);
       reply = await this.#dispatch(request, requestId, log);
     } catch (error) {
       const brokerError = toBrokerError(error);
-      log.info({ code: brokerError.code, reason: brokerError.message }, 'request refused');
+      log().info({ code: brokerError.code, reason: brokerError.message }, 'request refused');
       reply = errorReply(brokerError);
     }
     this.#reply(socket, reply);
   }
 
-  async #dispatch(request: Request, requestId: string, log: Logger): Promise<Reply> {
+  async #dispatch(request: Request, requestId: string, log: () => Logger): Promise<Reply> {
     switch (request.op) {
       case 'ping':
         return { v: PROTOCOL_VERSION, ok: true, daemonVersion: this.#options.version };
@@ -203,12 +238,18 @@ export class SocketServer {
         };
       case 'stop': {
         const control = this.#requireUnrestricted('stop');
-        log.info('stop requested over the socket');
+        log().info('stop requested over the socket');
         setImmediate(() => control.stop());
         return { v: PROTOCOL_VERSION, ok: true };
       }
     }
-    const context: RequestContext = { requestId, requester: request.requester, log };
+    const context: RequestContext = {
+      requestId,
+      requester: request.requester,
+      get log() {
+        return log();
+      },
+    };
     if (this.#options.policy !== undefined) context.policy = this.#options.policy;
     if (request.op === 'get') {
       const credential = await this.#options.service.get(request, context);
