@@ -119,9 +119,14 @@ class AuditFile {
   /** pino's destination interface: one line, written now. */
   write(line: string): boolean {
     try {
-      const bytes = Buffer.from(line, 'utf8');
-      let offset = 0;
-      while (offset < bytes.length) offset += writeSync(this.#fd, bytes, offset);
+      const written = writeSync(this.#fd, line);
+      // A regular file takes the whole line; anything else may take part.
+      if (written < Buffer.byteLength(line)) {
+        const bytes = Buffer.from(line, 'utf8');
+        for (let offset = written; offset < bytes.length; ) {
+          offset += writeSync(this.#fd, bytes, offset);
+        }
+      }
     } catch (error) {
       // A write error (disk full, file system gone) must not stop the daemon.
       process.stderr.write(
