@@ -73,32 +73,51 @@ export const REDACT_PATHS = [
  */
 function auditLine(event: AuditEvent, fields: AuditRecord): Record<string, unknown> {
   const { requester } = fields;
-  const who: Requester = { pid: requester.pid, ppid: requester.ppid };
-  if (requester.uid !== undefined) who.uid = requester.uid;
-  if (requester.cwd !== undefined) who.cwd = requester.cwd;
+  const who: Record<string, unknown> = { pid: scalar(requester.pid), ppid: scalar(requester.ppid) };
+  if (requester.uid !== undefined) who.uid = scalar(requester.uid);
+  if (requester.cwd !== undefined) who.cwd = scalar(requester.cwd);
   const line: Record<string, unknown> = {
     event,
-    requestId: fields.requestId,
-    integration: fields.integration,
-    provider: fields.provider,
-    target: fields.target,
-    repository: fields.repository,
-    installation: fields.installation,
-    permissions: fields.permissions === null ? null : { ...fields.permissions },
-    expiresAt: fields.expiresAt,
-    durationMs: fields.durationMs,
+    requestId: scalar(fields.requestId),
+    integration: scalar(fields.integration),
+    provider: scalar(fields.provider),
+    target: scalar(fields.target),
+    repository: scalar(fields.repository),
+    installation: scalar(fields.installation),
+    permissions: permissionsOf(fields.permissions),
+    expiresAt: scalar(fields.expiresAt),
+    durationMs: scalar(fields.durationMs),
     requester: who,
-    listener: fields.listener,
-    tokenSha256: fields.tokenSha256,
+    listener: scalar(fields.listener),
+    tokenSha256: scalar(fields.tokenSha256),
   };
   if (fields.error !== undefined) {
-    line.error = { code: fields.error.code, message: fields.error.message };
+    line.error = { code: scalar(fields.error.code), message: scalar(fields.error.message) };
   }
-  if (fields.erased !== undefined) line.erased = fields.erased;
-  if (fields.outcome !== undefined) line.outcome = fields.outcome;
-  if (fields.reason !== undefined) line.reason = fields.reason;
-  if (fields.refreshedAhead !== undefined) line.refreshedAhead = fields.refreshedAhead;
+  if (fields.erased !== undefined) line.erased = scalar(fields.erased);
+  if (fields.outcome !== undefined) line.outcome = scalar(fields.outcome);
+  if (fields.reason !== undefined) line.reason = scalar(fields.reason);
+  if (fields.refreshedAhead !== undefined) line.refreshedAhead = scalar(fields.refreshedAhead);
   return line;
+}
+
+/** A field's value if it is a string, number or boolean; anything else is null. */
+function scalar(value: unknown): string | number | boolean | null {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? value
+    : null;
+}
+
+const PERMISSION_LEVELS: ReadonlySet<unknown> = new Set(['read', 'write', 'admin']);
+
+/** Permission names with a permission level; any other value is left out. */
+function permissionsOf(permissions: unknown): Record<string, string> | null {
+  if (permissions === null || typeof permissions !== 'object') return null;
+  const out: Record<string, string> = {};
+  for (const [name, level] of Object.entries(permissions)) {
+    if (PERMISSION_LEVELS.has(level)) out[name] = level as string;
+  }
+  return out;
 }
 
 /**
@@ -107,9 +126,16 @@ function auditLine(event: AuditEvent, fields: AuditRecord): Record<string, unkno
  * served. (Lines were batched per event-loop turn once; under load a turn
  * almost never held more than one request, so it saved nothing.)
  */
+const REPORT_EVERY_MS = 60_000;
+
 class AuditFile {
   readonly #fd: number;
   readonly #path: string;
+  /** The last write failed; read (and cleared) by `lastWriteFailed()`. */
+  #failed = false;
+  /** Failures not yet reported on stderr, and when the last report was. */
+  #unreported = 0;
+  #reportedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(path: string) {
     this.#path = path;
@@ -123,17 +149,35 @@ class AuditFile {
       // A regular file takes the whole line; anything else may take part.
       if (written < Buffer.byteLength(line)) {
         const bytes = Buffer.from(line, 'utf8');
-        for (let offset = written; offset < bytes.length; ) {
+        for (let offset = written; offset < bytes.length;) {
           offset += writeSync(this.#fd, bytes, offset);
         }
       }
     } catch (error) {
-      // A write error (disk full, file system gone) must not stop the daemon.
-      process.stderr.write(
-        `git-credential-broker: audit log '${this.#path}' write failed: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`,
-      );
+      // A write error (disk full, file system gone) must not stop the
+      // daemon; the caller learns of it and refuses to serve. Reported at
+      // most once a minute: a flood of these would fill a disk of its own.
+      this.#failed = true;
+      this.#unreported++;
+      const nowMs = Date.now();
+      if (nowMs - this.#reportedAtMs >= REPORT_EVERY_MS) {
+        const more =
+          this.#unreported > 1 ? ` (${this.#unreported - 1} more since the last report)` : '';
+        process.stderr.write(
+          `git-credential-broker: audit log '${this.#path}' write failed: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}${more}; no credential is served until it can be written\n`,
+        );
+        this.#reportedAtMs = nowMs;
+        this.#unreported = 0;
+      }
     }
     return true;
+  }
+
+  /** Whether the last line failed to be written; clears the mark. */
+  lastWriteFailed(): boolean {
+    const failed = this.#failed;
+    this.#failed = false;
+    return failed;
   }
 }
 
@@ -154,6 +198,7 @@ function isoTimestamp(): string {
 
 export class AuditLog {
   readonly #logger: Logger;
+  readonly #file: AuditFile;
 
   /** Opens (creating if needed) the log file; fails now rather than on the first event. */
   static async open(path: string): Promise<AuditLog> {
@@ -168,11 +213,17 @@ export class AuditLog {
   }
 
   private constructor(file: AuditFile) {
+    this.#file = file;
     this.#logger = pino({ base: { log: 'audit' }, timestamp: isoTimestamp }, file);
   }
 
-  record(event: AuditEvent, fields: AuditRecord): void {
+  /**
+   * Writes one line. False when it could not be written (reported on the
+   * daemon's stderr): a caller about to hand out a credential must refuse.
+   */
+  record(event: AuditEvent, fields: AuditRecord): boolean {
     this.#logger.info(auditLine(event, fields), event);
+    return !this.#file.lastWriteFailed();
   }
 
   /** Every line is written as it is recorded; kept so shutdown reads as it should. */

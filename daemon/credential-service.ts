@@ -3,7 +3,7 @@
  * through the provider, and audits the outcome. Knows providers only through
  * the provider interface.
  */
-import { ProviderError, toBrokerError, type BrokerError } from '../shared/errors.js';
+import { AuditLogError, ProviderError, toBrokerError, type BrokerError } from '../shared/errors.js';
 import type {
   CredentialTarget,
   EraseRequest,
@@ -116,7 +116,7 @@ export class CredentialService {
         this.counters.hits++;
         const onRefreshed = this.#auditRefresh(request, context, startedMs, integration, scope);
         this.#minter.refreshAhead(hit, integration, request.target, scope, context, onRefreshed);
-        this.#record(
+        this.#recordServed(
           AUDIT_EVENTS.cacheHit,
           request,
           context,
@@ -137,7 +137,7 @@ export class CredentialService {
       );
       if (fallback) {
         const error = { code: fallback.code, message: fallback.message };
-        this.#record(
+        this.#recordServed(
           AUDIT_EVENTS.fallback,
           request,
           context,
@@ -152,7 +152,7 @@ export class CredentialService {
         return toWire(envelope, true);
       }
       const event = shared ? AUDIT_EVENTS.cacheHit : AUDIT_EVENTS.minted;
-      this.#record(event, request, context, startedMs, integration, scope, envelope);
+      this.#recordServed(event, request, context, startedMs, integration, scope, envelope);
       return toWire(envelope, shared);
     } catch (error) {
       const brokerError = toBrokerError(error);
@@ -278,14 +278,38 @@ export class CredentialService {
     scope: ResolvedScope,
     envelope: CredentialEnvelope,
     extra: Partial<AuditRecord> = {},
-  ): void {
-    this.#audit.record(event, {
+  ): boolean {
+    return this.#audit.record(event, {
       ...this.#baseRecord(request, context, startedMs, integration, scope),
       permissions: envelope.granted.permissions,
       expiresAt: new Date(envelope.expiresAtMs).toISOString(),
       tokenSha256: envelopeFingerprint(envelope),
       ...extra,
     });
+  }
+
+  /**
+   * Audits a credential about to be served; throws when the line could not
+   * be written, so that no credential leaves unrecorded.
+   */
+  #recordServed(
+    event: (typeof AUDIT_EVENTS)['minted' | 'cacheHit' | 'fallback'],
+    request: GetRequest,
+    context: RequestContext,
+    startedMs: number,
+    integration: Integration,
+    scope: ResolvedScope,
+    envelope: CredentialEnvelope,
+    extra: Partial<AuditRecord> = {},
+  ): void {
+    if (!this.#record(event, request, context, startedMs, integration, scope, envelope, extra)) {
+      throw new AuditLogError(
+        "the broker's audit log cannot be written, and it hands out no credential it cannot record",
+        {
+          hint: 'the daemon\'s log names the file and the error; free space or fix "auditLog", then retry',
+        },
+      );
+    }
   }
 
   /** Audits the mint a hit started in the background, once it is cached. */

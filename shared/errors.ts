@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'BAD_REQUEST'
   | 'NO_INTEGRATION'
   | 'PROVIDER'
+  | 'AUDIT'
   | 'INTERNAL';
 
 export interface BrokerErrorOptions {
@@ -66,8 +67,16 @@ export class ProviderError extends BrokerError {
 
 /** The helper could not talk to the daemon. */
 export class DaemonUnreachableError extends BrokerError {
-  constructor(message: string, options: BrokerErrorOptions = {}) {
+  /**
+   * True only when nothing listens on the socket (no file, or a stale one):
+   * the one case in which starting a daemon can help. A daemon that is
+   * there but busy, slow or failing must not get a second one started.
+   */
+  readonly noDaemon: boolean;
+
+  constructor(message: string, options: BrokerErrorOptions & { noDaemon?: boolean } = {}) {
     super('DAEMON_UNREACHABLE', message, options);
+    this.noDaemon = options.noDaemon ?? false;
   }
 }
 
@@ -89,6 +98,16 @@ export class BadRequestError extends BrokerError {
 export class NoIntegrationError extends BrokerError {
   constructor(message: string, options: BrokerErrorOptions = {}) {
     super('NO_INTEGRATION', message, { quit: false, ...options });
+  }
+}
+
+/**
+ * The audit log cannot be written: the broker hands out no credential it
+ * cannot record.
+ */
+export class AuditLogError extends BrokerError {
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super('AUDIT', message, { quit: true, ...options });
   }
 }
 

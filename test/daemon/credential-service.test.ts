@@ -417,3 +417,56 @@ t.test(
     t.equal(again.secret, unrestricted.secret, 'still cached');
   },
 );
+
+t.test('no credential is served while the audit log cannot be written', async (t) => {
+  const now = (): number => 1_700_000_000_000;
+  const provider = new StubProvider(now);
+  const config: IntegrationConfig = {
+    name: 'stub-int',
+    provider: 'stub',
+    host: 'git.example',
+    cacheTtlSeconds: 50 * 60,
+    minTokenLifeSeconds: 10 * 60,
+    options: {},
+  };
+  const log = pino({ level: 'silent' });
+  // /dev/full fails every write with ENOSPC: the disk under the log is full.
+  const audit = await AuditLog.open('/dev/full');
+  const service = new CredentialService({
+    registry: new ProviderRegistry([{ config, provider }]),
+    cache: new TokenCache({ now, log }),
+    audit,
+    now,
+  });
+  const context: RequestContext = { requestId: 'r', requester: { pid: 1, ppid: 0 }, log };
+  const request: GetRequest = {
+    v: PROTOCOL_VERSION,
+    op: 'get',
+    target: { protocol: 'https', host: 'git.example', path: 'acme/widgets' },
+    requester: { pid: 1, ppid: 0 },
+  };
+  const stderr = process.stderr.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  t.teardown(() => {
+    process.stderr.write = stderr;
+  });
+
+  // A miss (the mint happens, but its token is not handed out) and a hit.
+  await t.rejects(service.get(request, context), {
+    code: 'AUDIT',
+    quit: true,
+    message: /audit log cannot be written/,
+    hint: /free space or fix "auditLog"/,
+  });
+  t.equal(provider.mints, 1);
+  await t.rejects(service.get(request, context), { code: 'AUDIT' });
+  t.equal(provider.mints, 1, 'the second try finds the cached token, and still does not serve it');
+  t.equal(service.counters.errors, 2);
+
+  // Erasing takes access away: it still works.
+  const erased = await service.erase(
+    { v: PROTOCOL_VERSION, op: 'erase', target: request.target, requester: request.requester },
+    context,
+  );
+  t.equal(erased, 1);
+});
