@@ -231,7 +231,7 @@ function parsePermissions(value: unknown): Permissions | undefined {
     }
     if (typeof level !== 'string' || !LEVELS.has(level)) {
       throw new BadRequestError(
-        `invalid permission level ${JSON.stringify(level)} for '${name}'; use read, write or admin`,
+        `invalid permission level ${shortJson(level)} for '${name}'; use read, write or admin`,
       );
     }
     permissions[name] = level as PermissionLevel;

@@ -74,18 +74,46 @@ t.test('a permission name that is not a GitHub permission is refused', async (t)
   }
 });
 
-t.test('an error reply never echoes a long value the client sent', async (t) => {
-  const long = 'x'.repeat(10_000);
-
-  const error = (() => {
-    try {
-      parseRequest(JSON.stringify({ v: 1, op: long }));
-    } catch (e) {
-      return e as Error;
+t.test('an error message never echoes a long value the client sent, wherever it is', async (t) => {
+  // Found in review: a 60 KB permission level came back whole in the reply
+  // and the daemon log, so a sandbox could fill a disk quickly. Every field
+  // a client controls is tried here, as a value and (in objects) as a key.
+  const long = `L${'x'.repeat(60_000)}`;
+  const valid = {
+    v: 1,
+    op: 'get',
+    target: { protocol: 'https', host: 'github.com', path: 'acme/widgets' },
+    requester: { pid: 1, ppid: 0, uid: 0, cwd: '/w' },
+    permissions: { contents: 'read' },
+    password: 'p',
+  };
+  type Json = Record<string, unknown>;
+  const variants: Json[] = [];
+  const walk = (node: Json, replace: (next: Json) => Json): void => {
+    for (const key of Object.keys(node)) {
+      const value = node[key];
+      const swapped = (inner: unknown): Json => replace({ ...node, [key]: inner });
+      variants.push(swapped(long));
+      if (typeof value === 'object' && value !== null) walk(value as Json, swapped);
     }
-  })();
-
-  t.ok(error !== undefined && error.message.length < 200, 'the message stays short');
+    variants.push(replace({ ...node, [long]: 'x' }));
+  };
+  walk(valid, (next) => next);
+  for (const op of ['get', 'erase', 'ping', long]) {
+    for (const variant of variants) {
+      let message = '';
+      try {
+        parseRequest(JSON.stringify({ ...variant, op: variant.op === long ? long : op }));
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      if (message.length > 200) {
+        t.fail(`a ${message.length}-character message: ${message.slice(0, 80)}…`);
+        return;
+      }
+    }
+  }
+  t.pass(`${variants.length * 4} requests, every message short`);
 });
 
 t.test('a path or host too long for git is refused before anything parses it', async (t) => {
