@@ -68,11 +68,11 @@ export class SocketServer {
   /**
    * Connections that have not sent a complete request yet, with the time
    * each must have by. All share one timeout, so the map's order (accept
-   * order) is deadline order, and one sweep timer stands in for a timer per
-   * connection.
+   * order) is deadline order, and one timer, set for the earliest deadline,
+   * stands in for a timer per connection.
    */
   readonly #waiting = new Map<Socket, number>();
-  #sweep: NodeJS.Timeout | undefined;
+  #deadlineTimer: NodeJS.Timeout | undefined;
   #connections = 0;
   /** Requests being served; close() waits for them. */
   #serving = 0;
@@ -105,10 +105,6 @@ export class SocketServer {
         this.#server.off('error', onError);
         // Belt and braces for platforms that ignore umask on sockets.
         chmodSync(this.#options.socketPath, 0o600);
-        // A deadline is missed by at most a quarter of the timeout (1 s at most).
-        const period = Math.max(5, Math.min(1000, this.#lineTimeoutMs / 4));
-        this.#sweep = setInterval(() => this.#closeLate(), period);
-        this.#sweep.unref();
         resolve();
       });
     });
@@ -119,11 +115,27 @@ export class SocketServer {
    * client must not hold up shutdown), and answers the requests in flight.
    */
   async close(): Promise<void> {
-    clearInterval(this.#sweep);
+    clearTimeout(this.#deadlineTimer);
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const socket of this.#waiting.keys()) socket.destroy();
     if (this.#serving > 0) await new Promise<void>((resolve) => this.#whenServed.push(resolve));
     await closed;
+  }
+
+  /** Sets the timer for the earliest deadline, unless one is set. */
+  #armDeadline(): void {
+    if (this.#deadlineTimer !== undefined) return;
+    const first = this.#waiting.values().next();
+    if (first.done === true) return;
+    this.#deadlineTimer = setTimeout(
+      () => {
+        this.#deadlineTimer = undefined;
+        this.#closeLate();
+        this.#armDeadline();
+      },
+      Math.max(0, first.value - performance.now()),
+    );
+    this.#deadlineTimer.unref();
   }
 
   #closeLate(): void {
@@ -148,6 +160,7 @@ export class SocketServer {
 
     // First: even a refused connection must not linger.
     this.#waiting.set(socket, performance.now() + this.#lineTimeoutMs);
+    this.#armDeadline();
     this.#connections++;
     const requestIn = (): void => {
       handled = true;
@@ -159,14 +172,22 @@ export class SocketServer {
     });
     if (this.#connections > (this.#options.maxConnections ?? MAX_CONNECTIONS)) {
       log().warn({ connections: this.#connections }, 'refusing connection: too many open');
-      requestIn();
       socket.on('error', () => undefined);
-      // Read and drop what it sends, or its end never arrives and it lingers.
-      socket.resume();
-      this.#reply(
-        socket,
-        errorReply(new DaemonUnreachableError('the broker daemon is busy; retry in a moment')),
-      );
+      // Answer once the client has sent something (or ended): answering at
+      // once raced its write, which then failed with EPIPE and lost the
+      // answer. Until then the request-line deadline applies as to anyone.
+      const busy = (): void => {
+        if (handled) return;
+        requestIn();
+        // Read and drop the rest, or its end never arrives and it lingers.
+        socket.resume();
+        this.#reply(
+          socket,
+          errorReply(new DaemonUnreachableError('the broker daemon is busy; retry in a moment')),
+        );
+      };
+      socket.once('data', busy);
+      socket.once('end', busy);
       return;
     }
 

@@ -28,7 +28,10 @@ export async function askDaemon(
   try {
     return unwrap(await sendRequest(socketPath, request));
   } catch (error) {
-    if (!(error instanceof DaemonUnreachableError) || !options.autostart) throw error;
+    // Only when nothing listens: a busy or failing daemon must not get a twin.
+    if (!(error instanceof DaemonUnreachableError) || !error.noDaemon || !options.autostart) {
+      throw error;
+    }
     const { autostartDaemon } = await import('./autostart.js');
     if (!(await autostartDaemon(socketPath, options.env ?? process.env))) throw error;
     return unwrap(await sendRequest(socketPath, request));

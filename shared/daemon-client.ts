@@ -17,15 +17,21 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 const START_HINT = "start it with 'git-credential-broker daemon'";
 
-function unreachable(socketPath: string, error: NodeJS.ErrnoException): BrokerError {
+function unreachable(
+  socketPath: string,
+  error: NodeJS.ErrnoException,
+  connected: boolean,
+): BrokerError {
   switch (error.code) {
     case 'ENOENT':
       return new DaemonUnreachableError(
         `no broker daemon is listening at '${socketPath}'; ${START_HINT}`,
+        { noDaemon: !connected },
       );
     case 'ECONNREFUSED':
       return new DaemonUnreachableError(
         `the broker daemon at '${socketPath}' is not running (stale socket); ${START_HINT}`,
+        { noDaemon: !connected },
       );
     case 'EACCES':
       return new DaemonUnreachableError(
@@ -66,7 +72,11 @@ export function sendRequest(
       );
     }, timeoutMs);
 
-    socket.on('connect', () => socket.write(encodeMessage(request)));
+    let connected = false;
+    socket.on('connect', () => {
+      connected = true;
+      socket.write(encodeMessage(request));
+    });
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (received > MAX_MESSAGE_BYTES) {
@@ -96,6 +106,8 @@ export function sendRequest(
         ),
       );
     });
-    socket.on('error', (error: NodeJS.ErrnoException) => finish(unreachable(socketPath, error)));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      finish(unreachable(socketPath, error, connected)),
+    );
   });
 }

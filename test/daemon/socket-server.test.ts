@@ -95,6 +95,29 @@ t.test('a connection that sends nothing is closed once idle', async (t) => {
   await stillServes(t, d);
 });
 
+t.test('each idle connection is closed at its own deadline, never before it', async (t) => {
+  const timeoutMs = 400;
+  const d = await daemon(t, { requestLineTimeoutMs: timeoutMs });
+  const closedAfter = (socket: Awaited<ReturnType<typeof openIdle>>, openedMs: number) =>
+    new Promise<number>((resolve) =>
+      socket.once('close', () => resolve(performance.now() - openedMs)),
+    );
+
+  const firstOpened = performance.now();
+  const first = closedAfter(await openIdle(d.socketPath), firstOpened);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  const secondOpened = performance.now();
+  const second = closedAfter(await openIdle(d.socketPath), secondOpened);
+  // A request that comes in meanwhile is not cut off by either deadline.
+  await stillServes(t, d);
+
+  const [firstMs, secondMs] = await Promise.all([first, second]);
+  t.ok(firstMs >= timeoutMs - 5, `first closed after ${firstMs.toFixed(0)} ms`);
+  t.ok(secondMs >= timeoutMs - 5, `second closed after ${secondMs.toFixed(0)} ms`);
+  t.ok(secondMs < timeoutMs * 4, 'and the later deadline still fired');
+  await until(() => d.server.connections === 0);
+});
+
 t.test('connections beyond the cap are answered busy; the others are served', async (t) => {
   const d = await daemon(t, { maxConnections: 2 });
   const held = [await openIdle(d.socketPath), await openIdle(d.socketPath)];
