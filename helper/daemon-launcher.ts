@@ -4,7 +4,7 @@
  * lets exactly one daemon win, and every launcher waits for that one.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../shared/daemon-client.js';
@@ -43,9 +43,15 @@ function tail(path: string): string {
 
 /** Spawns a detached daemon and resolves with its pid once a daemon answers. */
 export async function launchDaemon(options: LaunchOptions): Promise<number | undefined> {
+  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  // The bundled helper answers git alone, but the daemon is the package's.
+  if (!existsSync(main)) {
+    throw new DaemonUnreachableError(
+      `cannot start the broker daemon: '${main}' is missing; run git-credential-broker from its installed package (reinstall it), not a copy of the helper file`,
+    );
+  }
   mkdirSync(dirname(options.logPath), { recursive: true, mode: 0o700 });
   const logFd = openSync(options.logPath, 'a', 0o600);
-  const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const child = spawn(
     process.execPath,
     [main, 'daemon', '--config', options.configPath, '--socket', options.socketPath],

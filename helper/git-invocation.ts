@@ -72,7 +72,9 @@ export async function runGitInvocation(invocation: GitInvocation): Promise<numbe
   try {
     socketPath = resolveSocketPath(process.env, invocation.socket);
   } catch (error) {
+    // A mistake in the helper's own command line: git should stop, not prompt.
     process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
+    if (invocation.action === 'get') process.stdout.write('quit=1\n');
     return 1;
   }
   let input = '';

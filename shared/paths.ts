@@ -33,6 +33,10 @@ function home(env: Env): string {
  * $XDG_CACHE_HOME (default ~/.cache)/git-credential-broker/daemon.sock.
  */
 export function resolveSocketPath(env: Env, flag?: string): string {
+  // `--socket=` with nothing after it is a mistake, not "use the default".
+  if (flag !== undefined && flag.trim() === '') {
+    throw new ConfigError(`--socket was given an empty path; give the daemon's socket path`);
+  }
   const path =
     nonEmpty(flag) ??
     nonEmpty(env[SOCKET_ENV]) ??

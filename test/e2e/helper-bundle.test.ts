@@ -4,7 +4,8 @@
  * it answers git with nothing beside it, and hands every other command to
  * the ES module build next to it.
  */
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { createBrokerWorld, OWNER } from '../fixtures/broker-world.js';
@@ -45,6 +46,29 @@ t.test('the binary answers git from its own file alone', async (t) => {
   t.match(alone.stderr, /cannot run this command/);
   t.match(alone.stderr, /reinstall git-credential-broker/, 'and says how to fix it');
   t.notMatch(alone.stderr, /\n\s+at /, 'one message, no stack trace');
+});
+
+t.test('a lone copy cannot autostart a daemon, and says why', async (t) => {
+  const dir = t.testdir();
+  const copy = join(dir, 'git-credential-broker.cjs');
+  await copyFile(HELPER_BIN, copy);
+  const configPath = join(dir, 'config.json');
+  await writeFile(configPath, JSON.stringify({ autostart: true, integrations: [] }));
+  // Short: Unix socket paths are limited; nothing listens there.
+  const socketDir = await mkdtemp(join(tmpdir(), 'gcb-lone-'));
+  t.teardown(() => rm(socketDir, { recursive: true, force: true }));
+
+  const get = spawnSync(process.execPath, [copy, '--socket', join(socketDir, 's.sock'), 'get'], {
+    input: 'protocol=https\nhost=github.com\npath=acme/widgets\n\n',
+    encoding: 'utf8',
+    env: { ...process.env, GIT_CREDENTIAL_BROKER_CONFIG: configPath, XDG_STATE_HOME: dir },
+  });
+  t.equal(get.status, 1);
+  t.match(
+    get.stderr,
+    /cannot start the broker daemon: '.*main\.js' is missing; run git-credential-broker from its installed package/,
+  );
+  t.notMatch(get.stderr, /\n\s+at /, 'no stack trace');
 });
 
 t.test('the binary hands commands for people to the ES module build', async (t) => {

@@ -89,7 +89,9 @@ t.test('SIGHUP reloads the config without dropping a request', async (t) => {
     { contents: 'read' },
     'served under the new config',
   );
-  t.same(w.github.mints.at(-1)!.permissions, { contents: 'read' }, 'minted with the new config');
+  // The last mint for widgets: the delayed gadgets mint may finish after it.
+  const widgetsMints = w.github.mints.filter((mint) => mint.repositories?.includes('widgets'));
+  t.same(widgetsMints.at(-1)!.permissions, { contents: 'read' }, 'minted with the new config');
 });
 
 async function untilReloaded(w: BrokerWorld): Promise<void> {

@@ -25,3 +25,16 @@ t.test('store reads nothing and answers nothing', async (t) => {
   t.equal(result.stdout, '');
   t.equal(result.stderr, '');
 });
+
+t.test('an empty or unusable --socket stops git with the reason', async (t) => {
+  for (const args of [
+    ['--socket=', 'get'],
+    ['--socket', `/${'x'.repeat(120)}`, 'get'],
+  ]) {
+    const result = await runHelper(args, 'protocol=https\nhost=github.com\n\n');
+
+    t.equal(result.code, 1, args.join(' '));
+    t.match(result.stderr, /--socket was given an empty path|longer than \d+ bytes/);
+    t.equal(result.stdout, 'quit=1\n', 'git is told not to prompt');
+  }
+});

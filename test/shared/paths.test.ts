@@ -30,6 +30,15 @@ t.test('refuses a socket path too long for a Unix socket', async (t) => {
   });
 });
 
+t.test('an empty --socket is an error, not the default socket', async (t) => {
+  for (const flag of ['', ' ']) {
+    t.throws(() => resolveSocketPath({ HOME: '/h' }, flag), {
+      code: 'CONFIG',
+      message: /--socket was given an empty path/,
+    });
+  }
+});
+
 t.test('config and audit log default to the XDG locations', async (t) => {
   t.equal(resolveConfigPath({ HOME: '/h' }), '/h/.config/git-credential-broker/config.json');
   t.equal(resolveConfigPath({ HOME: '/h', GIT_CREDENTIAL_BROKER_CONFIG: '/c.json' }), '/c.json');
