@@ -7,6 +7,7 @@ import { VERSION } from '../shared/version.js';
 import { AuditLog, REDACT_PATHS } from './audit-log.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import { ConfigReloader } from './config-reload.js';
+import { tuneHeapForDaemon } from './heap-tuning.js';
 import { CredentialService } from './credential-service.js';
 import { ProviderRegistry, type Integration } from './provider-registry.js';
 import { PROVIDER_KINDS } from './providers/index.js';
@@ -170,6 +171,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
  * reloads the config without dropping a request.
  */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
+  tuneHeapForDaemon();
   const daemon = await startDaemon(options);
   // Handlers stay until exit: a second signal while stopping joins the same
   // graceful stop instead of killing the process mid-flush, and a late

@@ -58,8 +58,8 @@ export function fingerprint(secret: string): string {
 const envelopeFingerprints = new WeakMap<CredentialEnvelope, string>();
 
 /**
- * The fingerprint of an envelope's secret, worked out once per envelope:
- * every cache hit's audit line carries it.
+ * The fingerprint of an envelope's secret, worked out once per envelope and
+ * kept while the envelope lives: every cache hit's audit line carries it.
  */
 export function envelopeFingerprint(envelope: CredentialEnvelope): string {
   let sha = envelopeFingerprints.get(envelope);
@@ -72,14 +72,16 @@ export function envelopeFingerprint(envelope: CredentialEnvelope): string {
 
 export class TokenCache {
   readonly #store: Keyv<CachedCredential>;
-  // keyv cannot list a Map store's keys portably; erase and status need them.
-  readonly #keys = new Set<string>();
+  // keyv's backing Map, kept to list keys for erase and status. It is ours
+  // alone and unprefixed, so its keys are the cache's keys: no second set of
+  // them to keep in step (and pay for) beside it.
+  readonly #map = new Map<string, unknown>();
   readonly #now: () => number;
 
   constructor(options: { now?: () => number; log: Logger }) {
     this.#now = options.now ?? Date.now;
-    // The Map is ours alone: no namespace prefix, so no second copy of every key.
-    this.#store = new Keyv<CachedCredential>({ store: new Map(), useKeyPrefix: false });
+    // No namespace prefix, so no second copy of every key.
+    this.#store = new Keyv<CachedCredential>({ store: this.#map, useKeyPrefix: false });
     // Keep entries as objects: nothing leaves the process, so there is
     // nothing to gain from a JSON round trip on every hit.
     this.#store.serialize = undefined;
@@ -90,7 +92,7 @@ export class TokenCache {
   }
 
   get size(): number {
-    return this.#keys.size;
+    return this.#map.size;
   }
 
   /** The entry for `key` if it is still fresh (before its stale time). */
@@ -125,17 +127,13 @@ export class TokenCache {
       entry,
       Math.max(entry.envelope.expiresAtMs, entry.staleAtMs) - nowMs,
     );
-    this.#keys.add(key);
     return true;
   }
 
   /** The stored entry unless its credential has expired; drops an expired one. */
   async #live(key: string): Promise<CachedCredential | undefined> {
     const entry = await this.#store.get(key);
-    if (entry === undefined) {
-      this.#keys.delete(key);
-      return undefined;
-    }
+    if (entry === undefined) return undefined;
     if (entry.envelope.expiresAtMs <= this.#now()) {
       await this.delete(key);
       return undefined;
@@ -144,14 +142,13 @@ export class TokenCache {
   }
 
   async delete(key: string): Promise<void> {
-    this.#keys.delete(key);
     await this.#store.delete(key);
   }
 
   /** Every fresh entry, for `status`. */
   async entries(): Promise<CachedCredential[]> {
     const entries: CachedCredential[] = [];
-    for (const key of [...this.#keys]) {
+    for (const key of [...this.#map.keys()]) {
       const entry = await this.get(key);
       if (entry !== undefined) entries.push(entry);
     }
@@ -161,13 +158,11 @@ export class TokenCache {
   /** Deletes every entry the predicate accepts; returns what was deleted. */
   async deleteWhere(accept: (entry: CachedCredential) => boolean): Promise<CachedCredential[]> {
     const deleted: CachedCredential[] = [];
-    for (const key of [...this.#keys]) {
+    for (const key of [...this.#map.keys()]) {
       const entry = await this.#store.get(key);
       if (entry !== undefined && accept(entry)) {
         deleted.push(entry);
         await this.delete(key);
-      } else if (entry === undefined) {
-        this.#keys.delete(key);
       }
     }
     return deleted;

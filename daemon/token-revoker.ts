@@ -12,13 +12,18 @@ import type { CredentialEnvelope, ResolvedScope } from './provider.js';
 import type { Integration } from './provider-registry.js';
 import { envelopeFingerprint } from './token-cache.js';
 
-/** One minted credential, with what its audit records need. */
+/**
+ * One minted credential, with what its audit records need. The ledger keeps
+ * the object it is given, sharing scope and envelope with the cache entry: a
+ * daemon holds one of these for every live token (10,000 scopes, 10,000
+ * records), so nothing here is copied or derived ahead of need.
+ */
 export interface IssuedCredential {
   integration: Integration;
   scope: ResolvedScope;
+  /** The request's target, described as audit records show it. */
   target: string;
   envelope: CredentialEnvelope;
-  tokenSha256: string;
 }
 
 /** Who caused a revocation, for its audit record. */
@@ -34,7 +39,9 @@ export class TokenRevoker {
   readonly #audit: AuditLog;
   readonly #now: () => number;
   // TODO: revoke after a crash too, once this list survives a restart.
-  readonly #issued = new Map<string, IssuedCredential>();
+  readonly #issued = new Set<IssuedCredential>();
+  /** The earliest expiry tracked: nothing needs pruning before it. */
+  #pruneAtMs = Number.POSITIVE_INFINITY;
 
   constructor(options: { audit: AuditLog; now?: () => number }) {
     this.#audit = options.audit;
@@ -43,16 +50,14 @@ export class TokenRevoker {
 
   /** Credentials minted and not yet expired or revoked. */
   get size(): number {
+    this.#prune();
     return this.#issued.size;
   }
 
-  track(issued: Omit<IssuedCredential, 'tokenSha256'>): void {
-    const nowMs = this.#now();
-    for (const [key, known] of this.#issued) {
-      if (known.envelope.expiresAtMs <= nowMs) this.#issued.delete(key);
-    }
-    const tokenSha256 = envelopeFingerprint(issued.envelope);
-    this.#issued.set(tokenSha256, { ...issued, tokenSha256 });
+  track(issued: IssuedCredential): void {
+    this.#prune();
+    this.#issued.add(issued);
+    this.#pruneAtMs = Math.min(this.#pruneAtMs, issued.envelope.expiresAtMs);
   }
 
   /** Revokes every tracked credential the predicate accepts; returns how many. */
@@ -60,14 +65,27 @@ export class TokenRevoker {
     accept: (issued: IssuedCredential) => boolean,
     cause: RevocationCause,
   ): Promise<number> {
-    const chosen = [...this.#issued.values()].filter(accept);
-    for (const issued of chosen) this.#issued.delete(issued.tokenSha256);
+    const chosen = [...this.#issued].filter(accept);
+    for (const issued of chosen) this.#issued.delete(issued);
     const results = await Promise.all(chosen.map((issued) => this.#revokeOne(issued, cause)));
     return results.filter(Boolean).length;
   }
 
   revokeAll(cause: RevocationCause): Promise<number> {
     return this.revokeWhere(() => true, cause);
+  }
+
+  /** Forgets expired credentials, scanning only once the earliest has expired. */
+  #prune(): void {
+    const nowMs = this.#now();
+    if (nowMs < this.#pruneAtMs) return;
+
+    this.#pruneAtMs = Number.POSITIVE_INFINITY;
+    for (const issued of this.#issued) {
+      const { expiresAtMs } = issued.envelope;
+      if (expiresAtMs <= nowMs) this.#issued.delete(issued);
+      else this.#pruneAtMs = Math.min(this.#pruneAtMs, expiresAtMs);
+    }
   }
 
   async #revokeOne(issued: IssuedCredential, cause: RevocationCause): Promise<boolean> {
@@ -85,7 +103,7 @@ export class TokenRevoker {
       durationMs: this.#now() - startedMs,
       requester: cause.requester,
       listener: cause.listener,
-      tokenSha256: issued.tokenSha256,
+      tokenSha256: envelopeFingerprint(issued.envelope),
       reason: cause.reason,
     });
     if (provider.revoke === undefined) return false;

@@ -48,6 +48,17 @@ function canonicalPermissions(permissions: Permissions): string {
     .join(',');
 }
 
+function samePermissions(a: Permissions, b: Permissions): boolean {
+  const names = Object.keys(a);
+  return (
+    names.length === Object.keys(b).length &&
+    names.every((name) => Object.hasOwn(b, name) && b[name] === a[name])
+  );
+}
+
+/** Provider facts audited with every scope and credential of one installation. */
+type InstallationMetadata = Readonly<{ appId: string; installationId: number }>;
+
 export class GitHubAppProvider implements CredentialProvider {
   readonly kind = 'github-app';
   readonly #options: GitHubAppOptions;
@@ -60,9 +71,19 @@ export class GitHubAppProvider implements CredentialProvider {
   readonly #installations = new Map<string, number>();
   // One lookup per repository at a time: a burst of first requests shares it.
   readonly #lookups = new Map<string, Promise<number>>();
+  // Every cached scope and credential holds permissions and metadata; most
+  // are the integration's own permissions and one installation's facts, so
+  // they share one frozen object each instead of one per scope (the daemon
+  // keeps thousands). Bounded: one per installation of this App.
+  readonly #ceiling: Permissions;
+  readonly #metadata = new Map<number, InstallationMetadata>();
+  // GitHub's grant is usually the same set every time (what was asked, plus
+  // metadata:read); the last one is kept to be shared by the next equal one.
+  #lastGranted: Permissions | undefined;
 
   constructor(options: GitHubAppOptions, deps: ProviderDeps) {
     this.#options = options;
+    this.#ceiling = Object.freeze({ ...options.permissions });
     this.#clock = new GitHubClock(deps.now);
     const signer = new AppJwtSigner(options.appId, options.privateKeyPem, this.#clock);
     const baseRequest = octokitRequest.defaults({
@@ -116,7 +137,7 @@ export class GitHubAppProvider implements CredentialProvider {
       ].join('|'),
       repository: repository.key,
       permissions,
-      metadata: { appId: this.#options.appId, installationId },
+      metadata: this.#metadataFor(installationId),
     };
   }
 
@@ -168,8 +189,11 @@ export class GitHubAppProvider implements CredentialProvider {
       secret: minted.secret,
       username: INSTALLATION_TOKEN_USERNAME,
       expiresAtMs: minted.expiresAtMs,
-      granted: { repositories: [repository.key], permissions: minted.permissions },
-      metadata: { appId: this.#options.appId, installationId },
+      granted: {
+        repositories: [repository.key],
+        permissions: this.#shared(minted.permissions, scope.permissions),
+      },
+      metadata: this.#metadataFor(installationId),
     };
   }
 
@@ -196,8 +220,8 @@ export class GitHubAppProvider implements CredentialProvider {
 
   /** The integration's permissions, or a narrower request within them. */
   #permissionsFor(requested: Permissions | undefined): Permissions {
-    const ceiling = this.#options.permissions;
-    if (requested === undefined || Object.keys(requested).length === 0) return { ...ceiling };
+    const ceiling = this.#ceiling;
+    if (requested === undefined || Object.keys(requested).length === 0) return ceiling;
 
     for (const [name, level] of Object.entries(requested)) {
       // Own keys only: 'constructor' or 'toString' must not pass as granted.
@@ -208,7 +232,25 @@ export class GitHubAppProvider implements CredentialProvider {
         );
       }
     }
-    return { ...requested };
+    return samePermissions(requested, ceiling) ? ceiling : { ...requested };
+  }
+
+  /** `granted`, or an equal object the daemon already holds. */
+  #shared(granted: Permissions, asked: Permissions): Permissions {
+    if (samePermissions(granted, asked)) return asked;
+    if (this.#lastGranted === undefined || !samePermissions(granted, this.#lastGranted)) {
+      this.#lastGranted = Object.freeze(granted);
+    }
+    return this.#lastGranted;
+  }
+
+  #metadataFor(installationId: number): InstallationMetadata {
+    let metadata = this.#metadata.get(installationId);
+    if (metadata === undefined) {
+      metadata = Object.freeze({ appId: this.#options.appId, installationId });
+      this.#metadata.set(installationId, metadata);
+    }
+    return metadata;
   }
 
   async #installationFor(repository: RepositoryRef, context: RequestContext): Promise<number> {

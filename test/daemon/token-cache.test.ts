@@ -111,6 +111,25 @@ t.test('deletes only the entries a predicate accepts', async (t) => {
   t.equal(await cache.get('drop'), undefined);
 });
 
+t.test('lists every fresh entry for status, and counts what it stores', async (t) => {
+  let now = 1_000_000;
+  const cache = new TokenCache({ now: () => now, log: pino({ level: 'silent' }) });
+  await cache.set('soon', entry(now + 10 * MINUTE));
+  await cache.set('later', entry(now + 40 * MINUTE));
+  await cache.set('gone', entry(now));
+
+  const sizeBefore = cache.size;
+  now += 20 * MINUTE;
+  const listed = await cache.entries();
+
+  t.equal(sizeBefore, 2, 'an entry stale on arrival is not stored');
+  t.same(
+    listed.map((e) => e.staleAtMs),
+    [1_000_000 + 40 * MINUTE],
+    'the stale entry is not listed',
+  );
+});
+
 t.test('fingerprints a secret with SHA-256 and never echoes it', async (t) => {
   const print = fingerprint('ghs_secret_value');
 

@@ -185,6 +185,33 @@ t.test(
   },
 );
 
+t.test(
+  'scopes and credentials of one installation share one frozen permissions and metadata object',
+  async (t) => {
+    const { apiBaseUrl } = await stubGitHub(t, HAPPY);
+    const { provider: github } = provider(apiBaseUrl);
+    const other = { ...target, path: 'acme/gadgets' };
+
+    const first = await github.resolveScope(target, {}, context);
+    const second = await github.resolveScope(other, {}, context);
+    const asked = await github.resolveScope(other, { permissions: { contents: 'write' } }, context);
+    const narrow = await github.resolveScope(other, { permissions: { contents: 'read' } }, context);
+    const one = await github.getCredential(target, first, context);
+    const two = await github.getCredential(target, first, context);
+
+    t.equal(second.permissions, first.permissions);
+    t.equal(asked.permissions, first.permissions, 'asking for exactly the ceiling shares it');
+    t.not(narrow.permissions, first.permissions);
+    t.equal(second.metadata, first.metadata);
+    t.equal(one.metadata, first.metadata);
+    t.equal(two.granted.permissions, one.granted.permissions, 'equal grants share one object');
+    t.same(one.granted.permissions, { contents: 'write', metadata: 'read' });
+    t.throws(() => {
+      first.permissions.contents = 'admin';
+    }, TypeError);
+  },
+);
+
 t.test('maps GitHub errors to clear reasons', async (t) => {
   const cases: [Answer, { code: string; message: RegExp; quit?: boolean }][] = [
     [

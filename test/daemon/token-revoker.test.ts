@@ -1,0 +1,125 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import pino from 'pino';
+import { AuditLog } from '../../daemon/audit-log.js';
+import type { IntegrationConfig } from '../../daemon/config.js';
+import type { CredentialEnvelope, RevokeOutcome } from '../../daemon/provider.js';
+import type { Integration } from '../../daemon/provider-registry.js';
+import { fingerprint } from '../../daemon/token-cache.js';
+import { TokenRevoker, type IssuedCredential } from '../../daemon/token-revoker.js';
+import { StubProvider } from '../fixtures/stub-provider.js';
+
+const MINUTE = 60_000;
+
+class RevokingStub extends StubProvider {
+  revoked: string[] = [];
+
+  async revoke(envelope: CredentialEnvelope): Promise<RevokeOutcome> {
+    this.revoked.push(envelope.secret);
+    return 'revoked';
+  }
+}
+
+async function setup(t: Test) {
+  const clock = { now: 1_700_000_000_000 };
+  const now = (): number => clock.now;
+  const provider = new RevokingStub(now);
+  const config: IntegrationConfig = {
+    name: 'stub-int',
+    provider: 'stub',
+    host: 'git.example',
+    cacheTtlSeconds: 50 * 60,
+    minTokenLifeSeconds: 10 * 60,
+    options: {},
+  };
+  const integration: Integration = { config, provider };
+  const auditPath = join(t.testdir(), 'audit.log');
+  const audit = await AuditLog.open(auditPath);
+  const revoker = new TokenRevoker({ audit, now });
+  const issue = async (repository: string, lifetimeMs = 60 * MINUTE): Promise<IssuedCredential> => {
+    provider.lifetimeMs = lifetimeMs;
+    const target = { protocol: 'https', host: 'git.example', path: repository };
+    const scope = await provider.resolveScope(target, {});
+    const envelope = await provider.getCredential(target, scope);
+    const issued = { integration, scope, target: `https://git.example/${repository}`, envelope };
+    revoker.track(issued);
+    return issued;
+  };
+  const cause = {
+    reason: 'erase' as const,
+    requestId: 'req-1',
+    requester: { pid: 11, ppid: 10 },
+    listener: null,
+    log: pino({ level: 'silent' }),
+  };
+  const auditLines = async (): Promise<Record<string, unknown>[]> => {
+    await audit.flush();
+    return (await readFile(auditPath, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  };
+  return { clock, provider, revoker, issue, cause, auditLines };
+}
+
+t.test('revokes exactly the tracked credentials the predicate accepts, once', async (t) => {
+  const { provider, revoker, issue, cause } = await setup(t);
+  const widgets = await issue('acme/widgets');
+  await issue('acme/gadgets');
+
+  const first = await revoker.revokeWhere((i) => i.scope.repository === 'acme/widgets', cause);
+  const again = await revoker.revokeWhere((i) => i.scope.repository === 'acme/widgets', cause);
+
+  t.equal(first, 1);
+  t.equal(again, 0, 'a revoked credential is no longer tracked');
+  t.same(provider.revoked, [widgets.envelope.secret]);
+  t.equal(revoker.size, 1);
+});
+
+t.test('audits a revocation with the fingerprint of the token, never the token', async (t) => {
+  const { revoker, issue, cause, auditLines } = await setup(t);
+  const issued = await issue('acme/widgets');
+
+  await revoker.revokeAll(cause);
+
+  const lines = await auditLines();
+  t.match(lines, [
+    {
+      event: 'token.revoked',
+      outcome: 'revoked',
+      reason: 'erase',
+      target: 'https://git.example/acme/widgets',
+      repository: 'acme/widgets',
+      tokenSha256: fingerprint(issued.envelope.secret),
+    },
+  ]);
+  t.notOk(JSON.stringify(lines).includes(issued.envelope.secret));
+});
+
+t.test('forgets a credential once it has expired, and keeps the live ones', async (t) => {
+  const { clock, provider, revoker, issue, cause } = await setup(t);
+  await issue('acme/short', 5 * MINUTE);
+  const long = await issue('acme/long', 60 * MINUTE);
+
+  clock.now += 5 * MINUTE;
+  const size = revoker.size;
+  const revoked = await revoker.revokeAll(cause);
+
+  t.equal(size, 1);
+  t.equal(revoked, 1);
+  t.same(provider.revoked, [long.envelope.secret]);
+});
+
+t.test('a credential tracked after an expiry is pruned is itself pruned later', async (t) => {
+  const { clock, revoker, issue } = await setup(t);
+  await issue('acme/a', 5 * MINUTE);
+  clock.now += 6 * MINUTE;
+  await issue('acme/b', 2 * MINUTE);
+
+  const afterFirst = revoker.size;
+  clock.now += 2 * MINUTE;
+
+  t.equal(afterFirst, 1, 'the first expired credential is gone');
+  t.equal(revoker.size, 0, 'the one tracked after it expires on time too');
+});
