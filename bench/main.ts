@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, ours beside its reference in the same
- * run, printed as the table the README keeps. Bounded: about two minutes
+ * run, printed as the table the README keeps. Bounded: about a minute
  * on a two-core machine.
  */
 import { mkdtemp, rm } from 'node:fs/promises';

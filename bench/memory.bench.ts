@@ -45,9 +45,10 @@ export async function fillCache(world: BenchWorld, repos: readonly string[]): Pr
 }
 
 /**
- * RSS once the daemon has sat idle: V8 keeps the heap it grew to while
- * minting until its memory reducer runs, some 20-30 s into idleness. Polls
- * (bounded) until RSS has dropped and held, or the time is up.
+ * RSS once the daemon has sat idle: V8 keeps part of the heap it grew to
+ * while minting until a later GC gives it back (within ~10 s with the
+ * daemon's heap tuning). Polls (bounded) until RSS has dropped and held, or
+ * the time is up.
  */
 export async function settledRssMb(pid: number, maxWaitMs = 45_000): Promise<number> {
   const peak = await rssMb(pid);
