@@ -118,14 +118,16 @@ export class CredentialService {
         this.counters.hits++;
         const onRefreshed = this.#auditRefresh(request, context, startedMs, integration, scope);
         this.#minter.refreshAhead(hit, integration, request.target, scope, context, onRefreshed);
-        this.#recordServed(
-          AUDIT_EVENTS.cacheHit,
-          request,
-          context,
-          startedMs,
-          integration,
-          scope,
-          hit.envelope,
+        this.#requireWritten(
+          this.#record(
+            AUDIT_EVENTS.cacheHit,
+            request,
+            context,
+            startedMs,
+            integration,
+            scope,
+            hit.envelope,
+          ),
         );
         return toWire(hit.envelope, true);
       }
@@ -139,22 +141,24 @@ export class CredentialService {
       );
       if (fallback) {
         const error = { code: fallback.code, message: fallback.message };
-        this.#recordServed(
-          AUDIT_EVENTS.fallback,
-          request,
-          context,
-          startedMs,
-          integration,
-          scope,
-          envelope,
-          {
-            error,
-          },
+        this.#requireWritten(
+          this.#record(
+            AUDIT_EVENTS.fallback,
+            request,
+            context,
+            startedMs,
+            integration,
+            scope,
+            envelope,
+            { error },
+          ),
         );
         return toWire(envelope, true);
       }
       const event = shared ? AUDIT_EVENTS.cacheHit : AUDIT_EVENTS.minted;
-      this.#recordServed(event, request, context, startedMs, integration, scope, envelope);
+      this.#requireWritten(
+        this.#record(event, request, context, startedMs, integration, scope, envelope),
+      );
       return toWire(envelope, shared);
     } catch (error) {
       const brokerError = toBrokerError(error);
@@ -296,20 +300,11 @@ export class CredentialService {
   }
 
   /**
-   * Audits a credential about to be served; throws when the line could not
-   * be written, so that no credential leaves unrecorded.
+   * For a credential about to be served: throws unless its audit line was
+   * written, so that no credential leaves unrecorded.
    */
-  #recordServed(
-    event: (typeof AUDIT_EVENTS)['minted' | 'cacheHit' | 'fallback'],
-    request: GetRequest,
-    context: RequestContext,
-    startedMs: number,
-    integration: Integration,
-    scope: ResolvedScope,
-    envelope: CredentialEnvelope,
-    extra: Partial<AuditRecord> = {},
-  ): void {
-    if (!this.#record(event, request, context, startedMs, integration, scope, envelope, extra)) {
+  #requireWritten(written: boolean): void {
+    if (!written) {
       throw new AuditLogError(
         "the broker's audit log cannot be written, and it hands out no credential it cannot record",
         {

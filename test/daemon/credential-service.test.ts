@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import pino from 'pino';
 import { AuditLog } from '../../daemon/audit-log.js';
-import type { IntegrationConfig } from '../../daemon/config.js';
 import { CredentialService } from '../../daemon/credential-service.js';
 import type { RequestContext } from '../../daemon/provider.js';
 import { ProviderRegistry } from '../../daemon/provider-registry.js';
@@ -12,7 +11,7 @@ import { TokenCache } from '../../daemon/token-cache.js';
 import { GitHubApiError, RequestDeniedError } from '../../shared/errors.js';
 import { PROTOCOL_VERSION, type GetRequest } from '../../shared/protocol.js';
 import { assertNoSecrets } from '../fixtures/leak-scan.js';
-import { StubProvider } from '../fixtures/stub-provider.js';
+import { StubProvider, stubIntegrationConfig } from '../fixtures/stub-provider.js';
 
 const MINUTE = 60_000;
 
@@ -20,14 +19,7 @@ async function setup(t: Test, clock = { now: 1_700_000_000_000 }) {
   const dir = t.testdir();
   const now = (): number => clock.now;
   const provider = new StubProvider(now);
-  const config: IntegrationConfig = {
-    name: 'stub-int',
-    provider: 'stub',
-    host: 'git.example',
-    cacheTtlSeconds: 50 * 60,
-    minTokenLifeSeconds: 10 * 60,
-    options: {},
-  };
+  const config = stubIntegrationConfig();
   const auditPath = join(dir, 'audit.log');
   const audit = await AuditLog.open(auditPath);
   const service = new CredentialService({
@@ -421,14 +413,7 @@ t.test(
 t.test('no credential is served while the audit log cannot be written', async (t) => {
   const now = (): number => 1_700_000_000_000;
   const provider = new StubProvider(now);
-  const config: IntegrationConfig = {
-    name: 'stub-int',
-    provider: 'stub',
-    host: 'git.example',
-    cacheTtlSeconds: 50 * 60,
-    minTokenLifeSeconds: 10 * 60,
-    options: {},
-  };
+  const config = stubIntegrationConfig();
   const log = pino({ level: 'silent' });
   // /dev/full fails every write with ENOSPC: the disk under the log is full.
   const audit = await AuditLog.open('/dev/full');

@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import pino from 'pino';
 import { AuditLog } from '../../daemon/audit-log.js';
-import type { IntegrationConfig } from '../../daemon/config.js';
 import type { CredentialEnvelope, RevokeOutcome } from '../../daemon/provider.js';
 import type { Integration } from '../../daemon/provider-registry.js';
 import { fingerprint } from '../../daemon/token-cache.js';
 import { TokenRevoker, type IssuedCredential } from '../../daemon/token-revoker.js';
-import { StubProvider } from '../fixtures/stub-provider.js';
+import { StubProvider, stubIntegrationConfig } from '../fixtures/stub-provider.js';
 
 const MINUTE = 60_000;
 
@@ -25,14 +24,7 @@ async function setup(t: Test) {
   const clock = { now: 1_700_000_000_000 };
   const now = (): number => clock.now;
   const provider = new RevokingStub(now);
-  const config: IntegrationConfig = {
-    name: 'stub-int',
-    provider: 'stub',
-    host: 'git.example',
-    cacheTtlSeconds: 50 * 60,
-    minTokenLifeSeconds: 10 * 60,
-    options: {},
-  };
+  const config = stubIntegrationConfig();
   const integration: Integration = { config, provider };
   const auditPath = join(t.testdir(), 'audit.log');
   const audit = await AuditLog.open(auditPath);
