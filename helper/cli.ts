@@ -174,6 +174,15 @@ export async function runCli(argv: string[]): Promise<number> {
       .command(
         ['get', 'store', 'erase'],
         'credential helper actions, run by git (attributes on stdin)',
+        () => undefined,
+        () => {
+          // Reached only when the words around the action were not a git
+          // invocation (that path never loads this file).
+          throw new BrokerError(
+            'BAD_REQUEST',
+            `get, store and erase take only --socket PATH (once, before or after the action); got '${printable(argv.join(' '), 200)}'`,
+          );
+        },
       )
       .demandCommand(1, 'name a command; see --help')
       .recommendCommands()

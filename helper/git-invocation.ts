@@ -18,21 +18,31 @@ export interface GitInvocation {
 
 /**
  * Git appends the action to the configured helper command, so options the
- * user wrote in `credential.helper` come first: `--socket PATH get`.
- * Anything else is a command for people, not git: undefined.
+ * user wrote in `credential.helper` come first: `--socket PATH get`. People
+ * trying the helper by hand also write `get --socket PATH`: both are taken.
+ * Anything else is not a git invocation: undefined (the command line then
+ * refuses it with a reason).
  */
 export function parseGitInvocation(argv: string[]): GitInvocation | undefined {
-  const action = argv.at(-1);
-  if (action === undefined || !GIT_ACTIONS.has(action)) return undefined;
-  const options = argv.slice(0, -1);
-  if (options.length === 0) return { action: action as GitAction };
-  if (options.length === 1 && options[0]!.startsWith('--socket=')) {
-    return { action: action as GitAction, socket: options[0]!.slice('--socket='.length) };
+  let action: GitAction | undefined;
+  let socket: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (GIT_ACTIONS.has(word)) {
+      if (action !== undefined) return undefined;
+      action = word as GitAction;
+    } else if (word.startsWith('--socket=')) {
+      if (socket !== undefined) return undefined;
+      socket = word.slice('--socket='.length);
+    } else if (word === '--socket' && i + 1 < argv.length) {
+      if (socket !== undefined) return undefined;
+      socket = argv[++i]!;
+    } else {
+      return undefined;
+    }
   }
-  if (options.length === 2 && options[0] === '--socket') {
-    return { action: action as GitAction, socket: options[1]! };
-  }
-  return undefined;
+  if (action === undefined) return undefined;
+  return socket === undefined ? { action } : { action, socket };
 }
 
 /**

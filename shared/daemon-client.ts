@@ -15,7 +15,7 @@ import {
 /** How long a client waits for the daemon's reply (minting can take a while). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
-const START_HINT = "start it with 'git-credential-broker daemon'";
+const START_HINT = "start it with 'git-credential-broker daemon --detach'";
 
 function unreachable(
   socketPath: string,

@@ -152,7 +152,7 @@ t.test('with the daemon down, git gets one clear line and no credential', async 
   t.not(clone.code, 0);
   t.match(
     clone.stderr,
-    /git-credential-broker: .*daemon.*; start it with 'git-credential-broker daemon'/,
+    /git-credential-broker: .*daemon.*; start it with 'git-credential-broker daemon --detach'/,
   );
   t.equal(w.github.mintCount, 0);
 });

@@ -38,3 +38,25 @@ t.test('an empty or unusable --socket stops git with the reason', async (t) => {
     t.equal(result.stdout, 'quit=1\n', 'git is told not to prompt');
   }
 });
+
+t.test('--socket may follow the action; anything else around it is refused', async (t) => {
+  // Found in a new-user trial: `get --socket S` silently did nothing.
+  const input = 'protocol=https\nhost=github.com\npath=acme/widgets\n\n';
+  for (const args of [
+    ['get', '--socket', '/nonexistent/after.sock'],
+    ['get', '--socket=/nonexistent/after.sock'],
+  ]) {
+    const result = await runHelper(args, input);
+    t.equal(result.code, 1, args.join(' '));
+    t.match(result.stderr, /'\/nonexistent\/after\.sock'/, 'the socket given was the one asked');
+  }
+  for (const args of [
+    ['--socket', '/a.sock', '--socket', '/b.sock', 'get'],
+    ['erase', '--socket'],
+    ['get', 'erase'],
+  ]) {
+    const result = await runHelper(args, input);
+    t.equal(result.code, 2, args.join(' '));
+    t.match(result.stderr, /get, store and erase take only --socket PATH|Unknown argument: erase/);
+  }
+});
