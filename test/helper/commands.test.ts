@@ -2,7 +2,10 @@
  * The helper's commands, run as a user would: the built binary against a
  * real daemon, the GitHub-compatible server and real git.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmodSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
@@ -84,13 +87,13 @@ t.test('status shows integrations, cached repositories and counters, never a tok
     new RegExp(`local-github \\(github-app\\) for ${w.github.host.replace('.', '\\.')}`),
   );
   t.match(text.stdout, /acme\/widgets \[contents:write\] via local-github: served for \d+m/);
-  t.match(text.stdout, /1 hits, 1 misses, 1 mints, 0 errors/);
+  t.match(text.stdout, /1 hits, 1 misses, 1 mints, 0 denied, 0 errors/);
   t.match(
     text.stdout,
     /listeners:\n {2}.*daemon\.sock: any repository; at most the integration's permissions/,
   );
   t.match(status, {
-    counters: { hits: 1, misses: 1, mints: 1, errors: 0 },
+    counters: { hits: 1, misses: 1, mints: 1, denied: 0, errors: 0 },
     cache: [{ repository: 'acme/widgets' }],
   });
   assertNoSecrets(t, { status: text.stdout, statusJson: json.stdout }, secretsOf(w));
@@ -151,6 +154,7 @@ t.test(
     t.equal(useHttpPath, 'true\n');
     t.equal(clone.code, 0, `git clones with what configure wrote: ${clone.stderr}`);
     t.equal(unset.code, 0);
+    t.match(unset.stdout, /removed the broker's .*helper entries and .*useHttpPath/);
     t.equal(afterUnset, '', 'unset removes the helper entries');
     t.equal(await get(`credential.${host}.useHttpPath`), '', 'and useHttpPath');
   },
@@ -220,5 +224,75 @@ t.test('daemon --detach returns once the daemon answers, and refuses a second on
   t.match(
     second.stderr,
     /already running on '.*'; stop it first with 'git-credential-broker stop --socket .*'/,
+  );
+});
+
+t.test('configure says what it replaces, and --unset keeps what is not the broker', async (t) => {
+  const w = await world(t);
+  const host = w.github.gitBaseUrl;
+  const key = `credential.${host}.helper`;
+  const get = async () => (await w.git(['config', '--global', '--get-all', key])).stdout;
+  // A storing helper with a secret in its arguments: never printed.
+  const secretArg = `--file=/tmp/${'s'.repeat(12)}`;
+  await w.git(['config', '--global', '--add', key, `store ${secretArg}`]);
+
+  const configure = await cli(w, ['configure', '--host', host]);
+  t.equal(configure.code, 0, configure.stderr);
+  t.match(configure.stdout, new RegExp(`replaced ${key.replace(/[.:/]/g, '\\$&')} = store:`));
+  t.notMatch(configure.stdout, /--file=/, 'only the helper name, not its arguments');
+  t.notMatch(await get(), /store/, 'the storing helper is gone while the broker serves');
+
+  await w.git(['config', '--global', '--add', key, 'cache']);
+  const unset = await cli(w, ['configure', '--host', host, '--unset']);
+  t.equal(unset.code, 0, unset.stderr);
+  t.match(unset.stdout, /removed the broker's .* entries and .*useHttpPath/);
+  t.match(unset.stdout, /kept .* = cache \(not the broker's\)/);
+  t.equal(await get(), 'cache\n', 'a helper the user added afterwards stays');
+
+  const again = await cli(w, ['configure', '--host', host, '--unset']);
+  t.equal(again.code, 0);
+  t.match(again.stdout, /^nothing to remove: no broker settings for /m);
+});
+
+t.test('configure refuses what it cannot do, with the fix', async (t) => {
+  const w = await world(t);
+
+  const withPath = await cli(w, ['configure', '--host', 'https://ghe.example.com/api/v3']);
+  t.equal(withPath.code, 2);
+  t.match(
+    withPath.stderr,
+    /has a path; --host takes a host name or a URL without a path, for example --host https:\/\/ghe\.example\.com/,
+  );
+
+  // Outside any repository: a fresh directory, with discovery stopped above it.
+  const bare = await mkdtemp(join(tmpdir(), 'gcb-norepo-'));
+  t.teardown(() => rm(bare, { recursive: true, force: true }));
+  const outside = spawnSync(process.execPath, [HELPER_BIN, 'configure', '--local'], {
+    cwd: bare,
+    encoding: 'utf8',
+    env: { ...w.env, GIT_CEILING_DIRECTORIES: tmpdir() },
+  });
+  t.equal(outside.status, 1, outside.stderr);
+  t.match(
+    outside.stderr,
+    /--local needs a git repository: run configure inside one, or use --global/,
+  );
+  t.notMatch(outside.stderr, /unset-all/, 'no git internals');
+});
+
+t.test('daemon --detach shows what the new daemon warned about while starting', async (t) => {
+  const w = await world(t);
+  await w.daemon.stop();
+  const env = { XDG_STATE_HOME: join(w.dir, 'state') };
+  t.teardown(() => cli(w, ['stop'], env));
+  chmodSync(w.app.privateKeyPath, 0o644);
+
+  const started = await cli(w, ['daemon', '--detach', '--config', w.daemon.configPath], env);
+
+  t.equal(started.code, 0, started.stderr);
+  t.match(started.stdout, /^daemon started \(pid \d+\)/m);
+  t.match(
+    started.stdout,
+    /^warning: private key '.*' is accessible to other users \(mode 644\); run: chmod 600 '.*'$/m,
   );
 });
