@@ -72,7 +72,13 @@ export class CredentialService {
   readonly #revoker: TokenRevoker | undefined;
   // Single-flight, refresh-ahead and fallback live there.
   readonly #minter: MintCoordinator;
-  readonly counters: StatusCounters = { hits: 0, misses: 0, mints: 0, errors: 0 };
+  readonly counters: StatusCounters = {
+    hits: 0,
+    misses: 0,
+    mints: 0,
+    denied: 0,
+    errors: 0,
+  };
 
   constructor(options: CredentialServiceOptions) {
     this.#registry = options.registry;
@@ -162,7 +168,8 @@ export class CredentialService {
       return toWire(envelope, shared);
     } catch (error) {
       const brokerError = toBrokerError(error);
-      this.counters.errors++;
+      if (brokerError.code === 'DENIED') this.counters.denied++;
+      else if (brokerError.code !== 'NO_INTEGRATION') this.counters.errors++;
       if (brokerError.code === 'INTERNAL') {
         context.log.error({ err: error }, 'unexpected error while serving a credential');
       }

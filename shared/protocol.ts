@@ -95,6 +95,9 @@ export interface StatusCounters {
   hits: number;
   misses: number;
   mints: number;
+  /** Requests refused by policy (DENIED): the broker doing its job. */
+  denied: number;
+  /** Requests that failed: GitHub, a provider, the audit log, the daemon. */
   errors: number;
 }
 

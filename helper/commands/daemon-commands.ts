@@ -1,7 +1,9 @@
 /**
  * `daemon`, `stop` and `status`: run, stop and inspect the daemon.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { BrokerError } from '../../shared/errors.js';
+import { printable } from '../../shared/printable.js';
 import { defaultDaemonLogPath } from '../../shared/paths.js';
 import { PROTOCOL_VERSION, type DaemonStatus } from '../../shared/protocol.js';
 import { askDaemon } from '../ask-daemon.js';
@@ -29,10 +31,39 @@ export async function runDaemonCommand(options: {
     );
   }
   const logPath = defaultDaemonLogPath(process.env);
+  const logStart = statSync(logPath, { throwIfNoEntry: false })?.size ?? 0;
   const pid = await launchDaemon({ ...options, logPath, env: process.env });
   options.print(
     `daemon started (pid ${pid ?? 'unknown'}) on ${options.socketPath}; its log: ${logPath}\n`,
   );
+  for (const warning of startupWarnings(logPath, logStart, pid)) {
+    options.print(`warning: ${warning}\n`);
+  }
+}
+
+/**
+ * What the new daemon warned about while starting (a key file others can
+ * read, say): shown to whoever ran --detach, not only left in the log.
+ */
+function startupWarnings(logPath: string, from: number, pid: number | undefined): string[] {
+  let text: string;
+  try {
+    text = readFileSync(logPath).subarray(from).toString('utf8');
+  } catch {
+    return [];
+  }
+  const warnings: string[] = [];
+  for (const line of text.split('\n')) {
+    try {
+      const record = JSON.parse(line) as { level?: unknown; pid?: unknown; msg?: unknown };
+      if (typeof record.level === 'number' && record.level >= 40 && record.pid === pid) {
+        warnings.push(printable(String(record.msg), 500));
+      }
+    } catch {
+      // Not a log record (a crash trace, say): the log has it.
+    }
+  }
+  return warnings;
 }
 
 export async function stopDaemon(socketPath: string, print: (text: string) => void): Promise<void> {
@@ -59,7 +90,7 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
     `socket:       ${status.socket}`,
     `config:       ${status.config}`,
     `audit log:    ${status.auditLog}`,
-    `counters:     ${status.counters.hits} hits, ${status.counters.misses} misses, ${status.counters.mints} mints, ${status.counters.errors} errors`,
+    `counters:     ${status.counters.hits} hits, ${status.counters.misses} misses, ${status.counters.mints} mints, ${status.counters.denied} denied, ${status.counters.errors} errors`,
     'integrations:',
     ...status.integrations.map((i) => `  ${i.name} (${i.provider}) for ${i.host}`),
     'listeners:',
