@@ -73,9 +73,10 @@ export async function benchMint(): Promise<Row[]> {
       },
       {
         benchmark: 'mint: daemon overhead, p50 (ms)',
+        // The difference of the two medians above; no ratio means anything here.
         ours: fixed(o - r),
-        reference: fixed(r),
-        ratio: fixed((o - r) / r),
+        reference: `${fixed(o)} - ${fixed(r)}`,
+        ratio: '',
         target: '<= 3 ms',
         met: o - r <= 3,
       },

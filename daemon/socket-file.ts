@@ -136,6 +136,13 @@ function takeLock(socketPath: string): void {
  * holds it or answers there, and removes the file a crashed daemon left.
  */
 export async function claimSocketPath(socketPath: string): Promise<void> {
+  // Checked first: a directory given as --socket would otherwise be judged
+  // by its parent's mode, which says nothing about the mistake.
+  if (lstatSync(socketPath, { throwIfNoEntry: false })?.isDirectory() === true) {
+    throw new ConfigError(
+      `'${socketPath}' is a directory; --socket takes the socket file's path, for example --socket '${join(socketPath, 'daemon.sock')}'`,
+    );
+  }
   ensurePrivateDirectory(dirname(socketPath));
   takeLock(socketPath);
 

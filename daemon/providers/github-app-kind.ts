@@ -67,7 +67,7 @@ function parseApiBaseUrl(fields: ConfigFields): string {
   if (given === undefined && host !== 'github.com') {
     fields.fail(
       'apiBaseUrl',
-      `is required for host '${host}'; for GitHub Enterprise Server use "https://${host}/api/v3"`,
+      `is required for host '${host}'; for GitHub Enterprise Server use "${isLoopbackHost(host) ? 'http' : 'https'}://${host}/api/v3"`,
     );
   }
   const raw = given ?? DEFAULT_API_BASE_URL;

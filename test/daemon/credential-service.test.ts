@@ -184,6 +184,11 @@ t.test('a denial is audited as denied and a host nobody serves is not audited', 
     ['token.denied'],
   );
   t.match(lines[0], { error: { code: 'DENIED', message: 'not allowed' } });
+  t.match(
+    service.counters,
+    { denied: 1, errors: 0 },
+    'a denial is counted as denied, not as an error; an unserved host as neither',
+  );
 });
 
 t.test('plain http is refused for a host that is not loopback', async (t) => {

@@ -107,3 +107,17 @@ t.test('refuses to remove a file at the socket path that is not a socket', async
   await t.rejects(claimSocketPath(path), { code: 'CONFIG', message: /is not a socket/ });
   t.ok(existsSync(path));
 });
+
+t.test('a directory given as the socket path is named as the mistake it is', async (t) => {
+  const dir = await shortDir(t);
+  // Open to others, as /tmp is: the parent's mode is not what went wrong.
+  const shared = join(dir, 'shared');
+  mkdirSync(join(shared, 'sockets'), { recursive: true });
+  chmodSync(shared, 0o777);
+
+  await t.rejects(claimSocketPath(join(shared, 'sockets')), {
+    code: 'CONFIG',
+    message:
+      /'.*sockets' is a directory; --socket takes the socket file's path, for example --socket '.*sockets\/daemon\.sock'/,
+  });
+});
