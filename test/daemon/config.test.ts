@@ -91,6 +91,10 @@ t.test('errors name the key, the bad value and the fix', async (t) => {
       /apiBaseUrl is required for host 'ghe\.example\.com'; for GitHub Enterprise Server use "https:\/\/ghe\.example\.com\/api\/v3"/,
     ],
     [
+      { integrations: [{ ...integration, host: '127.0.0.1:8080' }] },
+      /apiBaseUrl is required for host '127\.0\.0\.1:8080'; for GitHub Enterprise Server use "http:\/\/127\.0\.0\.1:8080\/api\/v3"/,
+    ],
+    [
       { integrations: [{ ...integration, owners: [] }] },
       /owners must be a non-empty array of account names/,
     ],
