@@ -96,7 +96,17 @@ export class MintCoordinator {
     this.#refreshBackoff.delete(scope.cacheKey);
 
     const refresh = this.#mintOnce(integration, target, scope, context).then(
-      ({ envelope }) => onMinted(envelope),
+      ({ envelope }) => {
+        // Nothing that happens after a background mint may stop the daemon.
+        try {
+          onMinted(envelope);
+        } catch (error) {
+          context.log.error(
+            { err: toBrokerError(error) },
+            'recording a token refreshed ahead of time failed',
+          );
+        }
+      },
       (error: unknown) => {
         this.#refreshBackoff.set(scope.cacheKey, this.#now() + REFRESH_RETRY_MS);
         context.log.warn(

@@ -259,11 +259,17 @@ t.test('a credential a provider got wrong fails that request and is never cached
     code: 'PROVIDER',
     message: /expiry that is invalid or already past/,
   });
+  // An expiry in microseconds (or past what Date can hold) is as wrong.
+  provider.lifetimeMs = 1_760_000_000_000_000;
+  await t.rejects(service.get(request(), context), {
+    code: 'PROVIDER',
+    message: /expiry more than a year away/,
+  });
   provider.lifetimeMs = 60 * 60 * 1000;
   const next = await service.get(request(), context);
 
   t.equal(next.cached, false, 'the next request mints afresh');
-  t.equal(provider.mints, 2);
+  t.equal(provider.mints, 3);
 });
 
 t.test('an erase with a password the daemon never issued records no fingerprint', async (t) => {
