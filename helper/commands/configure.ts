@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BrokerError } from '../../shared/errors.js';
+import { printable } from '../../shared/printable.js';
 
 export type GitConfigScope = 'global' | 'local' | 'system';
 
@@ -67,24 +68,48 @@ export function helperCommand(socket: string | undefined): string {
   return words.map(shellQuote).join(' ');
 }
 
-/** A git config value matched exactly, as a value pattern. */
-function exactly(value: string): string {
-  return `^${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+/** One shell word as shellQuote writes it: plain, or in single quotes. */
+const SHELL_WORD = String.raw`(?:[A-Za-z0-9_./:=@%+-]+|'(?:[^']|'\\'')*')`;
+/**
+ * A broker command as configure writes it: the binary by absolute path
+ * (or, from before the helper was bundled, dist/helper/main.js), then at
+ * most `--socket PATH`. Nothing looser: a helper of the user's that merely
+ * mentions such a path is theirs.
+ */
+const BROKER_COMMAND = new RegExp(
+  String.raw`^(?:'(?:[^']*/)?|(?:[^'\s]*/)?)` +
+    String.raw`(?:git-credential-broker(?:\.cjs)?|dist/helper/main\.js)'?` +
+    String.raw`(?: --socket(?:=| )${SHELL_WORD})?$`,
+);
+
+function isBrokerCommand(value: string): boolean {
+  return BROKER_COMMAND.test(value);
 }
 
-/** Whether a helper entry is the broker's: the reset entry or a broker command. */
-function isBrokers(value: string): boolean {
-  return (
-    value === '' ||
-    /(^|\/)git-credential-broker(\.cjs)?('|\s|$)/.test(value) ||
-    // What configure wrote before the helper was bundled.
-    /\/dist\/helper\/main\.js('|\s|$)/.test(value)
-  );
+/**
+ * The entries configure wrote: each broker command, and the empty entry
+ * just before one (the reset it writes first). A lone empty entry is the
+ * user's own reset, and stays.
+ */
+function brokerEntries(values: string[]): Set<number> {
+  const ours = new Set<number>();
+  values.forEach((value, i) => {
+    if (!isBrokerCommand(value)) return;
+    ours.add(i);
+    if (i > 0 && values[i - 1] === '') ours.add(i - 1);
+  });
+  return ours;
 }
 
-/** The first word of a helper entry: its name, without arguments that may hold secrets. */
-function helperName(value: string): string {
-  return value.trim().split(/\s+/)[0] ?? '';
+/**
+ * How a helper of the user's is named in output: its name at most, never
+ * its arguments or a shell command's text, either of which may hold a
+ * secret (`!GH_TOKEN=... gh auth git-credential`).
+ */
+function describeHelper(value: string): string {
+  if (value.trimStart().startsWith('!')) return 'a shell command (!...)';
+  const name = value.trim().split(/\s+/)[0] ?? '';
+  return /^[A-Za-z0-9._/-]{1,80}$/.test(name) ? `'${name}'` : 'a helper';
 }
 
 export async function configureGit(options: ConfigureOptions): Promise<string[]> {
@@ -109,27 +134,30 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     const key = args.find((arg) => arg.startsWith('credential.')) ?? helperKey;
     throw new BrokerError(
       'CONFIG',
-      `cannot change ${key} in git's ${options.scope} config: ${result.stderr || `git config exited with ${result.code}`}`,
+      `cannot change ${key} in git's ${options.scope} config: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}`,
     );
   };
 
-  const existing = (await run(['--get-all', helperKey], true)).split('\n').slice(0, -1);
-  const others = existing.filter((value) => !isBrokers(value));
-  const ours = existing.filter(isBrokers);
-  const hadPath = (await run(['--get', pathKey], true)) !== '';
+  // NUL-separated: a helper value may itself hold newlines.
+  const values = (await run(['-z', '--get-all', helperKey], true)).split('\0').slice(0, -1);
+  const ours = brokerEntries(values);
+  const theirs = values.filter((value, i) => !ours.has(i) && value !== '');
+  const theirNames = [...new Set(theirs.map(describeHelper))].join(', ');
 
   if (options.unset) {
-    // Only the broker's entries: another helper the user added stays.
-    for (const value of new Set(ours)) await run(['--unset-all', helperKey, exactly(value)], true);
-    if (hadPath) await run(['--unset-all', pathKey], true);
-    if (ours.length === 0 && !hadPath) {
+    if (ours.size === 0) {
       return [`nothing to remove: no broker settings for ${url} (${scope})`];
     }
+    // Rewrite the list without the broker's entries, the user's in order.
+    await run(['--unset-all', helperKey], true);
+    for (const [i, value] of values.entries()) {
+      if (!ours.has(i)) await run(['--add', helperKey, value]);
+    }
+    // configure turned it on; a user who wants it can turn it on again.
+    await run(['--unset-all', pathKey], true);
     return [
-      `removed the broker's ${helperKey} entries${hadPath ? ` and ${pathKey}` : ''} (${scope})`,
-      ...(others.length > 0
-        ? [`kept ${helperKey} = ${others.map(helperName).join(', ')} (not the broker's)`]
-        : []),
+      `removed the broker's ${helperKey} entries and ${pathKey} (${scope})`,
+      ...(theirs.length > 0 ? [`kept ${helperKey}: ${theirNames} (not the broker's)`] : []),
     ];
   }
   await run(['--unset-all', helperKey], true);
@@ -138,9 +166,9 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   await run(['--add', helperKey, command]);
   await run([pathKey, 'true']);
   return [
-    ...(others.length > 0
+    ...(theirs.length > 0
       ? [
-          `replaced ${helperKey} = ${others.map(helperName).join(', ')}: a helper that stores credentials would keep the broker's tokens (add it back after 'configure --unset' if you want it)`,
+          `replaced ${helperKey}: ${theirNames}; a helper that stores credentials would keep the broker's tokens (add it back after 'configure --unset' if you want it)`,
         ]
       : []),
     `${helperKey} = (empty: resets the helper chain for ${url})`,

@@ -238,7 +238,7 @@ t.test('configure says what it replaces, and --unset keeps what is not the broke
 
   const configure = await cli(w, ['configure', '--host', host]);
   t.equal(configure.code, 0, configure.stderr);
-  t.match(configure.stdout, new RegExp(`replaced ${key.replace(/[.:/]/g, '\\$&')} = store:`));
+  t.match(configure.stdout, new RegExp(`replaced ${key.replace(/[.:/]/g, '\\$&')}: 'store';`));
   t.notMatch(configure.stdout, /--file=/, 'only the helper name, not its arguments');
   t.notMatch(await get(), /store/, 'the storing helper is gone while the broker serves');
 
@@ -246,7 +246,7 @@ t.test('configure says what it replaces, and --unset keeps what is not the broke
   const unset = await cli(w, ['configure', '--host', host, '--unset']);
   t.equal(unset.code, 0, unset.stderr);
   t.match(unset.stdout, /removed the broker's .* entries and .*useHttpPath/);
-  t.match(unset.stdout, /kept .* = cache \(not the broker's\)/);
+  t.match(unset.stdout, /kept .*: 'cache' \(not the broker's\)/);
   t.equal(await get(), 'cache\n', 'a helper the user added afterwards stays');
 
   const again = await cli(w, ['configure', '--host', host, '--unset']);
