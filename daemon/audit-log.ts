@@ -3,7 +3,7 @@
  * file only the daemon's user can read. A fixed vocabulary of events with the
  * same fields every time; a token appears only as its SHA-256 fingerprint.
  */
-import { mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../shared/errors.js';
@@ -129,10 +129,14 @@ function permissionsOf(permissions: unknown): Record<string, string> | null {
 const REPORT_EVERY_MS = 60_000;
 
 class AuditFile {
-  readonly #fd: number;
+  #fd: number;
   readonly #path: string;
   /** The last write failed; read (and cleared) by `lastWriteFailed()`. */
   #failed = false;
+  /** Writes fail now: set by a failure, cleared by the next success. */
+  #failing = false;
+  /** A failed write may have left part of a line that could not be cut off. */
+  #torn = false;
   /** Failures not yet reported on stderr, and when the last report was. */
   #unreported = 0;
   #reportedAtMs = Number.NEGATIVE_INFINITY;
@@ -142,35 +146,62 @@ class AuditFile {
     this.#fd = openSync(path, 'a', 0o600);
   }
 
+  get failing(): boolean {
+    return this.#failing;
+  }
+
   /** pino's destination interface: one line, written now. */
   write(line: string): boolean {
+    const text = this.#torn ? `\n${line}` : line;
+    let written = 0;
     try {
-      const written = writeSync(this.#fd, line);
-      // A regular file takes the whole line; anything else may take part.
-      if (written < Buffer.byteLength(line)) {
-        const bytes = Buffer.from(line, 'utf8');
-        for (let offset = written; offset < bytes.length;) {
-          offset += writeSync(this.#fd, bytes, offset);
-        }
+      written = writeSync(this.#fd, text);
+      // A regular file takes the whole line at once; anything else may not.
+      const size = Buffer.byteLength(text);
+      if (written < size) {
+        const bytes = Buffer.from(text, 'utf8');
+        while (written < size) written += writeSync(this.#fd, bytes, written);
       }
+      this.#failing = false;
+      this.#torn = false;
     } catch (error) {
-      // A write error (disk full, file system gone) must not stop the
-      // daemon; the caller learns of it and refuses to serve. Reported at
-      // most once a minute: a flood of these would fill a disk of its own.
       this.#failed = true;
-      this.#unreported++;
-      const nowMs = Date.now();
-      if (nowMs - this.#reportedAtMs >= REPORT_EVERY_MS) {
-        const more =
-          this.#unreported > 1 ? ` (${this.#unreported - 1} more since the last report)` : '';
-        process.stderr.write(
-          `git-credential-broker: audit log '${this.#path}' write failed: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}${more}; no credential is served until it can be written\n`,
-        );
-        this.#reportedAtMs = nowMs;
-        this.#unreported = 0;
-      }
+      this.#failing = true;
+      if (written > 0) this.#cutOff(written);
+      this.#report(error as NodeJS.ErrnoException);
     }
     return true;
+  }
+
+  /**
+   * Removes the part of a line a failed write left at the end of the file,
+   * so the lines after it stay whole; failing that, the next line starts on
+   * a line of its own.
+   */
+  #cutOff(written: number): void {
+    try {
+      ftruncateSync(this.#fd, fstatSync(this.#fd).size - written);
+    } catch {
+      this.#torn = true;
+    }
+  }
+
+  /**
+   * A write error (disk full, file system gone) must not stop the daemon:
+   * the caller learns of it and refuses to serve. Reported at most once a
+   * minute: a flood of reports would fill a disk of its own.
+   */
+  #report(error: NodeJS.ErrnoException): void {
+    this.#unreported++;
+    const nowMs = Date.now();
+    if (nowMs - this.#reportedAtMs < REPORT_EVERY_MS) return;
+    const more =
+      this.#unreported > 1 ? ` (${this.#unreported - 1} more since the last report)` : '';
+    process.stderr.write(
+      `git-credential-broker: audit log '${this.#path}' write failed: ${error.code ?? error.message}${more}; no credential is served until it can be written\n`,
+    );
+    this.#reportedAtMs = nowMs;
+    this.#unreported = 0;
   }
 
   /** Whether the last line failed to be written; clears the mark. */
@@ -178,6 +209,24 @@ class AuditFile {
     const failed = this.#failed;
     this.#failed = false;
     return failed;
+  }
+
+  /**
+   * Opens the path again (after logrotate moved the file, or someone removed
+   * it); the old file stays in use if the path cannot be opened.
+   */
+  reopen(): void {
+    let fd: number;
+    try {
+      fd = openSync(this.#path, 'a', 0o600);
+    } catch (error) {
+      this.#report(error as NodeJS.ErrnoException);
+      return;
+    }
+    const old = this.#fd;
+    this.#fd = fd;
+    this.#torn = false;
+    closeSync(old);
   }
 }
 
@@ -224,6 +273,16 @@ export class AuditLog {
   record(event: AuditEvent, fields: AuditRecord): boolean {
     this.#logger.info(auditLine(event, fields), event);
     return !this.#file.lastWriteFailed();
+  }
+
+  /** Writes fail now (a full disk, say): no credential should be handed out. */
+  get failing(): boolean {
+    return this.#file.failing;
+  }
+
+  /** Opens the file again, for log rotation: the daemon does this on SIGHUP. */
+  reopen(): void {
+    this.#file.reopen();
   }
 
   /** Every line is written as it is recorded; kept so shutdown reads as it should. */

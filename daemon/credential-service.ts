@@ -117,6 +117,10 @@ export class CredentialService {
 
     try {
       integration = this.#registry.route(request.target);
+      // While the audit log cannot be written, mint nothing: a token minted
+      // now could be neither served nor recorded. The failure line written
+      // below is what finds out when writing works again.
+      this.#requireWritten(!this.#audit.failing);
       const { provider } = integration;
       const permissions = authorizeRequest(
         context.policy,

@@ -162,7 +162,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     socketPath: options.socketPath,
     stopped,
     stop,
-    reload: () => reloader.reload(),
+    reload: () => {
+      // SIGHUP is what logrotate sends: the audit log is opened anew too.
+      audit.reopen();
+      return reloader.reload();
+    },
   };
 }
 

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { AUDIT_EVENTS, AuditLog, type AuditRecord } from '../../daemon/audit-log.js';
 import { assertNoSecrets } from '../fixtures/leak-scan.js';
+import { REPO_ROOT } from '../fixtures/repo-root.js';
 
 // Made at test time, like every secret a test uses.
 const SECRET = `ghs_${randomBytes(18).toString('hex')}`;
@@ -153,4 +156,44 @@ t.test('a secret nested under a known field never lands either', async (t) => {
   t.same(lines[1]!.permissions, {}, 'a level that is not a level is left out');
   t.equal(lines[2]!.installation, null, 'a scalar field holding an object is written as null');
   assertNoSecrets(t, { audit: text }, [SECRET]);
+});
+
+t.test('a write cut short by a full disk leaves no part of a line behind', async (t) => {
+  // A child with an 8 KiB file size limit (and SIGXFSZ ignored, so writes
+  // fail with EFBIG instead of killing it) records until writes fail.
+  const dir = t.testdir();
+  const path = join(dir, 'audit.log');
+  const moduleUrl = pathToFileURL(join(REPO_ROOT, 'dist', 'daemon', 'audit-log.js')).href;
+  const script = `
+    const { AuditLog, AUDIT_EVENTS } = await import(${JSON.stringify(moduleUrl)});
+    const audit = await AuditLog.open(${JSON.stringify(path)});
+    const results = [];
+    for (let i = 0; i < 40; i++) {
+      results.push(audit.record(AUDIT_EVENTS.cacheHit, {
+        requestId: 'r' + i, integration: 'i', provider: 'p', target: 't'.repeat(300),
+        repository: 'acme/widgets', installation: 1, permissions: null, expiresAt: null,
+        durationMs: 0, requester: { pid: 1, ppid: 0 }, listener: null, tokenSha256: null,
+      }));
+    }
+    process.stdout.write(JSON.stringify(results));
+  `;
+  const child = spawnSync(
+    'sh',
+    [
+      '-c',
+      'ulimit -f 8; trap "" XFSZ; exec "$0" --input-type=module -e "$1"',
+      process.execPath,
+      script,
+    ],
+    { encoding: 'utf8' },
+  );
+  t.equal(child.status, 0, child.stderr);
+  const results = JSON.parse(child.stdout) as boolean[];
+  const text = readFileSync(path, 'utf8');
+  const lines = text.split('\n');
+
+  t.ok(results.includes(false), 'writes failed once the file was full');
+  t.equal(lines.at(-1), '', 'the file ends at the end of a line');
+  t.equal(lines.length - 1, results.filter(Boolean).length, 'one whole line per written record');
+  t.doesNotThrow(() => lines.slice(0, -1).forEach((line) => JSON.parse(line)));
 });

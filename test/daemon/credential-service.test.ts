@@ -456,8 +456,14 @@ t.test('no credential is served while the audit log cannot be written', async (t
   });
   t.equal(provider.mints, 1);
   await t.rejects(service.get(request, context), { code: 'AUDIT' });
-  t.equal(provider.mints, 1, 'the second try finds the cached token, and still does not serve it');
-  t.equal(service.counters.errors, 2);
+  await t.rejects(
+    service.get({ ...request, target: { ...request.target, path: 'acme/other' } }, context),
+    {
+      code: 'AUDIT',
+    },
+  );
+  t.equal(provider.mints, 1, 'once writing is known to fail, nothing more is minted');
+  t.equal(service.counters.errors, 3);
 
   // Erasing takes access away: it still works.
   const erased = await service.erase(

@@ -2,7 +2,7 @@
  * The daemon's lifecycle under signals, end to end: a real daemon process,
  * the real helper and the GitHub-compatible server.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { sendRequest } from '../../shared/daemon-client.js';
@@ -99,6 +99,26 @@ async function untilReloaded(w: BrokerWorld): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+t.test('SIGHUP opens the audit log anew, as log rotation needs', async (t) => {
+  const w = await world(t);
+  await helperGet(w, 'widgets');
+  const rotated = `${w.daemon.auditLogPath}.1`;
+  await rename(w.daemon.auditLogPath, rotated);
+
+  w.daemon.signal('SIGHUP');
+  await untilReloaded(w);
+  const after = await helperGet(w, 'widgets');
+
+  t.match(after.stdout, /^password=/m);
+  const events = (text: string) =>
+    text
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { event: string }).event);
+  t.same(events(await readFile(rotated, 'utf8')), ['token.minted'], 'the old file keeps its line');
+  t.same(events(await w.daemon.auditText()), ['token.cache_hit'], 'the new line is in a new file');
+});
 
 t.test('SIGHUP with an unchanged config keeps hits free of GitHub calls', async (t) => {
   const w = await world(t);
