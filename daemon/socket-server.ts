@@ -39,6 +39,8 @@ export const REQUEST_LINE_TIMEOUT_MS = 10_000;
  * the default file descriptor limit.
  */
 export const MAX_CONNECTIONS = 256;
+/** How often refused connections are reported in the daemon's log, at most. */
+const BUSY_REPORT_MS = 10_000;
 
 /** Daemon-level operations the socket exposes beside credentials. */
 export interface DaemonControl {
@@ -74,6 +76,9 @@ export class SocketServer {
   readonly #waiting = new Map<Socket, number>();
   #deadlineTimer: NodeJS.Timeout | undefined;
   #connections = 0;
+  /** Busy refusals since the last report, and when that was. */
+  #busyRefused = 0;
+  #busyReportedAtMs = Number.NEGATIVE_INFINITY;
   /** Requests being served; close() waits for them. */
   #serving = 0;
   #whenServed: (() => void)[] = [];
@@ -138,6 +143,22 @@ export class SocketServer {
     this.#deadlineTimer.unref();
   }
 
+  /**
+   * Logs refused connections at most every BUSY_REPORT_MS, with a count: a
+   * client opening connections in a loop must not fill the disk with the log.
+   */
+  #warnBusy(): void {
+    this.#busyRefused++;
+    const nowMs = performance.now();
+    if (nowMs - this.#busyReportedAtMs < BUSY_REPORT_MS) return;
+    this.#options.log.warn(
+      { connections: this.#connections, refused: this.#busyRefused },
+      'refusing connections: too many open',
+    );
+    this.#busyReportedAtMs = nowMs;
+    this.#busyRefused = 0;
+  }
+
   #closeLate(): void {
     const nowMs = performance.now();
     for (const [socket, deadlineMs] of this.#waiting) {
@@ -171,7 +192,7 @@ export class SocketServer {
       requestIn();
     });
     if (this.#connections > (this.#options.maxConnections ?? MAX_CONNECTIONS)) {
-      log().warn({ connections: this.#connections }, 'refusing connection: too many open');
+      this.#warnBusy();
       socket.on('error', () => undefined);
       // Answer once the client has sent something (or ended): answering at
       // once raced its write, which then failed with EPIPE and lost the

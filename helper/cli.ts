@@ -27,6 +27,13 @@ function withConfig<T>(command: Argv<T>) {
 
 export async function runCli(argv: string[]): Promise<number> {
   try {
+    // yargs would take what follows as stray words and do nothing.
+    if (argv.includes('--')) {
+      throw new BrokerError(
+        'BAD_REQUEST',
+        `'--' is not used by ${PROGRAM}; see '${PROGRAM} --help'`,
+      );
+    }
     await yargs(argv)
       .scriptName(PROGRAM)
       .usage(
@@ -197,6 +204,9 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     process.stderr.write(`${PROGRAM}: ${printable((error as Error).message, 2000)}\n`);
+    // A `get` git might have run (a helper line with a typo): stop git, do
+    // not let it prompt.
+    if (argv.includes('get')) process.stdout.write('quit=1\n');
     return error instanceof BrokerError && error.code === 'BAD_REQUEST' ? 2 : 1;
   }
 }

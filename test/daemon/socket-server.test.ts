@@ -124,6 +124,13 @@ t.test('connections beyond the cap are answered busy; the others are served', as
   await until(() => d.server.connections === 2);
 
   const { reply } = await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
+  // More refusals in a burst: logged once, not once each.
+  for (let i = 0; i < 5; i++) await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
+  t.equal(
+    d.logText().match(/refusing connections: too many open/g)?.length,
+    1,
+    'a burst of refusals is one log line',
+  );
   for (const socket of held) socket.destroy();
   await until(() => d.server.connections === 0);
 

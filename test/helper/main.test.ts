@@ -60,3 +60,15 @@ t.test('--socket may follow the action; anything else around it is refused', asy
     t.match(result.stderr, /get, store and erase take only --socket PATH|Unknown argument: erase/);
   }
 });
+
+t.test("'--' or a --socket without its path is refused, and a get tells git to stop", async (t) => {
+  for (const args of [
+    ['--', 'get'],
+    ['get', '--socket'],
+  ]) {
+    const result = await runHelper(args, 'protocol=https\nhost=github.com\n\n');
+    t.equal(result.code, 2, args.join(' '));
+    t.equal(result.stdout, 'quit=1\n', 'git is told not to prompt');
+    t.match(result.stderr, /'--' is not used|take only --socket PATH/);
+  }
+});
