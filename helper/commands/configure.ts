@@ -71,14 +71,12 @@ export function helperCommand(socket: string | undefined): string {
 /** One shell word as shellQuote writes it: plain, or in single quotes. */
 const SHELL_WORD = String.raw`(?:[A-Za-z0-9_./:=@%+-]+|'(?:[^']|'\\'')*')`;
 /**
- * A broker command as configure writes it: the binary by absolute path
- * (or, from before the helper was bundled, dist/helper/main.js), then at
- * most `--socket PATH`. Nothing looser: a helper of the user's that merely
- * mentions such a path is theirs.
+ * A broker command as configure writes it: the binary by absolute path,
+ * then at most `--socket PATH`. Nothing looser: a helper of the user's that
+ * merely mentions such a path is theirs.
  */
 const BROKER_COMMAND = new RegExp(
-  String.raw`^(?:'(?:[^']*/)?|(?:[^'\s]*/)?)` +
-    String.raw`(?:git-credential-broker(?:\.cjs)?|dist/helper/main\.js)'?` +
+  String.raw`^(?:'(?:[^']*/)?|(?:[^'\s]*/)?)git-credential-broker(?:\.cjs)?'?` +
     String.raw`(?: --socket(?:=| )${SHELL_WORD})?$`,
 );
 
@@ -89,7 +87,7 @@ function isBrokerCommand(value: string): boolean {
 /**
  * The entries configure wrote: each broker command, and the empty entry
  * just before one (the reset it writes first). A lone empty entry is the
- * user's own reset, and stays.
+ * user's own reset.
  */
 function brokerEntries(values: string[]): Set<number> {
   const ours = new Set<number>();
@@ -99,6 +97,11 @@ function brokerEntries(values: string[]): Set<number> {
     if (i > 0 && values[i - 1] === '') ours.add(i - 1);
   });
   return ours;
+}
+
+/** A git config value matched exactly, as a value pattern. */
+function exactly(value: string): string {
+  return `^${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
 }
 
 /**
@@ -134,7 +137,7 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     const key = args.find((arg) => arg.startsWith('credential.')) ?? helperKey;
     throw new BrokerError(
       'CONFIG',
-      `cannot change ${key} in git's ${options.scope} config: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}`,
+      `cannot change ${key} in git's ${options.scope} config: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}; your own helpers were not touched`,
     );
   };
 
@@ -143,32 +146,56 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   const ours = brokerEntries(values);
   const theirs = values.filter((value, i) => !ours.has(i) && value !== '');
   const theirNames = [...new Set(theirs.map(describeHelper))].join(', ');
+  const command = helperCommand(options.socket);
+  // git config removes entries by value only: beside an empty entry of the
+  // user's own, the broker's empty entry cannot be told apart, and stays.
+  const empties = values.flatMap((value, i) => (value === '' ? [i] : []));
+  const keptEmpty = empties.some((i) => !ours.has(i));
+
+  /**
+   * Removes the broker's entries one exact value at a time, so that no
+   * entry of the user's is ever removed and re-added (a failure in between
+   * would lose it). Empty entries go only when every one is the broker's.
+   */
+  const removeOurs = async (): Promise<void> => {
+    for (const value of new Set([...ours].map((i) => values[i]!))) {
+      if (value !== '') await run(['--unset-all', helperKey, exactly(value)], true);
+    }
+    if (!keptEmpty) await run(['--unset-all', helperKey, '^$'], true);
+  };
 
   if (options.unset) {
     if (ours.size === 0) {
       return [`nothing to remove: no broker settings for ${url} (${scope})`];
     }
-    // Rewrite the list without the broker's entries, the user's in order.
-    await run(['--unset-all', helperKey], true);
-    for (const [i, value] of values.entries()) {
-      if (!ours.has(i)) await run(['--add', helperKey, value]);
-    }
+    await removeOurs();
     // configure turned it on; a user who wants it can turn it on again.
     await run(['--unset-all', pathKey], true);
     return [
       `removed the broker's ${helperKey} entries and ${pathKey} (${scope})`,
-      ...(theirs.length > 0 ? [`kept ${helperKey}: ${theirNames} (not the broker's)`] : []),
+      ...(keptEmpty && empties.some((i) => ours.has(i))
+        ? [
+            `left the empty ${helperKey} entries: one is yours, and git config cannot remove only the broker's; the last one still resets the helpers before it (remove it with 'git config ${scope} --edit' to bring them back)`,
+          ]
+        : theirs.length > 0
+          ? [`your ${helperKey} entries are in effect again: ${theirNames}`]
+          : []),
     ];
   }
-  await run(['--unset-all', helperKey], true);
-  const command = helperCommand(options.socket);
-  await run(['--add', helperKey, '']);
-  await run(['--add', helperKey, command]);
+
+  const configured = values.length >= 2 && values.at(-2) === '' && values.at(-1) === command;
+  if (!configured) {
+    await removeOurs();
+    // Appended: the empty entry resets every helper git has read before it,
+    // the user's entries above included, which stay in the file untouched.
+    await run(['--add', helperKey, '']);
+    await run(['--add', helperKey, command]);
+  }
   await run([pathKey, 'true']);
   return [
     ...(theirs.length > 0
       ? [
-          `replaced ${helperKey}: ${theirNames}; a helper that stores credentials would keep the broker's tokens (add it back after 'configure --unset' if you want it)`,
+          `your ${helperKey} entries (${theirNames}) stay in the file but are reset by the broker's entries after them, so none can store the broker's tokens; 'configure --unset' puts them back in effect`,
         ]
       : []),
     `${helperKey} = (empty: resets the helper chain for ${url})`,

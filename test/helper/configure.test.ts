@@ -4,6 +4,7 @@
  * may hold a secret). Cases from an adversarial review.
  */
 import { spawnSync } from 'node:child_process';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { configureGit } from '../../helper/commands/configure.js';
@@ -47,7 +48,10 @@ t.test('never prints a secret from a helper it replaces', async (t) => {
 
   const out = (await configure(env)).join('\n');
 
-  t.match(out, /replaced .*: a shell command \(!\.\.\.\), a helper, 'store'/);
+  t.match(
+    out,
+    /your .* entries \(a shell command \(!\.\.\.\), a helper, 'store'\) stay in the file/,
+  );
   t.notMatch(out, /ghp_SECRETSECRET|hunter2|hunter3|secret\/place/);
 });
 
@@ -61,25 +65,50 @@ t.test('never writes terminal escapes from a helper value', async (t) => {
   t.notMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f]/, 'no control character but the line ends');
 });
 
-t.test('--unset removes exactly what configure wrote and keeps the rest, in order', async (t) => {
+t.test("configure adds after the user's helpers and --unset takes only its own back", async (t) => {
   const env = isolatedGit(t.testdir());
-  const theirsBefore = ['', 'cache --timeout=60'];
-  for (const value of theirsBefore) gitConfig(env, '--add', KEY, value);
-  await configure(env);
-  // Added afterwards, and only mentioning the broker's paths: the user's.
-  const theirsAfter = [
-    'store --file /home/me/.config/git-credential-broker',
-    'node /opt/other-tool/dist/helper/main.js',
-    '!mine --x\n/usr/bin/git-credential-broker',
-  ];
-  for (const value of theirsAfter) gitConfig(env, '--add', KEY, value);
+  const before = ['cache --timeout=60', '!f() {\n echo x; }; f'];
+  for (const value of before) gitConfig(env, '--add', KEY, value);
+  const configured = (await configure(env)).join('\n');
+  // Added afterwards, and only mentioning the broker's path: the user's.
+  const after = ['store --file /home/me/.config/git-credential-broker'];
+  for (const value of after) gitConfig(env, '--add', KEY, value);
+
+  t.match(configured, /stay in the file but are reset by the broker's entries after them/);
+  const withBroker = helpers(env);
+  t.same(withBroker.slice(0, 2), before, "the user's entries are untouched, in order");
+  t.equal(withBroker[2], '', 'then the reset');
+  t.match(withBroker[3], /git-credential-broker\.cjs$/, 'then the broker');
 
   const out = (await configure(env, true)).join('\n');
 
-  t.same(helpers(env), theirsAfter, 'what configure replaced is gone; what came later stays');
+  t.same(helpers(env), [...before, ...after], "exactly the broker's two entries are gone");
   t.match(out, /removed the broker's .* entries and .*useHttpPath/);
-  t.match(out, /kept .*: 'store', 'node', a shell command/);
+  t.match(out, /in effect again: 'cache', a shell command \(!\.\.\.\), 'store'/);
   t.equal(gitConfig(env, '--get', 'credential.https://github.com.useHttpPath'), '');
+});
+
+t.test('configure run twice writes its entries once', async (t) => {
+  const env = isolatedGit(t.testdir());
+  gitConfig(env, '--add', KEY, 'cache');
+  await configure(env);
+  const once = helpers(env);
+  await configure(env);
+
+  t.same(helpers(env), once);
+});
+
+t.test("a failing git config leaves the user's helpers in place", async (t) => {
+  const dir = t.testdir();
+  const env = isolatedGit(dir);
+  gitConfig(env, '--add', KEY, 'cache');
+  await configure(env);
+  // Another git holding the config file's lock: every change fails.
+  writeFileSync(join(dir, '.gitconfig.lock'), '');
+
+  await t.rejects(configure(env, true), { message: /your own helpers were not touched/ });
+  unlinkSync(join(dir, '.gitconfig.lock'));
+  t.equal(helpers(env)[0], 'cache');
 });
 
 t.test('--unset keeps a reset entry of the user, and says when it had nothing to do', async (t) => {
@@ -93,14 +122,15 @@ t.test('--unset keeps a reset entry of the user, and says when it had nothing to
   t.same(helpers(env), ['', '!mine --x\n/usr/bin/git-credential-broker']);
 });
 
-t.test('a broker entry from before the bundle is recognized as the broker', async (t) => {
+t.test("with an empty entry of the user's own, --unset says what it had to leave", async (t) => {
   const env = isolatedGit(t.testdir());
   gitConfig(env, '--add', KEY, '');
-  gitConfig(env, '--add', KEY, "'/opt/g c b/dist/helper/main.js' --socket /run/gcb.sock");
+  gitConfig(env, '--add', KEY, 'osxkeychain');
+  await configure(env);
 
-  const configured = (await configure(env)).join('\n');
-  t.notMatch(configured, /replaced/, 'an older broker entry is not reported as replaced');
-  await configure(env, true);
+  const out = (await configure(env, true)).join('\n');
 
-  t.same(helpers(env), []);
+  t.same(helpers(env), ['', 'osxkeychain', ''], 'the broker command is gone; both empties stay');
+  t.match(out, /left the empty .* entries: one is yours/);
+  t.match(out, /git config --global --edit/);
 });
