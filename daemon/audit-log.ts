@@ -3,7 +3,15 @@
  * file only the daemon's user can read. A fixed vocabulary of events with the
  * same fields every time; a token appears only as its SHA-256 fingerprint.
  */
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../shared/errors.js';
@@ -128,6 +136,21 @@ function permissionsOf(permissions: unknown): Record<string, string> | null {
  */
 const REPORT_EVERY_MS = 60_000;
 
+/**
+ * Opens the audit file for appending, readable by the daemon's user only,
+ * whoever created it (logrotate's `create 0644`, say).
+ */
+function openAuditFile(path: string): number {
+  const fd = openSync(path, 'a', 0o600);
+  try {
+    if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
+}
+
 class AuditFile {
   #fd: number;
   readonly #path: string;
@@ -143,7 +166,7 @@ class AuditFile {
 
   constructor(path: string) {
     this.#path = path;
-    this.#fd = openSync(path, 'a', 0o600);
+    this.#fd = openAuditFile(path);
   }
 
   get failing(): boolean {
@@ -218,14 +241,17 @@ class AuditFile {
   reopen(): void {
     let fd: number;
     try {
-      fd = openSync(this.#path, 'a', 0o600);
+      mkdirSync(dirname(this.#path), { recursive: true, mode: 0o700 });
+      fd = openAuditFile(this.#path);
     } catch (error) {
-      this.#report(error as NodeJS.ErrnoException);
+      // Not a write failure: lines still go to the file opened before.
+      process.stderr.write(
+        `git-credential-broker: cannot reopen audit log '${this.#path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; still writing to the file opened before\n`,
+      );
       return;
     }
     const old = this.#fd;
     this.#fd = fd;
-    this.#torn = false;
     closeSync(old);
   }
 }

@@ -175,9 +175,18 @@ export class CredentialService {
         return toWire(envelope, true);
       }
       const event = shared ? AUDIT_EVENTS.cacheHit : AUDIT_EVENTS.minted;
-      this.#requireWritten(
-        this.#record(event, request, context, startedMs, integration, scope, envelope),
+      const written = this.#record(
+        event,
+        request,
+        context,
+        startedMs,
+        integration,
+        scope,
+        envelope,
       );
+      // A token whose mint was not recorded must not be served later either.
+      if (!written && !shared) await this.#forget(envelope);
+      this.#requireWritten(written);
       return toWire(envelope, shared);
     } catch (error) {
       const brokerError = toBrokerError(error);
@@ -342,10 +351,28 @@ export class CredentialService {
     integration: Integration,
     scope: ResolvedScope,
   ): (envelope: CredentialEnvelope) => void {
-    return (envelope) =>
-      this.#record(AUDIT_EVENTS.minted, request, context, startedMs, integration, scope, envelope, {
-        refreshedAhead: true,
-      });
+    return (envelope) => {
+      const written = this.#record(
+        AUDIT_EVENTS.minted,
+        request,
+        context,
+        startedMs,
+        integration,
+        scope,
+        envelope,
+        { refreshedAhead: true },
+      );
+      if (!written) {
+        this.#forget(envelope).catch((error: unknown) =>
+          context.log.error({ err: toBrokerError(error) }, 'dropping an unrecorded token failed'),
+        );
+      }
+    };
+  }
+
+  /** Drops a cached credential whose mint the audit log could not record. */
+  async #forget(envelope: CredentialEnvelope): Promise<void> {
+    await this.#cache.deleteWhere((entry) => entry.envelope === envelope);
   }
 
   #recordFailure(

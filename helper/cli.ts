@@ -25,6 +25,16 @@ function withConfig<T>(command: Argv<T>) {
   return command.option('config', { type: 'string', describe: CONFIG_HELP });
 }
 
+/** The command a command line names: its first word that is neither an option nor --socket's value. */
+function commandWord(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--socket') i++;
+    else if (!word.startsWith('-')) return word;
+  }
+  return undefined;
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   try {
     // yargs would take what follows as stray words and do nothing.
@@ -206,7 +216,7 @@ export async function runCli(argv: string[]): Promise<number> {
     process.stderr.write(`${PROGRAM}: ${printable((error as Error).message, 2000)}\n`);
     // A `get` git might have run (a helper line with a typo): stop git, do
     // not let it prompt.
-    if (argv.includes('get')) process.stdout.write('quit=1\n');
+    if (commandWord(argv) === 'get') process.stdout.write('quit=1\n');
     return error instanceof BrokerError && error.code === 'BAD_REQUEST' ? 2 : 1;
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -196,4 +196,27 @@ t.test('a write cut short by a full disk leaves no part of a line behind', async
   t.equal(lines.at(-1), '', 'the file ends at the end of a line');
   t.equal(lines.length - 1, results.filter(Boolean).length, 'one whole line per written record');
   t.doesNotThrow(() => lines.slice(0, -1).forEach((line) => JSON.parse(line)));
+});
+
+t.test('reopen starts a new file where the old one was moved or removed, 0600', async (t) => {
+  const dir = join(t.testdir(), 'logs');
+  const path = join(dir, 'audit.log');
+  const audit = await AuditLog.open(path);
+  audit.record(AUDIT_EVENTS.minted, record({}));
+
+  // logrotate's `create 0644`: a new, wider file at the path.
+  renameSync(path, `${path}.1`);
+  writeFileSync(path, '', { mode: 0o644 });
+  chmodSync(path, 0o644);
+  audit.reopen();
+  audit.record(AUDIT_EVENTS.cacheHit, record({}));
+  t.match(readFileSync(path, 'utf8'), /token\.cache_hit/, 'the new line is in the new file');
+  t.notMatch(readFileSync(`${path}.1`, 'utf8'), /token\.cache_hit/);
+  t.equal(statSync(path).mode & 0o777, 0o600, 'and the new file is made 0600');
+
+  // The whole directory removed: it is made again.
+  rmSync(dir, { recursive: true });
+  audit.reopen();
+  t.equal(audit.record(AUDIT_EVENTS.cacheHit, record({})), true);
+  t.match(readFileSync(path, 'utf8'), /token\.cache_hit/);
 });

@@ -470,5 +470,55 @@ t.test('no credential is served while the audit log cannot be written', async (t
     { v: PROTOCOL_VERSION, op: 'erase', target: request.target, requester: request.requester },
     context,
   );
-  t.equal(erased, 1);
+  t.equal(erased, 0, 'erase still answers; the unrecorded token was already dropped');
 });
+
+t.test(
+  'a token whose mint could not be recorded is never served, even after recovery',
+  async (t) => {
+    const now = (): number => 1_700_000_000_000;
+    const provider = new StubProvider(now);
+    const log = pino({ level: 'silent' });
+    // An audit log whose writes fail until told otherwise (a disk that fills
+    // and is then cleared), recording which events it wrote.
+    const audit = {
+      fail: true,
+      failing: false,
+      events: [] as string[],
+      record(event: string): boolean {
+        this.failing = this.fail;
+        if (!this.fail) this.events.push(event);
+        return !this.fail;
+      },
+      async flush(): Promise<void> {},
+      reopen(): void {},
+    };
+    const service = new CredentialService({
+      registry: new ProviderRegistry([{ config: stubIntegrationConfig(), provider }]),
+      cache: new TokenCache({ now, log }),
+      audit: audit as unknown as AuditLog,
+      now,
+    });
+    const context: RequestContext = { requestId: 'r', requester: { pid: 1, ppid: 0 }, log };
+    const request: GetRequest = {
+      v: PROTOCOL_VERSION,
+      op: 'get',
+      target: { protocol: 'https', host: 'git.example', path: 'acme/widgets' },
+      requester: { pid: 1, ppid: 0 },
+    };
+
+    await t.rejects(service.get(request, context), { code: 'AUDIT' });
+    t.equal(provider.mints, 1);
+    t.same(await service.cacheStatus(), [], 'the unrecorded token is not kept');
+
+    audit.fail = false;
+    // The first request finds out that writing works again (and is refused).
+    await t.rejects(service.get(request, context), { code: 'AUDIT' });
+    const served = await service.get(request, context);
+
+    t.equal(served.cached, false, 'a new token, minted and recorded');
+    t.equal(provider.mints, 2);
+    t.same(audit.events, ['token.failed', 'token.minted']);
+    t.not(served.secret, provider.secrets[0], 'never the unrecorded one');
+  },
+);

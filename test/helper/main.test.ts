@@ -72,3 +72,9 @@ t.test("'--' or a --socket without its path is refused, and a get tells git to s
     t.match(result.stderr, /'--' is not used|take only --socket PATH/);
   }
 });
+
+t.test('quit=1 is for a failed get only, not for a socket named get', async (t) => {
+  const result = await runHelper(['status', '--socket', 'get'], '');
+  t.equal(result.code, 1);
+  t.equal(result.stdout, '', 'status prints nothing git would read');
+});
