@@ -73,6 +73,15 @@ function checkEnvelope(envelope: CredentialEnvelope, integration: string, nowMs:
   }
 }
 
+/** A request that reached a scope: what every audit line of a served credential needs. */
+interface ServedRequest {
+  request: GetRequest;
+  context: RequestContext;
+  startedMs: number;
+  integration: Integration;
+  scope: ResolvedScope;
+}
+
 export class CredentialService {
   readonly #registry: ProviderRegistry;
   readonly #cache: TokenCache;
@@ -131,23 +140,14 @@ export class CredentialService {
       const requested = permissions ? { permissions } : {};
       scope = await provider.resolveScope(request.target, requested, context);
       assertScopeWithin(context.policy, scope, provider, request.target);
+      const served: ServedRequest = { request, context, startedMs, integration, scope };
 
       const hit = await this.#cache.get(scope.cacheKey);
       if (hit) {
         this.counters.hits++;
-        const onRefreshed = this.#auditRefresh(request, context, startedMs, integration, scope);
+        const onRefreshed = this.#auditRefresh(served);
         this.#minter.refreshAhead(hit, integration, request.target, scope, context, onRefreshed);
-        this.#requireWritten(
-          this.#record(
-            AUDIT_EVENTS.cacheHit,
-            request,
-            context,
-            startedMs,
-            integration,
-            scope,
-            hit.envelope,
-          ),
-        );
+        this.#requireWritten(this.#record(AUDIT_EVENTS.cacheHit, served, hit.envelope));
         return toWire(hit.envelope, true);
       }
 
@@ -160,30 +160,11 @@ export class CredentialService {
       );
       if (fallback) {
         const error = { code: fallback.code, message: fallback.message };
-        this.#requireWritten(
-          this.#record(
-            AUDIT_EVENTS.fallback,
-            request,
-            context,
-            startedMs,
-            integration,
-            scope,
-            envelope,
-            { error },
-          ),
-        );
+        this.#requireWritten(this.#record(AUDIT_EVENTS.fallback, served, envelope, { error }));
         return toWire(envelope, true);
       }
       const event = shared ? AUDIT_EVENTS.cacheHit : AUDIT_EVENTS.minted;
-      const written = this.#record(
-        event,
-        request,
-        context,
-        startedMs,
-        integration,
-        scope,
-        envelope,
-      );
+      const written = this.#record(event, served, envelope);
       // A token whose mint was not recorded must not be served later either.
       if (!written && !shared) await this.#forget(envelope);
       this.#requireWritten(written);
@@ -306,11 +287,7 @@ export class CredentialService {
 
   #record(
     event: (typeof AUDIT_EVENTS)['minted' | 'cacheHit' | 'fallback'],
-    request: GetRequest,
-    context: RequestContext,
-    startedMs: number,
-    integration: Integration,
-    scope: ResolvedScope,
+    { request, context, startedMs, integration, scope }: ServedRequest,
     envelope: CredentialEnvelope,
     extra: Partial<AuditRecord> = {},
   ): boolean {
@@ -344,24 +321,10 @@ export class CredentialService {
   }
 
   /** Audits the mint a hit started in the background, once it is cached. */
-  #auditRefresh(
-    request: GetRequest,
-    context: RequestContext,
-    startedMs: number,
-    integration: Integration,
-    scope: ResolvedScope,
-  ): (envelope: CredentialEnvelope) => void {
+  #auditRefresh(served: ServedRequest): (envelope: CredentialEnvelope) => void {
+    const { context } = served;
     return (envelope) => {
-      const written = this.#record(
-        AUDIT_EVENTS.minted,
-        request,
-        context,
-        startedMs,
-        integration,
-        scope,
-        envelope,
-        { refreshedAhead: true },
-      );
+      const written = this.#record(AUDIT_EVENTS.minted, served, envelope, { refreshedAhead: true });
       if (!written) {
         this.#forget(envelope).catch((error: unknown) =>
           context.log.error({ err: toBrokerError(error) }, 'dropping an unrecorded token failed'),

@@ -421,15 +421,13 @@ t.test(
   },
 );
 
-t.test('no credential is served while the audit log cannot be written', async (t) => {
+/** A service over the stub integration with the audit log given. */
+function serviceWithAudit(audit: AuditLog) {
   const now = (): number => 1_700_000_000_000;
   const provider = new StubProvider(now);
-  const config = stubIntegrationConfig();
   const log = pino({ level: 'silent' });
-  // /dev/full fails every write with ENOSPC: the disk under the log is full.
-  const audit = await AuditLog.open('/dev/full');
   const service = new CredentialService({
-    registry: new ProviderRegistry([{ config, provider }]),
+    registry: new ProviderRegistry([{ config: stubIntegrationConfig(), provider }]),
     cache: new TokenCache({ now, log }),
     audit,
     now,
@@ -441,6 +439,14 @@ t.test('no credential is served while the audit log cannot be written', async (t
     target: { protocol: 'https', host: 'git.example', path: 'acme/widgets' },
     requester: { pid: 1, ppid: 0 },
   };
+  return { provider, service, context, request };
+}
+
+t.test('no credential is served while the audit log cannot be written', async (t) => {
+  // /dev/full fails every write with ENOSPC: the disk under the log is full.
+  const { provider, service, context, request } = serviceWithAudit(
+    await AuditLog.open('/dev/full'),
+  );
   const stderr = process.stderr.write;
   process.stderr.write = (() => true) as typeof process.stderr.write;
   t.teardown(() => {
@@ -476,9 +482,6 @@ t.test('no credential is served while the audit log cannot be written', async (t
 t.test(
   'a token whose mint could not be recorded is never served, even after recovery',
   async (t) => {
-    const now = (): number => 1_700_000_000_000;
-    const provider = new StubProvider(now);
-    const log = pino({ level: 'silent' });
     // An audit log whose writes fail until told otherwise (a disk that fills
     // and is then cleared), recording which events it wrote.
     const audit = {
@@ -493,19 +496,7 @@ t.test(
       async flush(): Promise<void> {},
       reopen(): void {},
     };
-    const service = new CredentialService({
-      registry: new ProviderRegistry([{ config: stubIntegrationConfig(), provider }]),
-      cache: new TokenCache({ now, log }),
-      audit: audit as unknown as AuditLog,
-      now,
-    });
-    const context: RequestContext = { requestId: 'r', requester: { pid: 1, ppid: 0 }, log };
-    const request: GetRequest = {
-      v: PROTOCOL_VERSION,
-      op: 'get',
-      target: { protocol: 'https', host: 'git.example', path: 'acme/widgets' },
-      requester: { pid: 1, ppid: 0 },
-    };
+    const { provider, service, context, request } = serviceWithAudit(audit as unknown as AuditLog);
 
     await t.rejects(service.get(request, context), { code: 'AUDIT' });
     t.equal(provider.mints, 1);

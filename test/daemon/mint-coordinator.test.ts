@@ -3,26 +3,17 @@
  * daemon down. Found in review: an audit line that threw there (a provider's
  * expiry Date could not format) was an unhandled rejection, and Node exited.
  */
-import { Writable } from 'node:stream';
 import t from 'tap';
-import pino from 'pino';
 import { MintCoordinator } from '../../daemon/mint-coordinator.js';
 import type { RequestContext, ResolvedScope } from '../../daemon/provider.js';
 import { TokenCache, type CachedCredential } from '../../daemon/token-cache.js';
+import { capturedLog } from '../fixtures/captured-log.js';
 import { StubProvider, stubIntegrationConfig } from '../fixtures/stub-provider.js';
 
 t.test('a refresh whose follow-up throws is logged, and the daemon carries on', async (t) => {
   const nowMs = 1_700_000_000_000;
-  let logged = '';
-  const log = pino(
-    {},
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logged += chunk.toString();
-        done();
-      },
-    }),
-  );
+  const { log, text: logged } = capturedLog();
+
   const provider = new StubProvider(() => nowMs);
   const integration = { config: stubIntegrationConfig(), provider };
   const cache = new TokenCache({ now: () => nowMs, log });
@@ -56,5 +47,5 @@ t.test('a refresh whose follow-up throws is logged, and the daemon carries on', 
 
   t.equal(provider.mints, 1, 'the refresh minted');
   t.ok((await cache.get('k')) !== undefined, 'and its token is cached');
-  t.match(logged, /recording a token refreshed ahead of time failed/);
+  t.match(logged(), /recording a token refreshed ahead of time failed/);
 });

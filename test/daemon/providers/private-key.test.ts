@@ -1,11 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import t, { type Test } from 'tap';
 import { loadConfig } from '../../../daemon/config.js';
 import { githubAppKind, type GitHubAppOptions } from '../../../daemon/providers/github-app-kind.js';
+import { capturedLog } from '../../fixtures/captured-log.js';
 import { privateKeyFragments } from '../../fixtures/leak-scan.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -80,15 +79,7 @@ t.test('warns at start when the key file is open to other users', async (t) => {
   const path = configIn(t, { privateKeyPath: 'app.pem' });
   const keyPath = join(path, '..', 'app.pem');
   writeFileSync(keyPath, PKCS1);
-  let logged = '';
-  const log = pino(
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logged += chunk.toString();
-        done();
-      },
-    }),
-  );
+  const { log, text: logged } = capturedLog();
 
   chmodSync(keyPath, 0o644);
   const open = (await loadConfig(path, {})).integrations[0]!;
@@ -97,12 +88,12 @@ t.test('warns at start when the key file is open to other users', async (t) => {
   const closed = (await loadConfig(path, {})).integrations[0]!;
 
   t.match(
-    logged,
+    logged(),
     `private key '${keyPath}' is accessible to other users (mode 644); run: chmod 600`,
   );
   t.equal((closed.options as GitHubAppOptions).privateKeyWarning, undefined);
   t.notOk(
-    privateKeyFragments(PKCS1).some((line) => logged.includes(line)),
+    privateKeyFragments(PKCS1).some((line) => logged().includes(line)),
     'the key is not logged',
   );
 });
