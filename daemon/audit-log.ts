@@ -154,8 +154,6 @@ function openAuditFile(path: string): number {
 class AuditFile {
   #fd: number;
   readonly #path: string;
-  /** The last write failed; read (and cleared) by `lastWriteFailed()`. */
-  #failed = false;
   /** Writes fail now: set by a failure, cleared by the next success. */
   #failing = false;
   /** A failed write may have left part of a line that could not be cut off. */
@@ -188,7 +186,6 @@ class AuditFile {
       this.#failing = false;
       this.#torn = false;
     } catch (error) {
-      this.#failed = true;
       this.#failing = true;
       if (written > 0) this.#cutOff(written);
       this.#report(error as NodeJS.ErrnoException);
@@ -225,13 +222,6 @@ class AuditFile {
     );
     this.#reportedAtMs = nowMs;
     this.#unreported = 0;
-  }
-
-  /** Whether the last line failed to be written; clears the mark. */
-  lastWriteFailed(): boolean {
-    const failed = this.#failed;
-    this.#failed = false;
-    return failed;
   }
 
   /**
@@ -298,7 +288,8 @@ export class AuditLog {
    */
   record(event: AuditEvent, fields: AuditRecord): boolean {
     this.#logger.info(auditLine(event, fields), event);
-    return !this.#file.lastWriteFailed();
+    // Set by this very write when it failed, cleared when it succeeded.
+    return !this.#file.failing;
   }
 
   /** Writes fail now (a full disk, say): no credential should be handed out. */
@@ -310,7 +301,4 @@ export class AuditLog {
   reopen(): void {
     this.#file.reopen();
   }
-
-  /** Every line is written as it is recorded; kept so shutdown reads as it should. */
-  async flush(): Promise<void> {}
 }

@@ -99,7 +99,6 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         });
         log.info({ revoked }, 'revoked live tokens at shutdown');
       }
-      await audit.flush();
       log.info('daemon stopped');
       resolveStopped();
     })();

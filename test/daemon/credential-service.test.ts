@@ -40,7 +40,6 @@ async function setup(t: Test, clock = { now: 1_700_000_000_000 }) {
     requester: { pid: 11, ppid: 10, cwd: '/work' },
   });
   const auditLines = async (): Promise<Record<string, unknown>[]> => {
-    await audit.flush();
     const text = await readFile(auditPath, 'utf8');
     return text
       .trim()
@@ -49,7 +48,6 @@ async function setup(t: Test, clock = { now: 1_700_000_000_000 }) {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   };
   const auditText = async (): Promise<string> => {
-    await audit.flush();
     return readFile(auditPath, 'utf8');
   };
   return { provider, service, context, request, auditLines, auditText, auditPath, clock, config };
@@ -493,7 +491,6 @@ t.test(
         if (!this.fail) this.events.push(event);
         return !this.fail;
       },
-      async flush(): Promise<void> {},
       reopen(): void {},
     };
     const { provider, service, context, request } = serviceWithAudit(audit as unknown as AuditLog);

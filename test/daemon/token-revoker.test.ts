@@ -46,7 +46,6 @@ async function setup(t: Test) {
     log: pino({ level: 'silent' }),
   };
   const auditLines = async (): Promise<Record<string, unknown>[]> => {
-    await audit.flush();
     return (await readFile(auditPath, 'utf8'))
       .split('\n')
       .filter(Boolean)
