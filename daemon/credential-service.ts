@@ -147,7 +147,7 @@ export class CredentialService {
         this.counters.hits++;
         const onRefreshed = this.#auditRefresh(served);
         this.#minter.refreshAhead(hit, integration, request.target, scope, context, onRefreshed);
-        this.#requireWritten(this.#record(AUDIT_EVENTS.cacheHit, served, hit.envelope));
+        this.#requireWritten(await this.#record(AUDIT_EVENTS.cacheHit, served, hit.envelope));
         return toWire(hit.envelope, true);
       }
 
@@ -160,11 +160,13 @@ export class CredentialService {
       );
       if (fallback) {
         const error = { code: fallback.code, message: fallback.message };
-        this.#requireWritten(this.#record(AUDIT_EVENTS.fallback, served, envelope, { error }));
+        this.#requireWritten(
+          await this.#record(AUDIT_EVENTS.fallback, served, envelope, { error }),
+        );
         return toWire(envelope, true);
       }
       const event = shared ? AUDIT_EVENTS.cacheHit : AUDIT_EVENTS.minted;
-      const written = this.#record(event, served, envelope);
+      const written = await this.#record(event, served, envelope);
       // A token whose mint was not recorded must not be served later either.
       if (!written && !shared) await this.#forget(envelope);
       this.#requireWritten(written);
@@ -176,7 +178,7 @@ export class CredentialService {
       if (brokerError.code === 'INTERNAL') {
         context.log.error({ err: error }, 'unexpected error while serving a credential');
       }
-      this.#recordFailure(request, context, startedMs, integration, scope, brokerError);
+      await this.#recordFailure(request, context, startedMs, integration, scope, brokerError);
       throw brokerError;
     }
   }
@@ -194,7 +196,7 @@ export class CredentialService {
       authorizeRequest(context.policy, integration.provider, request.target, undefined);
     } catch (error) {
       const brokerError = toBrokerError(error);
-      this.#recordFailure(request, context, startedMs, integration, undefined, brokerError);
+      await this.#recordFailure(request, context, startedMs, integration, undefined, brokerError);
       throw brokerError;
     }
     const scope = await integration.provider.resolveScope(request.target, {}, context);
@@ -220,7 +222,7 @@ export class CredentialService {
     );
     integration.provider.forget?.(request.target, scope);
 
-    this.#audit.record(AUDIT_EVENTS.erased, {
+    await this.#audit.record(AUDIT_EVENTS.erased, {
       ...this.#baseRecord(request, context, startedMs, integration, scope),
       // Only a token the daemon issued is fingerprinted: the password git
       // sends may be a person's own.
@@ -290,7 +292,7 @@ export class CredentialService {
     { request, context, startedMs, integration, scope }: ServedRequest,
     envelope: CredentialEnvelope,
     extra: Partial<AuditRecord> = {},
-  ): boolean {
+  ): Promise<boolean> {
     return this.#audit.record(event, {
       ...this.#baseRecord(request, context, startedMs, integration, scope),
       permissions: envelope.granted.permissions,
@@ -324,12 +326,14 @@ export class CredentialService {
   #auditRefresh(served: ServedRequest): (envelope: CredentialEnvelope) => void {
     const { context } = served;
     return (envelope) => {
-      const written = this.#record(AUDIT_EVENTS.minted, served, envelope, { refreshedAhead: true });
-      if (!written) {
-        this.#forget(envelope).catch((error: unknown) =>
+      const forgetUnwritten = async (written: boolean): Promise<void> => {
+        if (!written) await this.#forget(envelope);
+      };
+      this.#record(AUDIT_EVENTS.minted, served, envelope, { refreshedAhead: true })
+        .then(forgetUnwritten)
+        .catch((error: unknown) =>
           context.log.error({ err: toBrokerError(error) }, 'dropping an unrecorded token failed'),
         );
-      }
     };
   }
 
@@ -345,11 +349,11 @@ export class CredentialService {
     integration: Integration | undefined,
     scope: ResolvedScope | undefined,
     error: BrokerError,
-  ): void {
+  ): Promise<unknown> {
     // A host we do not serve is not an event about a credential.
-    if (error.code === 'NO_INTEGRATION') return;
+    if (error.code === 'NO_INTEGRATION') return Promise.resolve();
     const event = error.code === 'DENIED' ? AUDIT_EVENTS.denied : AUDIT_EVENTS.failed;
-    this.#audit.record(event, {
+    return this.#audit.record(event, {
       ...this.#baseRecord(request, context, startedMs, integration, scope),
       error: { code: error.code, message: error.message },
     });

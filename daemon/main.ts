@@ -99,6 +99,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         });
         log.info({ revoked }, 'revoked live tokens at shutdown');
       }
+      // Lines nothing waits for (a refresh-ahead's mint) may still be queued.
+      audit.flush();
       log.info('daemon stopped');
       resolveStopped();
     })();

@@ -110,12 +110,12 @@ export class TokenRevoker {
 
     try {
       const outcome = await provider.revoke(issued.envelope, { log: cause.log });
-      this.#audit.record(AUDIT_EVENTS.revoked, { ...base(), outcome });
+      await this.#audit.record(AUDIT_EVENTS.revoked, { ...base(), outcome });
       return true;
     } catch (error) {
       const brokerError = toBrokerError(error);
       cause.log.warn({ code: brokerError.code, reason: brokerError.message }, 'revocation failed');
-      this.#audit.record(AUDIT_EVENTS.failed, {
+      await this.#audit.record(AUDIT_EVENTS.failed, {
         ...base(),
         error: { code: brokerError.code, message: brokerError.message },
       });

@@ -5,7 +5,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
-import { AUDIT_EVENTS, AuditLog, type AuditRecord } from '../../daemon/audit-log.js';
+import {
+  AUDIT_EVENTS,
+  AuditLog,
+  BATCH_MAX_LINES,
+  type AuditRecord,
+} from '../../daemon/audit-log.js';
 import { assertNoSecrets } from '../fixtures/leak-scan.js';
 import { REPO_ROOT } from '../fixtures/repo-root.js';
 
@@ -37,16 +42,16 @@ t.test(
     const audit = await AuditLog.open(path);
 
     // Names redaction would know, and names it would not.
-    audit.record(AUDIT_EVENTS.failed, record({ token: SECRET, bearer: SECRET }));
-    audit.record(
+    await audit.record(AUDIT_EVENTS.failed, record({ token: SECRET, bearer: SECRET }));
+    await audit.record(
       AUDIT_EVENTS.failed,
       record({ error: { code: 'X', message: 'm', secret: SECRET, detail: SECRET } }),
     );
-    audit.record(
+    await audit.record(
       AUDIT_EVENTS.failed,
       record({ requester: { pid: 1, ppid: 0, password: SECRET, env: { GH_TOKEN: SECRET } } }),
     );
-    audit.record(
+    await audit.record(
       AUDIT_EVENTS.failed,
       record({ permissions: { contents: 'read' }, envelope: { secret: SECRET } }),
     );
@@ -64,21 +69,66 @@ t.test(
   },
 );
 
-t.test('each line is in the file, in order, as soon as it is recorded', async (t) => {
+function requestIds(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => (JSON.parse(line) as { requestId: string }).requestId);
+}
+
+const ids = (from: number, to: number): string[] =>
+  Array.from({ length: to - from }, (_, i) => `r${from + i}`);
+
+t.test('a record resolves only once its line is in the file, lines in order', async (t) => {
   const path = join(t.testdir(), 'audit.log');
   const audit = await AuditLog.open(path);
 
-  for (let i = 0; i < 50; i++) audit.record(AUDIT_EVENTS.cacheHit, record({ requestId: `r${i}` }));
-  // Read synchronously: no turn of the event loop may be what writes them.
-  const ids = readFileSync(path, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => (JSON.parse(line) as { requestId: string }).requestId);
+  // More than one batch holds, recorded in one turn, then more in later turns.
+  const inFileWhenResolved: boolean[] = [];
+  const results: Promise<boolean>[] = [];
+  const recordOne = (i: number): void => {
+    results.push(
+      audit.record(AUDIT_EVENTS.cacheHit, record({ requestId: `r${i}` })).then((written) => {
+        // Read synchronously, as the resolution is seen: a reply sent now
+        // must find its line already written.
+        inFileWhenResolved.push(requestIds(path).includes(`r${i}`));
+        return written;
+      }),
+    );
+  };
+  const count = BATCH_MAX_LINES + 10;
+  for (let i = 0; i < count; i++) recordOne(i);
+  for (let i = count; i < count + 5; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    recordOne(i);
+  }
 
-  t.same(
-    ids,
-    Array.from({ length: 50 }, (_, i) => `r${i}`),
+  t.same(await Promise.all(results), Array(count + 5).fill(true), 'every line written');
+  t.same(inFileWhenResolved, Array(count + 5).fill(true), 'each before its record resolved');
+  t.same(requestIds(path), ids(0, count + 5), 'once each, in the order recorded');
+});
+
+t.test('a lone line is written without waiting for others', async (t) => {
+  const path = join(t.testdir(), 'audit.log');
+  const audit = await AuditLog.open(path);
+  const startedMs = performance.now();
+  t.equal(await audit.record(AUDIT_EVENTS.cacheHit, record({ requestId: 'r0' })), true);
+  t.same(requestIds(path), ['r0']);
+  // Generous: the bound is BATCH_MAX_MS plus a busy machine's turns.
+  t.ok(performance.now() - startedMs < 1000, 'written within a second');
+});
+
+t.test('flush writes the lines waiting, at once', async (t) => {
+  const path = join(t.testdir(), 'audit.log');
+  const audit = await AuditLog.open(path);
+  const written = [0, 1, 2].map((i) =>
+    audit.record(AUDIT_EVENTS.cacheHit, record({ requestId: `r${i}` })),
   );
+  audit.flush();
+  t.same(requestIds(path), ids(0, 3), 'in the file before any turn of the event loop');
+  t.same(await Promise.all(written), [true, true, true]);
+  audit.flush();
+  t.same(requestIds(path), ids(0, 3), 'a flush with nothing waiting writes nothing');
 });
 
 t.test('a write that fails is reported, at most once a minute, and record() says so', async (t) => {
@@ -92,7 +142,10 @@ t.test('a write that fails is reported, at most once a minute, and record() says
   }) as typeof process.stderr.write;
   const results: boolean[] = [];
   try {
-    for (let i = 0; i < 5; i++) results.push(audit.record(AUDIT_EVENTS.cacheHit, record({})));
+    // Some in one batch, some in batches of their own.
+    const together = [0, 1, 2].map(() => audit.record(AUDIT_EVENTS.cacheHit, record({})));
+    results.push(...(await Promise.all(together)));
+    for (let i = 0; i < 2; i++) results.push(await audit.record(AUDIT_EVENTS.cacheHit, record({})));
   } finally {
     process.stderr.write = original;
   }
@@ -106,7 +159,7 @@ t.test('a write that fails is reported, at most once a minute, and record() says
 
   const ok = await AuditLog.open(join(t.testdir(), 'audit.log'));
   t.equal(
-    ok.record(AUDIT_EVENTS.cacheHit, record({})),
+    await ok.record(AUDIT_EVENTS.cacheHit, record({})),
     true,
     'a written line is reported as written',
   );
@@ -129,15 +182,15 @@ t.test('a secret nested under a known field never lands either', async (t) => {
   const path = join(t.testdir(), 'audit.log');
   const audit = await AuditLog.open(path);
   const sneak = <T>(value: unknown): T => value as T;
-  audit.record(
+  void audit.record(
     AUDIT_EVENTS.minted,
     record({ permissions: sneak({ contents: 'read', token: SECRET }) }),
   );
-  audit.record(
+  void audit.record(
     AUDIT_EVENTS.minted,
     record({ permissions: sneak({ contents: { secret: SECRET } }) }),
   );
-  audit.record(
+  await audit.record(
     AUDIT_EVENTS.minted,
     record({
       installation: sneak({ token: SECRET }),
@@ -165,11 +218,14 @@ t.test('a write cut short by a full disk leaves no part of a line behind', async
   const path = join(dir, 'audit.log');
   const moduleUrl = pathToFileURL(join(REPO_ROOT, 'dist', 'daemon', 'audit-log.js')).href;
   const script = `
+    // Node ignores SIGXFSZ, but tap's hooks in this child re-raise it
+    // unless someone else listens: listen, as the daemon's Node would not die.
+    process.on('SIGXFSZ', () => {});
     const { AuditLog, AUDIT_EVENTS } = await import(${JSON.stringify(moduleUrl)});
     const audit = await AuditLog.open(${JSON.stringify(path)});
     const results = [];
     for (let i = 0; i < 40; i++) {
-      results.push(audit.record(AUDIT_EVENTS.cacheHit, {
+      results.push(await audit.record(AUDIT_EVENTS.cacheHit, {
         requestId: 'r' + i, integration: 'i', provider: 'p', target: 't'.repeat(300),
         repository: 'acme/widgets', installation: 1, permissions: null, expiresAt: null,
         durationMs: 0, requester: { pid: 1, ppid: 0 }, listener: null, tokenSha256: null,
@@ -187,7 +243,7 @@ t.test('a write cut short by a full disk leaves no part of a line behind', async
     ],
     { encoding: 'utf8' },
   );
-  t.equal(child.status, 0, child.stderr);
+  t.equal(child.status, 0, `${child.signal} ${child.stderr}`);
   const results = JSON.parse(child.stdout) as boolean[];
   const text = readFileSync(path, 'utf8');
   const lines = text.split('\n');
@@ -202,21 +258,25 @@ t.test('reopen starts a new file where the old one was moved or removed, 0600', 
   const dir = join(t.testdir(), 'logs');
   const path = join(dir, 'audit.log');
   const audit = await AuditLog.open(path);
-  audit.record(AUDIT_EVENTS.minted, record({}));
+  await audit.record(AUDIT_EVENTS.minted, record({}));
+  // Recorded before the signal: written to the file it was recorded for.
+  const beforeSignal = audit.record(AUDIT_EVENTS.erased, record({}));
 
   // logrotate's `create 0644`: a new, wider file at the path.
   renameSync(path, `${path}.1`);
   writeFileSync(path, '', { mode: 0o644 });
   chmodSync(path, 0o644);
   audit.reopen();
-  audit.record(AUDIT_EVENTS.cacheHit, record({}));
+  await audit.record(AUDIT_EVENTS.cacheHit, record({}));
+  t.equal(await beforeSignal, true);
   t.match(readFileSync(path, 'utf8'), /token\.cache_hit/, 'the new line is in the new file');
   t.notMatch(readFileSync(`${path}.1`, 'utf8'), /token\.cache_hit/);
+  t.match(readFileSync(`${path}.1`, 'utf8'), /token\.erased/, 'the earlier one in the old file');
   t.equal(statSync(path).mode & 0o777, 0o600, 'and the new file is made 0600');
 
   // The whole directory removed: it is made again.
   rmSync(dir, { recursive: true });
   audit.reopen();
-  t.equal(audit.record(AUDIT_EVENTS.cacheHit, record({})), true);
+  t.equal(await audit.record(AUDIT_EVENTS.cacheHit, record({})), true);
   t.match(readFileSync(path, 'utf8'), /token\.cache_hit/);
 });

@@ -486,10 +486,10 @@ t.test(
       fail: true,
       failing: false,
       events: [] as string[],
-      record(event: string): boolean {
+      record(event: string): Promise<boolean> {
         this.failing = this.fail;
         if (!this.fail) this.events.push(event);
-        return !this.fail;
+        return Promise.resolve(!this.fail);
       },
       reopen(): void {},
     };
