@@ -1,7 +1,8 @@
 /**
- * The audit log: one JSON line per credential event, written with pino to a
- * file only the daemon's user can read. A fixed vocabulary of events with the
- * same fields every time; a token appears only as its SHA-256 fingerprint.
+ * The audit log: one JSON line per credential event, in pino's line format
+ * (level, time, msg), to a file only the daemon's user can read. A fixed
+ * vocabulary of events with the same fields every time; a token appears
+ * only as its SHA-256 fingerprint.
  */
 import {
   closeSync,
@@ -13,7 +14,6 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import pino, { type Logger } from 'pino';
 import { ConfigError } from '../shared/errors.js';
 import type { Permissions, Requester } from '../shared/protocol.js';
 
@@ -74,17 +74,37 @@ export const REDACT_PATHS = [
 ];
 
 /**
- * The record as written: AuditRecord's fields and nothing else, nested
- * objects included, so a secret that reached a record by mistake (under
- * any name) never reaches the file. Cheaper than pino's redaction, which
- * can only blank the names it is told.
+ * The ISO time of a line, worked out once per millisecond: under load many
+ * lines share one, and formatting a date is a good part of a line's cost.
  */
-function auditLine(event: AuditEvent, fields: AuditRecord): Record<string, unknown> {
+let stampedMs = Number.NaN;
+let stamp = '';
+function isoTime(): string {
+  const nowMs = Date.now();
+  if (nowMs !== stampedMs) {
+    stampedMs = nowMs;
+    stamp = new Date(nowMs).toISOString();
+  }
+  return stamp;
+}
+
+/**
+ * The line as written: pino's fields (so pino's tools read the file), then
+ * AuditRecord's fields and nothing else, nested objects included, so a
+ * secret that reached a record by mistake (under any name) never reaches
+ * the file. Cheaper than pino's redaction, which can only blank the names
+ * it is told; and one JSON.stringify is cheaper than pino's field-by-field
+ * serializer, which cost a cache hit about 3 us and 3.5 KB of garbage.
+ */
+function auditLine(event: AuditEvent, fields: AuditRecord): string {
   const { requester } = fields;
   const who: Record<string, unknown> = { pid: scalar(requester.pid), ppid: scalar(requester.ppid) };
   if (requester.uid !== undefined) who.uid = scalar(requester.uid);
   if (requester.cwd !== undefined) who.cwd = scalar(requester.cwd);
   const line: Record<string, unknown> = {
+    level: 30,
+    time: isoTime(),
+    log: 'audit',
     event,
     requestId: scalar(fields.requestId),
     integration: scalar(fields.integration),
@@ -106,7 +126,8 @@ function auditLine(event: AuditEvent, fields: AuditRecord): Record<string, unkno
   if (fields.outcome !== undefined) line.outcome = scalar(fields.outcome);
   if (fields.reason !== undefined) line.reason = scalar(fields.reason);
   if (fields.refreshedAhead !== undefined) line.refreshedAhead = scalar(fields.refreshedAhead);
-  return line;
+  line.msg = event;
+  return `${JSON.stringify(line)}\n`;
 }
 
 /** A field's value if it is a string, number or boolean; anything else is null. */
@@ -253,21 +274,6 @@ class AuditFile {
   }
 }
 
-/**
- * pino's ISO timestamp, worked out once per millisecond: under load many
- * lines share one, and formatting a date is a good part of a line's cost.
- */
-let stampedMs = Number.NaN;
-let stamp = '';
-function isoTimestamp(): string {
-  const nowMs = Date.now();
-  if (nowMs !== stampedMs) {
-    stampedMs = nowMs;
-    stamp = `,"time":"${new Date(nowMs).toISOString()}"`;
-  }
-  return stamp;
-}
-
 /** Lines waiting for their write, and the promise their callers hold. */
 interface Batch {
   lines: string[];
@@ -280,7 +286,6 @@ interface Batch {
 }
 
 export class AuditLog {
-  readonly #logger: Logger;
   readonly #file: AuditFile;
   #batch: Batch | undefined;
 
@@ -298,9 +303,6 @@ export class AuditLog {
 
   private constructor(file: AuditFile) {
     this.#file = file;
-    // pino formats each line and hands it here, at once: into the batch.
-    const destination = { write: (line: string) => void this.#open().lines.push(line) };
-    this.#logger = pino({ base: { log: 'audit' }, timestamp: isoTimestamp }, destination);
   }
 
   /**
@@ -310,7 +312,7 @@ export class AuditLog {
    */
   record(event: AuditEvent, fields: AuditRecord): Promise<boolean> {
     const batch = this.#open();
-    this.#logger.info(auditLine(event, fields), event);
+    batch.lines.push(auditLine(event, fields));
     if (batch.lines.length >= BATCH_MAX_LINES) this.flush();
     return batch.written;
   }
