@@ -97,9 +97,15 @@ export class TokenCache {
 
   /** The entry for `key` if it is still fresh (before its stale time). */
   async get(key: string): Promise<CachedCredential | undefined> {
-    const entry = await this.#live(key);
-    if (entry === undefined || entry.staleAtMs <= this.#now()) return undefined;
-    return entry;
+    // Every cache hit comes here: one await, not one per helper.
+    const entry = await this.#store.get(key);
+    if (entry === undefined) return undefined;
+    const nowMs = this.#now();
+    if (entry.envelope.expiresAtMs <= nowMs) {
+      await this.delete(key);
+      return undefined;
+    }
+    return entry.staleAtMs > nowMs ? entry : undefined;
   }
 
   /**
