@@ -28,8 +28,17 @@ export function normalizeHost(protocol: string, host: string): string {
   return port === undefined || port === DEFAULT_PORTS[protocol] ? name : `${name}:${port}`;
 }
 
+/** Routes remembered, at most; the hosts one daemon serves are few. */
+const ROUTES_KEPT = 256;
+
 export class ProviderRegistry {
   #byHost = new Map<string, Integration>();
+  /**
+   * Integration by protocol and host exactly as git sent them, for targets
+   * already routed: every request is routed, and working the host out again
+   * (normalized, loopback or not) was a noticeable part of a cache hit.
+   */
+  #routed = new Map<string, Integration>();
 
   constructor(integrations: Integration[]) {
     this.replaceAll(integrations);
@@ -46,6 +55,7 @@ export class ProviderRegistry {
       byHost.set(integration.config.host, integration);
     }
     this.#byHost = byHost;
+    this.#routed = new Map();
   }
 
   get integrations(): Integration[] {
@@ -54,6 +64,17 @@ export class ProviderRegistry {
 
   /** The integration serving `target`; throws when none may. */
   route(target: CredentialTarget): Integration {
+    // Length-prefixed: no protocol and host can spell another pair's key.
+    const key = `${target.protocol.length}:${target.protocol}${target.host}`;
+    const known = this.#routed.get(key);
+    if (known !== undefined) return known;
+    const integration = this.#route(target);
+    if (this.#routed.size >= ROUTES_KEPT) this.#routed.clear();
+    this.#routed.set(key, integration);
+    return integration;
+  }
+
+  #route(target: CredentialTarget): Integration {
     const host = normalizeHost(target.protocol, target.host);
     const integration = this.#byHost.get(host);
     if (!integration) {

@@ -76,6 +76,9 @@ export class GitHubAppProvider implements CredentialProvider {
   // they share one frozen object each instead of one per scope (the daemon
   // keeps thousands). Bounded: one per installation of this App.
   readonly #ceiling: Permissions;
+  /** The cache key's parts that never change, and the ceiling's key: worked out once. */
+  readonly #keyPrefix: string;
+  readonly #ceilingKey: string;
   readonly #metadata = new Map<number, InstallationMetadata>();
   // GitHub's grant is usually the same set every time (what was asked, plus
   // metadata:read); the last one is kept to be shared by the next equal one.
@@ -84,6 +87,8 @@ export class GitHubAppProvider implements CredentialProvider {
   constructor(options: GitHubAppOptions, deps: ProviderDeps) {
     this.#options = options;
     this.#ceiling = Object.freeze({ ...options.permissions });
+    this.#keyPrefix = [this.kind, options.apiBaseUrl, options.appId, ''].join('|');
+    this.#ceilingKey = canonicalPermissions(this.#ceiling);
     this.#clock = new GitHubClock(deps.now);
     const signer = new AppJwtSigner(options.appId, options.privateKeyPem, this.#clock);
     const baseRequest = octokitRequest.defaults({
@@ -128,13 +133,13 @@ export class GitHubAppProvider implements CredentialProvider {
 
     return {
       cacheKey: [
-        this.kind,
-        this.#options.apiBaseUrl,
-        this.#options.appId,
+        this.#keyPrefix,
         installationId,
+        '|',
         repository.key,
-        canonicalPermissions(permissions),
-      ].join('|'),
+        '|',
+        permissions === this.#ceiling ? this.#ceilingKey : canonicalPermissions(permissions),
+      ].join(''),
       repository: repository.key,
       permissions,
       metadata: this.#metadataFor(installationId),
