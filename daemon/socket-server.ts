@@ -62,6 +62,8 @@ export interface SocketServerOptions {
   maxConnections?: number;
   /** Deadline for the whole request line (REQUEST_LINE_TIMEOUT_MS). */
   requestLineTimeoutMs?: number;
+  /** How often busy refusals are logged, at most (BUSY_REPORT_MS). */
+  busyReportMs?: number;
 }
 
 export class SocketServer {
@@ -80,6 +82,8 @@ export class SocketServer {
   /** Busy refusals since the last report, and when that was. */
   #busyRefused = 0;
   #busyReportedAtMs = Number.NEGATIVE_INFINITY;
+  /** Set while refusals wait for the end of the window to be reported. */
+  #busyTimer: NodeJS.Timeout | undefined;
   /** Requests being served; close() waits for them. */
   #serving = 0;
   #whenServed: (() => void)[] = [];
@@ -122,6 +126,12 @@ export class SocketServer {
    */
   async close(): Promise<void> {
     clearTimeout(this.#deadlineTimer);
+    // Refusals not yet reported are reported now, not lost with the timer.
+    if (this.#busyTimer !== undefined) {
+      clearTimeout(this.#busyTimer);
+      this.#busyTimer = undefined;
+      this.#reportBusy();
+    }
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const socket of this.#waiting.keys()) socket.destroy();
     if (this.#serving > 0) await new Promise<void>((resolve) => this.#whenServed.push(resolve));
@@ -147,16 +157,31 @@ export class SocketServer {
   /**
    * Logs refused connections at most every BUSY_REPORT_MS, with a count: a
    * client opening connections in a loop must not fill the disk with the log.
+   * Refusals within the window are reported when it ends, so the last ones
+   * of a burst are not left unreported until the next burst.
    */
   #warnBusy(): void {
     this.#busyRefused++;
-    const nowMs = performance.now();
-    if (nowMs - this.#busyReportedAtMs < BUSY_REPORT_MS) return;
+    if (this.#busyTimer !== undefined) return;
+    const windowMs = this.#options.busyReportMs ?? BUSY_REPORT_MS;
+    const waitMs = this.#busyReportedAtMs + windowMs - performance.now();
+    if (waitMs <= 0) {
+      this.#reportBusy();
+      return;
+    }
+    this.#busyTimer = setTimeout(() => {
+      this.#busyTimer = undefined;
+      this.#reportBusy();
+    }, waitMs);
+    this.#busyTimer.unref();
+  }
+
+  #reportBusy(): void {
     this.#options.log.warn(
       { connections: this.#connections, refused: this.#busyRefused },
       'refusing connections: too many open',
     );
-    this.#busyReportedAtMs = nowMs;
+    this.#busyReportedAtMs = performance.now();
     this.#busyRefused = 0;
   }
 

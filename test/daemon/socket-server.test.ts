@@ -118,6 +118,46 @@ t.test('each idle connection is closed at its own deadline, never before it', as
   await until(() => d.server.connections === 0);
 });
 
+t.test('refusals in a window are reported when it ends, with their count', async (t) => {
+  const windowMs = 300;
+  const d = await daemon(t, { maxConnections: 1, busyReportMs: windowMs });
+  const held = await openIdle(d.socketPath);
+  await until(() => d.server.connections === 1);
+  const reports = (): { refused: number }[] =>
+    d
+      .logText()
+      .split('\n')
+      .filter((line) => line.includes('refusing connections'))
+      .map((line) => JSON.parse(line) as { refused: number });
+
+  await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
+  t.same(
+    reports().map((r) => r.refused),
+    [1],
+    'the first refusal is reported at once',
+  );
+  for (let i = 0; i < 4; i++) await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
+  t.equal(reports().length, 1, 'the next ones wait for the end of the window');
+  await until(() => reports().length === 2);
+  t.same(
+    reports().map((r) => r.refused),
+    [1, 4],
+    'then are reported with their count',
+  );
+  await new Promise((resolve) => setTimeout(resolve, windowMs * 2));
+  t.equal(reports().length, 2, 'and with no refusal since, nothing more');
+
+  // Refusals pending when the server closes are reported then.
+  await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
+  await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
+  held.destroy();
+  await d.server.close();
+  t.same(
+    reports().map((r) => r.refused),
+    [1, 4, 1, 1],
+  );
+});
+
 t.test('connections beyond the cap are answered busy; the others are served', async (t) => {
   const d = await daemon(t, { maxConnections: 2 });
   const held = [await openIdle(d.socketPath), await openIdle(d.socketPath)];
