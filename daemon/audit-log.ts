@@ -14,6 +14,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeStderr } from './stderr-log.js';
 import { ConfigError } from '../shared/errors.js';
 import type { Permissions, Requester } from '../shared/protocol.js';
 
@@ -188,9 +189,11 @@ class AuditFile {
   /** Failures not yet reported on stderr, and when the last report was. */
   #unreported = 0;
   #reportedAtMs = Number.NEGATIVE_INFINITY;
+  readonly #say: (text: string) => void;
 
-  constructor(path: string) {
+  constructor(path: string, say: (text: string) => void) {
     this.#path = path;
+    this.#say = say;
     this.#fd = openAuditFile(path);
   }
 
@@ -245,7 +248,7 @@ class AuditFile {
     if (nowMs - this.#reportedAtMs < REPORT_EVERY_MS) return;
     const more =
       this.#unreported > 1 ? ` (${this.#unreported - 1} more since the last report)` : '';
-    process.stderr.write(
+    this.#say(
       `git-credential-broker: audit log '${this.#path}' write failed: ${error.code ?? error.message}${more}; no credential is served until it can be written\n`,
     );
     this.#reportedAtMs = nowMs;
@@ -263,7 +266,7 @@ class AuditFile {
       fd = openAuditFile(this.#path);
     } catch (error) {
       // Not a write failure: lines still go to the file opened before.
-      process.stderr.write(
+      this.#say(
         `git-credential-broker: cannot reopen audit log '${this.#path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; still writing to the file opened before\n`,
       );
       return;
@@ -290,10 +293,17 @@ export class AuditLog {
   #batch: Batch | undefined;
 
   /** Opens (creating if needed) the log file; fails now rather than on the first event. */
-  static async open(path: string): Promise<AuditLog> {
+  /**
+   * `say` takes the log's own failure reports: the daemon's stderr (which
+   * never throws: a full disk may fail it too).
+   */
+  static async open(
+    path: string,
+    say: (text: string) => void = (text) => void writeStderr(text),
+  ): Promise<AuditLog> {
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      return new AuditLog(new AuditFile(path));
+      return new AuditLog(new AuditFile(path, say));
     } catch (error) {
       throw new ConfigError(
         `cannot open audit log '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; make its directory writable or set "auditLog" in the config`,

@@ -7,6 +7,7 @@ import { VERSION } from '../shared/version.js';
 import { AuditLog, REDACT_PATHS } from './audit-log.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import { ConfigReloader } from './config-reload.js';
+import { stderrDestination } from './stderr-log.js';
 import { tuneHeapForDaemon } from './heap-tuning.js';
 import { CredentialService } from './credential-service.js';
 import { ProviderRegistry, type Integration } from './provider-registry.js';
@@ -48,7 +49,9 @@ export function createDaemonLog(env: Record<string, string | undefined>): Logger
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
-    pino.destination(2),
+    // Not pino.destination(2): its write errors are thrown (a full disk
+    // under a --detach log hung the daemon); this one drops and counts.
+    stderrDestination,
   );
 }
 

@@ -133,22 +133,13 @@ t.test('flush writes the lines waiting, at once', async (t) => {
 
 t.test('a write that fails is reported, at most once a minute, and record() says so', async (t) => {
   // /dev/full accepts the open and fails every write with ENOSPC: a full disk.
-  const audit = await AuditLog.open('/dev/full');
   const stderr: string[] = [];
-  const original = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => {
-    stderr.push(chunk);
-    return true;
-  }) as typeof process.stderr.write;
+  const audit = await AuditLog.open('/dev/full', (text) => stderr.push(text));
   const results: boolean[] = [];
-  try {
-    // Some in one batch, some in batches of their own.
-    const together = [0, 1, 2].map(() => audit.record(AUDIT_EVENTS.cacheHit, record({})));
-    results.push(...(await Promise.all(together)));
-    for (let i = 0; i < 2; i++) results.push(await audit.record(AUDIT_EVENTS.cacheHit, record({})));
-  } finally {
-    process.stderr.write = original;
-  }
+  // Some in one batch, some in batches of their own.
+  const together = [0, 1, 2].map(() => audit.record(AUDIT_EVENTS.cacheHit, record({})));
+  results.push(...(await Promise.all(together)));
+  for (let i = 0; i < 2; i++) results.push(await audit.record(AUDIT_EVENTS.cacheHit, record({})));
   t.same(
     results,
     [false, false, false, false, false],
