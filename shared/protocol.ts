@@ -185,6 +185,10 @@ function parseLine(line: string, what: string): Record<string, unknown> {
   return value;
 }
 
+// C0 controls and DEL, and the C1 controls and line and paragraph separators.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 function parseTarget(value: unknown): CredentialTarget {
   if (!isRecord(value)) throw new BadRequestError('malformed request: target must be an object');
   const { protocol, host, path } = value;
@@ -205,6 +209,20 @@ function parseTarget(value: unknown): CredentialTarget {
     throw new BadRequestError(
       `malformed request: target.path is longer than ${MAX_PATH_LENGTH} characters`,
     );
+  }
+  // Git's values never hold them (recent git refuses even a carriage
+  // return), and no host, protocol or repository name does: refused here,
+  // so nothing after has to be ready for them.
+  for (const [name, value] of [
+    ['protocol', protocol],
+    ['host', host],
+    ['path', path ?? ''],
+  ] as const) {
+    if (CONTROL_CHARACTER.test(value)) {
+      throw new BadRequestError(
+        `malformed request: target.${name} contains a control character; git never sends one`,
+      );
+    }
   }
   return path === undefined ? { protocol, host } : { protocol, host, path };
 }

@@ -127,3 +127,47 @@ t.test('a path or host too long for git is refused before anything parses it', a
   t.throws(() => parseRequest(request({ host: 'h'.repeat(300) })), { code: 'BAD_REQUEST' });
   t.doesNotThrow(() => parseRequest(request({ path: 'acme/widgets' })));
 });
+
+t.test('a control character anywhere in the target is refused, for get and erase', async (t) => {
+  // Found by the fuzzer: a carriage return in host made the daemon's host
+  // normalization throw, and the client got INTERNAL instead of BAD_REQUEST.
+  const controls = ['\r', '\n', '\0', '\u001e', '\u007f', '\u0085', '\u2028'];
+  const fields = ['protocol', 'host', 'path'] as const;
+  const accepted: string[] = [];
+  // Named by code point: a raw U+2028 in an assertion's name breaks tap's output.
+  const nameOf = (control: string): string =>
+    `U+${control.codePointAt(0)!.toString(16).padStart(4, '0')}`;
+  for (const op of ['get', 'erase']) {
+    for (const field of fields) {
+      for (const control of controls) {
+        const target = { protocol: 'https', host: 'github.com', path: 'acme/widgets' };
+        target[field] = `${target[field].slice(0, 3)}${control}${target[field].slice(3)}`;
+        const line = JSON.stringify({ v: 1, op, target, requester: { pid: 1, ppid: 1 } });
+        try {
+          parseRequest(line);
+          accepted.push(`${op} ${field} ${nameOf(control)}`);
+        } catch (error) {
+          t.match(
+            error,
+            {
+              code: 'BAD_REQUEST',
+              message: new RegExp(`target\\.${field} contains a control character`),
+            },
+            `${op} ${field} ${nameOf(control)}`,
+          );
+        }
+      }
+    }
+  }
+  t.same(accepted, [], 'none accepted');
+  // What git does send still parses: unicode in a path, a port in a host.
+  t.doesNotThrow(() =>
+    parseRequest(
+      JSON.stringify({
+        v: 1,
+        op: 'get',
+        target: { protocol: 'https', host: 'ghe.example:8443', path: 'acme/wïdgets' },
+      }),
+    ),
+  );
+});
