@@ -210,9 +210,9 @@ function parseTarget(value: unknown): CredentialTarget {
       `malformed request: target.path is longer than ${MAX_PATH_LENGTH} characters`,
     );
   }
-  // Git's values never hold them (recent git refuses even a carriage
-  // return), and no host, protocol or repository name does: refused here,
-  // so nothing after has to be ready for them.
+  // No host, protocol or repository name holds one (recent git even
+  // refuses a carriage return; older git decodes %1b in a URL's path and
+  // sends it): refused here, so nothing after has to be ready for them.
   for (const [name, value] of [
     ['protocol', protocol],
     ['host', host],
@@ -220,7 +220,7 @@ function parseTarget(value: unknown): CredentialTarget {
   ] as const) {
     if (CONTROL_CHARACTER.test(value)) {
       throw new BadRequestError(
-        `malformed request: target.${name} contains a control character; git never sends one`,
+        `malformed request: target.${name} contains a control character, which no valid ${name} holds; check the remote URL`,
       );
     }
   }

@@ -147,7 +147,10 @@ t.test('control characters from git or GitHub never reach the terminal raw', asy
     w.env,
   );
 
-  t.match(fromGit.stderr, /git-credential-broker: repository path/);
+  t.match(
+    fromGit.stderr,
+    /git-credential-broker: malformed request: target\.path contains a control character.*check the remote URL/,
+  );
   t.notOk(
     fromGit.stderr.includes('\u001b') || fromGit.stderr.includes('\u0007'),
     'no ESC or BEL from git',
