@@ -292,10 +292,10 @@ export class AuditLog {
   readonly #file: AuditFile;
   #batch: Batch | undefined;
 
-  /** Opens (creating if needed) the log file; fails now rather than on the first event. */
   /**
-   * `say` takes the log's own failure reports: the daemon's stderr (which
-   * never throws: a full disk may fail it too).
+   * Opens (creating if needed) the log file; fails now rather than on the
+   * first event. `say` takes the log's own failure reports: by default the
+   * daemon's stderr, which never throws (a full disk may fail it too).
    */
   static async open(
     path: string,
