@@ -14,6 +14,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { withoutTokens } from '../shared/printable.js';
 import { writeStderr } from './stderr-log.js';
 import { ConfigError } from '../shared/errors.js';
 import type { Permissions, Requester } from '../shared/protocol.js';
@@ -101,7 +102,7 @@ function auditLine(event: AuditEvent, fields: AuditRecord): string {
   const { requester } = fields;
   const who: Record<string, unknown> = { pid: scalar(requester.pid), ppid: scalar(requester.ppid) };
   if (requester.uid !== undefined) who.uid = scalar(requester.uid);
-  if (requester.cwd !== undefined) who.cwd = scalar(requester.cwd);
+  if (requester.cwd !== undefined) who.cwd = fromClient(requester.cwd);
   const line: Record<string, unknown> = {
     level: 30,
     time: isoTime(),
@@ -110,8 +111,8 @@ function auditLine(event: AuditEvent, fields: AuditRecord): string {
     requestId: scalar(fields.requestId),
     integration: scalar(fields.integration),
     provider: scalar(fields.provider),
-    target: scalar(fields.target),
-    repository: scalar(fields.repository),
+    target: fromClient(fields.target),
+    repository: fromClient(fields.repository),
     installation: scalar(fields.installation),
     permissions: permissionsOf(fields.permissions),
     expiresAt: scalar(fields.expiresAt),
@@ -121,7 +122,7 @@ function auditLine(event: AuditEvent, fields: AuditRecord): string {
     tokenSha256: scalar(fields.tokenSha256),
   };
   if (fields.error !== undefined) {
-    line.error = { code: scalar(fields.error.code), message: scalar(fields.error.message) };
+    line.error = { code: scalar(fields.error.code), message: fromClient(fields.error.message) };
   }
   if (fields.erased !== undefined) line.erased = scalar(fields.erased);
   if (fields.outcome !== undefined) line.outcome = scalar(fields.outcome);
@@ -129,6 +130,15 @@ function auditLine(event: AuditEvent, fields: AuditRecord): string {
   if (fields.refreshedAhead !== undefined) line.refreshedAhead = scalar(fields.refreshedAhead);
   line.msg = event;
   return `${JSON.stringify(line)}\n`;
+}
+
+/**
+ * scalar() for a field a client's request can fill (a path, a working
+ * directory, an error quoting either): a token put there is not written.
+ */
+function fromClient(value: unknown): string | number | boolean | null {
+  const kept = scalar(value);
+  return typeof kept === 'string' ? withoutTokens(kept) : kept;
 }
 
 /** A field's value if it is a string, number or boolean; anything else is null. */

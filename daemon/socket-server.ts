@@ -24,6 +24,7 @@ import {
   type Request,
   type Requester,
 } from '../shared/protocol.js';
+import { withoutTokens } from '../shared/printable.js';
 import type { ClientPolicy } from './client-policy.js';
 import type { CredentialService } from './credential-service.js';
 import type { RequestContext } from './provider.js';
@@ -290,7 +291,10 @@ export class SocketServer {
         }
       } catch (error) {
         const brokerError = toBrokerError(error);
-        log().info({ code: brokerError.code, reason: brokerError.message }, 'request refused');
+        log().info(
+          { code: brokerError.code, reason: withoutTokens(brokerError.message) },
+          'request refused',
+        );
         reply = errorReply(brokerError);
       }
       this.#reply(socket, reply);

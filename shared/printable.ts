@@ -8,3 +8,21 @@ export function printable(text: string, maxLength = 500): string {
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   return clean.length > maxLength ? `${clean.slice(0, maxLength)}…` : clean;
 }
+
+/**
+ * GitHub's token formats (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_): made
+ * recognizable on purpose, so that text can be scanned for them.
+ */
+const TOKEN_SHAPED = /(?:gh[pousr]|github_pat)_[A-Za-z0-9_]{20,}/gi;
+
+/**
+ * Text a client sent (a path, a working directory), with anything shaped
+ * like a GitHub token replaced: a client may put one where a path goes, and
+ * the logs that quote it must not then hold a token.
+ */
+export function withoutTokens(text: string): string {
+  // test() first: most text holds none, and then nothing is copied.
+  TOKEN_SHAPED.lastIndex = 0;
+  if (!TOKEN_SHAPED.test(text)) return text;
+  return text.replace(TOKEN_SHAPED, '[token removed]');
+}

@@ -158,3 +158,24 @@ t.test('control characters from git or GitHub never reach the terminal raw', asy
   t.match(fromGitHub.stderr, /type your password/);
   t.notOk(fromGitHub.stderr.includes('\u001b'), 'no ESC from GitHub');
 });
+
+t.test('a token a client puts in its request reaches no log', async (t) => {
+  // The client already has it; the operators who read the logs must not.
+  const token = `ghp_${randomBytes(18).toString('hex')}`;
+  const dir = t.testdir({ [token]: {} });
+  const w = await createBrokerWorld(join(dir, 'world'));
+  t.teardown(() => w.stop());
+
+  // In the path git sends, and in the working directory the helper reports.
+  const result = await runHelper(
+    ['--socket', w.daemon.socketPath, 'get'],
+    input(w.github.host, `acme/${token}.git`),
+    w.env,
+    { cwd: join(dir, token) },
+  );
+
+  t.not(result.code, null);
+  const audit = await w.daemon.auditText();
+  t.match(audit, /"event":"token\.denied".*\[token removed\]/, 'the request is audited');
+  assertNoSecrets(t, { audit, daemon: w.daemon.output() }, [token]);
+});

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { printable } from '../../shared/printable.js';
+import { printable, withoutTokens } from '../../shared/printable.js';
 
 t.test('control characters cannot reach the terminal', async (t) => {
   t.equal(printable('a\u001b]0;pwned\u0007\u001b[31mRED\r\nb'), 'a?]0;pwned??[31mRED??b');
@@ -8,4 +9,20 @@ t.test('control characters cannot reach the terminal', async (t) => {
 
 t.test('long text is cut short', async (t) => {
   t.equal(printable('x'.repeat(10), 4), 'xxxx…');
+});
+
+t.test('text a client sent keeps no GitHub-token-shaped value', async (t) => {
+  const body = randomBytes(18).toString('hex');
+  for (const prefix of ['ghp', 'gho', 'ghu', 'ghs', 'ghr', 'github_pat', 'GHS']) {
+    const token = `${prefix}_${body}`;
+    t.equal(
+      withoutTokens(`/home/me/${token}/src and ${token}`),
+      '/home/me/[token removed]/src and [token removed]',
+      prefix,
+    );
+  }
+  // Ordinary text, and names merely starting like one, are left alone.
+  for (const text of ['acme/widgets', 'ghs_short', 'my_ghs_notes', '/srv/git/repo.git']) {
+    t.equal(withoutTokens(text), text);
+  }
 });
