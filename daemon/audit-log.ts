@@ -287,6 +287,19 @@ class AuditFile {
   }
 }
 
+/** What to do about an audit log path that cannot be opened, by the error's code. */
+function openFix(code: string | undefined): string {
+  switch (code) {
+    case 'EISDIR':
+      return 'that is a directory; set "auditLog" in the config to a file path';
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return 'part of that path is a file, not a directory; set "auditLog" in the config to a path in a directory';
+    default:
+      return 'make its directory writable by the daemon\'s user or set "auditLog" in the config';
+  }
+}
+
 /** Lines waiting for their write, and the promise their callers hold. */
 interface Batch {
   lines: string[];
@@ -315,8 +328,9 @@ export class AuditLog {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       return new AuditLog(new AuditFile(path, say));
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
       throw new ConfigError(
-        `cannot open audit log '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; make its directory writable or set "auditLog" in the config`,
+        `cannot open audit log '${path}': ${code ?? (error as Error).message}; ${openFix(code)}`,
       );
     }
   }

@@ -141,6 +141,7 @@ export async function loadConfig(
     integrations.push(await parseIntegration(file, `integrations[${index}]`, raw, env));
   }
   const names = new Set<string>();
+  const hosts = new Map<string, string>();
   for (const integration of integrations) {
     if (names.has(integration.name)) {
       throw new ConfigError(
@@ -148,6 +149,14 @@ export async function loadConfig(
       );
     }
     names.add(integration.name);
+    // One host, one integration: which would serve it is otherwise a guess.
+    const other = hosts.get(integration.host);
+    if (other !== undefined) {
+      throw new ConfigError(
+        `config '${file}': integrations "${other}" and "${integration.name}" both serve host '${integration.host}'; give each its own "host" (or remove one)`,
+      );
+    }
+    hosts.set(integration.host, integration.name);
   }
 
   const autostart: unknown = top.object.autostart ?? false;

@@ -144,10 +144,11 @@ export class CredentialService {
 
       const hit = await this.#cache.get(scope.cacheKey);
       if (hit) {
-        this.counters.hits++;
         const onRefreshed = this.#auditRefresh(served);
         this.#minter.refreshAhead(hit, integration, request.target, scope, context, onRefreshed);
         this.#requireWritten(await this.#record(AUDIT_EVENTS.cacheHit, served, hit.envelope));
+        // Counted once served: a hit refused for the audit log is an error.
+        this.counters.hits++;
         return toWire(hit.envelope, true);
       }
 

@@ -117,6 +117,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       socket: options.socketPath,
       config: config.path,
       auditLog: config.auditLog,
+      auditLogFailing: audit.failing,
       integrations: reloader.config.integrations.map(({ name, provider, host }) => ({
         name,
         provider,

@@ -2,6 +2,7 @@
  * The client side of the wire protocol: one request, one reply, one
  * connection. Imports only node:net so the helper's `get` path stays lean.
  */
+import { resolveSocketPath } from './paths.js';
 import { connect } from 'node:net';
 import { DaemonUnreachableError, type BrokerError } from './errors.js';
 import {
@@ -15,7 +16,20 @@ import {
 /** How long a client waits for the daemon's reply (minting can take a while). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
-const START_HINT = "start it with 'git-credential-broker daemon --detach'";
+/** How to start the daemon this client was looking for: on its socket, if not the default. */
+function startHint(socketPath: string): string {
+  let usual: string | undefined;
+  try {
+    usual = resolveSocketPath(process.env);
+  } catch {
+    usual = undefined;
+  }
+  const socket =
+    socketPath === usual
+      ? ''
+      : ` --socket ${/\s/.test(socketPath) ? `"${socketPath}"` : socketPath}`;
+  return `start it with 'git-credential-broker daemon --detach${socket}'`;
+}
 
 function unreachable(
   socketPath: string,
@@ -25,12 +39,12 @@ function unreachable(
   switch (error.code) {
     case 'ENOENT':
       return new DaemonUnreachableError(
-        `no broker daemon is listening at '${socketPath}'; ${START_HINT}`,
+        `no broker daemon is listening at '${socketPath}'; ${startHint(socketPath)}`,
         { noDaemon: !connected },
       );
     case 'ECONNREFUSED':
       return new DaemonUnreachableError(
-        `the broker daemon at '${socketPath}' is not running (stale socket); ${START_HINT}`,
+        `the broker daemon at '${socketPath}' is not running (stale socket); ${startHint(socketPath)}`,
         { noDaemon: !connected },
       );
     case 'EACCES':

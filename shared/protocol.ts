@@ -108,6 +108,8 @@ export interface DaemonStatus {
   socket: string;
   config: string;
   auditLog: string;
+  /** Writes to the audit log fail now: no credential is served until one succeeds. */
+  auditLogFailing?: boolean;
   integrations: { name: string; provider: string; host: string }[];
   /** Every socket the daemon listens on, with its client policy. */
   listeners?: { socket: string; allow?: string[]; permissions?: Permissions }[];

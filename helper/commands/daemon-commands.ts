@@ -89,7 +89,7 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
     `daemon:       running, version ${status.version}, pid ${status.pid}, up ${duration(nowMs - status.startedAtMs)}`,
     `socket:       ${status.socket}`,
     `config:       ${status.config}`,
-    `audit log:    ${status.auditLog}`,
+    `audit log:    ${status.auditLog}${status.auditLogFailing === true ? ' (FAILING: writes fail, so no credential is served; the daemon log says why)' : ''}`,
     `counters:     ${status.counters.hits} hits, ${status.counters.misses} misses, ${status.counters.mints} mints, ${status.counters.denied} denied, ${status.counters.errors} errors`,
     'integrations:',
     ...status.integrations.map((i) => `  ${i.name} (${i.provider}) for ${i.host}`),

@@ -159,11 +159,23 @@ t.test('a write that fails is reported, at most once a minute, and record() says
 t.test(
   'an audit log that cannot be opened is a config error that says how to fix it',
   async (t) => {
-    const dir = t.testdir({ file: 'not a directory' });
+    const dir = t.testdir({ file: 'not a directory', logs: {}, locked: {} });
     await t.rejects(AuditLog.open(join(dir, 'file', 'audit.log')), {
       code: 'CONFIG',
-      message: /cannot open audit log .*audit\.log'.*set "auditLog" in the config/,
+      message:
+        /cannot open audit log .*audit\.log': E(EXIST|NOTDIR); part of that path is a file, not a directory; set "auditLog"/,
     });
+    await t.rejects(AuditLog.open(join(dir, 'logs')), {
+      code: 'CONFIG',
+      message: /'.*logs': EISDIR; that is a directory; set "auditLog" in the config to a file path/,
+    });
+    if (process.getuid?.() !== 0) {
+      chmodSync(join(dir, 'locked'), 0o500);
+      await t.rejects(AuditLog.open(join(dir, 'locked', 'audit.log')), {
+        code: 'CONFIG',
+        message: /EACCES; make its directory writable by the daemon's user/,
+      });
+    }
   },
 );
 
@@ -234,7 +246,7 @@ t.test('a write cut short by a full disk leaves no part of a line behind', async
     ],
     { encoding: 'utf8' },
   );
-  t.equal(child.status, 0, `${child.signal} ${child.stderr}`);
+  t.equal(child.status, 0, child.signal === null ? child.stderr : `killed by ${child.signal}`);
   const results = JSON.parse(child.stdout) as boolean[];
   const text = readFileSync(path, 'utf8');
   const lines = text.split('\n');

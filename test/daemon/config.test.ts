@@ -84,6 +84,10 @@ t.test('errors name the key, the bad value and the fix', async (t) => {
       /cacheTtlSeconds must be a positive whole number, got -5/,
     ],
     [{ integrations: [integration, integration] }, /two integrations are named "github-app"/],
+    [
+      { integrations: [integration, { ...integration, name: 'second' }] },
+      /integrations "github-app" and "second" both serve host 'github\.com'; give each its own "host"/,
+    ],
     ['{\n  "auditLog": "x"\n  "integrations": []\n}', /not valid JSON: .*\(line 3, column 3\)/],
     [{ autostart: 'yes', integrations: [integration] }, /autostart must be true or false/],
     [

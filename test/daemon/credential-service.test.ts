@@ -474,6 +474,26 @@ t.test('no credential is served while the audit log cannot be written', async (t
   t.equal(reports.length, 1, 'the operator is told once, not once per request');
 });
 
+t.test('a hit refused because its audit line failed counts as an error, not a hit', async (t) => {
+  // Found by a new user's trial: five gets, two refused, showed three hits.
+  const audit = {
+    fail: false,
+    failing: false,
+    record(): Promise<boolean> {
+      this.failing = this.fail;
+      return Promise.resolve(!this.fail);
+    },
+    reopen(): void {},
+  };
+  const { service, context, request } = serviceWithAudit(audit as unknown as AuditLog);
+
+  await service.get(request, context);
+  await service.get(request, context);
+  audit.fail = true;
+  await t.rejects(service.get(request, context), { code: 'AUDIT' });
+  t.match(service.counters, { hits: 1, misses: 1, mints: 1, errors: 1 });
+});
+
 t.test(
   'a token whose mint could not be recorded is never served, even after recovery',
   async (t) => {

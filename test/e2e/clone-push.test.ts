@@ -152,7 +152,8 @@ t.test('with the daemon down, git gets one clear line and no credential', async 
   t.not(clone.code, 0);
   t.match(
     clone.stderr,
-    /git-credential-broker: .*daemon.*; start it with 'git-credential-broker daemon --detach'/,
+    // The helper runs with --socket: the way to start it names that socket.
+    /git-credential-broker: .*daemon.*; start it with 'git-credential-broker daemon --detach --socket \S+daemon\.sock'/,
   );
   t.equal(w.github.mintCount, 0);
 });

@@ -92,7 +92,9 @@ t.test('status shows integrations, cached repositories and counters, never a tok
     text.stdout,
     /listeners:\n {2}.*daemon\.sock: any repository; at most the integration's permissions/,
   );
+  t.notMatch(text.stdout, /FAILING/);
   t.match(status, {
+    auditLogFailing: false,
     counters: { hits: 1, misses: 1, mints: 1, denied: 0, errors: 0 },
     cache: [{ repository: 'acme/widgets' }],
   });

@@ -1,0 +1,28 @@
+import t from 'tap';
+import { formatStatus } from '../../helper/commands/daemon-commands.js';
+import type { DaemonStatus } from '../../shared/protocol.js';
+
+function status(auditLogFailing: boolean): DaemonStatus {
+  return {
+    version: '1.2.3',
+    pid: 42,
+    startedAtMs: 0,
+    socket: '/run/d.sock',
+    config: '/etc/broker.json',
+    auditLog: '/var/log/broker/audit.log',
+    auditLogFailing,
+    integrations: [],
+    cache: [],
+    counters: { hits: 0, misses: 0, mints: 0, denied: 0, errors: 2 },
+  };
+}
+
+t.test('status says when the audit log is failing, and only then', async (t) => {
+  // Found by a new user's trial: every get was refused with AUDIT while
+  // status said only "running".
+  t.match(
+    formatStatus(status(true), 60_000),
+    /audit log: +\/var\/log\/broker\/audit\.log \(FAILING: writes fail, so no credential is served/,
+  );
+  t.notMatch(formatStatus(status(false), 60_000), /FAILING/);
+});
