@@ -67,12 +67,16 @@ export class ConfigReloader {
       return false;
     }
 
-    if (JSON.stringify(next.listeners) !== JSON.stringify(this.#current.listeners)) {
+    // Compared with what the daemon started with, which is what it still
+    // uses: not with the last file loaded, or changing a value and back
+    // warned about a file the daemon never opened.
+    const started = this.#options.current;
+    if (JSON.stringify(next.listeners) !== JSON.stringify(started.listeners)) {
       log.warn('listeners changes take effect on restart; the sockets and their policies stay');
     }
-    if (next.auditLog !== this.#current.auditLog) {
+    if (next.auditLog !== started.auditLog) {
       log.warn(
-        { auditLog: this.#current.auditLog, wanted: next.auditLog },
+        { auditLog: started.auditLog, wanted: next.auditLog },
         'auditLog changes take effect on restart; still writing to the old file',
       );
     }
