@@ -2,6 +2,7 @@
  * Routes each request to the integration configured for its host, and
  * refuses what no integration should serve.
  */
+import { isLoopbackHost } from '../shared/hosts.js';
 import { NoIntegrationError, RequestDeniedError } from '../shared/errors.js';
 import type { CredentialTarget } from '../shared/protocol.js';
 import type { IntegrationConfig } from './config.js';
@@ -12,11 +13,7 @@ export interface Integration {
   provider: CredentialProvider;
 }
 
-/** True for hosts whose traffic never leaves this machine. */
-export function isLoopbackHost(host: string): boolean {
-  const name = host.replace(/:[0-9]+$/, '').replace(/^\[(.*)\]$/, '$1');
-  return name === 'localhost' || name === '::1' || /^127(\.[0-9]{1,3}){3}$/.test(name);
-}
+export { isLoopbackHost };
 
 const DEFAULT_PORTS: Record<string, string> = { https: '443', http: '80' };
 

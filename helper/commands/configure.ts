@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { isLoopbackHost } from '../../shared/hosts.js';
 import { BrokerError } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
 
@@ -40,6 +41,14 @@ export function contextUrl(host: string): string {
       throw new BrokerError(
         'BAD_REQUEST',
         `'${host}' has a path; --host takes a host name or a URL without a path, for example --host ${match[1]}://${match[2]}`,
+      );
+    }
+    if (match[1] === 'http' && !isLoopbackHost(match[2]!)) {
+      // The daemon never sends a token over it, and the helper entries
+      // would still keep the user's own helpers from that host.
+      throw new BrokerError(
+        'BAD_REQUEST',
+        `'${host}' is plain http to a host that is not this machine, and the broker never sends a token over that; use --host https://${match[2]} (or just --host ${match[2]})`,
       );
     }
     return `${match[1]}://${match[2]!.toLowerCase()}`;

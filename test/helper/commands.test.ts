@@ -266,6 +266,16 @@ t.test('configure refuses what it cannot do, with the fix', async (t) => {
     /has a path; --host takes a host name or a URL without a path, for example --host https:\/\/ghe\.example\.com/,
   );
 
+  // Plain http to another machine: the daemon would refuse every request.
+  const plain = await cli(w, ['configure', '--host', 'http://ghe.example.com']);
+  t.equal(plain.code, 2);
+  t.match(
+    plain.stderr,
+    /'http:\/\/ghe\.example\.com' is plain http to a host that is not this machine.*use --host https:\/\/ghe\.example\.com/,
+  );
+  const after = await w.git(['config', '--global', '--get-regexp', 'ghe\\.example']);
+  t.equal(after.stdout, '', 'nothing was written for it');
+
   // Outside any repository: a fresh directory, with discovery stopped above it.
   const bare = await mkdtemp(join(tmpdir(), 'gcb-norepo-'));
   t.teardown(() => rm(bare, { recursive: true, force: true }));
