@@ -191,7 +191,17 @@ export async function runCli(argv: string[]): Promise<number> {
       .command(
         ['get', 'store', 'erase'],
         'credential helper actions, run by git (attributes on stdin)',
-        () => undefined,
+        (command) =>
+          command
+            .example(
+              '$0 get < request.txt',
+              'what git runs: request.txt holds protocol=, host= and path= lines and a blank line',
+            )
+            .example(
+              'git credential fill',
+              'the same through git, with url=https://github.com/acme/widgets.git on stdin',
+            )
+            .example('$0 configure', 'sets git up to run it (see configure --help)'),
         () => {
           // Reached only when the words around the action were not a git
           // invocation (that path never loads this file).

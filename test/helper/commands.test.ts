@@ -172,6 +172,23 @@ t.test('an unknown command or option names itself and points at --help', async (
   t.match(unknown.stderr, /frobnicate.*see 'git-credential-broker --help'/);
   t.match(help.stdout, /Examples:/);
   t.match(help.stdout, /--permission contents=read/);
+
+  // Every command's help has examples (a new user found get's had none).
+  const missing: string[] = [];
+  for (const command of [
+    'daemon',
+    'stop',
+    'status',
+    'configure',
+    'token',
+    'get',
+    'store',
+    'erase',
+  ]) {
+    const result = await runHelper([command, '--help'], '', w.env);
+    if (result.code !== 0 || !/Examples:\n {2}\S/.test(result.stdout)) missing.push(command);
+  }
+  t.same(missing, [], 'every command shows examples');
 });
 
 t.test('with autostart on, many git processes at once start exactly one daemon', async (t) => {
