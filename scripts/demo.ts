@@ -25,7 +25,8 @@ function describeRecord(record: Record<string, unknown>): string {
     String(record.time).slice(11, 23),
     String(record.event).padEnd(16),
     `repo=${String(record.repository)}`,
-    `git pid=${String(requester?.ppid)}`,
+    // The helper's parent: for http(s) remotes, git's git-remote-http.
+    `requester ppid=${String(requester?.ppid)}`,
     `took=${String(record.durationMs)}ms`,
   ];
   if (record.tokenSha256) {
