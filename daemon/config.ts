@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { normalizeHost } from '../shared/hosts.js';
 import { ConfigError } from '../shared/errors.js';
 import { defaultAuditLogPath } from '../shared/paths.js';
 import { ConfigFields } from './config-fields.js';
@@ -86,6 +87,14 @@ function parseHost(fields: ConfigFields): string {
     fields.fail(
       'host',
       `must be a host name with an optional :port, as in a clone URL, got "${host}"`,
+    );
+  }
+  // Requests are matched in this form; another spelling would match nothing.
+  const canonical = normalizeHost('http', normalizeHost('https', host));
+  if (canonical !== host) {
+    fields.fail(
+      'host',
+      `must be written without a trailing dot or a default port (:443, :80), as "${canonical}"; got "${host}"`,
     );
   }
   return host;

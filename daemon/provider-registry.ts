@@ -2,7 +2,7 @@
  * Routes each request to the integration configured for its host, and
  * refuses what no integration should serve.
  */
-import { isLoopbackHost } from '../shared/hosts.js';
+import { isLoopbackHost, normalizeHost } from '../shared/hosts.js';
 import { NoIntegrationError, RequestDeniedError } from '../shared/errors.js';
 import type { CredentialTarget } from '../shared/protocol.js';
 import type { IntegrationConfig } from './config.js';
@@ -13,19 +13,7 @@ export interface Integration {
   provider: CredentialProvider;
 }
 
-export { isLoopbackHost };
-
-const DEFAULT_PORTS: Record<string, string> = { https: '443', http: '80' };
-
-/** Lowercase, no trailing dot, no default port: `GitHub.com.:443` is `github.com`. */
-export function normalizeHost(protocol: string, host: string): string {
-  // dotAll: any character at all is a name character here, never a reason
-  // for the match (and the assertion after it) to fail.
-  const match = /^(.*?)(?::([0-9]+))?$/s.exec(host.toLowerCase())!;
-  const name = match[1]!.replace(/\.$/, '');
-  const port = match[2];
-  return port === undefined || port === DEFAULT_PORTS[protocol] ? name : `${name}:${port}`;
-}
+export { isLoopbackHost, normalizeHost };
 
 /** Routes remembered, at most; the hosts one daemon serves are few. */
 const ROUTES_KEPT = 256;

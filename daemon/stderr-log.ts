@@ -12,12 +12,20 @@ const STDERR = 2;
 
 let dropped = 0;
 let droppedCode = '';
+/** A failed write left part of a line: the next one starts on a line of its own. */
+let torn = false;
 
 /** Writes all of `text`, or throws; a short write (a pipe, a nearly full disk) continues. */
 function writeAll(text: string): void {
-  const bytes = Buffer.from(text, 'utf8');
+  const bytes = Buffer.from(torn ? `\n${text}` : text, 'utf8');
   let written = 0;
-  while (written < bytes.length) written += writeSync(STDERR, bytes, written);
+  try {
+    while (written < bytes.length) written += writeSync(STDERR, bytes, written);
+    torn = false;
+  } catch (error) {
+    if (written > 0) torn = true;
+    throw error;
+  }
 }
 
 /** Writes one line (or more) to stderr; false when it was dropped. */

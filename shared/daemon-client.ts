@@ -24,11 +24,12 @@ function startHint(socketPath: string): string {
   } catch {
     usual = undefined;
   }
-  const socket =
-    socketPath === usual
-      ? ''
-      : ` --socket ${/\s/.test(socketPath) ? `"${socketPath}"` : socketPath}`;
-  return `start it with 'git-credential-broker daemon --detach${socket}'`;
+  // Quoted for a POSIX shell, so the line can be pasted whatever the path holds.
+  const quoted = /^[A-Za-z0-9_./:=@%+-]+$/.test(socketPath)
+    ? socketPath
+    : `'${socketPath.replace(/'/g, `'\\''`)}'`;
+  const socket = socketPath === usual ? '' : ` --socket ${quoted}`;
+  return `start it with: git-credential-broker daemon --detach${socket}`;
 }
 
 function unreachable(

@@ -8,6 +8,7 @@
  * a daemon answers a version it does not speak with a BAD_REQUEST reply.
  */
 import { BadRequestError, BrokerError, type ErrorCode } from './errors.js';
+import { withoutTokens } from './printable.js';
 import { MAX_PATH_LENGTH } from './paths-text.js';
 
 /** Version of the messages below. Bump on any incompatible change. */
@@ -161,7 +162,8 @@ export function errorReply(error: BrokerError): Reply {
 
 /** A client's value quoted in an error: short, so a reply never echoes a whole request. */
 function shortJson(value: unknown): string {
-  const text = JSON.stringify(value) ?? 'undefined';
+  // Tokens out before the cut: a token cut short is too short to recognize.
+  const text = withoutTokens(JSON.stringify(value) ?? 'undefined');
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 

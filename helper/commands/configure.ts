@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isLoopbackHost } from '../../shared/hosts.js';
+import { isLoopbackHost, normalizeHost } from '../../shared/hosts.js';
 import { BrokerError } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
 
@@ -43,7 +43,8 @@ export function contextUrl(host: string): string {
         `'${host}' has a path; --host takes a host name or a URL without a path, for example --host ${match[1]}://${match[2]}`,
       );
     }
-    if (match[1] === 'http' && !isLoopbackHost(match[2]!)) {
+    // Judged as the daemon judges it: `http://LocalHost.:8080` is this machine.
+    if (match[1] === 'http' && !isLoopbackHost(normalizeHost('http', match[2]!))) {
       // The daemon never sends a token over it, and the helper entries
       // would still keep the user's own helpers from that host.
       throw new BrokerError(

@@ -85,6 +85,14 @@ t.test('errors name the key, the bad value and the fix', async (t) => {
     ],
     [{ integrations: [integration, integration] }, /two integrations are named "github-app"/],
     [
+      { integrations: [{ ...integration, host: 'github.com.:443' }] },
+      /host must be written without a trailing dot or a default port \(:443, :80\), as "github\.com"/,
+    ],
+    [
+      { integrations: [{ ...integration, host: '127.0.0.1:80' }] },
+      /as "127\.0\.0\.1"; got "127\.0\.0\.1:80"/,
+    ],
+    [
       { integrations: [integration, { ...integration, name: 'second' }] },
       /integrations "github-app" and "second" both serve host 'github\.com'; give each its own "host"/,
     ],

@@ -46,9 +46,10 @@ t.test('a daemon log line that cannot be written is dropped, never thrown', asyn
 t.test('once stderr takes lines again, the first says how many were lost', async (t) => {
   const dir = t.testdir();
   const path = join(dir, 'daemon.log');
-  // An old log at an 8 KiB file size limit: every write fails with EFBIG
-  // until the script empties the file (as rotating it would).
-  writeFileSync(path, `${'x'.repeat(8191)}\n`);
+  // An old log at the file size limit (ulimit -f 8 in sh: 4 KiB): every
+  // write fails with EFBIG until the script empties the file (as rotating
+  // it would).
+  writeFileSync(path, `${'x'.repeat(4095)}\n`);
   const script = `
     const { truncateSync } = await import('node:fs');
     const { createDaemonLog } = await import(${moduleUrl('main.js')});
@@ -68,4 +69,30 @@ t.test('once stderr takes lines again, the first says how many were lost', async
     { msg: 'kept' },
   ]);
   t.equal(lines.length, 2);
+});
+
+t.test('a line cut short by a full disk leaves the next ones whole', async (t) => {
+  // Found by review: the dropped-lines report was written straight after
+  // the cut-off part of a line, so no line-by-line reader could parse it.
+  const dir = t.testdir();
+  const path = join(dir, 'daemon.log');
+  // 40 bytes short of the limit (sh's ulimit -f counts 512-byte blocks:
+  // 8 is 4 KiB): the first line is cut off partway.
+  writeFileSync(path, `${'x'.repeat(4095 - 40)}\n`);
+  const script = `
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const { createDaemonLog } = await import(${moduleUrl('main.js')});
+    const log = createDaemonLog({});
+    log.warn({ padding: 'p'.repeat(100) }, 'cut off');
+    // Room again, the cut-off part still at the end (as after a cleanup).
+    writeFileSync(${JSON.stringify(path)}, readFileSync(${JSON.stringify(path)}).subarray(2000));
+    log.warn('kept');
+  `;
+  const run = child(`ulimit -f 8; exec 2>>'${path}';`, script);
+  t.equal(run.status, 0);
+  const lines = readFileSync(path, 'utf8').split('\n');
+  t.match(lines.at(-3), /^\{"level":40,"time"/, 'the cut-off part is on a line of its own');
+  t.match(JSON.parse(lines.at(-3)!), { dropped: 1, code: 'EFBIG' });
+  t.match(JSON.parse(lines.at(-2)!), { msg: 'kept' });
+  t.equal(lines.at(-1), '');
 });

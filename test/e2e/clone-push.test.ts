@@ -153,7 +153,7 @@ t.test('with the daemon down, git gets one clear line and no credential', async 
   t.match(
     clone.stderr,
     // The helper runs with --socket: the way to start it names that socket.
-    /git-credential-broker: .*daemon.*; start it with 'git-credential-broker daemon --detach --socket \S+daemon\.sock'/,
+    /git-credential-broker: .*daemon.*; start it with: git-credential-broker daemon --detach --socket \S+daemon\.sock$/m,
   );
   t.equal(w.github.mintCount, 0);
 });

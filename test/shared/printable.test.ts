@@ -26,3 +26,10 @@ t.test('text a client sent keeps no GitHub-token-shaped value', async (t) => {
     t.equal(withoutTokens(text), text);
   }
 });
+
+t.test('a token is removed before text is cut short, not after', async (t) => {
+  // Found by review: cut first, the token's tail was too short to recognize.
+  const token = `ghp_${randomBytes(18).toString('hex')}`;
+  const text = printable(`${'x'.repeat(100)}${token}`, 120);
+  t.notOk(text.includes(token.slice(0, 12)), text);
+});

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { BadRequestError } from '../../shared/errors.js';
@@ -170,4 +171,15 @@ t.test('a control character anywhere in the target is refused, for get and erase
       }),
     ),
   );
+});
+
+t.test('a token in a value an error quotes is removed before the quote is cut', async (t) => {
+  const token = `ghs_${randomBytes(18).toString('hex')}`;
+  const line = JSON.stringify({ v: 1, op: `${'z'.repeat(17)}${token}` });
+  t.throws(() => parseRequest(line), { code: 'BAD_REQUEST' });
+  try {
+    parseRequest(line);
+  } catch (error) {
+    t.notOk((error as Error).message.includes(token.slice(0, 12)), (error as Error).message);
+  }
 });
