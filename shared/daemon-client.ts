@@ -2,6 +2,7 @@
  * The client side of the wire protocol: one request, one reply, one
  * connection. Imports only node:net so the helper's `get` path stays lean.
  */
+import { shellQuote } from './printable.js';
 import { resolveSocketPath } from './paths.js';
 import { connect } from 'node:net';
 import { DaemonUnreachableError, type BrokerError } from './errors.js';
@@ -24,11 +25,8 @@ function startHint(socketPath: string): string {
   } catch {
     usual = undefined;
   }
-  // Quoted for a POSIX shell, so the line can be pasted whatever the path holds.
-  const quoted = /^[A-Za-z0-9_./:=@%+-]+$/.test(socketPath)
-    ? socketPath
-    : `'${socketPath.replace(/'/g, `'\\''`)}'`;
-  const socket = socketPath === usual ? '' : ` --socket ${quoted}`;
+  // Quoted, so the line can be pasted into a shell whatever the path holds.
+  const socket = socketPath === usual ? '' : ` --socket ${shellQuote(socketPath)}`;
   return `start it with: git-credential-broker daemon --detach${socket}`;
 }
 

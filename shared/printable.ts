@@ -28,3 +28,8 @@ export function withoutTokens(text: string): string {
   if (!TOKEN_SHAPED.test(text)) return text;
   return text.replace(TOKEN_SHAPED, '[token removed]');
 }
+
+/** Quotes a word for a POSIX shell (the one git runs helpers through, or a user pasting). */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { isLoopbackHost, normalizeHost } from '../../shared/hosts.js';
 import { BrokerError } from '../../shared/errors.js';
-import { printable } from '../../shared/printable.js';
+import { printable, shellQuote } from '../../shared/printable.js';
 
 export type GitConfigScope = 'global' | 'local' | 'system';
 
@@ -61,11 +61,6 @@ export function contextUrl(host: string): string {
     );
   }
   return `https://${host.toLowerCase()}`;
-}
-
-/** Quotes a word for the shell git runs helpers through. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
