@@ -33,6 +33,12 @@ export const AUDIT_EVENTS = {
 
 export type AuditEvent = (typeof AUDIT_EVENTS)[keyof typeof AUDIT_EVENTS];
 
+/**
+ * Not an event about a credential: the line written once the file takes
+ * lines again after writes failed, saying how many lines were lost.
+ */
+export const AUDIT_GAP = 'audit.gap';
+
 export interface AuditRecord {
   requestId: string;
   integration: string | null;
@@ -199,6 +205,8 @@ class AuditFile {
   /** Failures not yet reported on stderr, and when the last report was. */
   #unreported = 0;
   #reportedAtMs = Number.NEGATIVE_INFINITY;
+  /** The error code of the last failed write. */
+  lastError = '';
   readonly #say: (text: string) => void;
 
   constructor(path: string, say: (text: string) => void) {
@@ -228,6 +236,7 @@ class AuditFile {
       return true;
     } catch (error) {
       this.#failing = true;
+      this.lastError = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
       if (written > 0) this.#cutOff(written);
       this.#report(error as NodeJS.ErrnoException);
       return false;
@@ -311,9 +320,16 @@ interface Batch {
   settle: (written: boolean) => void;
 }
 
+/** How often a failing audit log tries to write again on its own. */
+export const RECOVERY_PROBE_MS = 1000;
+
 export class AuditLog {
   readonly #file: AuditFile;
   #batch: Batch | undefined;
+  /** While writes fail: since when, how many lines were lost, and the retry timer. */
+  #failingSinceMs: number | undefined;
+  #lost = 0;
+  #probe: NodeJS.Timeout | undefined;
 
   /**
    * Opens (creating if needed) the log file; fails now rather than on the
@@ -361,7 +377,45 @@ export class AuditLog {
     const batch = this.#batch;
     if (batch === undefined) return;
     this.#batch = undefined;
-    batch.settle(this.#file.append(batch.lines.join('')));
+    batch.settle(this.#write(batch.lines));
+  }
+
+  /**
+   * Writes lines. After a failure, the first write that works is preceded
+   * by an `audit.gap` line (how many lines were lost, since when, why), and
+   * a timer tries that line every RECOVERY_PROBE_MS meanwhile: a disk that
+   * is freed is found before the next request has to be refused for it.
+   */
+  #write(lines: readonly string[]): boolean {
+    const since = this.#failingSinceMs;
+    const gap = since === undefined ? '' : this.#gapLine(since);
+    if (this.#file.append(gap + lines.join(''))) {
+      this.#failingSinceMs = undefined;
+      this.#lost = 0;
+      clearInterval(this.#probe);
+      this.#probe = undefined;
+      return true;
+    }
+    this.#failingSinceMs ??= Date.now();
+    this.#lost += lines.length;
+    if (this.#probe === undefined) {
+      this.#probe = setInterval(() => this.#write([]), RECOVERY_PROBE_MS);
+      this.#probe.unref();
+    }
+    return false;
+  }
+
+  #gapLine(sinceMs: number): string {
+    return `${JSON.stringify({
+      level: 40,
+      time: isoTime(),
+      log: 'audit',
+      event: AUDIT_GAP,
+      lost: this.#lost,
+      since: new Date(sinceMs).toISOString(),
+      error: this.#file.lastError,
+      msg: AUDIT_GAP,
+    })}\n`;
   }
 
   /** Opens the file again, for log rotation: the daemon does this on SIGHUP. */

@@ -127,8 +127,8 @@ export class CredentialService {
     try {
       integration = this.#registry.route(request.target);
       // While the audit log cannot be written, mint nothing: a token minted
-      // now could be neither served nor recorded. The failure line written
-      // below is what finds out when writing works again.
+      // now could be neither served nor recorded. The audit log retries on
+      // its own, and the failure line written below tries too.
       this.#requireWritten(!this.#audit.failing);
       const { provider } = integration;
       const permissions = authorizeRequest(

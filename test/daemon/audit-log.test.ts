@@ -283,3 +283,50 @@ t.test('reopen starts a new file where the old one was moved or removed, 0600', 
   t.equal(await audit.record(AUDIT_EVENTS.cacheHit, record({})), true);
   t.match(readFileSync(path, 'utf8'), /token\.cache_hit/);
 });
+
+t.test('once the file takes lines again, a gap line says how many were lost', async (t) => {
+  // Found by review: after a full disk was freed, the first request was
+  // always refused, its failure line being what found out. Now a timer
+  // tries, and the trail records the outage.
+  const dir = t.testdir();
+  const path = join(dir, 'audit.log');
+  writeFileSync(path, `${'x'.repeat(4095)}\n`); // at the limit (ulimit -f 8 in sh: 4 KiB)
+  const moduleUrl = pathToFileURL(join(REPO_ROOT, 'dist', 'daemon', 'audit-log.js')).href;
+  const script = `
+    process.on('SIGXFSZ', () => {});
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const { AuditLog, AUDIT_EVENTS, RECOVERY_PROBE_MS } = await import(${JSON.stringify(moduleUrl)});
+    const audit = await AuditLog.open(${JSON.stringify(path)}, () => {});
+    const fields = (id) => ({
+      requestId: id, integration: 'i', provider: 'p', target: 't', repository: 'acme/widgets',
+      installation: 1, permissions: null, expiresAt: null, durationMs: 0,
+      requester: { pid: 1, ppid: 0 }, listener: null, tokenSha256: null,
+    });
+    const lost = await Promise.all(['a', 'b', 'c'].map((id) => audit.record(AUDIT_EVENTS.cacheHit, fields(id))));
+    // Room again (the old lines moved away), and no request meanwhile.
+    writeFileSync(${JSON.stringify(path)}, readFileSync(${JSON.stringify(path)}).subarray(4000));
+    await new Promise((resolve) => setTimeout(resolve, RECOVERY_PROBE_MS * 1.5));
+    const failingAfterWait = audit.failing;
+    const next = await audit.record(AUDIT_EVENTS.cacheHit, fields('d'));
+    process.stdout.write(JSON.stringify({ lost, failingAfterWait, next }));
+  `;
+  const child = spawnSync(
+    'sh',
+    [
+      '-c',
+      'ulimit -f 8; trap "" XFSZ; exec "$0" --input-type=module -e "$1"',
+      process.execPath,
+      script,
+    ],
+    { encoding: 'utf8' },
+  );
+  t.equal(child.status, 0, child.signal === null ? child.stderr : `killed by ${child.signal}`);
+  t.same(JSON.parse(child.stdout), {
+    lost: [false, false, false],
+    failingAfterWait: false,
+    next: true,
+  });
+  const lines = readFileSync(path, 'utf8').trim().split('\n').slice(-2);
+  t.match(JSON.parse(lines[0]!), { event: 'audit.gap', lost: 3, error: 'EFBIG', since: /^\d{4}-/ });
+  t.match(JSON.parse(lines[1]!), { event: 'token.cache_hit', requestId: 'd' });
+});
