@@ -4,7 +4,7 @@ import { chmodSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import {
   AUDIT_EVENTS,
   AuditLog,
@@ -33,6 +33,26 @@ function record(extra: Record<string, unknown>): AuditRecord {
     tokenSha256: null,
     ...extra,
   } as AuditRecord;
+}
+
+/**
+ * Runs `script` (an ES module) in a child limited to 4 KiB files (sh's
+ * ulimit -f counts 512-byte blocks) with SIGXFSZ ignored, so writes past
+ * the limit fail with EFBIG instead of killing it; checks that it exited 0.
+ */
+function atFileSizeLimit(t: Test, script: string): { stdout: string } {
+  const child = spawnSync(
+    'sh',
+    [
+      '-c',
+      'ulimit -f 8; trap "" XFSZ; exec "$0" --input-type=module -e "$1"',
+      process.execPath,
+      script,
+    ],
+    { encoding: 'utf8' },
+  );
+  t.equal(child.status, 0, child.signal === null ? child.stderr : `killed by ${child.signal}`);
+  return { stdout: child.stdout };
 }
 
 t.test(
@@ -236,17 +256,7 @@ t.test('a write cut short by a full disk leaves no part of a line behind', async
     }
     process.stdout.write(JSON.stringify(results));
   `;
-  const child = spawnSync(
-    'sh',
-    [
-      '-c',
-      'ulimit -f 8; trap "" XFSZ; exec "$0" --input-type=module -e "$1"',
-      process.execPath,
-      script,
-    ],
-    { encoding: 'utf8' },
-  );
-  t.equal(child.status, 0, child.signal === null ? child.stderr : `killed by ${child.signal}`);
+  const child = atFileSizeLimit(t, script);
   const results = JSON.parse(child.stdout) as boolean[];
   const text = readFileSync(path, 'utf8');
   const lines = text.split('\n');
@@ -310,17 +320,7 @@ t.test('once the file takes lines again, a gap line says how many were lost', as
     const next = await audit.record(AUDIT_EVENTS.cacheHit, fields('d'));
     process.stdout.write(JSON.stringify({ lost, failingAfterWait, next }));
   `;
-  const child = spawnSync(
-    'sh',
-    [
-      '-c',
-      'ulimit -f 8; trap "" XFSZ; exec "$0" --input-type=module -e "$1"',
-      process.execPath,
-      script,
-    ],
-    { encoding: 'utf8' },
-  );
-  t.equal(child.status, 0, child.signal === null ? child.stderr : `killed by ${child.signal}`);
+  const child = atFileSizeLimit(t, script);
   t.same(JSON.parse(child.stdout), {
     lost: [false, false, false],
     failingAfterWait: false,
