@@ -235,8 +235,7 @@ t.test('a secret nested under a known field never lands either', async (t) => {
 });
 
 t.test('a write cut short by a full disk leaves no part of a line behind', async (t) => {
-  // A child with a 4 KiB file size limit (ulimit -f 8: 512-byte blocks in sh) (and SIGXFSZ ignored, so writes
-  // fail with EFBIG instead of killing it) records until writes fail.
+  // A child at the file size limit records until writes fail.
   const dir = t.testdir();
   const path = join(dir, 'audit.log');
   const moduleUrl = pathToFileURL(join(REPO_ROOT, 'dist', 'daemon', 'audit-log.js')).href;
