@@ -13,8 +13,6 @@ export interface Integration {
   provider: CredentialProvider;
 }
 
-export { isLoopbackHost, normalizeHost };
-
 /** Routes remembered, at most; the hosts one daemon serves are few. */
 const ROUTES_KEPT = 256;
 

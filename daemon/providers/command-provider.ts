@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { ProviderError, RequestDeniedError } from '../../shared/errors.js';
 import { stripGitSuffixes, trimSlashes } from '../../shared/paths-text.js';
 import { printable } from '../../shared/printable.js';
-import { normalizeHost } from '../provider-registry.js';
+import { normalizeHost } from '../../shared/hosts.js';
 import type { CredentialTarget, Permissions } from '../../shared/protocol.js';
 import type {
   CredentialEnvelope,

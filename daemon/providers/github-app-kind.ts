@@ -15,7 +15,7 @@
 import type { Permissions } from '../../shared/protocol.js';
 import { describe, type ConfigFields } from '../config-fields.js';
 import { resolveFrom } from '../config.js';
-import { isLoopbackHost } from '../provider-registry.js';
+import { isLoopbackHost } from '../../shared/hosts.js';
 import { DEFAULT_API_BASE_URL, GitHubAppProvider } from './github-app.js';
 import type { ProviderKind } from './index.js';
 import { keyFileWarning, loadPrivateKey, loadPrivateKeyFromEnv } from './private-key.js';

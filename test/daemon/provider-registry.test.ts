@@ -1,10 +1,6 @@
 import t from 'tap';
-import {
-  isLoopbackHost,
-  normalizeHost,
-  ProviderRegistry,
-  type Integration,
-} from '../../daemon/provider-registry.js';
+import { ProviderRegistry, type Integration } from '../../daemon/provider-registry.js';
+import { isLoopbackHost, normalizeHost } from '../../shared/hosts.js';
 import { createDaemonLog } from '../../daemon/main.js';
 import { StubProvider, stubIntegrationConfig } from '../fixtures/stub-provider.js';
 
