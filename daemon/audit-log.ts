@@ -156,13 +156,24 @@ function scalar(value: unknown): string | number | boolean | null {
 
 const PERMISSION_LEVELS: ReadonlySet<unknown> = new Set(['read', 'write', 'admin']);
 
+/**
+ * The filtered copy of each permissions object seen, while it lives: a
+ * cached token's audit lines all carry its one granted set. Frozen objects
+ * only, as nothing can change those after the copy was made.
+ */
+const permissionCopies = new WeakMap<object, Record<string, string>>();
+
 /** Permission names with a permission level; any other value is left out. */
 function permissionsOf(permissions: unknown): Record<string, string> | null {
   if (permissions === null || typeof permissions !== 'object') return null;
-  const out: Record<string, string> = {};
+  const frozen = Object.isFrozen(permissions);
+  let out = frozen ? permissionCopies.get(permissions) : undefined;
+  if (out !== undefined) return out;
+  out = {};
   for (const [name, level] of Object.entries(permissions)) {
     if (PERMISSION_LEVELS.has(level)) out[name] = level as string;
   }
+  if (frozen) permissionCopies.set(permissions, out);
   return out;
 }
 

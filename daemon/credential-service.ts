@@ -46,6 +46,37 @@ function toWire(envelope: CredentialEnvelope, cached: boolean): WireCredential {
   };
 }
 
+/** What every hit on one cached token serves and audits alike. */
+interface HitFacts {
+  /** The same object for every hit, so the socket server can reuse its reply line. */
+  wire: Readonly<WireCredential>;
+  expiresAt: string;
+}
+
+const hitFacts = new WeakMap<CredentialEnvelope, HitFacts>();
+
+/**
+ * Worked out on a token's first hit and kept while the envelope lives: a
+ * cached token is served many times, and formatting its expiry and
+ * building its reply each time was a good part of a hit's cost.
+ */
+function factsOf(envelope: CredentialEnvelope): HitFacts {
+  let facts = hitFacts.get(envelope);
+  if (facts === undefined) {
+    facts = {
+      wire: Object.freeze(toWire(envelope, true)),
+      expiresAt: new Date(envelope.expiresAtMs).toISOString(),
+    };
+    hitFacts.set(envelope, facts);
+  }
+  return facts;
+}
+
+/** A provider's answer, awaited only when it is a promise: a hit then stays synchronous. */
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
 /**
  * Every provider's credential passes these checks before it is cached or
  * served: one that git cannot use fails this request, not every later one.
@@ -138,7 +169,8 @@ export class CredentialService {
         request.permissions,
       );
       const requested = permissions ? { permissions } : {};
-      scope = await provider.resolveScope(request.target, requested, context);
+      const resolving = provider.resolveScope(request.target, requested, context);
+      scope = isPromise(resolving) ? await resolving : resolving;
       assertScopeWithin(context.policy, scope, provider, request.target);
       const served: ServedRequest = { request, context, startedMs, integration, scope };
 
@@ -149,7 +181,7 @@ export class CredentialService {
         this.#requireWritten(await this.#record(AUDIT_EVENTS.cacheHit, served, hit.envelope));
         // Counted once served: a hit refused for the audit log is an error.
         this.counters.hits++;
-        return toWire(hit.envelope, true);
+        return factsOf(hit.envelope).wire;
       }
 
       this.counters.misses++;
@@ -164,14 +196,14 @@ export class CredentialService {
         this.#requireWritten(
           await this.#record(AUDIT_EVENTS.fallback, served, envelope, { error }),
         );
-        return toWire(envelope, true);
+        return factsOf(envelope).wire;
       }
       const event = shared ? AUDIT_EVENTS.cacheHit : AUDIT_EVENTS.minted;
       const written = await this.#record(event, served, envelope);
       // A token whose mint was not recorded must not be served later either.
       if (!written && !shared) await this.#forget(envelope);
       this.#requireWritten(written);
-      return toWire(envelope, shared);
+      return shared ? factsOf(envelope).wire : toWire(envelope, false);
     } catch (error) {
       const brokerError = toBrokerError(error);
       if (brokerError.code === 'DENIED') this.counters.denied++;
@@ -297,13 +329,15 @@ export class CredentialService {
     // Filled in place: every cache hit comes here, and copies cost.
     const record = this.#baseRecord(request, context, startedMs, integration, scope);
     record.permissions = envelope.granted.permissions;
-    record.expiresAt = new Date(envelope.expiresAtMs).toISOString();
     // Remembered for a token served from cache (it will likely be again),
     // worked out afresh otherwise: 10,000 minted tokens need no memo.
-    record.tokenSha256 =
-      event === AUDIT_EVENTS.cacheHit
-        ? envelopeFingerprint(envelope)
-        : fingerprint(envelope.secret);
+    if (event === AUDIT_EVENTS.cacheHit) {
+      record.expiresAt = factsOf(envelope).expiresAt;
+      record.tokenSha256 = envelopeFingerprint(envelope);
+    } else {
+      record.expiresAt = new Date(envelope.expiresAtMs).toISOString();
+      record.tokenSha256 = fingerprint(envelope.secret);
+    }
     if (extra !== undefined) Object.assign(record, extra);
     return this.#audit.record(event, record);
   }

@@ -51,15 +51,16 @@ export interface CredentialProvider {
   readonly kind: string;
 
   /**
-   * Maps a request to the scope it would be served with, or throws a
-   * RequestDeniedError. Must not call the upstream service when it already
-   * knows the answer, so that a cache hit stays free.
+   * Maps a request to the scope it would be served with, or throws (or
+   * rejects with) a RequestDeniedError. Must not call the upstream service
+   * when it already knows the answer, so that a cache hit stays free; it
+   * may then answer synchronously, which keeps a hit off the microtask queue.
    */
   resolveScope(
     target: CredentialTarget,
     requested: RequestedScopes,
     context: RequestContext,
-  ): Promise<ResolvedScope>;
+  ): ResolvedScope | Promise<ResolvedScope>;
 
   /** Obtains a fresh credential for a resolved scope. */
   getCredential(

@@ -23,6 +23,7 @@ import {
   type Reply,
   type Request,
   type Requester,
+  type WireCredential,
 } from '../shared/protocol.js';
 import { withoutTokens } from '../shared/printable.js';
 import type { ClientPolicy } from './client-policy.js';
@@ -65,6 +66,22 @@ export interface SocketServerOptions {
   requestLineTimeoutMs?: number;
   /** How often busy refusals are logged, at most (BUSY_REPORT_MS). */
   busyReportMs?: number;
+}
+
+/**
+ * Reply lines for credentials served from the cache, one per token while
+ * its credential object lives: the service hands out the same object for
+ * every hit on a token, and its line is then built once, not per hit.
+ */
+const hitLines = new WeakMap<WireCredential, string>();
+
+function credentialLine(credential: WireCredential): string {
+  let line = credential.cached ? hitLines.get(credential) : undefined;
+  if (line === undefined) {
+    line = encodeMessage({ v: PROTOCOL_VERSION, ok: true, credential });
+    if (credential.cached) hitLines.set(credential, line);
+  }
+  return line;
 }
 
 export class SocketServer {
@@ -273,15 +290,14 @@ export class SocketServer {
   async #serve(socket: Socket, line: string, requestId: string, log: () => Logger): Promise<void> {
     this.#serving++;
     try {
-      let reply: Reply;
+      let reply: Reply | string;
       try {
         // One async step per request: a cache hit is answered in a few
         // microseconds, and each extra await is a good part of that.
         const request = parseRequest(line);
         if (request.op === 'get') {
           const context = this.#context(request.requester, requestId, log);
-          const credential = await this.#options.service.get(request, context);
-          reply = { v: PROTOCOL_VERSION, ok: true, credential };
+          reply = credentialLine(await this.#options.service.get(request, context));
         } else if (request.op === 'erase') {
           const context = this.#context(request.requester, requestId, log);
           const erased = await this.#options.service.erase(request, context);
@@ -356,10 +372,10 @@ export class SocketServer {
     return control;
   }
 
-  #reply(socket: Socket, reply: Reply): void {
+  #reply(socket: Socket, reply: Reply | string): void {
     if (socket.destroyed) return;
     // One reply per connection: close it once the reply is out, even if
     // the client keeps its side open.
-    socket.end(encodeMessage(reply), () => socket.destroy());
+    socket.end(typeof reply === 'string' ? reply : encodeMessage(reply), () => socket.destroy());
   }
 }

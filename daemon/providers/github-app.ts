@@ -116,11 +116,12 @@ export class GitHubAppProvider implements CredentialProvider {
     this.#tokenRequest = baseRequest;
   }
 
-  async resolveScope(
+  /** Synchronous once the repository's installation is known: every cache hit. */
+  resolveScope(
     target: CredentialTarget,
     requested: RequestedScopes,
     context: RequestContext,
-  ): Promise<ResolvedScope> {
+  ): ResolvedScope | Promise<ResolvedScope> {
     const repository = parseRepository(target);
     const owners = this.#options.owners;
     if (owners !== undefined && !owners.includes(repository.owner.toLowerCase())) {
@@ -129,8 +130,18 @@ export class GitHubAppProvider implements CredentialProvider {
       );
     }
     const permissions = this.#permissionsFor(requested.permissions);
-    const installationId = await this.#installationFor(repository, context);
+    const known = this.#installations.get(repository.key);
+    if (known !== undefined) return this.#scope(repository, permissions, known);
+    return this.#installationFor(repository, context).then((installationId) =>
+      this.#scope(repository, permissions, installationId),
+    );
+  }
 
+  #scope(
+    repository: RepositoryRef,
+    permissions: Permissions,
+    installationId: number,
+  ): ResolvedScope {
     return {
       cacheKey: [
         this.#keyPrefix,

@@ -234,6 +234,33 @@ t.test('a secret nested under a known field never lands either', async (t) => {
   assertNoSecrets(t, { audit: text }, [SECRET]);
 });
 
+t.test('each line carries the permissions as they are when it is recorded', async (t) => {
+  // Copies of frozen permission sets are reused between lines (every hit on
+  // a cached token carries one); a set that can still change is not.
+  const path = join(t.testdir(), 'audit.log');
+  const audit = await AuditLog.open(path);
+  const frozen = Object.freeze({ contents: 'read', token: SECRET } as Record<string, string>);
+  const open: Record<string, string> = { contents: 'read' };
+  void audit.record(AUDIT_EVENTS.cacheHit, record({ permissions: frozen }));
+  void audit.record(AUDIT_EVENTS.cacheHit, record({ permissions: open }));
+  open.contents = 'write';
+  open.issues = 'read';
+  void audit.record(AUDIT_EVENTS.cacheHit, record({ permissions: open }));
+  await audit.record(AUDIT_EVENTS.cacheHit, record({ permissions: frozen }));
+  const text = readFileSync(path, 'utf8');
+  const permissions = text
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as Record<string, unknown>).permissions);
+  t.same(permissions, [
+    { contents: 'read' },
+    { contents: 'read' },
+    { contents: 'write', issues: 'read' },
+    { contents: 'read' },
+  ]);
+  assertNoSecrets(t, { audit: text }, [SECRET]);
+});
+
 t.test('a write cut short by a full disk leaves no part of a line behind', async (t) => {
   // A child at the file size limit records until writes fail.
   const dir = t.testdir();

@@ -94,6 +94,30 @@ t.test(
   },
 );
 
+t.test('a provider may resolve a scope synchronously, and deny synchronously', async (t) => {
+  const { provider, service, context, request, auditLines } = await setup(t);
+  provider.sync = true;
+  const minted = await service.get(request(), context);
+  const hit = await service.get(request(), context);
+  const again = await service.get(request(), context);
+  t.equal(minted.cached, false);
+  t.equal(hit.cached, true);
+  t.equal(hit.secret, minted.secret);
+  t.equal(again, hit, 'hits on one token serve one credential object');
+  t.ok(Object.isFrozen(hit), 'which nobody can change');
+
+  provider.deny = 'not this one';
+  await t.rejects(service.get(request('acme/other'), context), {
+    code: 'DENIED',
+    message: 'not this one',
+  });
+  t.same(
+    (await auditLines()).map((line) => line.event),
+    ['token.minted', 'token.cache_hit', 'token.cache_hit', 'token.denied'],
+  );
+  t.equal(provider.mints, 1);
+});
+
 t.test('different repositories and permissions get different credentials', async (t) => {
   const { provider, service, context, request } = await setup(t);
 

@@ -172,13 +172,19 @@ t.test(
       { permissions: { contents: 'read' } },
       context,
     );
-    await t.rejects(github.resolveScope(target, { permissions: { contents: 'admin' } }, context), {
-      code: 'DENIED',
-      message: /permission 'contents: admin' is beyond/,
-    });
-    await t.rejects(github.resolveScope(target, { permissions: { issues: 'read' } }, context), {
-      code: 'DENIED',
-    });
+    await t.rejects(
+      async () => github.resolveScope(target, { permissions: { contents: 'admin' } }, context),
+      {
+        code: 'DENIED',
+        message: /permission 'contents: admin' is beyond/,
+      },
+    );
+    await t.rejects(
+      async () => github.resolveScope(target, { permissions: { issues: 'read' } }, context),
+      {
+        code: 'DENIED',
+      },
+    );
 
     t.same(narrow.permissions, { contents: 'read' });
     t.equal(seen.length, 1, 'only the first lookup reached GitHub');
@@ -234,7 +240,11 @@ t.test('maps GitHub errors to clear reasons', async (t) => {
   for (const [answer, expected] of cases) {
     const { apiBaseUrl } = await stubGitHub(t, () => answer);
     const { provider: github } = provider(apiBaseUrl);
-    await t.rejects(github.resolveScope(target, {}, context), expected, `HTTP ${answer.status}`);
+    await t.rejects(
+      async () => github.resolveScope(target, {}, context),
+      expected,
+      `HTTP ${answer.status}`,
+    );
   }
 });
 
@@ -277,11 +287,18 @@ t.test('refuses paths that are not one owner/repository', async (t) => {
   for (const path of bad) {
     const badTarget =
       path === undefined ? { protocol: 'https', host: 'github.com' } : { ...target, path };
-    await t.rejects(github.resolveScope(badTarget, {}, context), { code: 'DENIED' }, String(path));
+    await t.rejects(
+      async () => github.resolveScope(badTarget, {}, context),
+      { code: 'DENIED' },
+      String(path),
+    );
   }
-  await t.rejects(github.resolveScope({ protocol: 'https', host: 'github.com' }, {}, context), {
-    message: /git config --global credential\.https:\/\/github\.com\.useHttpPath true/,
-  });
+  await t.rejects(
+    async () => github.resolveScope({ protocol: 'https', host: 'github.com' }, {}, context),
+    {
+      message: /git config --global credential\.https:\/\/github\.com\.useHttpPath true/,
+    },
+  );
   t.equal(seen.length, 0, 'none reached GitHub');
 });
 
@@ -291,10 +308,13 @@ t.test(
     const { seen, apiBaseUrl } = await stubGitHub(t, HAPPY);
     const { provider: github } = provider(apiBaseUrl, { contents: 'write' }, ['acme']);
 
-    await t.rejects(github.resolveScope({ ...target, path: 'evil/widgets' }, {}, context), {
-      code: 'DENIED',
-      message: /account 'evil' is not in this integration's "owners" \(acme\)/,
-    });
+    await t.rejects(
+      async () => github.resolveScope({ ...target, path: 'evil/widgets' }, {}, context),
+      {
+        code: 'DENIED',
+        message: /account 'evil' is not in this integration's "owners" \(acme\)/,
+      },
+    );
     const allowed = await github.resolveScope({ ...target, path: 'ACME/widgets' }, {}, context);
 
     t.equal(allowed.repository, 'acme/widgets');
@@ -309,7 +329,7 @@ t.test('a 404 that is not a GitHub error body points at apiBaseUrl', async (t) =
   }));
   const { provider: github } = provider(apiBaseUrl);
 
-  await t.rejects(github.resolveScope(target, {}, context), {
+  await t.rejects(async () => github.resolveScope(target, {}, context), {
     code: 'DENIED',
     message: /did not come from a GitHub API: check apiBaseUrl/,
   });
@@ -321,7 +341,7 @@ t.test('built-in property names are not permissions the integration grants', asy
 
   for (const name of ['constructor', 'toString', 'hasOwnProperty']) {
     await t.rejects(
-      github.resolveScope(target, { permissions: { [name]: 'admin' } }, context),
+      async () => github.resolveScope(target, { permissions: { [name]: 'admin' } }, context),
       { code: 'DENIED' },
       name,
     );
