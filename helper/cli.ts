@@ -159,7 +159,8 @@ export async function runCli(argv: string[]): Promise<number> {
             .option('host', {
               type: 'string',
               default: 'github.com',
-              describe: 'host for an owner/repo argument',
+              describe:
+                'host for an owner/repo argument, or its URL (http://127.0.0.1:8080 for plain http on loopback)',
             })
             .option('permission', {
               type: 'string',

@@ -6,9 +6,9 @@
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isLoopbackHost, normalizeHost } from '../../shared/hosts.js';
 import { BrokerError } from '../../shared/errors.js';
 import { printable, shellQuote } from '../../shared/printable.js';
+import { parseHostOption } from './host-option.js';
 
 export type GitConfigScope = 'global' | 'local' | 'system';
 
@@ -34,33 +34,9 @@ function git(
 }
 
 /** The credential context URL for a `--host` value. */
-export function contextUrl(host: string): string {
-  const match = /^(https?):\/\/([^/]+)(\/.*)?$/.exec(host);
-  if (match) {
-    if (match[3] !== undefined && match[3] !== '/') {
-      throw new BrokerError(
-        'BAD_REQUEST',
-        `'${host}' has a path; --host takes a host name or a URL without a path, for example --host ${match[1]}://${match[2]}`,
-      );
-    }
-    // Judged as the daemon judges it: `http://LocalHost.:8080` is this machine.
-    if (match[1] === 'http' && !isLoopbackHost(normalizeHost('http', match[2]!))) {
-      // The daemon never sends a token over it, and the helper entries
-      // would still keep the user's own helpers from that host.
-      throw new BrokerError(
-        'BAD_REQUEST',
-        `'${host}' is plain http to a host that is not this machine, and the broker never sends a token over that; use --host https://${match[2]} (or just --host ${match[2]})`,
-      );
-    }
-    return `${match[1]}://${match[2]!.toLowerCase()}`;
-  }
-  if (!/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(host)) {
-    throw new BrokerError(
-      'BAD_REQUEST',
-      `'${host}' is not a host name; use for example --host github.com`,
-    );
-  }
-  return `https://${host.toLowerCase()}`;
+export function contextUrl(value: string): string {
+  const { protocol, host } = parseHostOption(value);
+  return `${protocol}://${host}`;
 }
 
 /**

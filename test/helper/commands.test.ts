@@ -49,6 +49,30 @@ t.test('token prints the raw token, and --json the envelope, served from one min
 });
 
 t.test(
+  'token --host takes a URL, and the request and its audit line keep its scheme',
+  async (t) => {
+    const w = await world(t);
+    // The fixture serves git over plain http on loopback.
+    const byUrl = await cli(w, ['token', 'acme/widgets', '--host', w.github.gitBaseUrl]);
+    const byHost = await cli(w, ['token', 'acme/widgets', '--host', w.github.host]);
+    const plain = await cli(w, ['token', 'acme/widgets', '--host', 'http://ghe.example.com']);
+
+    const targets = (await w.daemon.auditRecords()).map((record) => record['target']);
+
+    t.equal(byUrl.code, 0, byUrl.stderr);
+    // Compared with ok(), not equal(): a failure would print the token.
+    t.ok(byUrl.stdout === `${w.github.issuedTokens()[0]}\n`, 'the raw token');
+    t.equal(byHost.code, 0, byHost.stderr);
+    t.same(targets, [
+      `http://${w.github.host}/acme/widgets`,
+      `https://${w.github.host}/acme/widgets`,
+    ]);
+    t.equal(plain.code, 2);
+    t.match(plain.stderr, /plain http to a host that is not this machine/);
+  },
+);
+
+t.test(
   'token --permission asks for less, and refuses more than the integration grants',
   async (t) => {
     const w = await world(t);
