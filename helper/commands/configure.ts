@@ -2,7 +2,8 @@
  * `configure`: points git at the broker for one host. Resets the host's
  * helper chain first (an empty `helper =`), so no storing helper configured
  * elsewhere keeps the broker's tokens, and turns on useHttpPath so git sends
- * the repository. Running it twice leaves the same config.
+ * the repository. Running it again with the same settings changes nothing
+ * and says it was already configured.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -165,6 +166,22 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   }
 
   const configured = values.length >= 2 && values.at(-2) === '' && values.at(-1) === command;
+  // The last value is the one git uses; any of git's spellings of true.
+  const pathValues = (await run(['--get-all', pathKey], true)).split('\n').slice(0, -1);
+  const pathOn = /^(true|yes|on|1)$/i.test(pathValues.at(-1) ?? '');
+  const theirNote =
+    theirs.length > 0
+      ? [
+          `your ${helperKey} entries (${theirNames}) stay in the file but are reset by the broker's entries after them, so none can store the broker's tokens; 'configure --unset' puts them back in effect`,
+        ]
+      : [];
+  if (configured && pathOn) {
+    return [
+      `already configured: git runs the broker for ${url} (${scope}); nothing changed`,
+      ...theirNote,
+    ];
+  }
+
   if (!configured) {
     await removeOurs();
     // Appended: the empty entry resets every helper git has read before it,
@@ -172,13 +189,9 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     await run(['--add', helperKey, '']);
     await run(['--add', helperKey, command]);
   }
-  await run([pathKey, 'true']);
+  if (!pathOn) await run([pathKey, 'true']);
   return [
-    ...(theirs.length > 0
-      ? [
-          `your ${helperKey} entries (${theirNames}) stay in the file but are reset by the broker's entries after them, so none can store the broker's tokens; 'configure --unset' puts them back in effect`,
-        ]
-      : []),
+    ...theirNote,
     `${helperKey} = (empty: resets the helper chain for ${url})`,
     `${helperKey} = ${command}`,
     `${pathKey} = true`,
