@@ -215,6 +215,30 @@ t.test('an unknown command or option names itself and points at --help', async (
   t.same(missing, [], 'every command shows examples');
 });
 
+t.test('every --help fits 80 columns, each example command whole on its own line', async (t) => {
+  const commands = ['', 'daemon', 'stop', 'status', 'configure', 'token', 'get', 'store', 'erase'];
+  for (const command of commands) {
+    const args = command === '' ? ['--help'] : [command, '--help'];
+    const help = await runHelper(args, '');
+    const lines = help.stdout.trimEnd().split('\n');
+    const examples = lines.slice(lines.indexOf('Examples:') + 1);
+
+    t.equal(help.code, 0, `${command} --help: ${help.stderr}`);
+    t.same(
+      lines.filter((line) => line.length > 80),
+      [],
+      `${command} --help: no line wider than 80 columns`,
+    );
+    if (command === '') continue;
+    // Pairs: the command as one types it, then what it does, indented.
+    const broken = examples.filter((line, i) =>
+      i % 2 === 0 ? !/^ {2}(git-credential-broker|git) \S/.test(line) : !/^ {6}\S/.test(line),
+    );
+    t.ok(examples.length >= 2 && examples.length % 2 === 0, `${command}: examples come in pairs`);
+    t.same(broken, [], `${command} --help: no example wraps`);
+  }
+});
+
 t.test('with autostart on, many git processes at once start exactly one daemon', async (t) => {
   const w = await world(t);
   await w.daemon.stop();
