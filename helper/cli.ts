@@ -10,7 +10,7 @@ import { VERSION } from '../shared/version.js';
 import { configureGit, type GitConfigScope } from './commands/configure.js';
 import { runDaemonCommand, showStatus, stopDaemon } from './commands/daemon-commands.js';
 import { printToken } from './commands/token.js';
-import { PROGRAM } from './git-actions.js';
+import { exitCodeOf, PROGRAM } from './git-actions.js';
 import { examples } from './help-examples.js';
 
 const print = (text: string): void => void process.stdout.write(text);
@@ -261,6 +261,6 @@ export async function runCli(argv: string[]): Promise<number> {
     // A `get` git might have run (a helper line with a typo): stop git, do
     // not let it prompt.
     if (commandWord(argv) === 'get') process.stdout.write('quit=1\n');
-    return error instanceof BrokerError && error.code === 'BAD_REQUEST' ? 2 : 1;
+    return error instanceof BrokerError ? exitCodeOf(error) : 1;
   }
 }
