@@ -10,7 +10,8 @@ import { VERSION } from '../shared/version.js';
 import { configureGit, type GitConfigScope } from './commands/configure.js';
 import { runDaemonCommand, showStatus, stopDaemon } from './commands/daemon-commands.js';
 import { printToken } from './commands/token.js';
-import { PROGRAM } from './git-actions.js';
+import { exitCodeOf, PROGRAM } from './git-actions.js';
+import { examples } from './help-examples.js';
 
 const print = (text: string): void => void process.stdout.write(text);
 
@@ -51,9 +52,11 @@ export async function runCli(argv: string[]): Promise<number> {
           '$0 <command> [options]',
           '',
           'Hands git short-lived, repository-scoped tokens from a local daemon.',
-          'Start:  $0 daemon --detach   (reads ~/.config/git-credential-broker/config.json)',
-          'Then:   $0 configure         (points git at the broker for github.com)',
-          'Git runs it as a credential helper with get, store or erase.',
+          'Start:  $0 daemon --detach',
+          'Then:   $0 configure',
+          'The daemon reads ~/.config/git-credential-broker/config.json; configure',
+          'points git at the broker for github.com. Git then runs it as a',
+          'credential helper with get, store or erase.',
         ].join('\n'),
       )
       .option('socket', {
@@ -71,11 +74,16 @@ export async function runCli(argv: string[]): Promise<number> {
               default: false,
               describe: 'run in the background and return once it answers',
             })
-            .example('$0 daemon', 'serve in the foreground (for systemd or a container entrypoint)')
-            .example('$0 daemon --detach', 'start in the background')
-            .example(
-              '$0 daemon --config ./broker.json --socket /run/gcb/daemon.sock',
-              'explicit paths',
+            .epilog(
+              examples([
+                ['$0 daemon', 'serve in the foreground (for systemd or a container entrypoint)'],
+                ['$0 daemon --detach', 'start in the background'],
+                ['$0 daemon --config ./broker.json', 'a config file other than the default'],
+                [
+                  '$0 daemon --detach --socket /run/gcb/daemon.sock',
+                  'another socket (pass the same --socket to every other command)',
+                ],
+              ]),
             ),
         (args) =>
           runDaemonCommand({
@@ -88,7 +96,8 @@ export async function runCli(argv: string[]): Promise<number> {
       .command(
         'stop',
         'stop the daemon after it answers requests in flight',
-        (command) => command.example('$0 stop', 'stop the daemon on the default socket'),
+        (command) =>
+          command.epilog(examples([['$0 stop', 'stop the daemon on the default socket']])),
         (args) => stopDaemon(socketOf(args), print),
       )
       .command(
@@ -101,8 +110,12 @@ export async function runCli(argv: string[]): Promise<number> {
               default: false,
               describe: 'print the status as JSON',
             })
-            .example('$0 status', 'human-readable status')
-            .example('$0 status --json', 'for scripts'),
+            .epilog(
+              examples([
+                ['$0 status', 'human-readable status'],
+                ['$0 status --json', 'for scripts'],
+              ]),
+            ),
         (args) => showStatus(socketOf(args), args.json, print),
       )
       .command(
@@ -125,16 +138,24 @@ export async function runCli(argv: string[]): Promise<number> {
               default: false,
               describe: 'remove what configure wrote',
             })
-            .example('$0 configure', 'for github.com, in ~/.gitconfig')
-            .example(
-              '$0 configure --host ghe.example.com --system',
-              'GitHub Enterprise Server, for every user',
-            )
-            .example(
-              '$0 configure --socket /run/gcb/daemon.sock',
-              'git runs the helper with that socket',
-            )
-            .example('$0 configure --unset', 'undo'),
+            .epilog(
+              examples([
+                ['$0 configure', 'for github.com, in ~/.gitconfig'],
+                [
+                  '$0 configure --host ghe.example.com --system',
+                  'GitHub Enterprise Server, for every user',
+                ],
+                [
+                  '$0 configure --host http://127.0.0.1:8080',
+                  'a server on this machine that serves git over plain http',
+                ],
+                [
+                  '$0 configure --socket /run/gcb/daemon.sock',
+                  'git runs the helper with that socket',
+                ],
+                ['$0 configure --unset', 'undo'],
+              ]),
+            ),
         async (args) => {
           const scope: GitConfigScope = args.local ? 'local' : args.system ? 'system' : 'global';
           const lines = await configureGit({
@@ -159,7 +180,8 @@ export async function runCli(argv: string[]): Promise<number> {
             .option('host', {
               type: 'string',
               default: 'github.com',
-              describe: 'host for an owner/repo argument',
+              describe:
+                'host for an owner/repo argument, or its URL (http://127.0.0.1:8080 for plain http on loopback)',
             })
             .option('permission', {
               type: 'string',
@@ -172,12 +194,20 @@ export async function runCli(argv: string[]): Promise<number> {
               default: false,
               describe: 'print the whole envelope as JSON',
             })
-            .example('$0 token acme/widgets', 'the raw token, on one line')
-            .example(
-              '$0 token acme/widgets --permission contents=read --json',
-              'read-only, with expiry and grants',
-            )
-            .example('$0 token https://ghe.example.com/acme/widgets.git', 'another host, by URL'),
+            .epilog(
+              examples([
+                ['$0 token acme/widgets', 'the raw token, on one line'],
+                [
+                  '$0 token acme/widgets --permission contents=read --json',
+                  'read-only, with expiry and grants',
+                ],
+                ['$0 token https://ghe.example.com/acme/widgets.git', 'another host, by URL'],
+                [
+                  '$0 token acme/widgets --host http://127.0.0.1:8080',
+                  'a server on this machine that serves git over plain http',
+                ],
+              ]),
+            ),
         (args) =>
           printToken({
             socketPath: socketOf(args),
@@ -192,16 +222,19 @@ export async function runCli(argv: string[]): Promise<number> {
         ['get', 'store', 'erase'],
         'credential helper actions, run by git (attributes on stdin)',
         (command) =>
-          command
-            .example(
-              '$0 get < request.txt',
-              'what git runs: request.txt holds protocol=, host= and path= lines and a blank line',
-            )
-            .example(
-              'git credential fill',
-              'the same through git, with url=https://github.com/acme/widgets.git on stdin',
-            )
-            .example('$0 configure', 'sets git up to run it (see configure --help)'),
+          command.epilog(
+            examples([
+              [
+                '$0 get < request.txt',
+                'what git runs: protocol=, host=, path= lines, a blank line',
+              ],
+              [
+                'git credential fill',
+                'the same through git: url=https://github.com/acme/widgets.git on stdin',
+              ],
+              ['$0 configure', 'sets git up to run it (see configure --help)'],
+            ]),
+          ),
         () => {
           // Reached only when the words around the action were not a git
           // invocation (that path never loads this file).
@@ -214,7 +247,8 @@ export async function runCli(argv: string[]): Promise<number> {
       .demandCommand(1, 'name a command; see --help')
       .recommendCommands()
       .strict()
-      .wrap(Math.min(100, process.stdout.columns ?? 100))
+      // Piped into a pager or a file, help is read at a width no one knows: 80.
+      .wrap(Math.min(100, process.stdout.columns ?? 80))
       .version(VERSION)
       .help()
       .fail((message, error) => {
@@ -227,6 +261,6 @@ export async function runCli(argv: string[]): Promise<number> {
     // A `get` git might have run (a helper line with a typo): stop git, do
     // not let it prompt.
     if (commandWord(argv) === 'get') process.stdout.write('quit=1\n');
-    return error instanceof BrokerError && error.code === 'BAD_REQUEST' ? 2 : 1;
+    return error instanceof BrokerError ? exitCodeOf(error) : 1;
   }
 }

@@ -45,12 +45,22 @@ function targetOf(attributes: CredentialAttributes): CredentialTarget {
   return target;
 }
 
+/**
+ * The exit code of a failed command, the same for every command and every
+ * git action (see the README's table): 2 when what was asked is malformed
+ * (the command line, git's input), 1 for any other refusal or failure.
+ * Git ignores it; what git reads is the output (nothing, or quit=1).
+ */
+export function exitCodeOf(error: BrokerError): number {
+  return error.code === 'BAD_REQUEST' ? 2 : 1;
+}
+
 /** Reports an error on stderr as one line; asks git to stop when it cannot recover. */
 function report(error: BrokerError, io: ActionIo, action: GitAction): number {
   const hint = error.hint === undefined ? '' : `; ${error.hint}`;
   io.stderr(`${PROGRAM}: ${printable(`${error.message}${hint}`, 2000)}\n`);
   if (action === 'get' && error.quit) io.stdout('quit=1\n');
-  return error.code === 'NO_INTEGRATION' ? 0 : 1;
+  return exitCodeOf(error);
 }
 
 /** Runs one git action; returns the exit code (git ignores it, people do not). */

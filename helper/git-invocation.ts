@@ -5,9 +5,9 @@
  * helper's git path; yargs and the daemon stay out of it.
  */
 import { readSync } from 'node:fs';
-import { BadRequestError } from '../shared/errors.js';
+import { BadRequestError, toBrokerError } from '../shared/errors.js';
 import { resolveSocketPath } from '../shared/paths.js';
-import { runGitAction, PROGRAM, type GitAction } from './git-actions.js';
+import { exitCodeOf, runGitAction, PROGRAM, type GitAction } from './git-actions.js';
 
 const GIT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
 
@@ -85,7 +85,7 @@ export async function runGitInvocation(invocation: GitInvocation): Promise<numbe
     // A mistake in the helper's own command line: git should stop, not prompt.
     process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
     if (invocation.action === 'get') process.stdout.write('quit=1\n');
-    return 1;
+    return exitCodeOf(toBrokerError(error, 'helper'));
   }
   let input = '';
   try {
@@ -93,7 +93,7 @@ export async function runGitInvocation(invocation: GitInvocation): Promise<numbe
   } catch (error) {
     process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
     if (invocation.action === 'get') process.stdout.write('quit=1\n');
-    return 1;
+    return exitCodeOf(toBrokerError(error, 'helper'));
   }
   return runGitAction(invocation.action, {
     input,

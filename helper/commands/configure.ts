@@ -2,13 +2,14 @@
  * `configure`: points git at the broker for one host. Resets the host's
  * helper chain first (an empty `helper =`), so no storing helper configured
  * elsewhere keeps the broker's tokens, and turns on useHttpPath so git sends
- * the repository. Running it twice leaves the same config.
+ * the repository. Running it again with the same settings changes nothing
+ * and says it was already configured.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isLoopbackHost, normalizeHost } from '../../shared/hosts.js';
 import { BrokerError } from '../../shared/errors.js';
 import { printable, shellQuote } from '../../shared/printable.js';
+import { parseHostOption } from './host-option.js';
 
 export type GitConfigScope = 'global' | 'local' | 'system';
 
@@ -34,33 +35,9 @@ function git(
 }
 
 /** The credential context URL for a `--host` value. */
-export function contextUrl(host: string): string {
-  const match = /^(https?):\/\/([^/]+)(\/.*)?$/.exec(host);
-  if (match) {
-    if (match[3] !== undefined && match[3] !== '/') {
-      throw new BrokerError(
-        'BAD_REQUEST',
-        `'${host}' has a path; --host takes a host name or a URL without a path, for example --host ${match[1]}://${match[2]}`,
-      );
-    }
-    // Judged as the daemon judges it: `http://LocalHost.:8080` is this machine.
-    if (match[1] === 'http' && !isLoopbackHost(normalizeHost('http', match[2]!))) {
-      // The daemon never sends a token over it, and the helper entries
-      // would still keep the user's own helpers from that host.
-      throw new BrokerError(
-        'BAD_REQUEST',
-        `'${host}' is plain http to a host that is not this machine, and the broker never sends a token over that; use --host https://${match[2]} (or just --host ${match[2]})`,
-      );
-    }
-    return `${match[1]}://${match[2]!.toLowerCase()}`;
-  }
-  if (!/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(host)) {
-    throw new BrokerError(
-      'BAD_REQUEST',
-      `'${host}' is not a host name; use for example --host github.com`,
-    );
-  }
-  return `https://${host.toLowerCase()}`;
+export function contextUrl(value: string): string {
+  const { protocol, host } = parseHostOption(value);
+  return `${protocol}://${host}`;
 }
 
 /**
@@ -189,6 +166,22 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   }
 
   const configured = values.length >= 2 && values.at(-2) === '' && values.at(-1) === command;
+  // The last value is the one git uses; any of git's spellings of true.
+  const pathValues = (await run(['--get-all', pathKey], true)).split('\n').slice(0, -1);
+  const pathOn = /^(true|yes|on|1)$/i.test(pathValues.at(-1) ?? '');
+  const theirNote =
+    theirs.length > 0
+      ? [
+          `your ${helperKey} entries (${theirNames}) stay in the file but are reset by the broker's entries after them, so none can store the broker's tokens; 'configure --unset' puts them back in effect`,
+        ]
+      : [];
+  if (configured && pathOn) {
+    return [
+      `already configured: git runs the broker for ${url} (${scope}); nothing changed`,
+      ...theirNote,
+    ];
+  }
+
   if (!configured) {
     await removeOurs();
     // Appended: the empty entry resets every helper git has read before it,
@@ -196,13 +189,9 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     await run(['--add', helperKey, '']);
     await run(['--add', helperKey, command]);
   }
-  await run([pathKey, 'true']);
+  if (!pathOn) await run([pathKey, 'true']);
   return [
-    ...(theirs.length > 0
-      ? [
-          `your ${helperKey} entries (${theirNames}) stay in the file but are reset by the broker's entries after them, so none can store the broker's tokens; 'configure --unset' puts them back in effect`,
-        ]
-      : []),
+    ...theirNote,
     `${helperKey} = (empty: resets the helper chain for ${url})`,
     `${helperKey} = ${command}`,
     `${pathKey} = true`,

@@ -2,8 +2,14 @@
 import { BrokerError } from '../../shared/errors.js';
 import type { CredentialTarget } from '../../shared/protocol.js';
 import { parseCredentialInput } from '../credential-protocol.js';
+import { parseHostOption } from './host-option.js';
 
-export function targetFromArgument(argument: string, host: string): CredentialTarget {
+/**
+ * `hostOption` is `--host`: a host (reached over https) or a URL whose
+ * scheme is kept, so the request, and the audit line it leaves, names the
+ * protocol git uses for that host.
+ */
+export function targetFromArgument(argument: string, hostOption: string): CredentialTarget {
   if (argument.includes('://')) {
     const attributes = parseCredentialInput(`url=${argument}\n`);
     if (attributes.protocol === undefined || attributes.host === undefined) {
@@ -23,5 +29,6 @@ export function targetFromArgument(argument: string, host: string): CredentialTa
       `'${argument}' is neither owner/repository nor a clone URL; for example acme/widgets or https://github.com/acme/widgets.git`,
     );
   }
-  return { protocol: 'https', host, path: argument };
+  const { protocol, host } = parseHostOption(hostOption);
+  return { protocol, host, path: argument };
 }

@@ -1,28 +1,11 @@
 import t from 'tap';
 import { ProviderRegistry, type Integration } from '../../daemon/provider-registry.js';
-import { isLoopbackHost, normalizeHost } from '../../shared/hosts.js';
 import { createDaemonLog } from '../../daemon/main.js';
 import { StubProvider, stubIntegrationConfig } from '../fixtures/stub-provider.js';
 
 function integrationFor(host: string, name: string): Integration {
   return { config: { ...stubIntegrationConfig(), host, name }, provider: new StubProvider() };
 }
-
-t.test('hosts match however git spells them: case, trailing dot, default port', async (t) => {
-  t.equal(normalizeHost('https', 'GitHub.com'), 'github.com');
-  t.equal(normalizeHost('https', 'github.com.'), 'github.com');
-  t.equal(normalizeHost('https', 'github.com:443'), 'github.com');
-  t.equal(normalizeHost('http', '127.0.0.1:80'), '127.0.0.1');
-  t.equal(normalizeHost('https', 'ghe.example.com:8443'), 'ghe.example.com:8443');
-});
-
-t.test('only loopback hosts count as loopback', async (t) => {
-  t.ok(isLoopbackHost('127.0.0.1:8080'));
-  t.ok(isLoopbackHost('localhost'));
-  t.ok(isLoopbackHost('[::1]:3000'));
-  t.notOk(isLoopbackHost('127.0.0.1.example.com'));
-  t.notOk(isLoopbackHost('10.0.0.1'));
-});
 
 t.test('a bad log level is a clear error, not a pino internal', async (t) => {
   t.throws(() => createDaemonLog({ GIT_CREDENTIAL_BROKER_LOG_LEVEL: 'verbose' }), {
@@ -45,6 +28,9 @@ t.test('routes are remembered, and the answer stays the one routing gives', asyn
     t.throws(() => route('http', 'git.example'), { code: 'DENIED' });
     t.throws(() => route('ssh', 'git.example'), { code: 'NO_INTEGRATION' });
     t.throws(() => route('https', 'other.example'), { code: 'NO_INTEGRATION' });
+    // Two ports: malformed, not the loopback integration's host.
+    t.throws(() => route('http', '127.0.0.1:8080:80'), { code: 'NO_INTEGRATION' });
+    t.throws(() => route('https', '127.0.0.1:8080:443'), { code: 'NO_INTEGRATION' });
   }
   // A protocol and host that run together into another pair's spelling.
   t.throws(() => route('http', 's://git.example'), { code: 'NO_INTEGRATION' });

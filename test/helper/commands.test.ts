@@ -49,6 +49,30 @@ t.test('token prints the raw token, and --json the envelope, served from one min
 });
 
 t.test(
+  'token --host takes a URL, and the request and its audit line keep its scheme',
+  async (t) => {
+    const w = await world(t);
+    // The fixture serves git over plain http on loopback.
+    const byUrl = await cli(w, ['token', 'acme/widgets', '--host', w.github.gitBaseUrl]);
+    const byHost = await cli(w, ['token', 'acme/widgets', '--host', w.github.host]);
+    const plain = await cli(w, ['token', 'acme/widgets', '--host', 'http://ghe.example.com']);
+
+    const targets = (await w.daemon.auditRecords()).map((record) => record['target']);
+
+    t.equal(byUrl.code, 0, byUrl.stderr);
+    // Compared with ok(), not equal(): a failure would print the token.
+    t.ok(byUrl.stdout === `${w.github.issuedTokens()[0]}\n`, 'the raw token');
+    t.equal(byHost.code, 0, byHost.stderr);
+    t.same(targets, [
+      `http://${w.github.host}/acme/widgets`,
+      `https://${w.github.host}/acme/widgets`,
+    ]);
+    t.equal(plain.code, 2);
+    t.match(plain.stderr, /plain http to a host that is not this machine/);
+  },
+);
+
+t.test(
   'token --permission asks for less, and refuses more than the integration grants',
   async (t) => {
     const w = await world(t);
@@ -189,6 +213,30 @@ t.test('an unknown command or option names itself and points at --help', async (
     if (result.code !== 0 || !/Examples:\n {2}\S/.test(result.stdout)) missing.push(command);
   }
   t.same(missing, [], 'every command shows examples');
+});
+
+t.test('every --help fits 80 columns, each example command whole on its own line', async (t) => {
+  const commands = ['', 'daemon', 'stop', 'status', 'configure', 'token', 'get', 'store', 'erase'];
+  for (const command of commands) {
+    const args = command === '' ? ['--help'] : [command, '--help'];
+    const help = await runHelper(args, '');
+    const lines = help.stdout.trimEnd().split('\n');
+    const examples = lines.slice(lines.indexOf('Examples:') + 1);
+
+    t.equal(help.code, 0, `${command} --help: ${help.stderr}`);
+    t.same(
+      lines.filter((line) => line.length > 80),
+      [],
+      `${command} --help: no line wider than 80 columns`,
+    );
+    if (command === '') continue;
+    // Pairs: the command as one types it, then what it does, indented.
+    const broken = examples.filter((line, i) =>
+      i % 2 === 0 ? !/^ {2}(git-credential-broker|git) \S/.test(line) : !/^ {6}\S/.test(line),
+    );
+    t.ok(examples.length >= 2 && examples.length % 2 === 0, `${command}: examples come in pairs`);
+    t.same(broken, [], `${command} --help: no example wraps`);
+  }
 });
 
 t.test('with autostart on, many git processes at once start exactly one daemon', async (t) => {

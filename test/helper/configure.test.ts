@@ -4,7 +4,7 @@
  * may hold a secret). Cases from an adversarial review.
  */
 import { spawnSync } from 'node:child_process';
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { configureGit } from '../../helper/commands/configure.js';
@@ -96,6 +96,34 @@ t.test('configure run twice writes its entries once', async (t) => {
   await configure(env);
 
   t.same(helpers(env), once);
+});
+
+t.test('a second run with the same settings says so, and writes nothing', async (t) => {
+  const dir = t.testdir();
+  const env = isolatedGit(dir);
+  const first = await configure(env);
+  const file = readFileSync(join(dir, '.gitconfig'), 'utf8');
+  // Another git holding the config file's lock: any write would fail.
+  writeFileSync(join(dir, '.gitconfig.lock'), '');
+
+  const second = await configure(env).finally(() => unlinkSync(join(dir, '.gitconfig.lock')));
+
+  t.notMatch(first.join('\n'), /already/);
+  t.same(second, [
+    'already configured: git runs the broker for https://github.com (--global); nothing changed',
+  ]);
+  t.equal(readFileSync(join(dir, '.gitconfig'), 'utf8'), file);
+});
+
+t.test('a second run puts back a useHttpPath the user turned off', async (t) => {
+  const env = isolatedGit(t.testdir());
+  await configure(env);
+  gitConfig(env, 'credential.https://github.com.useHttpPath', 'false');
+
+  const again = await configure(env);
+
+  t.notMatch(again.join('\n'), /already configured/);
+  t.equal(gitConfig(env, '--get', 'credential.https://github.com.useHttpPath'), 'true\n');
 });
 
 t.test("a failing git config leaves the user's helpers in place", async (t) => {

@@ -9,7 +9,7 @@ t.test(
       `path=${'a'.repeat(300 * 1024)}\n\n`,
     );
 
-    t.equal(result.code, 1);
+    t.equal(result.code, 2);
     t.match(result.stderr, /^git-credential-broker: git sent more than 262144 bytes of input\n$/);
     t.equal(result.stdout, 'quit=1\n');
   },
