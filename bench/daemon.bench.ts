@@ -3,7 +3,7 @@
  * connection per request, at 1, 8 and 64 concurrent clients, audit log on,
  * against a bare node:net server answering the same bytes.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeMessage } from '../shared/protocol.js';
@@ -22,6 +22,35 @@ const REQUESTS = { 1: 3000, 8: 6000, 64: 6000 } as Record<number, number>;
  */
 const PAIRS = 6;
 const REPOS = 10;
+
+/**
+ * CPU time a process has used, in microseconds (user + system, all its
+ * threads), from /proc: Linux only, undefined elsewhere.
+ */
+async function cpuMicros(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may hold spaces: utime, stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    // The kernel's USER_HZ is 100 on every Linux that Node supports.
+    return Number.isFinite(ticks) ? ticks * 10_000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `run` and adds the CPU time `pid` used meanwhile to `total` (when readable). */
+async function withCpu<T>(pid: number, total: { us: number | undefined }, run: () => Promise<T>) {
+  const before = await cpuMicros(pid);
+  const result = await run();
+  const after = await cpuMicros(pid);
+  total.us =
+    before === undefined || after === undefined || total.us === undefined
+      ? undefined
+      : total.us + after - before;
+  return result;
+}
 
 function rps(run: LoadResult): number {
   return (run.latenciesMs.length / run.elapsedMs) * 1000;
@@ -61,10 +90,16 @@ export async function benchDaemon(world: BenchWorld, workDir: string): Promise<R
       const ours: LoadResult[] = [];
       const reference: LoadResult[] = [];
       const ratios: number[] = [];
+      const oursCpu = { us: 0 as number | undefined };
+      const bareCpu = { us: 0 as number | undefined };
       for (let pair = 0; pair < PAIRS; pair++) {
         const count = Math.round(requests / PAIRS);
-        const runOurs = () => runLoad(world.daemon.socketPath, lines, clients, count);
-        const runBare = () => runLoad(bareSocket, lines, clients, count);
+        const runOurs = () =>
+          withCpu(world.daemon.pid, oursCpu, () =>
+            runLoad(world.daemon.socketPath, lines, clients, count),
+          );
+        const runBare = () =>
+          withCpu(bare.pid!, bareCpu, () => runLoad(bareSocket, lines, clients, count));
         // Alternate which side goes first.
         let a: LoadResult;
         let b: LoadResult;
@@ -99,6 +134,22 @@ export async function benchDaemon(world: BenchWorld, workDir: string): Promise<R
         target: clients === 64 ? 'p99 <= 5 ms' : '',
         met: clients === 64 ? o.p99 <= 5 : undefined,
       });
+      // Not a target: where the time goes. The load client shares the
+      // machine, so requests per second follow both processes' CPU.
+      if (oursCpu.us !== undefined && bareCpu.us !== undefined) {
+        const served = ours.reduce((sum, run) => sum + run.latenciesMs.length, 0);
+        const bareServed = reference.reduce((sum, run) => sum + run.latenciesMs.length, 0);
+        const oursPer = oursCpu.us / served;
+        const barePer = bareCpu.us / bareServed;
+        rows.push({
+          benchmark: `daemon hit, ${clients} client${clients === 1 ? '' : 's'} server CPU (us/req)`,
+          ours: fixed(oursPer, 1),
+          reference: fixed(barePer, 1),
+          ratio: fixed(oursPer / barePer),
+          target: '',
+          met: undefined,
+        });
+      }
     }
   } finally {
     await stopChild(bare);
