@@ -53,24 +53,12 @@ interface HitFacts {
   expiresAt: string;
 }
 
-const hitFacts = new WeakMap<CredentialEnvelope, HitFacts>();
-
 /**
- * Worked out on a token's first hit and kept while the envelope lives: a
- * cached token is served many times, and formatting its expiry and
- * building its reply each time was a good part of a hit's cost.
+ * Hit facts are kept for this many tokens, the most recently first hit:
+ * every hot token of a busy daemon, while 10,000 tokens each hit once cost
+ * no more than these (with its reply line, about 400 bytes a token).
  */
-function factsOf(envelope: CredentialEnvelope): HitFacts {
-  let facts = hitFacts.get(envelope);
-  if (facts === undefined) {
-    facts = {
-      wire: Object.freeze(toWire(envelope, true)),
-      expiresAt: new Date(envelope.expiresAtMs).toISOString(),
-    };
-    hitFacts.set(envelope, facts);
-  }
-  return facts;
-}
+export const HIT_FACTS_KEPT = 1024;
 
 /** A provider's answer, awaited only when it is a promise: a hit then stays synchronous. */
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
@@ -121,6 +109,8 @@ export class CredentialService {
   readonly #revoker: TokenRevoker | undefined;
   // Single-flight, refresh-ahead and fallback live there.
   readonly #minter: MintCoordinator;
+  /** Oldest first hit first; dropped with the token's cache entry. */
+  readonly #hitFacts = new Map<CredentialEnvelope, HitFacts>();
   readonly counters: StatusCounters = {
     hits: 0,
     misses: 0,
@@ -181,7 +171,7 @@ export class CredentialService {
         this.#requireWritten(await this.#record(AUDIT_EVENTS.cacheHit, served, hit.envelope));
         // Counted once served: a hit refused for the audit log is an error.
         this.counters.hits++;
-        return factsOf(hit.envelope).wire;
+        return this.#factsOf(hit.envelope).wire;
       }
 
       this.counters.misses++;
@@ -196,14 +186,14 @@ export class CredentialService {
         this.#requireWritten(
           await this.#record(AUDIT_EVENTS.fallback, served, envelope, { error }),
         );
-        return factsOf(envelope).wire;
+        return this.#factsOf(envelope).wire;
       }
       const event = shared ? AUDIT_EVENTS.cacheHit : AUDIT_EVENTS.minted;
       const written = await this.#record(event, served, envelope);
       // A token whose mint was not recorded must not be served later either.
       if (!written && !shared) await this.#forget(envelope);
       this.#requireWritten(written);
-      return shared ? factsOf(envelope).wire : toWire(envelope, false);
+      return shared ? this.#factsOf(envelope).wire : toWire(envelope, false);
     } catch (error) {
       const brokerError = toBrokerError(error);
       if (brokerError.code === 'DENIED') this.counters.denied++;
@@ -253,6 +243,7 @@ export class CredentialService {
         within(entry.scope.permissions) &&
         (wanted === undefined || envelopeFingerprint(entry.envelope) === wanted),
     );
+    for (const entry of deleted) this.#hitFacts.delete(entry.envelope);
     integration.provider.forget?.(request.target, scope);
 
     await this.#audit.record(AUDIT_EVENTS.erased, {
@@ -332,7 +323,7 @@ export class CredentialService {
     // Remembered for a token served from cache (it will likely be again),
     // worked out afresh otherwise: 10,000 minted tokens need no memo.
     if (event === AUDIT_EVENTS.cacheHit) {
-      record.expiresAt = factsOf(envelope).expiresAt;
+      record.expiresAt = this.#factsOf(envelope).expiresAt;
       record.tokenSha256 = envelopeFingerprint(envelope);
     } else {
       record.expiresAt = new Date(envelope.expiresAtMs).toISOString();
@@ -357,6 +348,26 @@ export class CredentialService {
     }
   }
 
+  /**
+   * Worked out on a token's first hit and kept while the token is hit: a
+   * cached token is served many times, and formatting its expiry and
+   * building its reply each time was a good part of a hit's cost.
+   */
+  #factsOf(envelope: CredentialEnvelope): HitFacts {
+    let facts = this.#hitFacts.get(envelope);
+    if (facts === undefined) {
+      facts = {
+        wire: Object.freeze(toWire(envelope, true)),
+        expiresAt: new Date(envelope.expiresAtMs).toISOString(),
+      };
+      this.#hitFacts.set(envelope, facts);
+      if (this.#hitFacts.size > HIT_FACTS_KEPT) {
+        this.#hitFacts.delete(this.#hitFacts.keys().next().value!);
+      }
+    }
+    return facts;
+  }
+
   /** Audits the mint a hit started in the background, once it is cached. */
   #auditRefresh(served: ServedRequest): (envelope: CredentialEnvelope) => void {
     const { context } = served;
@@ -374,6 +385,7 @@ export class CredentialService {
 
   /** Drops a cached credential whose mint the audit log could not record. */
   async #forget(envelope: CredentialEnvelope): Promise<void> {
+    this.#hitFacts.delete(envelope);
     await this.#cache.deleteWhere((entry) => entry.envelope === envelope);
   }
 

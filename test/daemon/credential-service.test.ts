@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import pino from 'pino';
 import { AuditLog } from '../../daemon/audit-log.js';
-import { CredentialService } from '../../daemon/credential-service.js';
+import { CredentialService, HIT_FACTS_KEPT } from '../../daemon/credential-service.js';
 import type { RequestContext } from '../../daemon/provider.js';
 import { ProviderRegistry } from '../../daemon/provider-registry.js';
 import { TokenCache } from '../../daemon/token-cache.js';
@@ -116,6 +116,22 @@ t.test('a provider may resolve a scope synchronously, and deny synchronously', a
     ['token.minted', 'token.cache_hit', 'token.cache_hit', 'token.denied'],
   );
   t.equal(provider.mints, 1);
+});
+
+t.test('what hits reuse is kept for the most recently hit tokens only', async (t) => {
+  const { service, context, request } = await setup(t);
+  const hitTwice = async (path: string) => {
+    await service.get(request(path), context);
+    const first = await service.get(request(path), context);
+    return { first, again: await service.get(request(path), context) };
+  };
+  const { first } = await hitTwice('acme/first');
+  for (let i = 0; i < HIT_FACTS_KEPT; i++) await hitTwice(`acme/other-${i}`);
+  const later = await service.get(request('acme/first'), context);
+  t.not(later, first, 'the oldest was let go once more tokens were hit');
+  t.same(later, first, 'and is served the same, rebuilt');
+  const { first: recent, again } = await hitTwice(`acme/other-${HIT_FACTS_KEPT - 1}`);
+  t.equal(again, recent, 'a recently hit token still reuses its own');
 });
 
 t.test('different repositories and permissions get different credentials', async (t) => {
