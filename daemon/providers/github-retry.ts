@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { GitHubClock } from './github-clock.js';
+import { httpFetch, type FetchInit } from './http-fetch.js';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -35,7 +36,14 @@ export interface RetryDeps {
   random?: () => number;
 }
 
-type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+/** What the policy reads of an answer: fetch's Response and httpFetch's both have it. */
+export interface RetryableResponse {
+  status: number;
+  headers: { get(name: string): string | null; has(name: string): boolean };
+  body?: { cancel(): Promise<void> } | null;
+}
+
+type Fetch = (url: string, init: FetchInit) => Promise<RetryableResponse>;
 
 /** Seconds or an HTTP date, as `retry-after` may carry; ms from GitHub's now. */
 function retryAfterMs(value: string, githubNowMs: number): number | undefined {
@@ -44,7 +52,7 @@ function retryAfterMs(value: string, githubNowMs: number): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - githubNowMs);
 }
 
-function isRateLimited(response: Response): boolean {
+function isRateLimited(response: RetryableResponse): boolean {
   if (response.status === 429) return true;
   return (
     response.status === 403 &&
@@ -57,7 +65,7 @@ function isRateLimited(response: Response): boolean {
  * must not be retried. `retry` counts retries made so far.
  */
 export function retryDelayMs(
-  response: Response,
+  response: RetryableResponse,
   retry: number,
   policy: RetryPolicy,
   githubNowMs: number,
@@ -86,7 +94,7 @@ function sleep(ms: number): Promise<void> {
 export function createRetryingFetch(
   deps: RetryDeps,
   policy: RetryPolicy = DEFAULT_RETRY_POLICY,
-  baseFetch: Fetch = fetch,
+  baseFetch: Fetch = httpFetch,
 ): Fetch {
   const random = deps.random ?? Math.random;
 
@@ -98,7 +106,7 @@ export function createRetryingFetch(
       const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
       const last = attempt >= policy.maxAttempts;
 
-      let response: Response;
+      let response: RetryableResponse;
       try {
         response = await baseFetch(url, { ...init, signal });
       } catch (error) {
