@@ -8,7 +8,7 @@ import { AuditLog, REDACT_PATHS } from './audit-log.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import { ConfigReloader } from './config-reload.js';
 import { stderrDestination } from './stderr-log.js';
-import { tuneHeapForDaemon } from './heap-tuning.js';
+import { IdleCompactor, tuneHeapForDaemon } from './heap-tuning.js';
 import { CredentialService } from './credential-service.js';
 import { ProviderRegistry, type Integration } from './provider-registry.js';
 import { PROVIDER_KINDS } from './providers/index.js';
@@ -82,6 +82,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const cache = new TokenCache({ log });
   const revoker = new TokenRevoker({ audit });
   const service = new CredentialService({ registry, cache, audit, revoker });
+  const compactor = new IdleCompactor({
+    activity: () => {
+      const { hits, misses, denied, errors } = service.counters;
+      return hits + misses + denied + errors;
+    },
+    log,
+  });
 
   const startedAtMs = Date.now();
   let resolveStopped!: () => void;
@@ -90,6 +97,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      compactor.stop();
       await closeListeners(listeners);
       await service.drain();
       if (reloader.config.revokeOnShutdown) {
@@ -142,6 +150,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     log,
     version: VERSION,
   });
+  compactor.start();
   log.info(
     {
       socket: options.socketPath,
