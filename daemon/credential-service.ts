@@ -60,6 +60,26 @@ interface HitFacts {
  */
 export const HIT_FACTS_KEPT = 1024;
 
+/**
+ * The part of every cache key the core adds in front of the provider's:
+ * the integration's name and lifetimes. No two integrations share an entry
+ * (two hosts on one App used to: one's TTL and erase then acted on the
+ * other's token), and a reload that renames an integration or changes how
+ * long it serves a token starts afresh instead of serving what was cached
+ * under the old settings.
+ */
+const keyPrefixes = new WeakMap<Integration['config'], string>();
+
+function keyPrefixOf(config: Integration['config']): string {
+  let prefix = keyPrefixes.get(config);
+  if (prefix === undefined) {
+    const { name, cacheTtlSeconds, minTokenLifeSeconds } = config;
+    prefix = `${JSON.stringify([name, cacheTtlSeconds, minTokenLifeSeconds])}|`;
+    keyPrefixes.set(config, prefix);
+  }
+  return prefix;
+}
+
 /** A provider's answer, awaited only when it is a promise: a hit then stays synchronous. */
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
@@ -128,6 +148,7 @@ export class CredentialService {
     this.#minter = new MintCoordinator({
       cache: this.#cache,
       now: this.#now,
+      revoked: (envelope) => this.#revoker?.isRevoked(envelope) ?? false,
       accept: (integration, target, scope, envelope) => {
         checkEnvelope(envelope, integration.config.name, this.#now());
         this.counters.mints++;
@@ -160,11 +181,18 @@ export class CredentialService {
       );
       const requested = permissions ? { permissions } : {};
       const resolving = provider.resolveScope(request.target, requested, context);
-      scope = isPromise(resolving) ? await resolving : resolving;
+      const resolved = isPromise(resolving) ? await resolving : resolving;
+      scope = { ...resolved, cacheKey: keyPrefixOf(integration.config) + resolved.cacheKey };
       assertScopeWithin(context.policy, scope, provider, request.target);
       const served: ServedRequest = { request, context, startedMs, integration, scope };
 
-      const hit = await this.#cache.get(scope.cacheKey);
+      let hit = await this.#cache.get(scope.cacheKey);
+      if (hit && this.#revoker?.isRevoked(hit.envelope)) {
+        // Revoked by an erase that raced the mint that cached it.
+        this.#hitFacts.delete(hit.envelope);
+        await this.#cache.delete(scope.cacheKey);
+        hit = undefined;
+      }
       if (hit) {
         const onRefreshed = this.#auditRefresh(served);
         this.#minter.refreshAhead(hit, integration, request.target, scope, context, onRefreshed);

@@ -37,15 +37,23 @@ export class MintCoordinator {
   readonly #cache: TokenCache;
   readonly #now: () => number;
   readonly #accept: AcceptCredential | undefined;
+  readonly #revoked: (envelope: CredentialEnvelope) => boolean;
   readonly #inFlight = new Map<string, Promise<CredentialEnvelope>>();
   readonly #refreshes = new Set<Promise<void>>();
   /** When a scope whose refresh failed may try again (ms since the epoch). */
   readonly #refreshBackoff = new Map<string, number>();
 
-  constructor(options: { cache: TokenCache; now: () => number; accept?: AcceptCredential }) {
+  constructor(options: {
+    cache: TokenCache;
+    now: () => number;
+    accept?: AcceptCredential;
+    /** A revoked credential is never a fallback. */
+    revoked?: (envelope: CredentialEnvelope) => boolean;
+  }) {
     this.#cache = options.cache;
     this.#now = options.now;
     this.#accept = options.accept;
+    this.#revoked = options.revoked ?? (() => false);
   }
 
   /**
@@ -64,7 +72,7 @@ export class MintCoordinator {
       const brokerError = toBrokerError(error);
       if (!isUpstreamFailure(brokerError)) throw error;
       const cached = await this.#cache.getFallback(scope.cacheKey, FALLBACK_MIN_LIFE_MS);
-      if (cached === undefined) throw error;
+      if (cached === undefined || this.#revoked(cached.envelope)) throw error;
       context.log.warn(
         { code: brokerError.code, reason: brokerError.message },
         'minting failed; serving the cached token as a fallback',

@@ -40,6 +40,8 @@ export class TokenRevoker {
   readonly #now: () => number;
   // TODO: revoke after a crash too, once this list survives a restart.
   readonly #issued = new Set<IssuedCredential>();
+  /** Chosen for revocation: the cache must never serve these again. */
+  readonly #revoked = new WeakSet<CredentialEnvelope>();
   /** The earliest expiry tracked: nothing needs pruning before it. */
   #pruneAtMs = Number.POSITIVE_INFINITY;
 
@@ -66,9 +68,21 @@ export class TokenRevoker {
     cause: RevocationCause,
   ): Promise<number> {
     const chosen = [...this.#issued].filter(accept);
-    for (const issued of chosen) this.#issued.delete(issued);
+    for (const issued of chosen) {
+      this.#issued.delete(issued);
+      this.#revoked.add(issued.envelope);
+    }
     const results = await Promise.all(chosen.map((issued) => this.#revokeOne(issued, cause)));
     return results.filter(Boolean).length;
+  }
+
+  /**
+   * True once a credential was chosen for revocation (before GitHub has
+   * answered): an erase that raced a mint may revoke a token the mint then
+   * cached, and the cache asks this before serving an entry.
+   */
+  isRevoked(envelope: CredentialEnvelope): boolean {
+    return this.#revoked.has(envelope);
   }
 
   revokeAll(cause: RevocationCause): Promise<number> {

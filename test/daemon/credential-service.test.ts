@@ -8,6 +8,7 @@ import { CredentialService, HIT_FACTS_KEPT } from '../../daemon/credential-servi
 import type { RequestContext } from '../../daemon/provider.js';
 import { ProviderRegistry } from '../../daemon/provider-registry.js';
 import { TokenCache } from '../../daemon/token-cache.js';
+import { TokenRevoker } from '../../daemon/token-revoker.js';
 import { GitHubApiError, RequestDeniedError } from '../../shared/errors.js';
 import { PROTOCOL_VERSION, type GetRequest } from '../../shared/protocol.js';
 import { assertNoSecrets } from '../fixtures/leak-scan.js';
@@ -132,6 +133,105 @@ t.test('what hits reuse is kept for the most recently hit tokens only', async (t
   t.same(later, first, 'and is served the same, rebuilt');
   const { first: recent, again } = await hitTwice(`acme/other-${HIT_FACTS_KEPT - 1}`);
   t.equal(again, recent, 'a recently hit token still reuses its own');
+});
+
+t.test('two integrations on one App keep their own entries, lifetimes and erases', async (t) => {
+  // Found in review: the cache key was the provider's alone, so a second
+  // host on the same App got the first host's token (past its own TTL), and
+  // an erase through it left that token served.
+  const { provider, context, auditPath, clock } = await setup(t);
+  const now = (): number => clock.now;
+  const a = { ...stubIntegrationConfig(), name: 'a' };
+  const b = { ...stubIntegrationConfig(), name: 'b', host: 'other.example' };
+  const service = new CredentialService({
+    registry: new ProviderRegistry([
+      { config: a, provider },
+      { config: b, provider },
+    ]),
+    cache: new TokenCache({ now, log: pino({ level: 'silent' }) }),
+    audit: await AuditLog.open(auditPath),
+    now,
+  });
+  const on = (host: string): GetRequest => ({
+    v: PROTOCOL_VERSION,
+    op: 'get',
+    target: { protocol: 'https', host, path: 'acme/widgets' },
+    requester: { pid: 11, ppid: 10 },
+  });
+  const fromA = await service.get(on('git.example'), context);
+  const fromB = await service.get(on('other.example'), context);
+  t.equal(provider.mints, 2, 'each integration minted its own');
+  t.not(fromB.secret, fromA.secret);
+
+  const erased = await service.erase({ ...on('other.example'), op: 'erase' }, context);
+  t.equal(erased, 1, "b's erase dropped b's entry");
+  t.equal((await service.get(on('git.example'), context)).secret, fromA.secret, "a's stays");
+  t.equal((await service.get(on('other.example'), context)).cached, false, 'b mints again');
+});
+
+t.test('a reload that renames an integration or changes its lifetimes starts afresh', async (t) => {
+  const { provider, context, request, auditPath, config, clock } = await setup(t);
+  const now = (): number => clock.now;
+  const registry = new ProviderRegistry([{ config, provider }]);
+  const service = new CredentialService({
+    registry,
+    cache: new TokenCache({ now, log: pino({ level: 'silent' }) }),
+    audit: await AuditLog.open(auditPath),
+    now,
+  });
+  const first = await service.get(request(), context);
+  registry.replaceAll([{ config: { ...config }, provider }]);
+  t.equal((await service.get(request(), context)).secret, first.secret, 'same settings: a hit');
+  for (const changed of [
+    { ...config, name: 'renamed' },
+    { ...config, name: 'renamed', cacheTtlSeconds: 60 },
+    { ...config, name: 'renamed', cacheTtlSeconds: 60, minTokenLifeSeconds: 20 * 60 },
+  ]) {
+    registry.replaceAll([{ config: changed, provider }]);
+    const after = await service.get(request(), context);
+    t.equal(after.cached, false, JSON.stringify(changed));
+  }
+  t.equal(provider.mints, 4);
+});
+
+t.test('a revoked token is never served from the cache, nor as a fallback', async (t) => {
+  // Found in review: an erase whose revocation picked up a token that a
+  // racing mint cached after the erase's own pass over the cache left that
+  // revoked token served until it went stale.
+  const { provider, context, request, auditPath, clock } = await setup(t);
+  const audit = await AuditLog.open(auditPath);
+  const now = (): number => clock.now;
+  const revoker = new TokenRevoker({ audit, now });
+  const service = new CredentialService({
+    registry: new ProviderRegistry([{ config: stubIntegrationConfig(), provider }]),
+    cache: new TokenCache({ now, log: pino({ level: 'silent' }) }),
+    audit,
+    revoker,
+    now,
+  });
+  const first = await service.get(request(), context);
+  // What the erase's revocation does, without the erase's pass over the cache.
+  await revoker.revokeWhere(() => true, {
+    reason: 'erase',
+    requestId: 'r',
+    requester: { pid: 1, ppid: 0 },
+    listener: null,
+    log: pino({ level: 'silent' }),
+  });
+  const second = await service.get(request(), context);
+  t.equal(second.cached, false, 'minted anew');
+  t.not(second.secret, first.secret);
+
+  await revoker.revokeWhere(() => true, {
+    reason: 'erase',
+    requestId: 'r2',
+    requester: { pid: 1, ppid: 0 },
+    listener: null,
+    log: pino({ level: 'silent' }),
+  });
+  clock.now += 52 * MINUTE; // stale: only a fallback could serve it now
+  provider.fail = new GitHubApiError('GitHub answered HTTP 503 while minting', { status: 503 });
+  await t.rejects(service.get(request(), context), { code: 'GITHUB_API' }, 'no revoked fallback');
 });
 
 t.test('different repositories and permissions get different credentials', async (t) => {
