@@ -87,6 +87,34 @@ function exactly(value: string): string {
 }
 
 /**
+ * A config value as git reads a boolean; undefined for what git refuses
+ * outright: an entry without a value (the credential code stops at it,
+ * "missing value") or a word that is not a boolean.
+ */
+export function gitBoolean(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (/^(true|yes|on)$/i.test(value)) return true;
+  if (/^(false|no|off|)$/i.test(value)) return false;
+  // Integers count too, with git's unit suffixes: `1k` is true.
+  if (/^[+-]?[0-9]+[kmg]?$/i.test(value)) return !/^[+-]?0+[kmg]?$/i.test(value);
+  return undefined;
+}
+
+/** What a rewrite of useHttpPath replaced, for the output line. */
+function replacedNote(values: (string | undefined)[]): string {
+  if (values.length === 0) return '';
+  if (values.length === 1 && values[0] === undefined) {
+    return ' (replaced an entry without a value, which git refuses)';
+  }
+  const shown = values.map((value) =>
+    value === undefined ? 'one without a value' : `'${printable(value, 40)}'`,
+  );
+  return values.length === 1
+    ? ` (replaced ${shown[0]})`
+    : ` (replaced ${values.length} entries: ${shown.join(', ')})`;
+}
+
+/**
  * How a helper of the user's is named in output: its name at most, never
  * its arguments or a shell command's text, either of which may hold a
  * secret (`!GH_TOKEN=... gh auth git-credential`).
@@ -103,6 +131,8 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   const scope = `--${options.scope}`;
   const helperKey = `credential.${url}.helper`;
   const pathKey = `credential.${url}.useHttpPath`;
+  /** What this run has changed so far, for an error half-way. */
+  const written: string[] = [];
 
   const run = async (args: string[], allowMissing = false): Promise<string> => {
     const result = await git(['config', scope, ...args], env);
@@ -117,9 +147,13 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
       );
     }
     const key = args.find((arg) => arg.startsWith('credential.')) ?? helperKey;
+    const done =
+      written.length === 0
+        ? ''
+        : `; already written: ${written.join(', ')} (run configure again to finish)`;
     throw new BrokerError(
       'CONFIG',
-      `cannot change ${key} in git's ${options.scope} config: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}; your own helpers were not touched`,
+      `cannot change ${key} in git's ${options.scope} config: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}; your own helpers were not touched${done}`,
     );
   };
 
@@ -166,9 +200,15 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   }
 
   const configured = values.length >= 2 && values.at(-2) === '' && values.at(-1) === command;
-  // The last value is the one git uses; any of git's spellings of true.
-  const pathValues = (await run(['--get-all', pathKey], true)).split('\n').slice(0, -1);
-  const pathOn = /^(true|yes|on|1)$/i.test(pathValues.at(-1) ?? '');
+  // Entries with and without a value told apart (`key\nvalue\0`, `key\0`):
+  // git reads the last, but stops at any it refuses.
+  const pathValues = (await run(['-z', '--get-regexp', exactly(pathKey.toLowerCase())], true))
+    .split('\0')
+    .slice(0, -1)
+    .map((entry) => (entry.includes('\n') ? entry.slice(entry.indexOf('\n') + 1) : undefined));
+  const pathOn =
+    pathValues.every((value) => gitBoolean(value) !== undefined) &&
+    gitBoolean(pathValues.at(-1)) === true;
   const theirNote =
     theirs.length > 0
       ? [
@@ -182,18 +222,28 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     ];
   }
 
-  if (!configured) {
+  const lines = [...theirNote];
+  if (configured) {
+    lines.push(`the broker's ${helperKey} entries were already in place`);
+  } else {
     await removeOurs();
     // Appended: the empty entry resets every helper git has read before it,
     // the user's entries above included, which stay in the file untouched.
     await run(['--add', helperKey, '']);
+    written.push(`the empty ${helperKey} entry`);
     await run(['--add', helperKey, command]);
+    written.push(`the broker's ${helperKey} entry`);
+    lines.push(
+      `${helperKey} = (empty: resets the helper chain for ${url})`,
+      `${helperKey} = ${command}`,
+    );
   }
-  if (!pathOn) await run([pathKey, 'true']);
-  return [
-    ...theirNote,
-    `${helperKey} = (empty: resets the helper chain for ${url})`,
-    `${helperKey} = ${command}`,
-    `${pathKey} = true`,
-  ];
+  if (pathOn) {
+    lines.push(`${pathKey} was already on`);
+  } else {
+    // Every value at once: with several, a plain set is refused.
+    await run(['--replace-all', pathKey, 'true']);
+    lines.push(`${pathKey} = true${replacedNote(pathValues)}`);
+  }
+  return lines;
 }

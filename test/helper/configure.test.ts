@@ -162,3 +162,47 @@ t.test("with an empty entry of the user's own, --unset says what it had to leave
   t.match(out, /left the empty .* entries: one is yours/);
   t.match(out, /git config --global --edit/);
 });
+
+const PATH_KEY = 'credential.https://github.com.useHttpPath';
+
+t.test('several useHttpPath values, the last false, end fully configured', async (t) => {
+  const env = isolatedGit(t.testdir());
+  gitConfig(env, '--add', PATH_KEY, 'true');
+  gitConfig(env, '--add', PATH_KEY, 'false');
+
+  const out = (await configure(env)).join('\n');
+  const again = await configure(env);
+
+  t.same(gitConfig(env, '--get-all', PATH_KEY), 'true\n', 'one value, true');
+  t.equal(helpers(env).length, 2);
+  t.match(out, /useHttpPath = true \(replaced 2 entries: 'true', 'false'\)/);
+  t.match(again.join('\n'), /^already configured/);
+});
+
+t.test('a useHttpPath without a value, which git refuses, is replaced, and says so', async (t) => {
+  const dir = t.testdir();
+  const env = isolatedGit(dir);
+  // git's credential code stops at such an entry ("missing value").
+  writeFileSync(join(dir, '.gitconfig'), '[credential "https://github.com"]\n\tuseHttpPath\n');
+
+  const out = (await configure(env)).join('\n');
+
+  t.equal(gitConfig(env, '--get-all', PATH_KEY), 'true\n');
+  t.match(out, /useHttpPath = true \(replaced an entry without a value, which git refuses\)/);
+});
+
+t.test('configure lists only what it wrote', async (t) => {
+  const env = isolatedGit(t.testdir());
+  gitConfig(env, PATH_KEY, 'yes');
+  const first = await configure(env);
+  gitConfig(env, PATH_KEY, 'off');
+
+  const second = await configure(env);
+
+  t.match(first.join('\n'), /helper = \(empty/);
+  t.notMatch(first.join('\n'), /useHttpPath = true/, 'yes was already true');
+  t.match(first.join('\n'), /useHttpPath was already on/);
+  t.notMatch(second.join('\n'), /helper = /, 'the helper entries were in place');
+  t.match(second.join('\n'), /the broker's .*helper entries were already in place/);
+  t.match(second.join('\n'), /useHttpPath = true \(replaced 'off'\)/);
+});
