@@ -9,6 +9,13 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BrokerError } from '../../shared/errors.js';
 import { printable, shellQuote } from '../../shared/printable.js';
+import { gitBoolean } from './git-boolean.js';
+import {
+  chainProblems as describeChainProblems,
+  describeHelper,
+  helperChain,
+  parseConfigEntries,
+} from './helper-chain.js';
 import { parseHostOption } from './host-option.js';
 
 export type GitConfigScope = 'global' | 'local' | 'system';
@@ -62,6 +69,9 @@ const BROKER_COMMAND = new RegExp(
     String.raw`(?: --socket(?:=| )${SHELL_WORD})?$`,
 );
 
+/** Every key that decides which helpers git runs, and whether it sends the path. */
+const CREDENTIAL_KEYS = String.raw`^credential\.(.*\.)?(helper|usehttppath)$`;
+
 function isBrokerCommand(value: string): boolean {
   return BROKER_COMMAND.test(value);
 }
@@ -86,20 +96,6 @@ function exactly(value: string): string {
   return `^${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
 }
 
-/**
- * A config value as git reads a boolean; undefined for what git refuses
- * outright: an entry without a value (the credential code stops at it,
- * "missing value") or a word that is not a boolean.
- */
-export function gitBoolean(value: string | undefined): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (/^(true|yes|on)$/i.test(value)) return true;
-  if (/^(false|no|off|)$/i.test(value)) return false;
-  // Integers count too, with git's unit suffixes: `1k` is true.
-  if (/^[+-]?[0-9]+[kmg]?$/i.test(value)) return !/^[+-]?0+[kmg]?$/i.test(value);
-  return undefined;
-}
-
 /** What a rewrite of useHttpPath replaced, for the output line. */
 function replacedNote(values: (string | undefined)[]): string {
   if (values.length === 0) return '';
@@ -112,17 +108,6 @@ function replacedNote(values: (string | undefined)[]): string {
   return values.length === 1
     ? ` (replaced ${shown[0]})`
     : ` (replaced ${values.length} entries: ${shown.join(', ')})`;
-}
-
-/**
- * How a helper of the user's is named in output: its name at most, never
- * its arguments or a shell command's text, either of which may hold a
- * secret (`!GH_TOKEN=... gh auth git-credential`).
- */
-function describeHelper(value: string): string {
-  if (value.trimStart().startsWith('!')) return 'a shell command (!...)';
-  const name = value.trim().split(/\s+/)[0] ?? '';
-  return /^[A-Za-z0-9._/-]{1,80}$/.test(name) ? `'${name}'` : 'a helper';
 }
 
 export async function configureGit(options: ConfigureOptions): Promise<string[]> {
@@ -155,6 +140,31 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
       'CONFIG',
       `cannot change ${key} in git's ${options.scope} config: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}; your own helpers were not touched${done}`,
     );
+  };
+
+  /**
+   * What git will really run for the host, read from every config file git
+   * reads here (not only this scope's, and not only this exact key: a
+   * generic `credential.helper`, or `https://GitHub.com/` spelled another
+   * way, applies too).
+   */
+  const chainProblems = async (): Promise<string[]> => {
+    const result = await git(
+      ['config', '-z', '--show-origin', '--show-scope', '--get-regexp', CREDENTIAL_KEYS],
+      env,
+    );
+    if (result.code !== 0 && result.code !== 1) {
+      throw new BrokerError(
+        'CONFIG',
+        `cannot read git's credential helpers: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}`,
+      );
+    }
+    const chain = helperChain(
+      parseConfigEntries(result.stdout),
+      parseHostOption(options.host),
+      isBrokerCommand,
+    );
+    return describeChainProblems(chain, url);
   };
 
   // NUL-separated: a helper value may itself hold newlines.
@@ -216,10 +226,17 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
         ]
       : [];
   if (configured && pathOn) {
-    return [
-      `already configured: git runs the broker for ${url} (${scope}); nothing changed`,
-      ...theirNote,
-    ];
+    const problems = await chainProblems();
+    return problems.length === 0
+      ? [
+          `already configured: git runs the broker for ${url} (${scope}); nothing changed`,
+          ...theirNote,
+        ]
+      : [
+          `nothing changed: the broker's entries for ${url} are in place (${scope}), but other config git reads gets in their way:`,
+          ...problems,
+          ...theirNote,
+        ];
   }
 
   const lines = [...theirNote];
@@ -245,5 +262,5 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     await run(['--replace-all', pathKey, 'true']);
     lines.push(`${pathKey} = true${replacedNote(pathValues)}`);
   }
-  return lines;
+  return [...lines, ...(await chainProblems())];
 }
