@@ -5,7 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from './errors.js';
+import { BadRequestError, ConfigError } from './errors.js';
 
 const APP_DIR = 'git-credential-broker';
 
@@ -33,9 +33,11 @@ function home(env: Env): string {
  * $XDG_CACHE_HOME (default ~/.cache)/git-credential-broker/daemon.sock.
  */
 export function resolveSocketPath(env: Env, flag?: string): string {
-  // `--socket=` with nothing after it is a mistake, not "use the default".
+  // `--socket=` with nothing after it is a mistake, not "use the default";
+  // like any fault in --socket, a malformed command line (exit 2), where
+  // one in the environment is a configuration problem.
   if (flag !== undefined && flag.trim() === '') {
-    throw new ConfigError(`--socket was given an empty path; give the daemon's socket path`);
+    throw new BadRequestError(`--socket was given an empty path; give the daemon's socket path`);
   }
   const path =
     nonEmpty(flag) ??
@@ -46,7 +48,8 @@ export function resolveSocketPath(env: Env, flag?: string): string {
       'daemon.sock',
     );
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
-    throw new ConfigError(
+    const Fault = nonEmpty(flag) === undefined ? ConfigError : BadRequestError;
+    throw new Fault(
       `socket path '${path}' is longer than ${MAX_SOCKET_PATH_BYTES} bytes, the limit for Unix sockets; choose a shorter path with --socket or ${SOCKET_ENV}`,
     );
   }

@@ -7,7 +7,7 @@
  * closes the connection. Every message carries `v`, the protocol version;
  * a daemon answers a version it does not speak with a BAD_REQUEST reply.
  */
-import { BadRequestError, BrokerError, type ErrorCode } from './errors.js';
+import { BadRequestError, BrokerError, DaemonUnreachableError, type ErrorCode } from './errors.js';
 import { withoutTokens } from './printable.js';
 import { MAX_PATH_LENGTH } from './paths-text.js';
 
@@ -301,12 +301,31 @@ export function parseRequest(line: string): Request {
   }
 }
 
-/** Parses one reply line; throws BadRequestError when it is not a reply. */
+/**
+ * A reply the helper cannot read: the daemon's doing, not the user's input,
+ * and nearly always a daemon from another release still running after an
+ * upgrade. Git should stop (quit), and the user restart the daemon.
+ */
+function unreadableReply(reason: string): DaemonUnreachableError {
+  const fix = /restart the daemon/.test(reason)
+    ? ''
+    : '; helper and daemon must come from the same release: restart the daemon after upgrading (git-credential-broker stop, then start it again)';
+  return new DaemonUnreachableError(`cannot read the broker daemon's reply: ${reason}${fix}`, {
+    quit: true,
+  });
+}
+
+/** Parses one reply line; throws DaemonUnreachableError (quit) when it is not a reply. */
 export function parseReply(line: string): Reply {
-  const value = parseLine(line, 'reply from the daemon');
+  let value: Record<string, unknown>;
+  try {
+    value = parseLine(line, 'reply from the daemon');
+  } catch (error) {
+    throw unreadableReply((error as Error).message);
+  }
   if (value.ok === true) return value as Reply;
   if (value.ok === false && isRecord(value.error) && typeof value.error.message === 'string') {
     return value as Reply;
   }
-  throw new BadRequestError('malformed reply from the daemon: missing ok or error');
+  throw unreadableReply('malformed reply from the daemon: missing ok or error');
 }

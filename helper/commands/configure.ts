@@ -9,6 +9,13 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BrokerError } from '../../shared/errors.js';
 import { printable, shellQuote } from '../../shared/printable.js';
+import { gitBoolean } from './git-boolean.js';
+import {
+  chainProblems as describeChainProblems,
+  describeHelper,
+  helperChain,
+  parseConfigEntries,
+} from './helper-chain.js';
 import { parseHostOption } from './host-option.js';
 
 export type GitConfigScope = 'global' | 'local' | 'system';
@@ -62,6 +69,9 @@ const BROKER_COMMAND = new RegExp(
     String.raw`(?: --socket(?:=| )${SHELL_WORD})?$`,
 );
 
+/** Every key that decides which helpers git runs, and whether it sends the path. */
+const CREDENTIAL_KEYS = String.raw`^credential\.(.*\.)?(helper|usehttppath)$`;
+
 function isBrokerCommand(value: string): boolean {
   return BROKER_COMMAND.test(value);
 }
@@ -86,15 +96,18 @@ function exactly(value: string): string {
   return `^${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
 }
 
-/**
- * How a helper of the user's is named in output: its name at most, never
- * its arguments or a shell command's text, either of which may hold a
- * secret (`!GH_TOKEN=... gh auth git-credential`).
- */
-function describeHelper(value: string): string {
-  if (value.trimStart().startsWith('!')) return 'a shell command (!...)';
-  const name = value.trim().split(/\s+/)[0] ?? '';
-  return /^[A-Za-z0-9._/-]{1,80}$/.test(name) ? `'${name}'` : 'a helper';
+/** What a rewrite of useHttpPath replaced, for the output line. */
+function replacedNote(values: (string | undefined)[]): string {
+  if (values.length === 0) return '';
+  if (values.length === 1 && values[0] === undefined) {
+    return ' (replaced an entry without a value, which git refuses)';
+  }
+  const shown = values.map((value) =>
+    value === undefined ? 'one without a value' : `'${printable(value, 40)}'`,
+  );
+  return values.length === 1
+    ? ` (replaced ${shown[0]})`
+    : ` (replaced ${values.length} entries: ${shown.join(', ')})`;
 }
 
 export async function configureGit(options: ConfigureOptions): Promise<string[]> {
@@ -103,6 +116,8 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   const scope = `--${options.scope}`;
   const helperKey = `credential.${url}.helper`;
   const pathKey = `credential.${url}.useHttpPath`;
+  /** What this run has changed so far, for an error half-way. */
+  const written: string[] = [];
 
   const run = async (args: string[], allowMissing = false): Promise<string> => {
     const result = await git(['config', scope, ...args], env);
@@ -117,10 +132,39 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
       );
     }
     const key = args.find((arg) => arg.startsWith('credential.')) ?? helperKey;
+    const done =
+      written.length === 0
+        ? ''
+        : `; already written: ${written.join(', ')} (run configure again to finish)`;
     throw new BrokerError(
       'CONFIG',
-      `cannot change ${key} in git's ${options.scope} config: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}; your own helpers were not touched`,
+      `cannot change ${key} in git's ${options.scope} config: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}; your own helpers were not touched${done}`,
     );
+  };
+
+  /**
+   * What git will really run for the host, read from every config file git
+   * reads here (not only this scope's, and not only this exact key: a
+   * generic `credential.helper`, or `https://GitHub.com/` spelled another
+   * way, applies too).
+   */
+  const chainProblems = async (): Promise<string[]> => {
+    const result = await git(
+      ['config', '-z', '--show-origin', '--show-scope', '--get-regexp', CREDENTIAL_KEYS],
+      env,
+    );
+    if (result.code !== 0 && result.code !== 1) {
+      throw new BrokerError(
+        'CONFIG',
+        `cannot read git's credential helpers: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}`,
+      );
+    }
+    const chain = helperChain(
+      parseConfigEntries(result.stdout),
+      parseHostOption(options.host),
+      isBrokerCommand,
+    );
+    return describeChainProblems(chain, url);
   };
 
   // NUL-separated: a helper value may itself hold newlines.
@@ -166,9 +210,15 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   }
 
   const configured = values.length >= 2 && values.at(-2) === '' && values.at(-1) === command;
-  // The last value is the one git uses; any of git's spellings of true.
-  const pathValues = (await run(['--get-all', pathKey], true)).split('\n').slice(0, -1);
-  const pathOn = /^(true|yes|on|1)$/i.test(pathValues.at(-1) ?? '');
+  // Entries with and without a value told apart (`key\nvalue\0`, `key\0`):
+  // git reads the last, but stops at any it refuses.
+  const pathValues = (await run(['-z', '--get-regexp', exactly(pathKey.toLowerCase())], true))
+    .split('\0')
+    .slice(0, -1)
+    .map((entry) => (entry.includes('\n') ? entry.slice(entry.indexOf('\n') + 1) : undefined));
+  const pathOn =
+    pathValues.every((value) => gitBoolean(value) !== undefined) &&
+    gitBoolean(pathValues.at(-1)) === true;
   const theirNote =
     theirs.length > 0
       ? [
@@ -176,24 +226,41 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
         ]
       : [];
   if (configured && pathOn) {
-    return [
-      `already configured: git runs the broker for ${url} (${scope}); nothing changed`,
-      ...theirNote,
-    ];
+    const problems = await chainProblems();
+    return problems.length === 0
+      ? [
+          `already configured: git runs the broker for ${url} (${scope}); nothing changed`,
+          ...theirNote,
+        ]
+      : [
+          `nothing changed: the broker's entries for ${url} are in place (${scope}), but other config git reads gets in their way:`,
+          ...problems,
+          ...theirNote,
+        ];
   }
 
-  if (!configured) {
+  const lines = [...theirNote];
+  if (configured) {
+    lines.push(`the broker's ${helperKey} entries were already in place`);
+  } else {
     await removeOurs();
     // Appended: the empty entry resets every helper git has read before it,
     // the user's entries above included, which stay in the file untouched.
     await run(['--add', helperKey, '']);
+    written.push(`the empty ${helperKey} entry`);
     await run(['--add', helperKey, command]);
+    written.push(`the broker's ${helperKey} entry`);
+    lines.push(
+      `${helperKey} = (empty: resets the helper chain for ${url})`,
+      `${helperKey} = ${command}`,
+    );
   }
-  if (!pathOn) await run([pathKey, 'true']);
-  return [
-    ...theirNote,
-    `${helperKey} = (empty: resets the helper chain for ${url})`,
-    `${helperKey} = ${command}`,
-    `${pathKey} = true`,
-  ];
+  if (pathOn) {
+    lines.push(`${pathKey} was already on`);
+  } else {
+    // Every value at once: with several, a plain set is refused.
+    await run(['--replace-all', pathKey, 'true']);
+    lines.push(`${pathKey} = true${replacedNote(pathValues)}`);
+  }
+  return [...lines, ...(await chainProblems())];
 }

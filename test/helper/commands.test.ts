@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
+import { recordSecrets } from '../fixtures/leak-ledger.js';
 import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
 import { runHelper } from '../fixtures/run-helper.js';
@@ -328,7 +329,7 @@ t.test('configure refuses what it cannot do, with the fix', async (t) => {
   t.equal(withPath.code, 2);
   t.match(
     withPath.stderr,
-    /has a path; --host takes a host name or a URL without a path, for example --host https:\/\/ghe\.example\.com/,
+    /has a path, query or fragment; --host takes a host name or a URL without them, for example --host https:\/\/ghe\.example\.com$/m,
   );
 
   // Plain http to another machine: the daemon would refuse every request.
@@ -355,6 +356,32 @@ t.test('configure refuses what it cannot do, with the fix', async (t) => {
     /--local needs a git repository: run configure inside one, or use --global/,
   );
   t.notMatch(outside.stderr, /unset-all/, 'no git internals');
+});
+
+t.test('a --host with a password is refused before anything sees it', async (t) => {
+  const w = await world(t);
+  const password = 'hunter2-e2e-host-pw';
+  recordSecrets([password]);
+  const withPassword = w.github.gitBaseUrl.replace('://', `://user:${password}@`);
+
+  const token = await cli(w, ['token', 'acme/widgets', '--host', withPassword]);
+  const configure = await cli(w, ['configure', '--host', `https://user:${password}@example.com`]);
+  const written = await w.git(['config', '--global', '--get-regexp', 'example']);
+
+  t.equal(token.code, 2);
+  t.equal(configure.code, 2);
+  t.match(configure.stderr, /--host takes no user name or password/);
+  t.equal(written.stdout, '', 'nothing was written to the git config');
+  t.equal(w.github.mintCount, 0);
+  assertNoSecrets(
+    t,
+    {
+      'token output': token.stdout + token.stderr,
+      'configure output': configure.stdout + configure.stderr,
+      'daemon log': w.daemon.output(),
+    },
+    [password],
+  );
 });
 
 t.test('daemon --detach shows what the new daemon warned about while starting', async (t) => {

@@ -162,3 +162,130 @@ t.test("with an empty entry of the user's own, --unset says what it had to leave
   t.match(out, /left the empty .* entries: one is yours/);
   t.match(out, /git config --global --edit/);
 });
+
+const PATH_KEY = 'credential.https://github.com.useHttpPath';
+
+t.test('several useHttpPath values, the last false, end fully configured', async (t) => {
+  const env = isolatedGit(t.testdir());
+  gitConfig(env, '--add', PATH_KEY, 'true');
+  gitConfig(env, '--add', PATH_KEY, 'false');
+
+  const out = (await configure(env)).join('\n');
+  const again = await configure(env);
+
+  t.same(gitConfig(env, '--get-all', PATH_KEY), 'true\n', 'one value, true');
+  t.equal(helpers(env).length, 2);
+  t.match(out, /useHttpPath = true \(replaced 2 entries: 'true', 'false'\)/);
+  t.match(again.join('\n'), /^already configured/);
+});
+
+t.test('a useHttpPath without a value, which git refuses, is replaced, and says so', async (t) => {
+  const dir = t.testdir();
+  const env = isolatedGit(dir);
+  // git's credential code stops at such an entry ("missing value").
+  writeFileSync(join(dir, '.gitconfig'), '[credential "https://github.com"]\n\tuseHttpPath\n');
+
+  const out = (await configure(env)).join('\n');
+
+  t.equal(gitConfig(env, '--get-all', PATH_KEY), 'true\n');
+  t.match(out, /useHttpPath = true \(replaced an entry without a value, which git refuses\)/);
+});
+
+t.test('configure lists only what it wrote', async (t) => {
+  const env = isolatedGit(t.testdir());
+  gitConfig(env, PATH_KEY, 'yes');
+  const first = await configure(env);
+  gitConfig(env, PATH_KEY, 'off');
+
+  const second = await configure(env);
+
+  t.match(first.join('\n'), /helper = \(empty/);
+  t.notMatch(first.join('\n'), /useHttpPath = true/, 'yes was already true');
+  t.match(first.join('\n'), /useHttpPath was already on/);
+  t.notMatch(second.join('\n'), /helper = /, 'the helper entries were in place');
+  t.match(second.join('\n'), /the broker's .*helper entries were already in place/);
+  t.match(second.join('\n'), /useHttpPath = true \(replaced 'off'\)/);
+});
+
+/** A config file's text, appended as a user editing it would. */
+function append(dir: string, text: string): void {
+  writeFileSync(join(dir, '.gitconfig'), readFileSync(join(dir, '.gitconfig'), 'utf8') + text);
+}
+
+t.test('a helper git still runs after the broker is named, not "already configured"', async (t) => {
+  for (const later of [
+    // A later `git config --global credential.helper store` lands here.
+    '[credential]\n\thelper = store\n',
+    // Another spelling of the same URL, which git still matches.
+    '[credential "https://GitHub.com/"]\n\thelper = store\n',
+    '[credential "https://*.com"]\n\thelper = store\n',
+    // No scheme: git matches it as a partial URL, on the host alone.
+    '[credential "github.com"]\n\thelper = store\n',
+  ]) {
+    const dir = t.testdir();
+    const env = isolatedGit(dir);
+    await configure(env);
+    append(dir, later);
+
+    const again = (await configure(env)).join('\n');
+
+    t.notMatch(again, /already configured/, later);
+    t.match(again, /git still runs other helpers after the broker for https:\/\/github\.com/);
+    t.match(again, /'store' \(global config, '.*\.gitconfig'\)/);
+  }
+});
+
+t.test('helpers for other hosts or before the broker leave it "already configured"', async (t) => {
+  const dir = t.testdir();
+  const env = isolatedGit(dir);
+  writeFileSync(join(dir, '.gitconfig'), '[credential]\n\thelper = cache\n');
+  await configure(env);
+  append(
+    dir,
+    '[credential "https://example.com"]\n\thelper = store\n' +
+      '[credential "http://github.com"]\n\thelper = store\n' +
+      '[credential "https://github.com:8443"]\n\thelper = store\n',
+  );
+
+  const again = await configure(env);
+
+  t.match(again[0], /^already configured/);
+  t.notMatch(again.join('\n'), /warning/);
+});
+
+t.test('what gets in the way after the broker is named, never a key or password', async (t) => {
+  const dir = t.testdir();
+  const env = isolatedGit(dir);
+  await configure(env);
+  append(
+    dir,
+    '[credential "https://me:hunter2-pw-5531@github.com"]\n\thelper = cache\n' +
+      '[credential]\n\tuseHttpPath = false\n',
+  );
+
+  const withSome = (await configure(env)).join('\n');
+  append(dir, '[credential]\n\thelper =\n');
+  const dropped = (await configure(env)).join('\n');
+
+  t.match(withSome, /for some repositories or user names on https:\/\/github\.com.*'cache'/);
+  t.match(withSome, /a useHttpPath entry read last .* leaves it off/);
+  t.match(dropped, /git does not run the broker for https:\/\/github\.com: an empty credential/);
+  t.notMatch(withSome + dropped, /hunter2|me:/);
+});
+
+t.test('the first run also names a helper that runs after what it wrote', async (t) => {
+  const dir = t.testdir();
+  const env = isolatedGit(dir);
+  // Set in the environment, which git reads after every config file.
+  const withExtra = {
+    ...env,
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'credential.helper',
+    GIT_CONFIG_VALUE_0: 'store',
+  };
+
+  const out = (await configure(withExtra)).join('\n');
+
+  t.match(out, /helper = \(empty/);
+  t.match(out, /git still runs other helpers after the broker .*'store' \(command config/);
+});

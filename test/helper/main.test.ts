@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { runHelper } from '../fixtures/run-helper.js';
 
@@ -26,18 +30,21 @@ t.test('store reads nothing and answers nothing', async (t) => {
   t.equal(result.stderr, '');
 });
 
-t.test('an empty or unusable --socket stops git with the reason', async (t) => {
-  for (const args of [
-    ['--socket=', 'get'],
-    ['--socket', `/${'x'.repeat(120)}`, 'get'],
-  ]) {
-    const result = await runHelper(args, 'protocol=https\nhost=github.com\n\n');
+t.test(
+  'an empty or unusable --socket stops git with the reason, as a malformed command line',
+  async (t) => {
+    for (const args of [
+      ['--socket=', 'get'],
+      ['--socket', `/${'x'.repeat(120)}`, 'get'],
+    ]) {
+      const result = await runHelper(args, 'protocol=https\nhost=github.com\n\n');
 
-    t.equal(result.code, 1, args.join(' '));
-    t.match(result.stderr, /--socket was given an empty path|longer than \d+ bytes/);
-    t.equal(result.stdout, 'quit=1\n', 'git is told not to prompt');
-  }
-});
+      t.equal(result.code, 2, args.join(' '));
+      t.match(result.stderr, /--socket was given an empty path|longer than \d+ bytes/);
+      t.equal(result.stdout, 'quit=1\n', 'git is told not to prompt');
+    }
+  },
+);
 
 t.test('--socket may follow the action; anything else around it is refused', async (t) => {
   // Found in a new-user trial: `get --socket S` silently did nothing.
@@ -78,3 +85,31 @@ t.test('quit=1 is for a failed get only, not for a socket named get', async (t) 
   t.equal(result.code, 1);
   t.equal(result.stdout, '', 'status prints nothing git would read');
 });
+
+t.test(
+  'a daemon reply the helper cannot read stops git, exit 1, and says to restart the daemon',
+  async (t) => {
+    // Short: a socket path is limited to about 100 bytes.
+    const dir = await mkdtemp(join(tmpdir(), 'gcb-reply-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const replies = ['not json', '{"v":2,"ok":true,"credential":{}}', '{"v":1}'];
+    for (const [i, reply] of replies.entries()) {
+      const socketPath = join(dir, `${i}.sock`);
+      const server = createServer((socket) => socket.end(`${reply}\n`));
+      await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+
+      const result = await runHelper(
+        ['--socket', socketPath, 'get'],
+        'protocol=https\nhost=github.com\npath=acme/widgets\n\n',
+      );
+      server.close();
+
+      t.equal(result.code, 1, reply);
+      t.equal(result.stdout, 'quit=1\n', 'git is told not to prompt');
+      t.match(
+        result.stderr,
+        /cannot read the broker daemon's reply: .*restart the daemon after upgrading/,
+      );
+    }
+  },
+);

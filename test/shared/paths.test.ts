@@ -24,7 +24,11 @@ t.test(
 );
 
 t.test('refuses a socket path too long for a Unix socket', async (t) => {
-  t.throws(() => resolveSocketPath({}, `/${'x'.repeat(120)}`), {
+  const long = `/${'x'.repeat(120)}`;
+
+  // From --socket: the command line is malformed; from the environment: its config.
+  t.throws(() => resolveSocketPath({}, long), { code: 'BAD_REQUEST', message: /longer than/ });
+  t.throws(() => resolveSocketPath({ GIT_CREDENTIAL_BROKER_SOCKET: long }), {
     code: 'CONFIG',
     message: /longer than/,
   });
@@ -33,7 +37,7 @@ t.test('refuses a socket path too long for a Unix socket', async (t) => {
 t.test('an empty --socket is an error, not the default socket', async (t) => {
   for (const flag of ['', ' ']) {
     t.throws(() => resolveSocketPath({ HOME: '/h' }, flag), {
-      code: 'CONFIG',
+      code: 'BAD_REQUEST',
       message: /--socket was given an empty path/,
     });
   }

@@ -183,3 +183,13 @@ t.test('a token in a value an error quotes is removed before the quote is cut', 
     t.notOk((error as Error).message.includes(token.slice(0, 12)), (error as Error).message);
   }
 });
+
+t.test('a reply the helper cannot read is the daemon, not malformed input', async (t) => {
+  for (const line of ['not json', '[]', '{"v":2,"ok":true}', '{"v":1,"ok":"yes"}']) {
+    t.throws(
+      () => parseReply(line),
+      { code: 'DAEMON_UNREACHABLE', quit: true, message: /restart the daemon after upgrading/ },
+      line,
+    );
+  }
+});
