@@ -129,7 +129,7 @@ export class CredentialService {
   readonly #revoker: TokenRevoker | undefined;
   // Single-flight, refresh-ahead and fallback live there.
   readonly #minter: MintCoordinator;
-  /** Oldest first hit first; dropped with the token's cache entry. */
+  /** In order of first hit; dropped on erase, and the oldest past HIT_FACTS_KEPT. */
   readonly #hitFacts = new Map<CredentialEnvelope, HitFacts>();
   readonly counters: StatusCounters = {
     hits: 0,
@@ -377,9 +377,11 @@ export class CredentialService {
   }
 
   /**
-   * Worked out on a token's first hit and kept while the token is hit: a
-   * cached token is served many times, and formatting its expiry and
-   * building its reply each time was a good part of a hit's cost.
+   * Worked out on a token's first hit and kept for the HIT_FACTS_KEPT
+   * tokens first hit most recently: a cached token is served many times,
+   * and formatting its expiry and building its reply each time was a good
+   * part of a hit's cost. Never a way to serve a token: a hit reads the
+   * cache first.
    */
   #factsOf(envelope: CredentialEnvelope): HitFacts {
     let facts = this.#hitFacts.get(envelope);

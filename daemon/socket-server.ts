@@ -70,16 +70,18 @@ export interface SocketServerOptions {
 
 /**
  * Reply lines for credentials served from the cache, one per token while
- * its credential object lives: the service hands out the same object for
- * every hit on a token, and its line is then built once, not per hit.
+ * its credential object lives: the service hands out the same frozen object
+ * for every hit on a token, and its line is then built once, not per hit.
+ * Only frozen objects: nothing can change those after the line was built.
  */
 const hitLines = new WeakMap<WireCredential, string>();
 
 function credentialLine(credential: WireCredential): string {
-  let line = credential.cached ? hitLines.get(credential) : undefined;
+  const frozen = Object.isFrozen(credential);
+  let line = frozen ? hitLines.get(credential) : undefined;
   if (line === undefined) {
     line = encodeMessage({ v: PROTOCOL_VERSION, ok: true, credential });
-    if (credential.cached) hitLines.set(credential, line);
+    if (frozen) hitLines.set(credential, line);
   }
   return line;
 }
