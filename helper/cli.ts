@@ -116,7 +116,8 @@ export async function runCli(argv: string[]): Promise<number> {
                 ['$0 status --json', 'for scripts'],
               ]),
             ),
-        (args) => showStatus(socketOf(args), args.json, print),
+        // The socket is resolved inside: a bad one still gets a JSON answer.
+        (args) => showStatus(args.socket, args.json, print),
       )
       .command(
         'configure',

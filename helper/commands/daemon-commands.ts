@@ -3,12 +3,18 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BrokerError, ConfigError, DaemonUnreachableError } from '../../shared/errors.js';
+import { sendRequest } from '../../shared/daemon-client.js';
+import {
+  BrokerError,
+  ConfigError,
+  DaemonUnreachableError,
+  toBrokerError,
+} from '../../shared/errors.js';
 import { printable, shellQuote } from '../../shared/printable.js';
-import { defaultDaemonLogPath } from '../../shared/paths.js';
+import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
 import { PROTOCOL_VERSION, type DaemonStatus } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
-import { askDaemon } from '../ask-daemon.js';
+import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { daemonAnswers, launchDaemon } from '../daemon-launcher.js';
 import { socketHolder } from './socket-holder.js';
 
@@ -162,12 +168,38 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * `status`: with --json, a JSON object on stdout whatever happens, so a
+ * script always has one to read: `running` says whether a daemon answered,
+ * and `error` why there is no status.
+ */
 export async function showStatus(
-  socketPath: string,
+  socketFlag: string | undefined,
   json: boolean,
   print: (text: string) => void,
 ): Promise<void> {
-  const reply = await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' });
-  if (!reply.status) throw new BrokerError('INTERNAL', 'the daemon answered without a status');
-  print(json ? `${JSON.stringify(reply.status, null, 2)}\n` : formatStatus(reply.status));
+  let socketPath: string | undefined;
+  let answered = false;
+  try {
+    socketPath = resolveSocketPath(process.env, socketFlag);
+    const reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'status' });
+    answered = true;
+    const status = unwrapReply(reply).status;
+    if (!status) throw new BrokerError('INTERNAL', 'the daemon answered without a status');
+    print(
+      json ? `${JSON.stringify({ running: true, ...status }, null, 2)}\n` : formatStatus(status),
+    );
+  } catch (error) {
+    if (json) {
+      const failure = toBrokerError(error, 'helper');
+      const report = {
+        running: answered,
+        socket: socketPath ?? socketFlag ?? null,
+        error: printable(failure.message, 2000),
+        code: failure.code,
+      };
+      print(`${JSON.stringify(report, null, 2)}\n`);
+    }
+    throw error;
+  }
 }

@@ -148,6 +148,32 @@ t.test('status with no daemon says so in one line; stop then has nothing to do',
   t.equal(again.code, 0, again.stderr);
 });
 
+t.test('status --json prints a JSON object on stdout whether or not a daemon runs', async (t) => {
+  const w = await world(t);
+
+  const up = await cli(w, ['status', '--json']);
+  await w.daemon.stop();
+  const down = await cli(w, ['status', '--json']);
+  const malformed = await runHelper(['status', '--json', '--socket='], '', w.env);
+
+  t.equal(up.code, 0, up.stderr);
+  t.match(JSON.parse(up.stdout), { running: true, socket: w.daemon.socketPath, pid: Number });
+  t.equal(down.code, 1);
+  t.same(JSON.parse(down.stdout), {
+    running: false,
+    socket: w.daemon.socketPath,
+    error: down.stderr.replace(/^git-credential-broker: /, '').trimEnd(),
+    code: 'DAEMON_UNREACHABLE',
+  });
+  t.match(down.stderr, /no broker daemon is listening at/);
+  t.equal(malformed.code, 2);
+  t.match(JSON.parse(malformed.stdout), {
+    running: false,
+    error: /--socket was given an empty path/,
+    code: 'BAD_REQUEST',
+  });
+});
+
 t.test('stop ends the daemon gracefully', async (t) => {
   const w = await world(t);
 
