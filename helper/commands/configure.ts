@@ -6,8 +6,10 @@
  * and says it was already configured.
  */
 import { execFile } from 'node:child_process';
+import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrokerError } from '../../shared/errors.js';
+import { resolveSocketPath } from '../../shared/paths.js';
 import { printable, shellQuote } from '../../shared/printable.js';
 import { gitBoolean } from './git-boolean.js';
 import {
@@ -27,6 +29,8 @@ export interface ConfigureOptions {
   unset: boolean;
   socket?: string;
   env?: NodeJS.ProcessEnv;
+  /** What a relative --socket is resolved against (default: the working directory). */
+  cwd?: string;
 }
 
 function git(
@@ -110,8 +114,28 @@ function replacedNote(values: (string | undefined)[]): string {
     : ` (replaced ${values.length} entries: ${shown.join(', ')})`;
 }
 
+/**
+ * The --socket configure writes: absolute, because git runs the helper in
+ * whatever directory git runs in, where a relative path names another file.
+ */
+function helperSocket(options: ConfigureOptions): { socket?: string; notes: string[] } {
+  if (options.socket === undefined) return { notes: [] };
+  // Held to the daemon's rules (not empty, short enough) before it is written.
+  resolveSocketPath({}, options.socket);
+  if (isAbsolute(options.socket)) return { socket: options.socket, notes: [] };
+  const socket = resolve(options.cwd ?? process.cwd(), options.socket);
+  resolveSocketPath({}, socket);
+  return {
+    socket,
+    notes: [
+      `--socket '${printable(options.socket, 200)}' is relative: written as '${printable(socket, 300)}', since git runs the helper from other directories`,
+    ],
+  };
+}
+
 export async function configureGit(options: ConfigureOptions): Promise<string[]> {
   const env = options.env ?? process.env;
+  const { socket, notes: socketNotes } = helperSocket(options);
   const url = contextUrl(options.host);
   const scope = `--${options.scope}`;
   const helperKey = `credential.${url}.helper`;
@@ -172,7 +196,7 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   const ours = brokerEntries(values);
   const theirs = values.filter((value, i) => !ours.has(i) && value !== '');
   const theirNames = [...new Set(theirs.map(describeHelper))].join(', ');
-  const command = helperCommand(options.socket);
+  const command = helperCommand(socket);
   // git config removes entries by value only: beside an empty entry of the
   // user's own, the broker's empty entry cannot be told apart, and stays.
   const empties = values.flatMap((value, i) => (value === '' ? [i] : []));
@@ -229,17 +253,19 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     const problems = await chainProblems();
     return problems.length === 0
       ? [
+          ...socketNotes,
           `already configured: git runs the broker for ${url} (${scope}); nothing changed`,
           ...theirNote,
         ]
       : [
+          ...socketNotes,
           `nothing changed: the broker's entries for ${url} are in place (${scope}), but other config git reads gets in their way:`,
           ...problems,
           ...theirNote,
         ];
   }
 
-  const lines = [...theirNote];
+  const lines = [...socketNotes, ...theirNote];
   if (configured) {
     lines.push(`the broker's ${helperKey} entries were already in place`);
   } else {

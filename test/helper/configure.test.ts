@@ -289,3 +289,29 @@ t.test('the first run also names a helper that runs after what it wrote', async 
   t.match(out, /helper = \(empty/);
   t.match(out, /git still runs other helpers after the broker .*'store' \(command config/);
 });
+
+t.test('a relative --socket is written as an absolute path, and the output says so', async (t) => {
+  const dir = t.testdir();
+  const env = isolatedGit(dir);
+
+  const out = await configureGit({
+    scope: 'global',
+    host: 'github.com',
+    unset: false,
+    socket: 'own/d.sock',
+    env,
+    // Resolved, never created: short, since a socket path has a length limit.
+    cwd: '/srv/w',
+  });
+  const again = await configureGit({
+    scope: 'global',
+    host: 'github.com',
+    unset: false,
+    socket: '/srv/w/own/d.sock',
+    env,
+  });
+
+  t.match(helpers(env).at(-1), / --socket \/srv\/w\/own\/d\.sock$/);
+  t.match(out.join('\n'), `--socket 'own/d.sock' is relative: written as '/srv/w/own/d.sock'`);
+  t.match(again.join('\n'), /^already configured/m, 'the same socket, given absolute');
+});
