@@ -307,6 +307,34 @@ t.test('with autostart on, many git processes at once start exactly one daemon',
 });
 
 t.test(
+  'with autostart on and a config the daemon cannot start with, get tells git to stop',
+  async (t) => {
+    const w = await world(t);
+    await w.daemon.stop();
+    const config = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as {
+      integrations: Record<string, unknown>[];
+    };
+    const missingKey = join(w.dir, 'no-such-key.pem');
+    config.integrations[0]!['privateKeyPath'] = missingKey;
+    await writeFile(w.daemon.configPath, JSON.stringify({ ...config, autostart: true }));
+    const env = {
+      GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath,
+      XDG_STATE_HOME: join(w.dir, 'state'),
+    };
+    const input = `protocol=http\nhost=${w.github.host}\npath=acme/widgets.git\n\n`;
+
+    const get = await runHelper(['--socket', w.daemon.socketPath, 'get'], input, {
+      ...w.env,
+      ...env,
+    });
+
+    t.equal(get.code, 1, get.stderr);
+    t.equal(get.stdout, 'quit=1\n', 'git does not fall through to a prompt');
+    t.match(get.stderr, /the broker daemon did not start on .*no-such-key\.pem/);
+  },
+);
+
+t.test(
   'daemon --detach returns once the daemon answers, and run again leaves it running',
   async (t) => {
     const w = await world(t);
