@@ -9,6 +9,7 @@ import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
 import { VERSION } from '../shared/version.js';
 import { configureGit, type GitConfigScope } from './commands/configure.js';
 import { runDaemonCommand, showStatus, stopDaemon } from './commands/daemon-commands.js';
+import { reloadDaemon } from './commands/reload.js';
 import { printToken } from './commands/token.js';
 import { exitCodeOf, PROGRAM } from './git-actions.js';
 import { examples } from './help-examples.js';
@@ -99,6 +100,17 @@ export async function runCli(argv: string[]): Promise<number> {
         (command) =>
           command.epilog(examples([['$0 stop', 'stop the daemon on the default socket']])),
         (args) => stopDaemon(socketOf(args), print),
+      )
+      .command(
+        'reload',
+        'reload the config file and its keys (sends the daemon SIGHUP)',
+        (command) =>
+          command.epilog(
+            examples([
+              ['$0 reload', 'after changing the config (listeners and auditLog need a restart)'],
+            ]),
+          ),
+        (args) => reloadDaemon(socketOf(args), print),
       )
       .command(
         'status',

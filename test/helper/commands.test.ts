@@ -235,6 +235,7 @@ t.test('an unknown command or option names itself and points at --help', async (
   for (const command of [
     'daemon',
     'stop',
+    'reload',
     'status',
     'configure',
     'token',
@@ -249,7 +250,18 @@ t.test('an unknown command or option names itself and points at --help', async (
 });
 
 t.test('every --help fits 80 columns, each example command whole on its own line', async (t) => {
-  const commands = ['', 'daemon', 'stop', 'status', 'configure', 'token', 'get', 'store', 'erase'];
+  const commands = [
+    '',
+    'daemon',
+    'stop',
+    'reload',
+    'status',
+    'configure',
+    'token',
+    'get',
+    'store',
+    'erase',
+  ];
   for (const command of commands) {
     const args = command === '' ? ['--help'] : [command, '--help'];
     const help = await runHelper(args, '');
