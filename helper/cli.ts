@@ -37,6 +37,60 @@ function commandWord(argv: string[]): string | undefined {
   return undefined;
 }
 
+const COMMANDS: ReadonlySet<string> = new Set([
+  'daemon',
+  'stop',
+  'reload',
+  'status',
+  'configure',
+  'token',
+  'get',
+  'store',
+  'erase',
+]);
+
+/** The help that explains a mistake: the command's own, when one was named. */
+function helpFor(argv: string[]): string {
+  const word = commandWord(argv);
+  return word !== undefined && COMMANDS.has(word)
+    ? `${PROGRAM} ${word} --help`
+    : `${PROGRAM} --help`;
+}
+
+/**
+ * One of git's actions as a command of its own, so its --help names it.
+ * Reached only when the words around the action were not a git invocation
+ * (that path never loads this file).
+ */
+const GIT_CREDENTIAL_VERB = { get: 'fill', store: 'approve', erase: 'reject' } as const;
+
+function gitActionCommand(action: 'get' | 'store' | 'erase', describe: string, argv: string[]) {
+  return {
+    command: action,
+    describe,
+    builder: (command: Argv) =>
+      command.epilog(
+        examples([
+          [
+            `$0 ${action} < request.txt`,
+            'what git runs: protocol=, host=, path= lines, a blank line',
+          ],
+          [
+            `git credential ${GIT_CREDENTIAL_VERB[action]}`,
+            'the same through git: url=https://github.com/acme/widgets.git on stdin',
+          ],
+          ['$0 configure', 'sets git up to run it (see configure --help)'],
+        ]),
+      ),
+    handler: (): void => {
+      throw new BrokerError(
+        'BAD_REQUEST',
+        `get, store and erase take only --socket PATH (once, before or after the action); got '${printable(argv.join(' '), 200)}'`,
+      );
+    },
+  };
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   try {
     // yargs would take what follows as stray words and do nothing.
@@ -231,33 +285,18 @@ export async function runCli(argv: string[]): Promise<number> {
             print,
           }),
       )
+      .command(gitActionCommand('get', "ask the daemon for git's credential (run by git)", argv))
       .command(
-        ['get', 'store', 'erase'],
-        'credential helper actions, run by git (attributes on stdin)',
-        (command) =>
-          command.epilog(
-            examples([
-              [
-                '$0 get < request.txt',
-                'what git runs: protocol=, host=, path= lines, a blank line',
-              ],
-              [
-                'git credential fill',
-                'the same through git: url=https://github.com/acme/widgets.git on stdin',
-              ],
-              ['$0 configure', 'sets git up to run it (see configure --help)'],
-            ]),
-          ),
-        () => {
-          // Reached only when the words around the action were not a git
-          // invocation (that path never loads this file).
-          throw new BrokerError(
-            'BAD_REQUEST',
-            `get, store and erase take only --socket PATH (once, before or after the action); got '${printable(argv.join(' '), 200)}'`,
-          );
-        },
+        gitActionCommand('store', 'accepted and ignored: the daemon keeps what it mints', argv),
       )
-      .demandCommand(1, 'name a command; see --help')
+      .command(
+        gitActionCommand(
+          'erase',
+          'drop and revoke the token git used (run by git after a 401)',
+          argv,
+        ),
+      )
+      .demandCommand(1, 'name a command')
       .recommendCommands()
       .strict()
       // Piped into a pager or a file, help is read at a width no one knows: 80.
@@ -265,7 +304,7 @@ export async function runCli(argv: string[]): Promise<number> {
       .version(VERSION)
       .help()
       .fail((message, error) => {
-        throw error ?? new BrokerError('BAD_REQUEST', `${message}; see '${PROGRAM} --help'`);
+        throw error ?? new BrokerError('BAD_REQUEST', `${message}; see '${helpFor(argv)}'`);
       })
       .parseAsync();
     return 0;

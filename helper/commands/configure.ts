@@ -135,6 +135,14 @@ function helperSocket(options: ConfigureOptions): { socket?: string; notes: stri
 
 export async function configureGit(options: ConfigureOptions): Promise<string[]> {
   const env = options.env ?? process.env;
+  // Git reads no system file then: what configure wrote there would never
+  // run. Removing entries from it is still allowed.
+  if (options.scope === 'system' && !options.unset && gitBoolean(env.GIT_CONFIG_NOSYSTEM)) {
+    throw new BrokerError(
+      'CONFIG',
+      `GIT_CONFIG_NOSYSTEM is set, so git reads no system config and would never run what --system wrote; nothing was written: unset GIT_CONFIG_NOSYSTEM for this command, or use --global`,
+    );
+  }
   const { socket, notes: socketNotes } = helperSocket(options);
   const url = contextUrl(options.host);
   const scope = `--${options.scope}`;
@@ -165,6 +173,21 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
       `cannot change ${key} in git's ${options.scope} config: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}; your own helpers were not touched${done}`,
     );
   };
+
+  /**
+   * The file git keeps `key` in for this scope, as git itself reports it
+   * (GIT_CONFIG_GLOBAL, ~/.gitconfig or $XDG_CONFIG_HOME/git/config, ...);
+   * undefined when the key is not there.
+   */
+  const fileOf = async (key: string): Promise<string | undefined> => {
+    const result = await git(['config', scope, '-z', '--show-origin', '--get-all', key], env);
+    const origin = result.code === 0 ? result.stdout.split('\0')[0] : undefined;
+    if (origin === undefined || !origin.startsWith('file:')) return undefined;
+    return resolve(options.cwd ?? process.cwd(), origin.slice('file:'.length));
+  };
+  /** The scope, and the file when known: `--global, /home/me/.gitconfig`. */
+  const where = (file: string | undefined): string =>
+    file === undefined ? scope : `${scope}, ${printable(file, 300)}`;
 
   /**
    * What git will really run for the host, read from every config file git
@@ -218,11 +241,12 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     if (ours.size === 0) {
       return [`nothing to remove: no broker settings for ${url} (${scope})`];
     }
+    const file = await fileOf(helperKey);
     await removeOurs();
     // configure turned it on; a user who wants it can turn it on again.
     await run(['--unset-all', pathKey], true);
     return [
-      `removed the broker's ${helperKey} entries and ${pathKey} (${scope})`,
+      `removed the broker's ${helperKey} entries and ${pathKey} (${where(file)})`,
       ...(keptEmpty && empties.some((i) => ours.has(i))
         ? [
             `left the empty ${helperKey} entries: one is yours, and git config cannot remove only the broker's; the last one still resets the helpers before it (remove it with 'git config ${scope} --edit' to bring them back)`,
@@ -254,12 +278,12 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     return problems.length === 0
       ? [
           ...socketNotes,
-          `already configured: git runs the broker for ${url} (${scope}); nothing changed`,
+          `already configured: git runs the broker for ${url} (${where(await fileOf(helperKey))}); nothing changed`,
           ...theirNote,
         ]
       : [
           ...socketNotes,
-          `nothing changed: the broker's entries for ${url} are in place (${scope}), but other config git reads gets in their way:`,
+          `nothing changed: the broker's entries for ${url} are in place (${where(await fileOf(helperKey))}), but other config git reads gets in their way:`,
           ...problems,
           ...theirNote,
         ];
@@ -288,5 +312,12 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     await run(['--replace-all', pathKey, 'true']);
     lines.push(`${pathKey} = true${replacedNote(pathValues)}`);
   }
-  return [...lines, ...(await chainProblems())];
+  const file = await fileOf(pathKey);
+  return [
+    file === undefined
+      ? `wrote git's ${scope} config:`
+      : `wrote ${printable(file, 300)} (${scope}):`,
+    ...lines,
+    ...(await chainProblems()),
+  ];
 }

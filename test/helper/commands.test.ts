@@ -249,6 +249,30 @@ t.test('an unknown command or option names itself and points at --help', async (
   t.same(missing, [], 'every command shows examples');
 });
 
+t.test('a command-line mistake points at the help that explains it, once', async (t) => {
+  const nothing = await runHelper([], '');
+  const token = await runHelper(['token'], '');
+  const help = await Promise.all(
+    ['get', 'store', 'erase'].map((action) => runHelper([action, '--help'], '')),
+  );
+
+  t.equal(nothing.code, 2);
+  t.equal(
+    nothing.stderr,
+    "git-credential-broker: name a command; see 'git-credential-broker --help'\n",
+  );
+  t.equal(token.code, 2);
+  t.match(
+    token.stderr,
+    /Not enough non-option arguments.*; see 'git-credential-broker token --help'$/m,
+  );
+  t.same(
+    help.map((result) => result.stdout.split('\n')[0]),
+    ['git-credential-broker get', 'git-credential-broker store', 'git-credential-broker erase'],
+    "each action's help names that action",
+  );
+});
+
 t.test('every --help fits 80 columns, each example command whole on its own line', async (t) => {
   const commands = [
     '',
