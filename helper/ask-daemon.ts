@@ -14,7 +14,8 @@ export interface AskOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-function unwrap(reply: Reply): OkReply {
+/** The reply's OK form, or its error thrown as a BrokerError. */
+export function unwrapReply(reply: Reply): OkReply {
   if (reply.ok) return reply;
   const { code, message, hint, quit } = reply.error;
   throw new BrokerError(code, message, hint === undefined ? { quit } : { hint, quit });
@@ -26,7 +27,7 @@ export async function askDaemon(
   options: AskOptions = {},
 ): Promise<OkReply> {
   try {
-    return unwrap(await sendRequest(socketPath, request));
+    return unwrapReply(await sendRequest(socketPath, request));
   } catch (error) {
     // Only when nothing listens: a busy or failing daemon must not get a twin.
     if (!(error instanceof DaemonUnreachableError) || !error.noDaemon || !options.autostart) {
@@ -34,6 +35,6 @@ export async function askDaemon(
     }
     const { autostartDaemon } = await import('./autostart.js');
     if (!(await autostartDaemon(socketPath, options.env ?? process.env))) throw error;
-    return unwrap(await sendRequest(socketPath, request));
+    return unwrapReply(await sendRequest(socketPath, request));
   }
 }

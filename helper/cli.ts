@@ -9,6 +9,7 @@ import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
 import { VERSION } from '../shared/version.js';
 import { configureGit, type GitConfigScope } from './commands/configure.js';
 import { runDaemonCommand, showStatus, stopDaemon } from './commands/daemon-commands.js';
+import { reloadDaemon } from './commands/reload.js';
 import { printToken } from './commands/token.js';
 import { exitCodeOf, PROGRAM } from './git-actions.js';
 import { examples } from './help-examples.js';
@@ -34,6 +35,60 @@ function commandWord(argv: string[]): string | undefined {
     else if (!word.startsWith('-')) return word;
   }
   return undefined;
+}
+
+const COMMANDS: ReadonlySet<string> = new Set([
+  'daemon',
+  'stop',
+  'reload',
+  'status',
+  'configure',
+  'token',
+  'get',
+  'store',
+  'erase',
+]);
+
+/** The help that explains a mistake: the command's own, when one was named. */
+function helpFor(argv: string[]): string {
+  const word = commandWord(argv);
+  return word !== undefined && COMMANDS.has(word)
+    ? `${PROGRAM} ${word} --help`
+    : `${PROGRAM} --help`;
+}
+
+/**
+ * One of git's actions as a command of its own, so its --help names it.
+ * Reached only when the words around the action were not a git invocation
+ * (that path never loads this file).
+ */
+const GIT_CREDENTIAL_VERB = { get: 'fill', store: 'approve', erase: 'reject' } as const;
+
+function gitActionCommand(action: 'get' | 'store' | 'erase', describe: string, argv: string[]) {
+  return {
+    command: action,
+    describe,
+    builder: (command: Argv) =>
+      command.epilog(
+        examples([
+          [
+            `$0 ${action} < request.txt`,
+            'what git runs: protocol=, host=, path= lines, a blank line',
+          ],
+          [
+            `git credential ${GIT_CREDENTIAL_VERB[action]}`,
+            'the same through git: url=https://github.com/acme/widgets.git on stdin',
+          ],
+          ['$0 configure', 'sets git up to run it (see configure --help)'],
+        ]),
+      ),
+    handler: (): void => {
+      throw new BrokerError(
+        'BAD_REQUEST',
+        `get, store and erase take only --socket PATH (once, before or after the action); got '${printable(argv.join(' '), 200)}'`,
+      );
+    },
+  };
 }
 
 export async function runCli(argv: string[]): Promise<number> {
@@ -101,6 +156,17 @@ export async function runCli(argv: string[]): Promise<number> {
         (args) => stopDaemon(socketOf(args), print),
       )
       .command(
+        'reload',
+        'reload the config file and its keys (sends the daemon SIGHUP)',
+        (command) =>
+          command.epilog(
+            examples([
+              ['$0 reload', 'after changing the config (listeners and auditLog need a restart)'],
+            ]),
+          ),
+        (args) => reloadDaemon(socketOf(args), print),
+      )
+      .command(
         'status',
         'show whether the daemon runs, its integrations, cache and counters (never a secret)',
         (command) =>
@@ -116,7 +182,8 @@ export async function runCli(argv: string[]): Promise<number> {
                 ['$0 status --json', 'for scripts'],
               ]),
             ),
-        (args) => showStatus(socketOf(args), args.json, print),
+        // The socket is resolved inside: a bad one still gets a JSON answer.
+        (args) => showStatus(args.socket, args.json, print),
       )
       .command(
         'configure',
@@ -218,33 +285,18 @@ export async function runCli(argv: string[]): Promise<number> {
             print,
           }),
       )
+      .command(gitActionCommand('get', "ask the daemon for git's credential (run by git)", argv))
       .command(
-        ['get', 'store', 'erase'],
-        'credential helper actions, run by git (attributes on stdin)',
-        (command) =>
-          command.epilog(
-            examples([
-              [
-                '$0 get < request.txt',
-                'what git runs: protocol=, host=, path= lines, a blank line',
-              ],
-              [
-                'git credential fill',
-                'the same through git: url=https://github.com/acme/widgets.git on stdin',
-              ],
-              ['$0 configure', 'sets git up to run it (see configure --help)'],
-            ]),
-          ),
-        () => {
-          // Reached only when the words around the action were not a git
-          // invocation (that path never loads this file).
-          throw new BrokerError(
-            'BAD_REQUEST',
-            `get, store and erase take only --socket PATH (once, before or after the action); got '${printable(argv.join(' '), 200)}'`,
-          );
-        },
+        gitActionCommand('store', 'accepted and ignored: the daemon keeps what it mints', argv),
       )
-      .demandCommand(1, 'name a command; see --help')
+      .command(
+        gitActionCommand(
+          'erase',
+          'drop and revoke the token git used (run by git after a 401)',
+          argv,
+        ),
+      )
+      .demandCommand(1, 'name a command')
       .recommendCommands()
       .strict()
       // Piped into a pager or a file, help is read at a width no one knows: 80.
@@ -252,7 +304,7 @@ export async function runCli(argv: string[]): Promise<number> {
       .version(VERSION)
       .help()
       .fail((message, error) => {
-        throw error ?? new BrokerError('BAD_REQUEST', `${message}; see '${PROGRAM} --help'`);
+        throw error ?? new BrokerError('BAD_REQUEST', `${message}; see '${helpFor(argv)}'`);
       })
       .parseAsync();
     return 0;

@@ -6,7 +6,7 @@
  */
 import { BrokerError } from '../shared/errors.js';
 import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
-import { PROGRAM } from './git-actions.js';
+import { exitCodeOf, PROGRAM } from './git-actions.js';
 
 export interface DaemonInvocation {
   config?: string;
@@ -40,6 +40,8 @@ export async function runDaemonCommand(invocation: DaemonInvocation): Promise<nu
     return 0;
   } catch (error) {
     process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
-    return error instanceof BrokerError && error.code !== 'INTERNAL' ? 2 : 1;
+    // The README's table, as every other command: 2 for a malformed command
+    // line, 1 for anything else (a config problem included).
+    return error instanceof BrokerError ? exitCodeOf(error) : 1;
   }
 }

@@ -8,7 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../shared/daemon-client.js';
-import { DaemonUnreachableError } from '../shared/errors.js';
+import { ConfigError, DaemonUnreachableError } from '../shared/errors.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 
 /** How long a launcher waits for some daemon to answer. */
@@ -63,19 +63,26 @@ export async function launchDaemon(options: LaunchOptions): Promise<number | und
   child.once('exit', (code) => (exitCode = code));
 
   const deadline = Date.now() + LAUNCH_TIMEOUT_MS;
+  let exitedAlone = false;
   while (Date.now() < deadline) {
     if (await daemonAnswers(options.waitForSocket ?? options.socketPath, 500)) {
       return exitCode === null ? child.pid : undefined;
     }
     // Our daemon lost the race or failed; keep waiting only if a peer might win.
-    if (exitCode !== null && !/another broker daemon/.test(tail(options.logPath))) break;
+    if (exitCode !== null && !/another broker daemon/.test(tail(options.logPath))) {
+      exitedAlone = true;
+      break;
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const last = (tail(options.logPath).split('\n').at(-1) ?? '').replace(
     /^git-credential-broker: /,
     '',
   );
-  throw new DaemonUnreachableError(
-    `the broker daemon did not start on '${options.socketPath}'${last === '' ? '' : `: ${last}`}; see '${options.logPath}'`,
-  );
+  const message = `the broker daemon did not start on '${options.socketPath}'${last === '' ? '' : `: ${last}`}; see '${options.logPath}'`;
+  // A daemon that exits while starting failed on its setup (config, key,
+  // socket directory, audit log): asking another helper or the user cannot
+  // fix that, so git is told to stop (quit=1), as for any config problem.
+  // One still starting after the timeout may yet come up: not final.
+  throw exitedAlone ? new ConfigError(message) : new DaemonUnreachableError(message);
 }

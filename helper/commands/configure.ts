@@ -6,8 +6,10 @@
  * and says it was already configured.
  */
 import { execFile } from 'node:child_process';
+import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrokerError } from '../../shared/errors.js';
+import { resolveSocketPath } from '../../shared/paths.js';
 import { printable, shellQuote } from '../../shared/printable.js';
 import { gitBoolean } from './git-boolean.js';
 import {
@@ -27,6 +29,8 @@ export interface ConfigureOptions {
   unset: boolean;
   socket?: string;
   env?: NodeJS.ProcessEnv;
+  /** What a relative --socket is resolved against (default: the working directory). */
+  cwd?: string;
 }
 
 function git(
@@ -110,8 +114,36 @@ function replacedNote(values: (string | undefined)[]): string {
     : ` (replaced ${values.length} entries: ${shown.join(', ')})`;
 }
 
+/**
+ * The --socket configure writes: absolute, because git runs the helper in
+ * whatever directory git runs in, where a relative path names another file.
+ */
+function helperSocket(options: ConfigureOptions): { socket?: string; notes: string[] } {
+  if (options.socket === undefined) return { notes: [] };
+  // Held to the daemon's rules (not empty, short enough) before it is written.
+  resolveSocketPath({}, options.socket);
+  if (isAbsolute(options.socket)) return { socket: options.socket, notes: [] };
+  const socket = resolve(options.cwd ?? process.cwd(), options.socket);
+  resolveSocketPath({}, socket);
+  return {
+    socket,
+    notes: [
+      `--socket '${printable(options.socket, 200)}' is relative: written as '${printable(socket, 300)}', since git runs the helper from other directories`,
+    ],
+  };
+}
+
 export async function configureGit(options: ConfigureOptions): Promise<string[]> {
   const env = options.env ?? process.env;
+  // Git reads no system file then: what configure wrote there would never
+  // run. Removing entries from it is still allowed.
+  if (options.scope === 'system' && !options.unset && gitBoolean(env.GIT_CONFIG_NOSYSTEM)) {
+    throw new BrokerError(
+      'CONFIG',
+      `GIT_CONFIG_NOSYSTEM is set, so git reads no system config and would never run what --system wrote; nothing was written: unset GIT_CONFIG_NOSYSTEM for this command, or use --global`,
+    );
+  }
+  const { socket, notes: socketNotes } = helperSocket(options);
   const url = contextUrl(options.host);
   const scope = `--${options.scope}`;
   const helperKey = `credential.${url}.helper`;
@@ -143,6 +175,21 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   };
 
   /**
+   * The file git keeps `key` in for this scope, as git itself reports it
+   * (GIT_CONFIG_GLOBAL, ~/.gitconfig or $XDG_CONFIG_HOME/git/config, ...);
+   * undefined when the key is not there.
+   */
+  const fileOf = async (key: string): Promise<string | undefined> => {
+    const result = await git(['config', scope, '-z', '--show-origin', '--get-all', key], env);
+    const origin = result.code === 0 ? result.stdout.split('\0')[0] : undefined;
+    if (origin === undefined || !origin.startsWith('file:')) return undefined;
+    return resolve(options.cwd ?? process.cwd(), origin.slice('file:'.length));
+  };
+  /** The scope, and the file when known: `--global, /home/me/.gitconfig`. */
+  const where = (file: string | undefined): string =>
+    file === undefined ? scope : `${scope}, ${printable(file, 300)}`;
+
+  /**
    * What git will really run for the host, read from every config file git
    * reads here (not only this scope's, and not only this exact key: a
    * generic `credential.helper`, or `https://GitHub.com/` spelled another
@@ -172,7 +219,7 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   const ours = brokerEntries(values);
   const theirs = values.filter((value, i) => !ours.has(i) && value !== '');
   const theirNames = [...new Set(theirs.map(describeHelper))].join(', ');
-  const command = helperCommand(options.socket);
+  const command = helperCommand(socket);
   // git config removes entries by value only: beside an empty entry of the
   // user's own, the broker's empty entry cannot be told apart, and stays.
   const empties = values.flatMap((value, i) => (value === '' ? [i] : []));
@@ -194,11 +241,12 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     if (ours.size === 0) {
       return [`nothing to remove: no broker settings for ${url} (${scope})`];
     }
+    const file = await fileOf(helperKey);
     await removeOurs();
     // configure turned it on; a user who wants it can turn it on again.
     await run(['--unset-all', pathKey], true);
     return [
-      `removed the broker's ${helperKey} entries and ${pathKey} (${scope})`,
+      `removed the broker's ${helperKey} entries and ${pathKey} (${where(file)})`,
       ...(keptEmpty && empties.some((i) => ours.has(i))
         ? [
             `left the empty ${helperKey} entries: one is yours, and git config cannot remove only the broker's; the last one still resets the helpers before it (remove it with 'git config ${scope} --edit' to bring them back)`,
@@ -229,17 +277,19 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     const problems = await chainProblems();
     return problems.length === 0
       ? [
-          `already configured: git runs the broker for ${url} (${scope}); nothing changed`,
+          ...socketNotes,
+          `already configured: git runs the broker for ${url} (${where(await fileOf(helperKey))}); nothing changed`,
           ...theirNote,
         ]
       : [
-          `nothing changed: the broker's entries for ${url} are in place (${scope}), but other config git reads gets in their way:`,
+          ...socketNotes,
+          `nothing changed: the broker's entries for ${url} are in place (${where(await fileOf(helperKey))}), but other config git reads gets in their way:`,
           ...problems,
           ...theirNote,
         ];
   }
 
-  const lines = [...theirNote];
+  const lines = [...socketNotes, ...theirNote];
   if (configured) {
     lines.push(`the broker's ${helperKey} entries were already in place`);
   } else {
@@ -262,5 +312,12 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     await run(['--replace-all', pathKey, 'true']);
     lines.push(`${pathKey} = true${replacedNote(pathValues)}`);
   }
-  return [...lines, ...(await chainProblems())];
+  const file = await fileOf(pathKey);
+  return [
+    file === undefined
+      ? `wrote git's ${scope} config:`
+      : `wrote ${printable(file, 300)} (${scope}):`,
+    ...lines,
+    ...(await chainProblems()),
+  ];
 }

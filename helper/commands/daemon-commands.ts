@@ -2,12 +2,21 @@
  * `daemon`, `stop` and `status`: run, stop and inspect the daemon.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { BrokerError } from '../../shared/errors.js';
-import { printable } from '../../shared/printable.js';
-import { defaultDaemonLogPath } from '../../shared/paths.js';
+import { resolve } from 'node:path';
+import { sendRequest } from '../../shared/daemon-client.js';
+import {
+  BrokerError,
+  ConfigError,
+  DaemonUnreachableError,
+  toBrokerError,
+} from '../../shared/errors.js';
+import { printable, shellQuote } from '../../shared/printable.js';
+import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
 import { PROTOCOL_VERSION, type DaemonStatus } from '../../shared/protocol.js';
-import { askDaemon } from '../ask-daemon.js';
+import { VERSION } from '../../shared/version.js';
+import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { daemonAnswers, launchDaemon } from '../daemon-launcher.js';
+import { socketHolder } from './socket-holder.js';
 
 export async function runDaemonCommand(options: {
   configPath: string;
@@ -24,12 +33,7 @@ export async function runDaemonCommand(options: {
     });
     return;
   }
-  if (await daemonAnswers(options.socketPath)) {
-    throw new BrokerError(
-      'CONFIG',
-      `a broker daemon is already running on '${options.socketPath}'; stop it first with 'git-credential-broker stop --socket ${options.socketPath}'`,
-    );
-  }
+  if (await alreadyRunning(options.configPath, options.socketPath, options.print)) return;
   const logPath = defaultDaemonLogPath(process.env);
   const logStart = statSync(logPath, { throwIfNoEntry: false })?.size ?? 0;
   const pid = await launchDaemon({ ...options, logPath, env: process.env });
@@ -39,6 +43,46 @@ export async function runDaemonCommand(options: {
   for (const warning of startupWarnings(logPath, logStart, pid)) {
     options.print(`warning: ${warning}\n`);
   }
+}
+
+/**
+ * True when a broker daemon of this release already serves `socketPath`
+ * with this config: --detach then has nothing to do, so a startup script
+ * may run it twice. Anything else on the path is refused with what it is.
+ */
+async function alreadyRunning(
+  configPath: string,
+  socketPath: string,
+  print: (text: string) => void,
+): Promise<boolean> {
+  const holder = await socketHolder(socketPath);
+  const stop = `git-credential-broker stop --socket ${shellQuote(socketPath)}`;
+  switch (holder.kind) {
+    case 'nothing':
+      return false;
+    case 'other':
+      throw new ConfigError(
+        `'${socketPath}' is held by something that does not answer as a broker daemon (${printable(holder.reason, 300)}); nothing was started: stop what holds it, or choose another path with --socket`,
+      );
+    case 'restricted':
+      throw new ConfigError(
+        `'${socketPath}' is a listener of a running broker daemon, with a client policy (${printable(holder.refusal, 300)}); nothing was started: give --detach the daemon's own socket`,
+      );
+  }
+  const { status } = holder;
+  const running = `a broker daemon (pid ${status.pid}, version ${printable(status.version, 40)}) is already running on '${socketPath}' with config '${printable(status.config, 300)}'`;
+  if (resolve(configPath) !== status.config) {
+    throw new ConfigError(
+      `${running}, not '${resolve(configPath)}'; nothing was started: stop it first (${stop}) to run one with that config, or leave it running`,
+    );
+  }
+  if (status.version !== VERSION) {
+    throw new ConfigError(
+      `${running}, but this is version ${VERSION}; nothing was started: stop it first (${stop}), then start this release`,
+    );
+  }
+  print(`${running}; nothing to start\n`);
+  return true;
 }
 
 /**
@@ -67,7 +111,16 @@ function startupWarnings(logPath: string, from: number, pid: number | undefined)
 }
 
 export async function stopDaemon(socketPath: string, print: (text: string) => void): Promise<void> {
-  await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'stop' });
+  try {
+    await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'stop' });
+  } catch (error) {
+    // What a stop script wants is no daemon: that is already so.
+    if (error instanceof DaemonUnreachableError && error.noDaemon) {
+      print(`no broker daemon was running on '${socketPath}'\n`);
+      return;
+    }
+    throw error;
+  }
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && (await daemonAnswers(socketPath, 500))) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -115,12 +168,38 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * `status`: with --json, a JSON object on stdout whatever happens, so a
+ * script always has one to read: `running` says whether a daemon answered,
+ * and `error` why there is no status.
+ */
 export async function showStatus(
-  socketPath: string,
+  socketFlag: string | undefined,
   json: boolean,
   print: (text: string) => void,
 ): Promise<void> {
-  const reply = await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' });
-  if (!reply.status) throw new BrokerError('INTERNAL', 'the daemon answered without a status');
-  print(json ? `${JSON.stringify(reply.status, null, 2)}\n` : formatStatus(reply.status));
+  let socketPath: string | undefined;
+  let answered = false;
+  try {
+    socketPath = resolveSocketPath(process.env, socketFlag);
+    const reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'status' });
+    answered = true;
+    const status = unwrapReply(reply).status;
+    if (!status) throw new BrokerError('INTERNAL', 'the daemon answered without a status');
+    print(
+      json ? `${JSON.stringify({ running: true, ...status }, null, 2)}\n` : formatStatus(status),
+    );
+  } catch (error) {
+    if (json) {
+      const failure = toBrokerError(error, 'helper');
+      const report = {
+        running: answered,
+        socket: socketPath ?? socketFlag ?? null,
+        error: printable(failure.message, 2000),
+        code: failure.code,
+      };
+      print(`${JSON.stringify(report, null, 2)}\n`);
+    }
+    throw error;
+  }
 }

@@ -1,8 +1,45 @@
 /** Turns `owner/repo` or a clone URL from the command line into a target. */
 import { BrokerError } from '../../shared/errors.js';
+import { printable } from '../../shared/printable.js';
 import type { CredentialTarget } from '../../shared/protocol.js';
 import { parseCredentialInput } from '../credential-protocol.js';
 import { parseHostOption } from './host-option.js';
+
+/** `ssh://`, `git+ssh://` and `ssh+git://`, as git spells its SSH transport. */
+const SSH_URL = /^(?:ssh|git\+ssh|ssh\+git):\/\//i;
+/** Git's scp-like syntax, `[user@]host:path`: a colon before any slash. */
+const SCP_LIKE = /^(?:[^@/\s]+@)?([^:/\s@]+):([^\s]+)$/;
+
+/** Where an SSH remote is, without its user name: `host/owner/repo.git`. */
+function sshRemote(argument: string): string | undefined {
+  if (SSH_URL.test(argument)) {
+    try {
+      const url = new URL(argument.replace(/^[^:]+/, 'ssh'));
+      return `${url.hostname}/${url.pathname.replace(/^\/+/, '')}`;
+    } catch {
+      return '';
+    }
+  }
+  if (argument.includes('://')) return undefined;
+  const scp = SCP_LIKE.exec(argument);
+  return scp === null ? undefined : `${scp[1]!}/${scp[2]!.replace(/^\/+/, '')}`;
+}
+
+/**
+ * Refuses an SSH remote with what to do instead. Git authenticates SSH with
+ * SSH keys and never runs a credential helper for it; read as an https
+ * argument, `git@host:owner/repo` would be judged a path on github.com.
+ * The user name is not repeated, nor is the whole argument.
+ */
+function refuseSsh(argument: string): void {
+  const remote = sshRemote(argument);
+  if (remote === undefined) return;
+  const https = remote === '' ? '' : `: https://${printable(remote, 300)}`;
+  throw new BrokerError(
+    'BAD_REQUEST',
+    `the argument is an SSH remote, and SSH remotes are not served by a credential helper (git authenticates them with SSH keys); use the repository's https URL${https}`,
+  );
+}
 
 /**
  * `hostOption` is `--host`: a host (reached over https) or a URL whose
@@ -10,6 +47,7 @@ import { parseHostOption } from './host-option.js';
  * protocol git uses for that host.
  */
 export function targetFromArgument(argument: string, hostOption: string): CredentialTarget {
+  refuseSsh(argument);
   if (argument.includes('://')) {
     const attributes = parseCredentialInput(`url=${argument}\n`);
     if (attributes.protocol === undefined || attributes.host === undefined) {

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
@@ -13,6 +14,7 @@ import { recordSecrets } from '../fixtures/leak-ledger.js';
 import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
 import { runHelper } from '../fixtures/run-helper.js';
+import { VERSION } from '../../shared/version.js';
 
 async function world(t: Test): Promise<BrokerWorld> {
   const w = await createBrokerWorld(t.testdir());
@@ -126,12 +128,13 @@ t.test('status shows integrations, cached repositories and counters, never a tok
   assertNoSecrets(t, { status: text.stdout, statusJson: json.stdout }, secretsOf(w));
 });
 
-t.test('status and stop with no daemon say so in one line', async (t) => {
+t.test('status with no daemon says so in one line; stop then has nothing to do', async (t) => {
   const w = await world(t);
   await w.daemon.stop();
 
   const status = await cli(w, ['status']);
   const stop = await cli(w, ['stop']);
+  const again = await cli(w, ['stop']);
 
   t.equal(status.code, 1);
   t.match(
@@ -139,7 +142,36 @@ t.test('status and stop with no daemon say so in one line', async (t) => {
     /^git-credential-broker: no broker daemon is listening at '.*'; start it with/,
   );
   t.equal(status.stderr.trim().split('\n').length, 1);
-  t.equal(stop.code, 1);
+  // A defensive stop script must not fail because the daemon was down.
+  t.equal(stop.code, 0, stop.stderr);
+  t.equal(stop.stdout, `no broker daemon was running on '${w.daemon.socketPath}'\n`);
+  t.equal(again.code, 0, again.stderr);
+});
+
+t.test('status --json prints a JSON object on stdout whether or not a daemon runs', async (t) => {
+  const w = await world(t);
+
+  const up = await cli(w, ['status', '--json']);
+  await w.daemon.stop();
+  const down = await cli(w, ['status', '--json']);
+  const malformed = await runHelper(['status', '--json', '--socket='], '', w.env);
+
+  t.equal(up.code, 0, up.stderr);
+  t.match(JSON.parse(up.stdout), { running: true, socket: w.daemon.socketPath, pid: Number });
+  t.equal(down.code, 1);
+  t.same(JSON.parse(down.stdout), {
+    running: false,
+    socket: w.daemon.socketPath,
+    error: down.stderr.replace(/^git-credential-broker: /, '').trimEnd(),
+    code: 'DAEMON_UNREACHABLE',
+  });
+  t.match(down.stderr, /no broker daemon is listening at/);
+  t.equal(malformed.code, 2);
+  t.match(JSON.parse(malformed.stdout), {
+    running: false,
+    error: /--socket was given an empty path/,
+    code: 'BAD_REQUEST',
+  });
 });
 
 t.test('stop ends the daemon gracefully', async (t) => {
@@ -203,6 +235,7 @@ t.test('an unknown command or option names itself and points at --help', async (
   for (const command of [
     'daemon',
     'stop',
+    'reload',
     'status',
     'configure',
     'token',
@@ -216,8 +249,43 @@ t.test('an unknown command or option names itself and points at --help', async (
   t.same(missing, [], 'every command shows examples');
 });
 
+t.test('a command-line mistake points at the help that explains it, once', async (t) => {
+  const nothing = await runHelper([], '');
+  const token = await runHelper(['token'], '');
+  const help = await Promise.all(
+    ['get', 'store', 'erase'].map((action) => runHelper([action, '--help'], '')),
+  );
+
+  t.equal(nothing.code, 2);
+  t.equal(
+    nothing.stderr,
+    "git-credential-broker: name a command; see 'git-credential-broker --help'\n",
+  );
+  t.equal(token.code, 2);
+  t.match(
+    token.stderr,
+    /Not enough non-option arguments.*; see 'git-credential-broker token --help'$/m,
+  );
+  t.same(
+    help.map((result) => result.stdout.split('\n')[0]),
+    ['git-credential-broker get', 'git-credential-broker store', 'git-credential-broker erase'],
+    "each action's help names that action",
+  );
+});
+
 t.test('every --help fits 80 columns, each example command whole on its own line', async (t) => {
-  const commands = ['', 'daemon', 'stop', 'status', 'configure', 'token', 'get', 'store', 'erase'];
+  const commands = [
+    '',
+    'daemon',
+    'stop',
+    'reload',
+    'status',
+    'configure',
+    'token',
+    'get',
+    'store',
+    'erase',
+  ];
   for (const command of commands) {
     const args = command === '' ? ['--help'] : [command, '--help'];
     const help = await runHelper(args, '');
@@ -274,26 +342,129 @@ t.test('with autostart on, many git processes at once start exactly one daemon',
   t.equal(log.match(/"daemon listening"/g)?.length, 1, 'exactly one daemon started listening');
 });
 
-t.test('daemon --detach returns once the daemon answers, and refuses a second one', async (t) => {
-  const w = await world(t);
-  await w.daemon.stop();
-  const env = { XDG_STATE_HOME: join(w.dir, 'state') };
-  const args = ['daemon', '--detach', '--config', w.daemon.configPath];
-  t.teardown(() => cli(w, ['stop'], env));
+t.test(
+  'with autostart on and a config the daemon cannot start with, get tells git to stop',
+  async (t) => {
+    const w = await world(t);
+    await w.daemon.stop();
+    const config = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as {
+      integrations: Record<string, unknown>[];
+    };
+    const missingKey = join(w.dir, 'no-such-key.pem');
+    config.integrations[0]!['privateKeyPath'] = missingKey;
+    await writeFile(w.daemon.configPath, JSON.stringify({ ...config, autostart: true }));
+    const env = {
+      GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath,
+      XDG_STATE_HOME: join(w.dir, 'state'),
+    };
+    const input = `protocol=http\nhost=${w.github.host}\npath=acme/widgets.git\n\n`;
 
-  const first = await cli(w, args, env);
-  const status = await cli(w, ['status'], env);
-  const second = await cli(w, args, env);
+    const get = await runHelper(['--socket', w.daemon.socketPath, 'get'], input, {
+      ...w.env,
+      ...env,
+    });
 
-  t.equal(first.code, 0, first.stderr);
-  t.match(first.stdout, /^daemon started \(pid \d+\) on .*; its log: .*daemon\.log$/m);
-  t.match(status.stdout, /daemon: +running/);
-  t.equal(second.code, 1);
-  t.match(
-    second.stderr,
-    /already running on '.*'; stop it first with 'git-credential-broker stop --socket .*'/,
-  );
-});
+    t.equal(get.code, 1, get.stderr);
+    t.equal(get.stdout, 'quit=1\n', 'git does not fall through to a prompt');
+    t.match(get.stderr, /the broker daemon did not start on .*no-such-key\.pem/);
+  },
+);
+
+t.test(
+  'daemon --detach returns once the daemon answers, and run again leaves it running',
+  async (t) => {
+    const w = await world(t);
+    await w.daemon.stop();
+    const env = { XDG_STATE_HOME: join(w.dir, 'state') };
+    const args = ['daemon', '--detach', '--config', w.daemon.configPath];
+    t.teardown(() => cli(w, ['stop'], env));
+
+    const first = await cli(w, args, env);
+    const status = await cli(w, ['status', '--json'], env);
+    const second = await cli(w, args, env);
+    const pid = (JSON.parse(status.stdout) as { pid: number }).pid;
+
+    t.equal(first.code, 0, first.stderr);
+    t.match(first.stdout, /^daemon started \(pid \d+\) on .*; its log: .*daemon\.log$/m);
+    t.equal(second.code, 0, second.stderr);
+    t.equal(
+      second.stdout,
+      `a broker daemon (pid ${pid}, version ${VERSION}) is already running on '${w.daemon.socketPath}' with config '${w.daemon.configPath}'; nothing to start\n`,
+    );
+    const after = await cli(w, ['status', '--json'], env);
+    t.equal((JSON.parse(after.stdout) as { pid: number }).pid, pid, 'the same daemon runs');
+  },
+);
+
+t.test(
+  'daemon --detach refuses a running daemon with another config, and a socket something else holds',
+  async (t) => {
+    const w = await world(t);
+    const env = { XDG_STATE_HOME: join(w.dir, 'state') };
+    const otherConfig = join(w.dir, 'other-config.json');
+    await writeFile(otherConfig, await readFile(w.daemon.configPath));
+    const dir = await mkdtemp(join(tmpdir(), 'gcb-held-'));
+    chmodSync(dir, 0o700);
+    const held = join(dir, 's.sock');
+    const server = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.end('hello from something else\n');
+    });
+    await new Promise<void>((resolve) => server.listen(held, resolve));
+    t.teardown(async () => {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    const otherConfigRun = await cli(w, ['daemon', '--detach', '--config', otherConfig], env);
+    const heldRun = await runHelper(
+      ['daemon', '--detach', '--config', w.daemon.configPath, '--socket', held],
+      '',
+      { ...w.env, ...env },
+    );
+
+    t.equal(otherConfigRun.code, 1);
+    t.match(
+      otherConfigRun.stderr,
+      `already running on '${w.daemon.socketPath}' with config '${w.daemon.configPath}', not '${otherConfig}'; nothing was started`,
+    );
+    t.equal(heldRun.code, 1);
+    t.match(
+      heldRun.stderr,
+      `'${held}' is held by something that does not answer as a broker daemon`,
+    );
+    t.equal(heldRun.stdout, '');
+  },
+);
+
+t.test(
+  'the daemon command exits 1 for a config problem, 2 for a malformed command line',
+  async (t) => {
+    const w = await world(t);
+    const env = { XDG_STATE_HOME: join(w.dir, 'state') };
+    const dir = await mkdtemp(join(tmpdir(), 'gcb-exit-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const missing = join(dir, 'missing.json');
+    const socket = join(dir, 'd.sock');
+
+    const foreground = await runHelper(['daemon', '--config', missing, '--socket', socket], '', {
+      ...w.env,
+      ...env,
+    });
+    const detached = await runHelper(
+      ['daemon', '--detach', '--config', missing, '--socket', socket],
+      '',
+      { ...w.env, ...env },
+    );
+    const malformed = await runHelper(['daemon', '--socket='], '', { ...w.env, ...env });
+
+    t.equal(foreground.code, 1, foreground.stderr);
+    t.match(foreground.stderr, /config file '.*missing\.json' does not exist/);
+    t.equal(detached.code, 1, detached.stderr);
+    t.match(detached.stderr, /config file '.*missing\.json' does not exist/);
+    t.equal(malformed.code, 2, malformed.stderr);
+  },
+);
 
 t.test('a storing helper configured before stays in the file but never sees a token', async (t) => {
   const w = await world(t);

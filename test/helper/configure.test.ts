@@ -4,7 +4,9 @@
  * may hold a secret). Cases from an adversarial review.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { configureGit } from '../../helper/commands/configure.js';
@@ -110,7 +112,7 @@ t.test('a second run with the same settings says so, and writes nothing', async 
 
   t.notMatch(first.join('\n'), /already/);
   t.same(second, [
-    'already configured: git runs the broker for https://github.com (--global); nothing changed',
+    `already configured: git runs the broker for https://github.com (--global, ${join(dir, '.gitconfig')}); nothing changed`,
   ]);
   t.equal(readFileSync(join(dir, '.gitconfig'), 'utf8'), file);
 });
@@ -288,4 +290,71 @@ t.test('the first run also names a helper that runs after what it wrote', async 
 
   t.match(out, /helper = \(empty/);
   t.match(out, /git still runs other helpers after the broker .*'store' \(command config/);
+});
+
+t.test('a relative --socket is written as an absolute path, and the output says so', async (t) => {
+  const dir = t.testdir();
+  const env = isolatedGit(dir);
+
+  const out = await configureGit({
+    scope: 'global',
+    host: 'github.com',
+    unset: false,
+    socket: 'own/d.sock',
+    env,
+    // Resolved, never created: short, since a socket path has a length limit.
+    cwd: '/srv/w',
+  });
+  const again = await configureGit({
+    scope: 'global',
+    host: 'github.com',
+    unset: false,
+    socket: '/srv/w/own/d.sock',
+    env,
+  });
+
+  t.match(helpers(env).at(-1), / --socket \/srv\/w\/own\/d\.sock$/);
+  t.match(out.join('\n'), `--socket 'own/d.sock' is relative: written as '/srv/w/own/d.sock'`);
+  t.match(again.join('\n'), /^already configured/m, 'the same socket, given absolute');
+});
+
+t.test('configure names the file git wrote, wherever git keeps the global config', async (t) => {
+  const root = t.testdir({ a: {}, b: { '.config': { git: { config: '' } } } });
+  const dir = join(root, 'a');
+  const explicit = isolatedGit(dir);
+  // No GIT_CONFIG_GLOBAL and no ~/.gitconfig, but an XDG file: git writes that.
+  const xdgHome = join(root, 'b');
+  const xdg = { ...isolatedGit(xdgHome), GIT_CONFIG_GLOBAL: undefined };
+
+  const first = await configure(explicit);
+  const again = await configure(explicit);
+  const unset = await configure(explicit, true);
+  const viaXdg = await configure(xdg);
+
+  t.equal(first[0], `wrote ${join(dir, '.gitconfig')} (--global):`);
+  t.match(
+    again[0],
+    `already configured: git runs the broker for https://github.com (--global, ${join(dir, '.gitconfig')})`,
+  );
+  t.match(unset[0], `(--global, ${join(dir, '.gitconfig')})`);
+  t.equal(viaXdg[0], `wrote ${join(xdgHome, '.config', 'git', 'config')} (--global):`);
+  t.match(readFileSync(join(xdgHome, '.config', 'git', 'config'), 'utf8'), /useHttpPath = true/);
+  t.notOk(existsSync(join(xdgHome, '.gitconfig')));
+});
+
+t.test('--system is refused while GIT_CONFIG_NOSYSTEM keeps git from reading it', async (t) => {
+  const dir = t.testdir();
+  // Where git would write --system, were it not refused: a file under /tmp,
+  // never /etc/gitconfig (git writes that even with GIT_CONFIG_NOSYSTEM=1).
+  const systemDir = await mkdtemp(join(tmpdir(), 'gcb-system-'));
+  t.teardown(() => rm(systemDir, { recursive: true, force: true }));
+  const systemFile = join(systemDir, 'gitconfig');
+  const env = { ...isolatedGit(dir), GIT_CONFIG_SYSTEM: systemFile };
+
+  await t.rejects(configureGit({ scope: 'system', host: 'github.com', unset: false, env }), {
+    code: 'CONFIG',
+    message:
+      /^GIT_CONFIG_NOSYSTEM is set, so git reads no system config .*; nothing was written: unset GIT_CONFIG_NOSYSTEM for this command, or use --global$/,
+  });
+  t.notOk(existsSync(systemFile), 'nothing was written');
 });

@@ -1,0 +1,36 @@
+import t from 'tap';
+import { targetFromArgument } from '../../helper/commands/target-argument.js';
+
+t.test('an SSH remote is refused as one, with its https URL, and no user name', async (t) => {
+  const remotes: [string, string][] = [
+    ['git@git.example.test:acme/widgets.git', 'https://git.example.test/acme/widgets.git'],
+    ['git.example.test:acme/widgets', 'https://git.example.test/acme/widgets'],
+    ['ssh://git@git.example.test/acme/widgets.git', 'https://git.example.test/acme/widgets.git'],
+    ['ssh://deploy@git.example.test:2222/acme/widgets', 'https://git.example.test/acme/widgets'],
+    ['git+ssh://git@github.com/acme/widgets.git', 'https://github.com/acme/widgets.git'],
+  ];
+  for (const [argument, https] of remotes) {
+    const error = t.throws(() => targetFromArgument(argument, 'github.com'), {
+      code: 'BAD_REQUEST',
+    }) as Error;
+    t.match(
+      error.message,
+      `is an SSH remote, and SSH remotes are not served by a credential helper (git authenticates them with SSH keys); use the repository's https URL: ${https}`,
+      argument,
+    );
+    t.notMatch(error.message, /git@|deploy@/, 'the user name is not repeated');
+  }
+});
+
+t.test('owner/repo and https URLs are still taken', async (t) => {
+  t.same(targetFromArgument('acme/widgets', 'github.com'), {
+    protocol: 'https',
+    host: 'github.com',
+    path: 'acme/widgets',
+  });
+  t.same(targetFromArgument('https://ghe.example.com/acme/widgets.git', 'github.com'), {
+    protocol: 'https',
+    host: 'ghe.example.com',
+    path: 'acme/widgets.git',
+  });
+});
