@@ -109,11 +109,8 @@ function send(url: URL, init: FetchInit, redirects: number): Promise<FetchRespon
   const signal = init.signal ?? undefined;
   const method = (init.method ?? 'GET').toUpperCase();
   return new Promise<FetchResponse>((resolve, reject) => {
-    // Rejects with the signal's reason when it aborted, as fetch does: a
-    // timeout is then a TimeoutError, whatever the socket reported.
-    const fail = (error: unknown): void => reject(signal?.aborted ? signal.reason : error);
     if (signal?.aborted) {
-      fail(signal.reason);
+      reject(signal.reason);
       return;
     }
     const start =
@@ -123,53 +120,109 @@ function send(url: URL, init: FetchInit, redirects: number): Promise<FetchRespon
       return;
     }
     const headers: OutgoingHttpHeaders = { ...init.headers };
-    const request = start(url, { method, headers, ...(signal ? { signal } : {}) }, (response) => {
-      readBody(response).then((bytes) => {
-        const status = response.statusCode ?? 0;
-        const next = redirectTarget(url, status, response.headers.location, init, redirects);
-        if (next !== undefined) {
-          // 303, and 301/302 after a POST, become a GET without a body, as in fetch.
-          const asGet = status === 303 || ((status === 301 || status === 302) && method === 'POST');
-          const follow: FetchInit = asGet ? { ...init, method: 'GET', body: null } : init;
-          send(next, follow, redirects + 1).then(resolve, fail);
-          return;
-        }
-        resolve(
-          new Answer(
+    const request = start(url, { method, headers });
+    // Settles once, whatever happens to the connection. An abort always
+    // ends the call, with the signal's reason as fetch does (a timeout is a
+    // TimeoutError): Node emits nothing at all for some answers (a 101
+    // nobody takes up), and a call must not outlive its deadline.
+    let settled = false;
+    const onAbort = (): void => settle(undefined, signal!.reason);
+    const settle = (answer: FetchResponse | undefined, error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      if (answer === undefined) {
+        request.destroy();
+        reject(signal?.aborted ? signal.reason : error);
+      } else resolve(answer);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    request.on('error', (error) => settle(undefined, error));
+    request.on('upgrade', (response, socket) => {
+      socket.destroy();
+      settle(undefined, new Error(`the server switched protocols (HTTP ${response.statusCode})`));
+    });
+    let responded = false;
+    request.on('close', () => {
+      // Once an answer came, reading its body settles the call.
+      if (!responded) settle(undefined, new Error('the connection closed before an answer came'));
+    });
+    request.on('response', (response) => {
+      responded = true;
+      readBody(response).then(
+        (bytes) => {
+          const status = response.statusCode ?? 0;
+          if (status < 200 || status > 599) {
+            settle(undefined, new Error(`the server answered with status ${status}`));
+            return;
+          }
+          if (REDIRECTS.has(status)) {
+            const next = redirectTarget(url, response.headers.location, init, redirects);
+            if (next instanceof Error) {
+              settle(undefined, next);
+              return;
+            }
+            // 303, and 301/302 after a POST, become a GET without a body, as in fetch.
+            const asGet =
+              status === 303 || ((status === 301 || status === 302) && method === 'POST');
+            const follow: FetchInit = asGet ? { ...init, method: 'GET', body: null } : init;
+            send(next, follow, redirects + 1).then(
+              (answer) => settle(answer),
+              (error: unknown) => settle(undefined, error),
+            );
+            return;
+          }
+          const answer = new Answer(
             status,
             response.statusMessage ?? '',
             url.href,
             new Headers(response.headers),
             bytes,
-          ),
-        );
-      }, fail);
+          );
+          settle(answer);
+        },
+        (error: unknown) => settle(undefined, error),
+      );
     });
-    request.on('error', fail);
     request.end(init.body ?? undefined);
   });
 }
 
+const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
 /**
- * Where a redirect leads, if it is to be followed: only within the same
- * origin (the request carries the App's credentials), at most MAX_REDIRECTS.
+ * Where a redirect leads, or why it is not followed. Only within the same
+ * origin: every request carries the App's credentials. A redirect that is
+ * not followed fails the call, as in fetch, rather than being taken for an
+ * answer (a 301 to a DELETE looked like a successful revocation).
  */
 function redirectTarget(
   url: URL,
-  status: number,
   location: string | undefined,
   init: FetchInit,
   redirects: number,
-): URL | undefined {
-  if (![301, 302, 303, 307, 308].includes(status) || location === undefined) return undefined;
-  if ((init.redirect ?? 'follow') !== 'follow' || redirects >= MAX_REDIRECTS) return undefined;
+): URL | Error {
+  if (location === undefined) return new Error('the server redirected without a Location');
+  if ((init.redirect ?? 'follow') !== 'follow') return new Error('the server redirected');
+  if (redirects >= MAX_REDIRECTS) {
+    return new Error(`the server redirected more than ${MAX_REDIRECTS} times`);
+  }
   let next: URL;
   try {
     next = new URL(location, url);
   } catch {
-    return undefined;
+    return new Error('the server redirected to a URL that does not parse');
   }
-  return next.origin === url.origin ? next : undefined;
+  if (next.origin !== url.origin) {
+    // The origin only: a Location may carry user information.
+    return new Error(
+      `the server redirected to another origin (${next.origin}); the App's credentials are not sent there`,
+    );
+  }
+  if (next.username !== '' || next.password !== '') {
+    return new Error('the server redirected to a URL with user information');
+  }
+  return next;
 }
 
 function readBody(response: IncomingMessage): Promise<Buffer> {
