@@ -3,6 +3,7 @@
  * through the provider, and audits the outcome. Knows providers only through
  * the provider interface.
  */
+import { createHash } from 'node:crypto';
 import { AuditLogError, ProviderError, toBrokerError, type BrokerError } from '../shared/errors.js';
 import type {
   CredentialTarget,
@@ -62,7 +63,7 @@ export const HIT_FACTS_KEPT = 1024;
 
 /**
  * The part of every cache key the core adds in front of the provider's:
- * the integration's name and lifetimes. No two integrations share an entry
+ * the integration's name and settings (lifetimes, provider options). No two integrations share an entry
  * (two hosts on one App used to: one's TTL and erase then acted on the
  * other's token), and a reload that renames an integration or changes how
  * long it serves a token starts afresh instead of serving what was cached
@@ -73,8 +74,17 @@ const keyPrefixes = new WeakMap<Integration['config'], string>();
 function keyPrefixOf(config: Integration['config']): string {
   let prefix = keyPrefixes.get(config);
   if (prefix === undefined) {
-    const { name, cacheTtlSeconds, minTokenLifeSeconds } = config;
-    prefix = `${JSON.stringify([name, cacheTtlSeconds, minTokenLifeSeconds])}|`;
+    // The whole integration, its provider's options included (a changed
+    // command or App key mints afresh), as a short hash: keys stay short.
+    let text: string;
+    try {
+      text = JSON.stringify(config);
+    } catch {
+      // Options that are not plain data: lifetimes at least.
+      text = JSON.stringify([config.cacheTtlSeconds, config.minTokenLifeSeconds]);
+    }
+    const settings = createHash('sha256').update(text).digest('base64url');
+    prefix = `${JSON.stringify(config.name)}|${settings.slice(0, 16)}|`;
     keyPrefixes.set(config, prefix);
   }
   return prefix;
@@ -203,9 +213,9 @@ export class CredentialService {
       }
 
       this.counters.misses++;
-      const { envelope, shared, fallback } = await this.#minter.mint(
+      const { envelope, shared, fallback } = await this.#mintUnrevoked(
         integration,
-        request.target,
+        request,
         scope,
         context,
       );
@@ -261,8 +271,11 @@ export class CredentialService {
       (Object.keys(permissions).length > 0 && permissionsBeyond(permissions, ceiling).length === 0);
     // With the token in hand, it alone identifies the entry, even one cached
     // under an integration that a reload renamed or replaced.
+    // An integration renamed by a reload leaves its tokens under a name no
+    // integration has now: they are this repository's too.
+    const current = new Set(this.#registry.integrations.map(({ config }) => config.name));
     const sameIntegration = (name: string): boolean =>
-      wanted !== undefined || name === integration.config.name;
+      wanted !== undefined || name === integration.config.name || !current.has(name);
 
     const deleted = await this.#cache.deleteWhere(
       (entry) =>
@@ -374,6 +387,29 @@ export class CredentialService {
         },
       );
     }
+  }
+
+  /**
+   * Mints, and mints once more if an erase chose the token for revocation
+   * while it was being minted: no request is handed a token being revoked.
+   */
+  async #mintUnrevoked(
+    integration: Integration,
+    request: GetRequest,
+    scope: ResolvedScope,
+    context: RequestContext,
+  ): ReturnType<MintCoordinator['mint']> {
+    const revoked = (minted: Awaited<ReturnType<MintCoordinator['mint']>>): boolean =>
+      minted.fallback === undefined && (this.#revoker?.isRevoked(minted.envelope) ?? false);
+    let minted = await this.#minter.mint(integration, request.target, scope, context);
+    if (revoked(minted))
+      minted = await this.#minter.mint(integration, request.target, scope, context);
+    if (revoked(minted)) {
+      throw new ProviderError(
+        `the token minted for ${scope.repository} was revoked by an erase while it was minted; retry`,
+      );
+    }
+    return minted;
   }
 
   /**

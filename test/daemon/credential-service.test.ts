@@ -186,12 +186,20 @@ t.test('a reload that renames an integration or changes its lifetimes starts afr
     { ...config, name: 'renamed' },
     { ...config, name: 'renamed', cacheTtlSeconds: 60 },
     { ...config, name: 'renamed', cacheTtlSeconds: 60, minTokenLifeSeconds: 20 * 60 },
+    // Found in review: a command provider's changed command kept its tokens.
+    {
+      ...config,
+      name: 'renamed',
+      cacheTtlSeconds: 60,
+      minTokenLifeSeconds: 20 * 60,
+      options: { command: ['other'] },
+    },
   ]) {
     registry.replaceAll([{ config: changed, provider }]);
     const after = await service.get(request(), context);
     t.equal(after.cached, false, JSON.stringify(changed));
   }
-  t.equal(provider.mints, 4);
+  t.equal(provider.mints, 5);
 });
 
 t.test('a revoked token is never served from the cache, nor as a fallback', async (t) => {
@@ -232,6 +240,68 @@ t.test('a revoked token is never served from the cache, nor as a fallback', asyn
   clock.now += 52 * MINUTE; // stale: only a fallback could serve it now
   provider.fail = new GitHubApiError('GitHub answered HTTP 503 while minting', { status: 503 });
   await t.rejects(service.get(request(), context), { code: 'GITHUB_API' }, 'no revoked fallback');
+});
+
+t.test('an erase after a rename also drops the tokens cached under the old name', async (t) => {
+  const { provider, context, request, auditPath, config, clock } = await setup(t);
+  const now = (): number => clock.now;
+  const audit = await AuditLog.open(auditPath);
+  const registry = new ProviderRegistry([{ config, provider }]);
+  const service = new CredentialService({
+    registry,
+    cache: new TokenCache({ now, log: pino({ level: 'silent' }) }),
+    audit,
+    revoker: new TokenRevoker({ audit, now }),
+    now,
+  });
+  const first = await service.get(request(), context);
+  registry.replaceAll([{ config: { ...config, name: 'renamed' }, provider }]);
+  const second = await service.get(request(), context);
+  t.not(second.secret, first.secret);
+  const erase = { ...request(), op: 'erase' as const };
+  t.equal(await service.erase(erase, context), 2, "the old name's entry, and the new one's");
+  registry.replaceAll([{ config, provider }]);
+  const back = await service.get(request(), context);
+  t.equal(back.cached, false, 'renamed back: nothing erased comes back');
+});
+
+t.test('a token an erase revokes while it is minted is not handed out', async (t) => {
+  // Found in review: the request that minted it, and those sharing the
+  // mint, were served the token the erase was revoking.
+  const { provider, context, request, auditPath, clock } = await setup(t);
+  const now = (): number => clock.now;
+  const audit = await AuditLog.open(auditPath);
+  const revoker = new TokenRevoker({ audit, now });
+  const service = new CredentialService({
+    registry: new ProviderRegistry([{ config: stubIntegrationConfig(), provider }]),
+    cache: new TokenCache({ now, log: pino({ level: 'silent' }) }),
+    audit,
+    revoker,
+    now,
+  });
+  // The erase lands right after the first token is recorded as issued.
+  const track = revoker.track.bind(revoker);
+  let erased = false;
+  revoker.track = (issued) => {
+    track(issued);
+    if (erased) return;
+    erased = true;
+    void revoker.revokeWhere(() => true, {
+      reason: 'erase',
+      requestId: 'e',
+      requester: { pid: 1, ppid: 0 },
+      listener: null,
+      log: pino({ level: 'silent' }),
+    });
+  };
+  const [one, two] = await Promise.all([
+    service.get(request(), context),
+    service.get(request(), context),
+  ]);
+  t.equal(provider.mints, 2, 'minted once more');
+  t.not(one.secret, provider.secrets[0], 'the revoked token went to no one');
+  t.equal(two.secret, one.secret);
+  t.equal((await service.get(request(), context)).secret, one.secret, 'and the new one is cached');
 });
 
 t.test('different repositories and permissions get different credentials', async (t) => {
