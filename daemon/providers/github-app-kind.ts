@@ -80,6 +80,13 @@ function parseApiBaseUrl(fields: ConfigFields): string {
       `must be a URL such as "${DEFAULT_API_BASE_URL}" or "https://HOST/api/v3", got ${describe(raw)}`,
     );
   }
+  if (url.username !== '' || url.password !== '') {
+    // Not quoted: it may be a password. Fetch refused such URLs too.
+    fields.fail(
+      'apiBaseUrl',
+      'must not hold a user name or password; the broker signs in to GitHub with the App key',
+    );
+  }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
     fields.fail(
       'apiBaseUrl',

@@ -80,6 +80,11 @@ t.test('errors name the key, the bad value and the fix', async (t) => {
       /apiBaseUrl must use https/,
     ],
     [
+      // Found in review: accepted, ignored, and quoted in error messages.
+      { integrations: [{ ...integration, apiBaseUrl: 'https://me:hunter2@ghe.example/api/v3' }] },
+      /apiBaseUrl must not hold a user name or password; the broker signs in to GitHub with the App key$/,
+    ],
+    [
       { integrations: [{ ...integration, cacheTtlSeconds: -5 }] },
       /cacheTtlSeconds must be a positive whole number, got -5/,
     ],
