@@ -37,7 +37,8 @@ function commandWord(argv: string[]): string | undefined {
   return undefined;
 }
 
-const COMMANDS: ReadonlySet<string> = new Set([
+/** Every command, in the order the help lists them. */
+export const COMMAND_NAMES = [
   'daemon',
   'stop',
   'reload',
@@ -47,7 +48,9 @@ const COMMANDS: ReadonlySet<string> = new Set([
   'get',
   'store',
   'erase',
-]);
+] as const;
+
+const COMMANDS: ReadonlySet<string> = new Set(COMMAND_NAMES);
 
 /** The help that explains a mistake: the command's own, when one was named. */
 function helpFor(argv: string[]): string {

@@ -8,7 +8,7 @@ import { CredentialService, HIT_FACTS_KEPT } from '../../daemon/credential-servi
 import type { RequestContext } from '../../daemon/provider.js';
 import { ProviderRegistry } from '../../daemon/provider-registry.js';
 import { TokenCache } from '../../daemon/token-cache.js';
-import { TokenRevoker } from '../../daemon/token-revoker.js';
+import { TokenRevoker, type RevocationCause } from '../../daemon/token-revoker.js';
 import { GitHubApiError, RequestDeniedError } from '../../shared/errors.js';
 import { PROTOCOL_VERSION, type GetRequest } from '../../shared/protocol.js';
 import { assertNoSecrets } from '../fixtures/leak-scan.js';
@@ -51,7 +51,35 @@ async function setup(t: Test, clock = { now: 1_700_000_000_000 }) {
   const auditText = async (): Promise<string> => {
     return readFile(auditPath, 'utf8');
   };
-  return { provider, service, context, request, auditLines, auditText, auditPath, clock, config };
+  /** Another service, over `registry`, with this clock and audit log and a revoker of its own. */
+  const serviceOver = (registry: ProviderRegistry) => {
+    const revoker = new TokenRevoker({ audit, now });
+    const cache = new TokenCache({ now, log: pino({ level: 'silent' }) });
+    return { revoker, service: new CredentialService({ registry, cache, audit, revoker, now }) };
+  };
+  return {
+    provider,
+    service,
+    serviceOver,
+    context,
+    request,
+    auditLines,
+    auditText,
+    auditPath,
+    clock,
+    config,
+  };
+}
+
+/** What an erase's revocation passes along, for tests that revoke directly. */
+function eraseCause(requestId: string): RevocationCause {
+  return {
+    reason: 'erase',
+    requestId,
+    requester: { pid: 1, ppid: 0 },
+    listener: null,
+    log: pino({ level: 'silent' }),
+  };
 }
 
 t.test('a get settles only once its audit line is in the file, served or refused', async (t) => {
@@ -139,19 +167,15 @@ t.test('two integrations on one App keep their own entries, lifetimes and erases
   // Found in review: the cache key was the provider's alone, so a second
   // host on the same App got the first host's token (past its own TTL), and
   // an erase through it left that token served.
-  const { provider, context, auditPath, clock } = await setup(t);
-  const now = (): number => clock.now;
+  const { provider, context, serviceOver } = await setup(t);
   const a = { ...stubIntegrationConfig(), name: 'a' };
   const b = { ...stubIntegrationConfig(), name: 'b', host: 'other.example' };
-  const service = new CredentialService({
-    registry: new ProviderRegistry([
+  const { service } = serviceOver(
+    new ProviderRegistry([
       { config: a, provider },
       { config: b, provider },
     ]),
-    cache: new TokenCache({ now, log: pino({ level: 'silent' }) }),
-    audit: await AuditLog.open(auditPath),
-    now,
-  });
+  );
   const on = (host: string): GetRequest => ({
     v: PROTOCOL_VERSION,
     op: 'get',
@@ -170,15 +194,9 @@ t.test('two integrations on one App keep their own entries, lifetimes and erases
 });
 
 t.test('a reload that renames an integration or changes its lifetimes starts afresh', async (t) => {
-  const { provider, context, request, auditPath, config, clock } = await setup(t);
-  const now = (): number => clock.now;
+  const { provider, context, request, config, serviceOver } = await setup(t);
   const registry = new ProviderRegistry([{ config, provider }]);
-  const service = new CredentialService({
-    registry,
-    cache: new TokenCache({ now, log: pino({ level: 'silent' }) }),
-    audit: await AuditLog.open(auditPath),
-    now,
-  });
+  const { service } = serviceOver(registry);
   const first = await service.get(request(), context);
   registry.replaceAll([{ config: { ...config }, provider }]);
   t.equal((await service.get(request(), context)).secret, first.secret, 'same settings: a hit');
@@ -206,54 +224,25 @@ t.test('a revoked token is never served from the cache, nor as a fallback', asyn
   // Found in review: an erase whose revocation picked up a token that a
   // racing mint cached after the erase's own pass over the cache left that
   // revoked token served until it went stale.
-  const { provider, context, request, auditPath, clock } = await setup(t);
-  const audit = await AuditLog.open(auditPath);
-  const now = (): number => clock.now;
-  const revoker = new TokenRevoker({ audit, now });
-  const service = new CredentialService({
-    registry: new ProviderRegistry([{ config: stubIntegrationConfig(), provider }]),
-    cache: new TokenCache({ now, log: pino({ level: 'silent' }) }),
-    audit,
-    revoker,
-    now,
-  });
+  const { provider, context, request, clock, config, serviceOver } = await setup(t);
+  const { service, revoker } = serviceOver(new ProviderRegistry([{ config, provider }]));
   const first = await service.get(request(), context);
   // What the erase's revocation does, without the erase's pass over the cache.
-  await revoker.revokeWhere(() => true, {
-    reason: 'erase',
-    requestId: 'r',
-    requester: { pid: 1, ppid: 0 },
-    listener: null,
-    log: pino({ level: 'silent' }),
-  });
+  await revoker.revokeWhere(() => true, eraseCause('r'));
   const second = await service.get(request(), context);
   t.equal(second.cached, false, 'minted anew');
   t.not(second.secret, first.secret);
 
-  await revoker.revokeWhere(() => true, {
-    reason: 'erase',
-    requestId: 'r2',
-    requester: { pid: 1, ppid: 0 },
-    listener: null,
-    log: pino({ level: 'silent' }),
-  });
+  await revoker.revokeWhere(() => true, eraseCause('r2'));
   clock.now += 52 * MINUTE; // stale: only a fallback could serve it now
   provider.fail = new GitHubApiError('GitHub answered HTTP 503 while minting', { status: 503 });
   await t.rejects(service.get(request(), context), { code: 'GITHUB_API' }, 'no revoked fallback');
 });
 
 t.test('an erase after a rename also drops the tokens cached under the old name', async (t) => {
-  const { provider, context, request, auditPath, config, clock } = await setup(t);
-  const now = (): number => clock.now;
-  const audit = await AuditLog.open(auditPath);
+  const { provider, context, request, config, serviceOver } = await setup(t);
   const registry = new ProviderRegistry([{ config, provider }]);
-  const service = new CredentialService({
-    registry,
-    cache: new TokenCache({ now, log: pino({ level: 'silent' }) }),
-    audit,
-    revoker: new TokenRevoker({ audit, now }),
-    now,
-  });
+  const { service } = serviceOver(registry);
   const first = await service.get(request(), context);
   registry.replaceAll([{ config: { ...config, name: 'renamed' }, provider }]);
   const second = await service.get(request(), context);
@@ -268,17 +257,8 @@ t.test('an erase after a rename also drops the tokens cached under the old name'
 t.test('a token an erase revokes while it is minted is not handed out', async (t) => {
   // Found in review: the request that minted it, and those sharing the
   // mint, were served the token the erase was revoking.
-  const { provider, context, request, auditPath, clock } = await setup(t);
-  const now = (): number => clock.now;
-  const audit = await AuditLog.open(auditPath);
-  const revoker = new TokenRevoker({ audit, now });
-  const service = new CredentialService({
-    registry: new ProviderRegistry([{ config: stubIntegrationConfig(), provider }]),
-    cache: new TokenCache({ now, log: pino({ level: 'silent' }) }),
-    audit,
-    revoker,
-    now,
-  });
+  const { provider, context, request, config, serviceOver } = await setup(t);
+  const { service, revoker } = serviceOver(new ProviderRegistry([{ config, provider }]));
   // The erase lands right after the first token is recorded as issued.
   const track = revoker.track.bind(revoker);
   let erased = false;
@@ -286,13 +266,7 @@ t.test('a token an erase revokes while it is minted is not handed out', async (t
     track(issued);
     if (erased) return;
     erased = true;
-    void revoker.revokeWhere(() => true, {
-      reason: 'erase',
-      requestId: 'e',
-      requester: { pid: 1, ppid: 0 },
-      listener: null,
-      log: pino({ level: 'silent' }),
-    });
+    void revoker.revokeWhere(() => true, eraseCause('e'));
   };
   const [one, two] = await Promise.all([
     service.get(request(), context),

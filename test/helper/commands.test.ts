@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { COMMAND_NAMES } from '../../helper/cli.js';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
 import { recordSecrets } from '../fixtures/leak-ledger.js';
 import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
@@ -232,17 +233,7 @@ t.test('an unknown command or option names itself and points at --help', async (
 
   // Every command's help has examples (a new user found get's had none).
   const missing: string[] = [];
-  for (const command of [
-    'daemon',
-    'stop',
-    'reload',
-    'status',
-    'configure',
-    'token',
-    'get',
-    'store',
-    'erase',
-  ]) {
+  for (const command of COMMAND_NAMES) {
     const result = await runHelper([command, '--help'], '', w.env);
     if (result.code !== 0 || !/Examples:\n {2}\S/.test(result.stdout)) missing.push(command);
   }
@@ -274,18 +265,7 @@ t.test('a command-line mistake points at the help that explains it, once', async
 });
 
 t.test('every --help fits 80 columns, each example command whole on its own line', async (t) => {
-  const commands = [
-    '',
-    'daemon',
-    'stop',
-    'reload',
-    'status',
-    'configure',
-    'token',
-    'get',
-    'store',
-    'erase',
-  ];
+  const commands = ['', ...COMMAND_NAMES];
   for (const command of commands) {
     const args = command === '' ? ['--help'] : [command, '--help'];
     const help = await runHelper(args, '');
