@@ -51,7 +51,7 @@ export function ensurePrivateDirectory(directory: string): void {
 /** Resolves whether something accepts connections on the socket. */
 export function socketAnswers(socketPath: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(socketPath);
+    const socket = connect({ path: socketPath });
     const done = (answers: boolean): void => {
       clearTimeout(timer);
       socket.destroy();

@@ -25,6 +25,7 @@ import {
   type Requester,
   type WireCredential,
 } from '../shared/protocol.js';
+import { asSocketPath } from '../shared/paths.js';
 import { withoutTokens } from '../shared/printable.js';
 import type { ClientPolicy } from './client-policy.js';
 import type { CredentialService } from './credential-service.js';
@@ -130,7 +131,7 @@ export class SocketServer {
         reject(error);
       };
       this.#server.once('error', onError);
-      this.#server.listen(this.#options.socketPath, () => {
+      this.#server.listen(asSocketPath(this.#options.socketPath), () => {
         process.umask(previous);
         this.#server.off('error', onError);
         // Belt and braces for platforms that ignore umask on sockets.

@@ -67,7 +67,8 @@ export function sendRequest(
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
-    const socket = connect(socketPath);
+    // A path, never a port, whatever the string looks like.
+    const socket = connect({ path: socketPath });
 
     const finish = (error: BrokerError | undefined, reply?: Reply): void => {
       if (settled) return;

@@ -4,7 +4,7 @@
  * run beside a user's real daemon without touching it.
  */
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { BadRequestError, ConfigError } from './errors.js';
 
 const APP_DIR = 'git-credential-broker';
@@ -53,7 +53,18 @@ export function resolveSocketPath(env: Env, flag?: string): string {
       `socket path '${path}' is longer than ${MAX_SOCKET_PATH_BYTES} bytes, the limit for Unix sockets; choose a shorter path with --socket or ${SOCKET_ENV}`,
     );
   }
-  return path;
+  return asSocketPath(path);
+}
+
+/**
+ * A socket path Node cannot take for a TCP port. Node reads a string that
+ * looks like a number as a port, in connect() and listen() alike: found in
+ * review, `--socket 18080` had the helper send git's password to
+ * 127.0.0.1:18080, and a daemon would have listened on that port on every
+ * interface. A relative path is marked as one.
+ */
+export function asSocketPath(path: string): string {
+  return isAbsolute(path) || path.startsWith('./') || path.startsWith('../') ? path : `./${path}`;
 }
 
 /**

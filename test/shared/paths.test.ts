@@ -1,4 +1,6 @@
+import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
+import { runHelper } from '../fixtures/run-helper.js';
 import { defaultAuditLogPath, resolveConfigPath, resolveSocketPath } from '../../shared/paths.js';
 
 t.test(
@@ -51,4 +53,29 @@ t.test('config and audit log default to the XDG locations', async (t) => {
     defaultAuditLogPath({ HOME: '/h', XDG_STATE_HOME: '/s' }),
     '/s/git-credential-broker/audit.log',
   );
+});
+
+t.test('a socket path that reads as a number stays a path, never a TCP port', async (t) => {
+  // Found in review: `--socket 18080` had the helper connect to
+  // 127.0.0.1:18080 and send git's password there.
+  const env = { HOME: '/home/u' };
+  t.equal(resolveSocketPath(env, '18080'), './18080');
+  t.equal(resolveSocketPath({ ...env, GIT_CREDENTIAL_BROKER_SOCKET: '0x46a0' }), './0x46a0');
+  t.equal(resolveSocketPath(env, 'run/d.sock'), './run/d.sock');
+  t.equal(resolveSocketPath(env, '../d.sock'), '../d.sock');
+  t.equal(resolveSocketPath(env, '/run/d.sock'), '/run/d.sock');
+
+  const seen: string[] = [];
+  const trap = createServer((socket) => socket.on('data', (chunk) => seen.push(String(chunk))));
+  await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => trap.close(() => resolve())));
+  const port = String((trap.address() as AddressInfo).port);
+  const erase = await runHelper(
+    ['--socket', port, 'erase'],
+    'protocol=https\nhost=github.com\npath=acme/widgets\npassword=not-a-real-token\n\n',
+    process.env,
+    { cwd: t.testdir() },
+  );
+  t.equal(seen.length, 0, 'nothing reached the TCP port');
+  t.match(erase.stderr, /no broker daemon is listening at '\.\/\d+'/);
 });
