@@ -2,6 +2,7 @@
  * `reload` sends the daemon SIGHUP, and only to a process here that is a
  * broker daemon of this user.
  */
+import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import t from 'tap';
 import { checkBrokerDaemon } from '../../helper/commands/reload.js';
@@ -45,4 +46,20 @@ t.test('reload refuses a pid that is not a broker daemon here', async (t) => {
   });
   // No such process: a daemon in another pid namespace reports such pids.
   t.throws(() => checkBrokerDaemon(2 ** 22 + 7), { message: /no such process runs here/ });
+
+  // Found in review: a process whose arguments merely held "main.js" and
+  // "daemon" passed, and a fake daemon could have it signalled.
+  const lookalike = spawn(
+    process.execPath,
+    ['-e', 'setTimeout(() => {}, 30_000)', '/srv/other-app/main.js', 'daemon'],
+    { stdio: 'ignore' },
+  );
+  t.teardown(() => void lookalike.kill());
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.throws(() => checkBrokerDaemon(lookalike.pid), { message: /not a broker daemon/ });
+  t.equal(lookalike.exitCode, null, 'and it was not signalled');
+
+  for (const pid of ['1234', [1234], 0, -1, 1, 1.5, 2 ** 60, null]) {
+    t.throws(() => checkBrokerDaemon(pid), { message: /not a process id/ }, JSON.stringify(pid));
+  }
 });
