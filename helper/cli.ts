@@ -104,6 +104,9 @@ export async function runCli(argv: string[]): Promise<number> {
       );
     }
     await yargs(argv)
+      // An option given twice takes its last value, as in most tools (found in
+      // review: the array reached code expecting a string: TypeError, exit 1).
+      .parserConfiguration({ 'duplicate-arguments-array': false })
       .scriptName(PROGRAM)
       .usage(
         [

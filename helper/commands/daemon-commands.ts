@@ -185,10 +185,13 @@ export async function showStatus(
     const reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'status' });
     answered = true;
     const status = unwrapReply(reply).status;
-    if (!status) throw new BrokerError('INTERNAL', 'the daemon answered without a status');
-    print(
-      json ? `${JSON.stringify({ running: true, ...status }, null, 2)}\n` : formatStatus(status),
-    );
+    if (typeof status !== 'object' || status === null || Array.isArray(status)) {
+      throw new BrokerError('INTERNAL', 'the daemon answered without a status');
+    }
+    // First in the object, and not something the daemon's answer can change.
+    const report = { running: true, ...status };
+    report.running = true;
+    print(json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(status));
   } catch (error) {
     if (json) {
       const failure = toBrokerError(error, 'helper');

@@ -153,12 +153,21 @@ t.test('status --json prints a JSON object on stdout whether or not a daemon run
   const w = await world(t);
 
   const up = await cli(w, ['status', '--json']);
+  // Found in review: a repeated option reached the code as an array (a
+  // TypeError, exit 1). The last value counts.
+  const twice = await runHelper(
+    ['status', '--json', '--socket', '/nowhere/d.sock', '--socket', w.daemon.socketPath],
+    '',
+    w.env,
+  );
   await w.daemon.stop();
   const down = await cli(w, ['status', '--json']);
   const malformed = await runHelper(['status', '--json', '--socket='], '', w.env);
 
   t.equal(up.code, 0, up.stderr);
   t.match(JSON.parse(up.stdout), { running: true, socket: w.daemon.socketPath, pid: Number });
+  t.equal(twice.code, 0, twice.stderr);
+  t.match(JSON.parse(twice.stdout), { running: true, socket: w.daemon.socketPath });
   t.equal(down.code, 1);
   t.same(JSON.parse(down.stdout), {
     running: false,
@@ -173,6 +182,23 @@ t.test('status --json prints a JSON object on stdout whether or not a daemon run
     error: /--socket was given an empty path/,
     code: 'BAD_REQUEST',
   });
+});
+
+t.test('status --json says running: true whatever the status itself holds', async (t) => {
+  // Found in review: a status holding "running": false overrode it.
+  const dir = await mkdtemp(join(tmpdir(), 'gcb-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const socketPath = join(dir, 'fake.sock');
+  const fake = createServer((socket) =>
+    socket.once('data', () =>
+      socket.end('{"v":1,"ok":true,"status":{"running":false,"pid":4242}}\n'),
+    ),
+  );
+  await new Promise<void>((resolve) => fake.listen(socketPath, resolve));
+  t.teardown(() => new Promise<void>((resolve) => fake.close(() => resolve())));
+  const status = await runHelper(['status', '--json', '--socket', socketPath], '', process.env);
+  t.equal(status.code, 0, status.stderr);
+  t.same(JSON.parse(status.stdout), { running: true, pid: 4242 });
 });
 
 t.test('stop ends the daemon gracefully', async (t) => {
