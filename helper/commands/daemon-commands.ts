@@ -16,6 +16,7 @@ import { PROTOCOL_VERSION, type DaemonStatus } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
 import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { daemonAnswers, launchDaemon } from '../daemon-launcher.js';
+import { checkBrokerDaemon } from './reload.js';
 import { socketHolder } from './socket-holder.js';
 
 export async function runDaemonCommand(options: {
@@ -81,6 +82,14 @@ async function alreadyRunning(
       `${running}, but this is version ${VERSION}; nothing was started: stop it first (${stop}), then start this release`,
     );
   }
+  try {
+    // The answers above are the holder's word: a fake daemon could give them.
+    checkBrokerDaemon(status.pid);
+  } catch (error) {
+    throw new ConfigError(
+      `'${socketPath}' answers as a broker daemon, but ${(error as Error).message.replace(/^the daemon /, 'it ')}; nothing was started`,
+    );
+  }
   print(`${running}; nothing to start\n`);
   return true;
 }
@@ -110,7 +119,25 @@ function startupWarnings(logPath: string, from: number, pid: number | undefined)
   return warnings;
 }
 
+/**
+ * How long `stop` waits for the daemon to exit: it answers the requests in
+ * flight first, and a mint may take GitHub's whole retry budget (25 s).
+ */
+const STOP_WAIT_MS = 30_000;
+
 export async function stopDaemon(socketPath: string, print: (text: string) => void): Promise<void> {
+  // The pid, to wait for the process itself: the daemon stops answering on
+  // its socket first and exits only once its requests are answered, and a
+  // new daemon cannot start until then (found in review: stop, then
+  // daemon --detach, failed). Only a daemon of this installation and user.
+  let pid: number | undefined;
+  try {
+    const status = (await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' })).status;
+    checkBrokerDaemon(status?.pid);
+    pid = status?.pid;
+  } catch {
+    // No status here (a listener with a policy, another namespace): the socket is watched instead.
+  }
   try {
     await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'stop' });
   } catch (error) {
@@ -121,11 +148,27 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
     }
     throw error;
   }
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && (await daemonAnswers(socketPath, 500))) {
+  const deadline = Date.now() + STOP_WAIT_MS;
+  const running = async (): Promise<boolean> =>
+    pid === undefined ? daemonAnswers(socketPath, 500) : processExists(pid);
+  while (Date.now() < deadline && (await running())) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  if (await running()) {
+    throw new ConfigError(
+      `the daemon on '${socketPath}'${pid === undefined ? '' : ` (pid ${pid})`} was asked to stop and is still running after ${STOP_WAIT_MS / 1000} s; its log says what it is waiting for`,
+    );
+  }
   print(`daemon on ${socketPath} stopped\n`);
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function duration(ms: number): string {

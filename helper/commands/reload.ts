@@ -38,7 +38,7 @@ function installedScripts(): Set<string> {
  * fake daemon on a socket could have it signalled). Where there is no
  * /proc, the signal's own permission check is what remains.
  */
-export function checkBrokerDaemon(pid: unknown, procRoot = '/proc'): void {
+export function checkBrokerDaemon(pid: unknown, procRoot = '/proc'): asserts pid is number {
   if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) {
     throw new ConfigError(
       'the daemon reported a pid that is not a process id; is a broker daemon on that socket?',

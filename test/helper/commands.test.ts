@@ -201,6 +201,29 @@ t.test('status --json says running: true whatever the status itself holds', asyn
   t.same(JSON.parse(status.stdout), { running: true, pid: 4242 });
 });
 
+t.test('stop returns once the daemon has exited, so a new one can start at once', async (t) => {
+  // Found in review: stop said "stopped" once the socket went quiet, while
+  // the daemon still answered a request in flight; daemon --detach then
+  // found the socket locked.
+  const w = await world(t);
+  w.github.injectFault({
+    method: 'POST',
+    path: /\/app\/installations\/\d+\/access_tokens$/,
+    status: 0,
+    delayMs: 1500,
+  });
+  let exited = false;
+  void w.daemon.exited.then(() => (exited = true));
+  const inFlight = w.git(['ls-remote', w.cloneUrl('widgets')]);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const stop = await cli(w, ['stop']);
+  const exitedWhenStopReturned = exited;
+  await inFlight;
+
+  t.equal(stop.code, 0, stop.stderr);
+  t.ok(exitedWhenStopReturned, 'the daemon had exited when stop returned');
+});
+
 t.test('stop ends the daemon gracefully', async (t) => {
   const w = await world(t);
 
@@ -417,8 +440,20 @@ t.test(
       socket.end('hello from something else\n');
     });
     await new Promise<void>((resolve) => server.listen(held, resolve));
+    // Found in review: a fake answering status with the right config and
+    // version was taken for a running daemon (exit 0, nothing started).
+    const faked = join(dir, 'f.sock');
+    const fake = createServer((socket) =>
+      socket.once('data', () =>
+        socket.end(
+          `${JSON.stringify({ v: 1, ok: true, status: { pid: process.pid, version: VERSION, config: w.daemon.configPath } })}\n`,
+        ),
+      ),
+    );
+    await new Promise<void>((resolve) => fake.listen(faked, resolve));
     t.teardown(async () => {
       server.close();
+      fake.close();
       await rm(dir, { recursive: true, force: true });
     });
 
@@ -440,6 +475,13 @@ t.test(
       `'${held}' is held by something that does not answer as a broker daemon`,
     );
     t.equal(heldRun.stdout, '');
+    const fakeRun = await runHelper(
+      ['daemon', '--detach', '--config', w.daemon.configPath, '--socket', faked],
+      '',
+      { ...w.env, ...env },
+    );
+    t.equal(fakeRun.code, 1, fakeRun.stdout);
+    t.match(fakeRun.stderr, /answers as a broker daemon, but .*not a broker daemon/);
   },
 );
 
