@@ -76,14 +76,7 @@ function keyPrefixOf(config: Integration['config']): string {
   if (prefix === undefined) {
     // The whole integration, its provider's options included (a changed
     // command or App key mints afresh), as a short hash: keys stay short.
-    let text: string;
-    try {
-      text = JSON.stringify(config);
-    } catch {
-      // Options that are not plain data: lifetimes at least.
-      text = JSON.stringify([config.cacheTtlSeconds, config.minTokenLifeSeconds]);
-    }
-    const settings = createHash('sha256').update(text).digest('base64url');
+    const settings = createHash('sha256').update(JSON.stringify(config)).digest('base64url');
     prefix = `${JSON.stringify(config.name)}|${settings.slice(0, 16)}|`;
     keyPrefixes.set(config, prefix);
   }

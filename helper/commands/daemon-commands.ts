@@ -16,8 +16,7 @@ import { PROTOCOL_VERSION, type DaemonStatus } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
 import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { daemonAnswers, launchDaemon } from '../daemon-launcher.js';
-import { checkBrokerDaemon } from './reload.js';
-import { socketHolder } from './socket-holder.js';
+import { checkBrokerDaemon, socketHolder } from './socket-holder.js';
 
 export async function runDaemonCommand(options: {
   configPath: string;

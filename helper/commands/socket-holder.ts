@@ -4,8 +4,11 @@
  * `daemon --detach` tell a daemon it can leave running from a path it must
  * not touch.
  */
+import { readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../../shared/daemon-client.js';
-import { DaemonUnreachableError } from '../../shared/errors.js';
+import { ConfigError, DaemonUnreachableError } from '../../shared/errors.js';
 import { PROTOCOL_VERSION, type DaemonStatus } from '../../shared/protocol.js';
 
 export type SocketHolder =
@@ -33,4 +36,65 @@ export async function socketHolder(socketPath: string): Promise<SocketHolder> {
     return { kind: 'other', reason: 'it answered status without one' };
   }
   return { kind: 'daemon', status: reply.status };
+}
+
+/**
+ * This installation's entry points with symlinks resolved: the bundle (what
+ * `npm link` points at) and the ES module build that autostart runs.
+ */
+function installedScripts(): Set<string> {
+  const scripts = new Set<string>();
+  for (const relative of ['../git-credential-broker.cjs', '../main.js']) {
+    try {
+      scripts.add(realpathSync(fileURLToPath(new URL(relative, import.meta.url))));
+    } catch {
+      // Not built here (tests run the sources): nothing matches it.
+    }
+  }
+  return scripts;
+}
+
+/**
+ * Refuses unless `pid` is, as far as this system can tell, a daemon of this
+ * installation run by this user: its command line must run one of this
+ * installation's scripts with the daemon command (found in review: any
+ * process whose arguments merely held "main.js" and "daemon" passed, and a
+ * fake daemon on a socket could have it signalled). Where there is no
+ * /proc, the signal's own permission check is what remains.
+ */
+export function checkBrokerDaemon(pid: unknown, procRoot = '/proc'): asserts pid is number {
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) {
+    throw new ConfigError(
+      'the daemon reported a pid that is not a process id; is a broker daemon on that socket?',
+    );
+  }
+  if (statSync(procRoot, { throwIfNoEntry: false }) === undefined) return;
+  const where = `${procRoot}/${pid}`;
+  const stats = statSync(where, { throwIfNoEntry: false });
+  if (stats === undefined) {
+    throw new ConfigError(
+      `the daemon reports pid ${pid}, and no such process runs here (it runs in another pid namespace, a container say)`,
+    );
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && stats.uid !== uid) {
+    throw new ConfigError(
+      `the daemon's pid ${pid} is a process of another user (uid ${stats.uid}); only the user who runs the daemon can act on it`,
+    );
+  }
+  let runs = false;
+  try {
+    const words = readFileSync(`${where}/cmdline`, 'utf8').split('\0');
+    // The script is node's first argument that is not an option.
+    const at = words.findIndex((word, i) => i > 0 && !word.startsWith('-'));
+    const script = realpathSync(resolve(readlinkSync(`${where}/cwd`), words[at] ?? ''));
+    runs = installedScripts().has(script) && words.slice(at + 1).includes('daemon');
+  } catch {
+    // Unreadable, or a script that is gone: not a daemon of this installation.
+  }
+  if (!runs) {
+    throw new ConfigError(
+      `the daemon reports pid ${pid}, but that process here is not a broker daemon of this installation (it may run in another pid namespace, a container say)`,
+    );
+  }
 }

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import t from 'tap';
-import { checkBrokerDaemon } from '../../helper/commands/reload.js';
+import { checkBrokerDaemon } from '../../helper/commands/socket-holder.js';
 import { createBrokerWorld } from '../fixtures/broker-world.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
