@@ -189,7 +189,7 @@ export class CredentialService {
       assertScopeWithin(context.policy, scope, provider, request.target);
       const served: ServedRequest = { request, context, startedMs, integration, scope };
 
-      let hit = await this.#cache.get(scope.cacheKey);
+      let hit = this.#cache.getNow(scope.cacheKey);
       if (hit && this.#revoker?.isRevoked(hit.envelope)) {
         // Revoked by an erase that raced the mint that cached it.
         this.#hitFacts.delete(hit.envelope);

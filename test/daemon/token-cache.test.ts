@@ -62,6 +62,28 @@ t.test('serves an entry until its stale time under a fake clock, then stops', as
   t.equal(after, undefined);
 });
 
+t.test('getNow answers at once what get answers, and drops an expired entry at once', async (t) => {
+  let now = 1_000_000;
+  const cache = new TokenCache({ now: () => now, log: pino({ level: 'silent' }) });
+  const stored = entry(now + 30 * MINUTE);
+  await cache.set('k', stored);
+
+  // Not a promise: the hit path reads keyv's in-memory entry directly, so a
+  // keyv that stored entries in another shape fails here.
+  const fresh = cache.getNow('k');
+  t.equal(fresh, stored, 'the very entry set, not a copy or a wrapper');
+  t.equal(await cache.get('k'), fresh);
+  t.equal(cache.getNow('missing'), undefined);
+
+  now += 30 * MINUTE;
+  t.equal(cache.getNow('k'), undefined, 'stale: not served');
+  t.equal(cache.size, 1, 'a stale entry stays, as a fallback');
+
+  now += 10 * MINUTE;
+  t.equal(cache.getNow('k'), undefined, 'expired');
+  t.equal(cache.size, 0, 'and deleted before getNow returned');
+});
+
 t.test(
   'keeps a stale entry as a fallback while its credential has life left, then drops it',
   async (t) => {
