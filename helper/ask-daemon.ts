@@ -14,10 +14,26 @@ export interface AskOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The reply's OK form, or its error thrown as a BrokerError. */
-export function unwrapReply(reply: Reply): OkReply {
+/**
+ * The reply's OK form, or its error thrown as a BrokerError. A daemon that
+ * finds a status, stop or ping request malformed is of another release (the
+ * request holds nothing the user typed): that is no malformed command line
+ * (exit 2) but a daemon to restart (exit 1), as for a reply the helper cannot
+ * read. A get or erase carries git's or the user's input, which the daemon
+ * may rightly call malformed.
+ */
+export function unwrapReply(reply: Reply, op?: Request['op']): OkReply {
   if (reply.ok) return reply;
   const { code, message, hint, quit } = reply.error;
+  if (code === 'BAD_REQUEST' && op !== undefined && op !== 'get' && op !== 'erase') {
+    const fix = /restart the daemon/.test(message)
+      ? ''
+      : '; helper and daemon must come from the same release: restart the daemon after upgrading';
+    throw new DaemonUnreachableError(
+      `the broker daemon did not accept the '${op}' request: ${message}${fix}`,
+      { quit: true },
+    );
+  }
   throw new BrokerError(code, message, hint === undefined ? { quit } : { hint, quit });
 }
 
@@ -27,7 +43,7 @@ export async function askDaemon(
   options: AskOptions = {},
 ): Promise<OkReply> {
   try {
-    return unwrapReply(await sendRequest(socketPath, request));
+    return unwrapReply(await sendRequest(socketPath, request), request.op);
   } catch (error) {
     // Only when nothing listens: a busy or failing daemon must not get a twin.
     if (!(error instanceof DaemonUnreachableError) || !error.noDaemon || !options.autostart) {
@@ -35,6 +51,6 @@ export async function askDaemon(
     }
     const { autostartDaemon } = await import('./autostart.js');
     if (!(await autostartDaemon(socketPath, options.env ?? process.env))) throw error;
-    return unwrapReply(await sendRequest(socketPath, request));
+    return unwrapReply(await sendRequest(socketPath, request), request.op);
   }
 }

@@ -226,7 +226,7 @@ export async function showStatus(
     socketPath = resolveSocketPath(process.env, socketFlag);
     const reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'status' });
     answered = true;
-    const status = unwrapReply(reply).status;
+    const status = unwrapReply(reply, 'status').status;
     if (typeof status !== 'object' || status === null || Array.isArray(status)) {
       throw new BrokerError('INTERNAL', 'the daemon answered without a status');
     }

@@ -27,6 +27,24 @@ function cli(w: BrokerWorld, args: string[], env: NodeJS.ProcessEnv = {}) {
   return runHelper([...args, '--socket', w.daemon.socketPath], '', { ...w.env, ...env });
 }
 
+/**
+ * A socket in a fresh directory that answers every request with `reply`
+ * (one line), as a daemon of another release or a fake one would.
+ */
+async function fakeDaemon(t: Test, reply: unknown): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'gcb-'));
+  const socketPath = join(dir, 'fake.sock');
+  const fake = createServer((socket) =>
+    socket.once('data', () => socket.end(`${JSON.stringify(reply)}\n`)),
+  );
+  await new Promise<void>((resolve) => fake.listen(socketPath, resolve));
+  t.teardown(async () => {
+    await new Promise<void>((resolve) => fake.close(() => resolve()));
+    await rm(dir, { recursive: true, force: true });
+  });
+  return socketPath;
+}
+
 function secretsOf(w: BrokerWorld): string[] {
   return [...w.github.issuedTokens(), ...privateKeyFragments(w.app.privateKeyPem)];
 }
@@ -186,20 +204,51 @@ t.test('status --json prints a JSON object on stdout whether or not a daemon run
 
 t.test('status --json says running: true whatever the status itself holds', async (t) => {
   // Found in review: a status holding "running": false overrode it.
-  const dir = await mkdtemp(join(tmpdir(), 'gcb-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const socketPath = join(dir, 'fake.sock');
-  const fake = createServer((socket) =>
-    socket.once('data', () =>
-      socket.end('{"v":1,"ok":true,"status":{"running":false,"pid":4242}}\n'),
-    ),
-  );
-  await new Promise<void>((resolve) => fake.listen(socketPath, resolve));
-  t.teardown(() => new Promise<void>((resolve) => fake.close(() => resolve())));
+  const socketPath = await fakeDaemon(t, {
+    v: 1,
+    ok: true,
+    status: { running: false, pid: 4242 },
+  });
   const status = await runHelper(['status', '--json', '--socket', socketPath], '', process.env);
   t.equal(status.code, 0, status.stderr);
   t.same(JSON.parse(status.stdout), { running: true, pid: 4242 });
 });
+
+t.test(
+  'a daemon that cannot read status or stop (another release) exits 1 and says to restart it',
+  async (t) => {
+    // Found in review: the daemon's BAD_REQUEST made these exit 2, the code
+    // for a malformed command line, though the command line was fine.
+    const skewed =
+      'unsupported protocol version 1 in request; helper and daemon must come from the same release, restart the daemon after upgrading';
+    const versionSkew = await fakeDaemon(t, {
+      v: 1,
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: skewed, quit: true },
+    });
+    const unknownOp = await fakeDaemon(t, {
+      v: 1,
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: "unknown request op 'status'", quit: true },
+    });
+    for (const command of [['status'], ['status', '--json'], ['stop'], ['reload']]) {
+      const run = await runHelper([...command, '--socket', versionSkew], '', process.env);
+      const name = command.join(' ');
+      t.equal(run.code, 1, `${name}: ${run.stderr}`);
+      t.match(run.stderr, `did not accept the '`, name);
+      t.equal(run.stderr.match(/restart the daemon/g)?.length, 1, `${name}: the fix, once`);
+    }
+    const json = await runHelper(['status', '--json', '--socket', versionSkew], '', process.env);
+    t.match(JSON.parse(json.stdout), { running: true, code: 'DAEMON_UNREACHABLE' });
+
+    const status = await runHelper(['status', '--socket', unknownOp], '', process.env);
+    t.equal(status.code, 1, status.stderr);
+    t.match(
+      status.stderr,
+      "unknown request op 'status'; helper and daemon must come from the same release: restart the daemon after upgrading",
+    );
+  },
+);
 
 t.test('stop returns once the daemon has exited, so a new one can start at once', async (t) => {
   // Found in review: stop said "stopped" once the socket went quiet, while
