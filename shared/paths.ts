@@ -72,6 +72,11 @@ export function asSocketPath(path: string): string {
  * else $XDG_CONFIG_HOME (default ~/.config)/git-credential-broker/config.json.
  */
 export function resolveConfigPath(env: Env, flag?: string): string {
+  // As for --socket: `--config=` with nothing after it is a mistake, and
+  // running on the default config instead would surprise (found in review).
+  if (flag !== undefined && flag.trim() === '') {
+    throw new BadRequestError(`--config was given an empty path; give the config file's path`);
+  }
   return (
     nonEmpty(flag) ??
     nonEmpty(env[CONFIG_ENV]) ??

@@ -46,6 +46,23 @@ t.test(
   },
 );
 
+t.test(
+  'daemon --config with an empty path is refused, not run on the default config',
+  async (t) => {
+    // Found in review: `daemon --config ''` started on ~/.config/... instead.
+    const home = t.testdir();
+    for (const args of [
+      ['daemon', '--config', ''],
+      ['daemon', '--config='],
+      ['daemon', '--detach', '--config', ' '],
+    ]) {
+      const result = await runHelper(args, '', { ...process.env, HOME: home, XDG_CONFIG_HOME: '' });
+      t.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      t.match(result.stderr, /--config was given an empty path/);
+    }
+  },
+);
+
 t.test('--socket may follow the action; anything else around it is refused', async (t) => {
   // Found in a new-user trial: `get --socket S` silently did nothing.
   const input = 'protocol=https\nhost=github.com\npath=acme/widgets\n\n';

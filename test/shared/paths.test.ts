@@ -48,6 +48,13 @@ t.test('an empty --socket is an error, not the default socket', async (t) => {
 t.test('config and audit log default to the XDG locations', async (t) => {
   t.equal(resolveConfigPath({ HOME: '/h' }), '/h/.config/git-credential-broker/config.json');
   t.equal(resolveConfigPath({ HOME: '/h', GIT_CREDENTIAL_BROKER_CONFIG: '/c.json' }), '/c.json');
+  for (const empty of ['', ' ']) {
+    t.throws(
+      () => resolveConfigPath({ HOME: '/h' }, empty),
+      { code: 'BAD_REQUEST', message: /--config was given an empty path/ },
+      `--config '${empty}' is refused, not taken for the default`,
+    );
+  }
   t.equal(defaultAuditLogPath({ HOME: '/h' }), '/h/.local/state/git-credential-broker/audit.log');
   t.equal(
     defaultAuditLogPath({ HOME: '/h', XDG_STATE_HOME: '/s' }),
