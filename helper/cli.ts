@@ -94,10 +94,31 @@ function gitActionCommand(action: 'get' | 'store' | 'erase', describe: string, a
   };
 }
 
+/**
+ * `status --json` promises a JSON object on stdout in every case: a
+ * command-line mistake too (found in review: it printed nothing there).
+ */
+function statusJsonForMistake(argv: string[], error: unknown): void {
+  if (commandWord(argv) !== 'status') return;
+  if (!argv.some((word) => word === '--json' || word === '--json=true')) return;
+  const failure = error instanceof BrokerError ? error : undefined;
+  const socketAt = argv.lastIndexOf('--socket');
+  const socketFlag = argv.findLast((word) => word.startsWith('--socket='))?.slice(9);
+  const report = {
+    running: false,
+    socket: (socketAt === -1 ? undefined : argv[socketAt + 1]) ?? socketFlag ?? null,
+    error: printable((error as Error).message, 2000),
+    code: failure?.code ?? 'BAD_REQUEST',
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
 export async function runCli(argv: string[]): Promise<number> {
+  let commandLineFault = false;
   try {
     // yargs would take what follows as stray words and do nothing.
     if (argv.includes('--')) {
+      commandLineFault = true;
       throw new BrokerError(
         'BAD_REQUEST',
         `'--' is not used by ${PROGRAM}; see '${PROGRAM} --help'`,
@@ -310,12 +331,16 @@ export async function runCli(argv: string[]): Promise<number> {
       .version(VERSION)
       .help()
       .fail((message, error) => {
+        // yargs calls this for its own parse errors (no error) and for
+        // what a handler threw, which has reported itself already.
+        commandLineFault = error === undefined;
         throw error ?? new BrokerError('BAD_REQUEST', `${message}; see '${helpFor(argv)}'`);
       })
       .parseAsync();
     return 0;
   } catch (error) {
     process.stderr.write(`${PROGRAM}: ${printable((error as Error).message, 2000)}\n`);
+    if (commandLineFault) statusJsonForMistake(argv, error);
     // A `get` git might have run (a helper line with a typo): stop git, do
     // not let it prompt.
     if (commandWord(argv) === 'get') process.stdout.write('quit=1\n');

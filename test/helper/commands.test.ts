@@ -202,6 +202,32 @@ t.test('status --json prints a JSON object on stdout whether or not a daemon run
   });
 });
 
+t.test('status --json prints a JSON object for a command-line mistake too', async (t) => {
+  // Found in review: a mistake yargs caught printed no JSON at all.
+  for (const args of [
+    ['status', '--json', '--bogus'],
+    ['status', '--json', 'extra'],
+    ['status', '--json', '--', 'x'],
+    ['status', '--json=true', '--socket=/tmp/gcb-none.sock', '--bogus'],
+  ]) {
+    const run = await runHelper(args, '', process.env);
+    const name = args.join(' ');
+    t.equal(run.code, 2, `${name}: ${run.stderr}`);
+    const report = JSON.parse(run.stdout) as Record<string, unknown>;
+    t.match(report, { running: false, code: 'BAD_REQUEST' }, name);
+    t.type(report.error, 'string');
+    t.ok(run.stderr.includes(report.error as string), `${name}: the same reason on stderr`);
+  }
+  const withSocket = await runHelper(
+    ['status', '--json', '--socket', '/tmp/gcb-none.sock', '--bogus'],
+    '',
+    process.env,
+  );
+  t.equal(JSON.parse(withSocket.stdout).socket, '/tmp/gcb-none.sock');
+  const plain = await runHelper(['status', '--bogus'], '', process.env);
+  t.equal(plain.stdout, '', 'without --json, nothing on stdout');
+});
+
 t.test('status --json says running: true whatever the status itself holds', async (t) => {
   // Found in review: a status holding "running": false overrode it.
   const socketPath = await fakeDaemon(t, {
