@@ -20,7 +20,12 @@ import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provid
 import type { Integration, ProviderRegistry } from './provider-registry.js';
 import type { TokenRevoker } from './token-revoker.js';
 import { MintCoordinator } from './mint-coordinator.js';
-import { envelopeFingerprint, fingerprint, type TokenCache } from './token-cache.js';
+import {
+  envelopeFingerprint,
+  fingerprint,
+  type CachedCredential,
+  type TokenCache,
+} from './token-cache.js';
 
 export interface CredentialServiceOptions {
   registry: ProviderRegistry;
@@ -305,15 +310,39 @@ export class CredentialService {
     return deleted.length;
   }
 
-  /** What is cached, without the secrets. */
+  /**
+   * What is cached and can be served, without the secrets. A token cached
+   * under an integration that a reload renamed, removed or changed is never
+   * served again (a hit looks up its integration's current key), so it is
+   * not listed either (found in review: status listed it under the old name).
+   */
   async cacheStatus(): Promise<StatusCacheEntry[]> {
-    return (await this.#cache.entries()).map((entry) => ({
+    const reachable = this.#reachable();
+    return (await this.#cache.entries()).filter(reachable).map((entry) => ({
       integration: entry.integration,
       repository: entry.scope.repository,
       permissions: entry.scope.permissions,
       expiresAtMs: entry.envelope.expiresAtMs,
       staleAtMs: entry.staleAtMs,
     }));
+  }
+
+  /**
+   * After a reload: drops the cached tokens no integration can reach now,
+   * which only wait to expire otherwise. They stay known to the revoker, so
+   * an erase or the shutdown still revokes them. Returns how many.
+   */
+  async dropUnreachable(): Promise<number> {
+    const reachable = this.#reachable();
+    const dropped = await this.#cache.deleteWhere((entry) => !reachable(entry));
+    for (const entry of dropped) this.#hitFacts.delete(entry.envelope);
+    return dropped.length;
+  }
+
+  /** Whether a cached entry is under the key prefix of an integration in use now. */
+  #reachable(): (entry: CachedCredential) => boolean {
+    const prefixes = this.#registry.integrations.map(({ config }) => keyPrefixOf(config));
+    return (entry) => prefixes.some((prefix) => entry.scope.cacheKey.startsWith(prefix));
   }
 
   /** Waits for background refreshes; call after the server stops accepting. */

@@ -176,10 +176,17 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     socketPath: options.socketPath,
     stopped,
     stop,
-    reload: () => {
+    reload: async () => {
       // SIGHUP is what logrotate sends: the audit log is opened anew too.
       audit.reopen();
-      return reloader.reload();
+      const reloaded = await reloader.reload();
+      if (reloaded) {
+        const dropped = await service.dropUnreachable();
+        if (dropped > 0) {
+          log.info({ dropped }, 'dropped cached tokens that the new config no longer serves');
+        }
+      }
+      return reloaded;
     },
   };
 }

@@ -220,6 +220,31 @@ t.test('a reload that renames an integration or changes its lifetimes starts afr
   t.equal(provider.mints, 5);
 });
 
+t.test(
+  'after a rename, status lists only what can be served, and the rest can be dropped',
+  async (t) => {
+    // Found in review: status listed the tokens cached under the old name.
+    const { provider, context, request, config, serviceOver } = await setup(t);
+    const registry = new ProviderRegistry([{ config, provider }]);
+    const { service } = serviceOver(registry);
+    await service.get(request('acme/widgets'), context);
+    await service.get(request('acme/gadgets'), context);
+    registry.replaceAll([{ config: { ...config, name: 'renamed' }, provider }]);
+    await service.get(request('acme/widgets'), context);
+
+    const listed = await service.cacheStatus();
+    t.same(
+      listed.map(({ integration, repository }) => `${integration} ${repository}`),
+      ['renamed acme/widgets'],
+      "the old name's entries are not listed",
+    );
+    t.equal(await service.dropUnreachable(), 2, "the old name's two entries are dropped");
+    t.equal(await service.dropUnreachable(), 0, 'and only those');
+    t.same(await service.cacheStatus(), listed, 'what can be served stays');
+    t.equal((await service.get(request('acme/widgets'), context)).cached, true, 'still a hit');
+  },
+);
+
 t.test('a revoked token is never served from the cache, nor as a fallback', async (t) => {
   // Found in review: an erase whose revocation picked up a token that a
   // racing mint cached after the erase's own pass over the cache left that

@@ -92,6 +92,18 @@ t.test('SIGHUP reloads the config without dropping a request', async (t) => {
   // The last mint for widgets: the delayed gadgets mint may finish after it.
   const widgetsMints = w.github.mints.filter((mint) => mint.repositories?.includes('widgets'));
   t.same(widgetsMints.at(-1)!.permissions, { contents: 'read' }, 'minted with the new config');
+
+  // The tokens cached under the old config are never served again: the
+  // reload dropped them, and status lists only what the new config serves
+  // (not gadgets either, whose mint under the old config ended after it).
+  const status = await sendRequest(w.daemon.socketPath, { v: PROTOCOL_VERSION, op: 'status' });
+  t.same(status.ok && status.status?.cache.map((entry) => [entry.repository, entry.permissions]), [
+    [`${OWNER}/widgets`, { contents: 'read' }],
+  ]);
+  t.match(
+    w.daemon.output(),
+    /"dropped":[12],.*dropped cached tokens that the new config no longer serves/,
+  );
 });
 
 async function untilReloaded(w: BrokerWorld): Promise<void> {
