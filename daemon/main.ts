@@ -100,15 +100,21 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       compactor.stop();
       await closeListeners(listeners);
       await service.drain();
+      const cause = {
+        reason: 'shutdown' as const,
+        requestId: 'shutdown',
+        requester: { pid: process.pid, ppid: process.ppid },
+        listener: null,
+        log,
+      };
       if (reloader.config.revokeOnShutdown) {
-        const revoked = await revoker.revokeAll({
-          reason: 'shutdown',
-          requestId: 'shutdown',
-          requester: { pid: process.pid, ppid: process.ppid },
-          listener: null,
-          log,
-        });
+        const revoked = await revoker.revokeAll(cause);
         log.info({ revoked }, 'revoked live tokens at shutdown');
+      } else if (revoker.failedCount > 0) {
+        // An erase asked for these; GitHub did not confirm them then.
+        const failed = revoker.failedCount;
+        const revoked = await revoker.retryFailed(cause);
+        log.info({ failed, revoked }, 'retried the revocations that had failed');
       }
       // Lines nothing waits for (a refresh-ahead's mint) may still be queued.
       audit.flush();

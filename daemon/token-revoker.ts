@@ -1,7 +1,8 @@
 /**
  * Remembers the credentials this daemon minted until they expire, so it can
  * revoke them: those git erases, and every one still live at shutdown when
- * the config asks for it. The list lives in memory only; tokens minted by a
+ * the config asks for it. A revocation that fails is tried again at
+ * shutdown in any case. The list lives in memory only; tokens minted by a
  * daemon that crashed expire on their own within the hour.
  */
 import type { Logger } from 'pino';
@@ -42,6 +43,12 @@ export class TokenRevoker {
   readonly #issued = new Set<IssuedCredential>();
   /** Chosen for revocation: the cache must never serve these again. */
   readonly #revoked = new WeakSet<CredentialEnvelope>();
+  /**
+   * Revocations GitHub did not confirm (it failed, or could not be reached):
+   * tried again by a later revocation that chooses them and at shutdown
+   * (found in review: a failed erase-time revocation was never retried).
+   */
+  readonly #failed = new Set<IssuedCredential>();
   /** The earliest expiry tracked: nothing needs pruning before it. */
   #pruneAtMs = Number.POSITIVE_INFINITY;
 
@@ -67,9 +74,14 @@ export class TokenRevoker {
     accept: (issued: IssuedCredential) => boolean,
     cause: RevocationCause,
   ): Promise<number> {
-    const chosen = [...this.#issued].filter(accept);
+    const nowMs = this.#now();
+    for (const issued of this.#failed) {
+      if (issued.envelope.expiresAtMs <= nowMs) this.#failed.delete(issued);
+    }
+    const chosen = [...this.#issued, ...this.#failed].filter(accept);
     for (const issued of chosen) {
       this.#issued.delete(issued);
+      this.#failed.delete(issued);
       this.#revoked.add(issued.envelope);
     }
     const results = await Promise.all(chosen.map((issued) => this.#revokeOne(issued, cause)));
@@ -87,6 +99,20 @@ export class TokenRevoker {
 
   revokeAll(cause: RevocationCause): Promise<number> {
     return this.revokeWhere(() => true, cause);
+  }
+
+  /** Revocations that failed earlier and whose tokens are still live. */
+  get failedCount(): number {
+    const nowMs = this.#now();
+    return [...this.#failed].filter((issued) => issued.envelope.expiresAtMs > nowMs).length;
+  }
+
+  /**
+   * Tries the failed revocations again: what the daemon does at shutdown
+   * even without revokeOnShutdown, since each was asked for (by an erase).
+   */
+  retryFailed(cause: RevocationCause): Promise<number> {
+    return this.revokeWhere((issued) => this.#failed.has(issued), cause);
   }
 
   /** Forgets expired credentials, scanning only once the earliest has expired. */
@@ -133,6 +159,7 @@ export class TokenRevoker {
         ...base(),
         error: { code: brokerError.code, message: brokerError.message },
       });
+      if (issued.envelope.expiresAtMs > this.#now()) this.#failed.add(issued);
       return false;
     }
   }

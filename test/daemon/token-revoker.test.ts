@@ -6,6 +6,7 @@ import { AuditLog } from '../../daemon/audit-log.js';
 import type { CredentialEnvelope, RevokeOutcome } from '../../daemon/provider.js';
 import type { Integration } from '../../daemon/provider-registry.js';
 import { fingerprint } from '../../daemon/token-cache.js';
+import { GitHubApiError } from '../../shared/errors.js';
 import { TokenRevoker, type IssuedCredential } from '../../daemon/token-revoker.js';
 import { StubProvider, stubIntegrationConfig } from '../fixtures/stub-provider.js';
 
@@ -113,4 +114,42 @@ t.test('a credential tracked after an expiry is pruned is itself pruned later', 
 
   t.equal(afterFirst, 1, 'the first expired credential is gone');
   t.equal(revoker.size, 0, 'the one tracked after it expires on time too');
+});
+
+t.test('a failed revocation is tried again, until its token expires', async (t) => {
+  const { clock, provider, revoker, issue, cause } = await setup(t);
+  const widgets = await issue('acme/widgets', 30 * MINUTE);
+  const gadgets = await issue('acme/gadgets', 60 * MINUTE);
+  const working = provider.revoke.bind(provider);
+  provider.revoke = async () => {
+    throw new GitHubApiError('GitHub answered HTTP 503', { status: 503 });
+  };
+
+  t.equal(await revoker.revokeAll(cause), 0, 'GitHub failed both');
+  t.equal(revoker.failedCount, 2);
+  t.equal(revoker.size, 0, 'no longer tracked as live');
+  t.ok(revoker.isRevoked(widgets.envelope), 'and never served again meanwhile');
+
+  provider.revoke = working;
+  clock.now += 30 * MINUTE; // widgets has expired: nothing left to revoke
+  t.equal(await revoker.retryFailed(cause), 1);
+  t.same(provider.revoked, [gadgets.envelope.secret]);
+  t.equal(revoker.failedCount, 0);
+  t.equal(await revoker.retryFailed(cause), 0, 'each is retried until it worked, not after');
+});
+
+t.test('a later revocation that chooses a failed one tries it again', async (t) => {
+  const { provider, revoker, issue, cause } = await setup(t);
+  const widgets = await issue('acme/widgets');
+  const working = provider.revoke.bind(provider);
+  provider.revoke = async () => {
+    throw new GitHubApiError('GitHub answered HTTP 503', { status: 503 });
+  };
+  await revoker.revokeWhere((i) => i.scope.repository === 'acme/widgets', cause);
+  provider.revoke = working;
+
+  const again = await revoker.revokeWhere((i) => i.scope.repository === 'acme/widgets', cause);
+
+  t.equal(again, 1);
+  t.same(provider.revoked, [widgets.envelope.secret]);
 });

@@ -141,3 +141,29 @@ t.test('a revocation GitHub refuses is audited as failed and erase still succeed
   );
   assertNoSecrets(t, { daemon: w.daemon.output(), audit: await w.daemon.auditText() }, [token]);
 });
+
+t.test('a revocation that failed at erase is tried again when the daemon stops', async (t) => {
+  // Found in review: it was dropped, so the token stayed usable at GitHub
+  // until it expired, although git had erased it.
+  const w = await world(t);
+  const token = await getToken(w, 'widgets');
+  await getToken(w, 'gadgets');
+  // Once: a 403 is not retried, so the erase's one attempt fails.
+  w.github.injectFault({ method: 'DELETE', path: /\/installation\/token$/, status: 403 });
+
+  const erase = await runHelper(
+    ['--socket', w.daemon.socketPath, 'erase'],
+    input(w, 'widgets', token),
+  );
+  const code = await w.daemon.stop();
+
+  t.equal(erase.code, 0, erase.stderr);
+  t.equal(code, 0);
+  t.same(revocations(w), [403, 204], "the erase's attempt, then the retry at shutdown");
+  t.match(await revokedEvents(w), [
+    { reason: 'shutdown', outcome: 'revoked', repository: 'acme/widgets' },
+  ]);
+  t.equal((await revokedEvents(w)).length, 1, 'gadgets, never erased, is left alone');
+  t.match(w.daemon.output(), /"failed":1,"revoked":1,.*retried the revocations that had failed/);
+  assertNoSecrets(t, { daemon: w.daemon.output(), audit: await w.daemon.auditText() }, [token]);
+});
