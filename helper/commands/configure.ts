@@ -29,16 +29,21 @@ export interface ConfigureOptions {
   unset: boolean;
   socket?: string;
   env?: NodeJS.ProcessEnv;
-  /** What a relative --socket is resolved against (default: the working directory). */
+  /**
+   * The directory configure works in (default: the working directory): git
+   * runs there, so it reads the config git reads there (and --local means
+   * that repository), and a relative --socket is resolved against it.
+   */
   cwd?: string;
 }
 
 function git(
   args: string[],
   env: NodeJS.ProcessEnv,
+  cwd: string | undefined,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('git', args, { env }, (error, stdout, stderr) => {
+    execFile('git', args, { env, cwd }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr: stderr.trim() });
     });
@@ -152,7 +157,7 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   const written: string[] = [];
 
   const run = async (args: string[], allowMissing = false): Promise<string> => {
-    const result = await git(['config', scope, ...args], env);
+    const result = await git(['config', scope, ...args], env, options.cwd);
     // Exit 1 for a get, 5 for an unset: the key was not there, as may be.
     if (result.code === 0 || (allowMissing && (result.code === 1 || result.code === 5))) {
       return result.stdout;
@@ -180,7 +185,11 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
    * undefined when the key is not there.
    */
   const fileOf = async (key: string): Promise<string | undefined> => {
-    const result = await git(['config', scope, '-z', '--show-origin', '--get-all', key], env);
+    const result = await git(
+      ['config', scope, '-z', '--show-origin', '--get-all', key],
+      env,
+      options.cwd,
+    );
     const origin = result.code === 0 ? result.stdout.split('\0')[0] : undefined;
     if (origin === undefined || !origin.startsWith('file:')) return undefined;
     return resolve(options.cwd ?? process.cwd(), origin.slice('file:'.length));
@@ -199,6 +208,7 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     const result = await git(
       ['config', '-z', '--show-origin', '--show-scope', '--get-regexp', CREDENTIAL_KEYS],
       env,
+      options.cwd,
     );
     if (result.code !== 0 && result.code !== 1) {
       throw new BrokerError(
