@@ -17,6 +17,9 @@ import {
   describeHelper,
   helperChain,
   parseConfigEntries,
+  withoutValueProblem,
+  type ConfigEntry,
+  type HelperChain,
 } from './helper-chain.js';
 import { parseHostOption } from './host-option.js';
 
@@ -78,8 +81,11 @@ const BROKER_COMMAND = new RegExp(
     String.raw`(?: --socket(?:=| )${SHELL_WORD})?$`,
 );
 
-/** Every key that decides which helpers git runs, and whether it sends the path. */
-const CREDENTIAL_KEYS = String.raw`^credential\.(.*\.)?(helper|usehttppath)$`;
+/**
+ * Every credential key: helper and useHttpPath decide which helpers git
+ * runs and whether it sends the path, and git stops at any without a value.
+ */
+const CREDENTIAL_KEYS = String.raw`^credential\.`;
 
 function isBrokerCommand(value: string): boolean {
   return BROKER_COMMAND.test(value);
@@ -204,7 +210,7 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
    * generic `credential.helper`, or `https://GitHub.com/` spelled another
    * way, applies too).
    */
-  const chainProblems = async (): Promise<string[]> => {
+  const readChain = async (): Promise<HelperChain> => {
     const result = await git(
       ['config', '-z', '--show-origin', '--show-scope', '--get-regexp', CREDENTIAL_KEYS],
       env,
@@ -216,13 +222,14 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
         `cannot read git's credential helpers: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}`,
       );
     }
-    const chain = helperChain(
+    return helperChain(
       parseConfigEntries(result.stdout),
       parseHostOption(options.host),
       isBrokerCommand,
     );
-    return describeChainProblems(chain, url);
   };
+  const chainProblems = async (): Promise<string[]> =>
+    describeChainProblems(await readChain(), url);
 
   // NUL-separated: a helper value may itself hold newlines.
   const values = (await run(['-z', '--get-all', helperKey], true)).split('\0').slice(0, -1);
@@ -265,6 +272,23 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
           ? [`your ${helperKey} entries are in effect again: ${theirNames}`]
           : []),
     ];
+  }
+
+  // Git stops at a credential entry without a value before it runs any
+  // helper, so the broker's entries could never run: write nothing, rather
+  // than a change that does nothing and a run that looks half done. The line
+  // is left to its owner: whether it lost a helper's name (and which) or was
+  // meant as a reset, only they know, and a wrong guess runs a helper they
+  // did not want or drops one they did. The one exception is the useHttpPath
+  // entry configure replaces anyway.
+  const replaced = (entry: ConfigEntry): boolean =>
+    entry.scope === options.scope && entry.name === pathKey.toLowerCase();
+  const stopped = withoutValueProblem(await readChain(), url, replaced);
+  if (stopped !== undefined) {
+    throw new BrokerError(
+      'CONFIG',
+      `${stopped.what}; nothing was written: ${stopped.fix}, then run configure again`,
+    );
   }
 
   const configured = values.length >= 2 && values.at(-2) === '' && values.at(-1) === command;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { configureGit } from '../../helper/commands/configure.js';
 import { isolatedGitHome, type IsolatedGitHome } from '../fixtures/git.js';
+import { runHelper } from '../fixtures/run-helper.js';
 
 const KEY = 'credential.https://github.com.helper';
 
@@ -356,4 +357,150 @@ t.test('--system is refused while GIT_CONFIG_NOSYSTEM keeps git from reading it'
       /^GIT_CONFIG_NOSYSTEM is set, so git reads no system config .*; nothing was written: unset GIT_CONFIG_NOSYSTEM for this command, or use --global$/,
   });
   t.notOk(existsSync(systemFile), 'nothing was written');
+});
+
+/**
+ * What git itself does when it asks its helpers for `input` in `cwd`: no
+ * helper in these tests answers, and prompting is off, so git never waits.
+ */
+function gitFill(home: IsolatedGitHome, input: string, cwd = home.dir) {
+  return spawnSync('git', ['credential', 'fill'], { env: home.env, cwd, input, encoding: 'utf8' });
+}
+
+t.test(
+  'an entry without a value, at which git stops, is refused; nothing is written',
+  async (t) => {
+    for (const { text, request, named } of [
+      {
+        text: '[credential]\n\thelper\n',
+        request: 'protocol=https\nhost=github.com\n\n',
+        named: /'helper' without a value under \[credential\] \(global config, '.*\.gitconfig'\)/,
+      },
+      // The key configure writes: `git config --get-all` shows it as an empty entry.
+      {
+        text: '[credential "https://github.com"]\n\thelper\n',
+        request: 'protocol=https\nhost=github.com\n\n',
+        named: /'helper' without a value under \[credential "https:\/\/github\.com"\]/,
+      },
+      // Only requests under that path reach it; configure turns the path on.
+      {
+        text: '[credential "https://github.com/acme"]\n\thelper\n',
+        request: 'protocol=https\nhost=github.com\npath=acme/widgets\n\n',
+        named:
+          /'helper' without a value under \[credential "https:\/\/github\.com\/acme"\].*for some repositories or user names on https:\/\/github\.com/,
+      },
+      {
+        text: '[credential]\n\tuseHttpPath\n',
+        request: 'protocol=https\nhost=github.com\n\n',
+        named: /'usehttppath' without a value under \[credential\]/,
+      },
+    ]) {
+      const home = await isolatedGitHome(t);
+      writeFileSync(join(home.dir, '.gitconfig'), text);
+      const git = gitFill(home, request);
+
+      await t.rejects(
+        configure(home),
+        {
+          code: 'CONFIG',
+          message: named,
+        },
+        text,
+      );
+      t.equal(git.status, 128, `git itself stops: ${git.stderr}`);
+      t.match(git.stderr, /missing value for 'credential\.(helper|usehttppath)'/);
+      t.equal(readFileSync(join(home.dir, '.gitconfig'), 'utf8'), text, 'nothing was written');
+    }
+  },
+);
+
+t.test('the refusal says where the entry is, what git does with it, and the fix', async (t) => {
+  const home = await isolatedGitHome(t);
+  writeFileSync(join(home.dir, '.gitconfig'), '[credential]\n\thelper = cache\n\thelper\n');
+
+  const refused = await configure(home).then(
+    () => undefined,
+    (error: Error) => error.message,
+  );
+
+  t.equal(
+    refused,
+    `git stops at 'helper' without a value under [credential] (global config, '${join(home.dir, '.gitconfig')}'): every credential request for https://github.com fails there ("missing value for 'credential.helper'") before any helper runs, the broker included; nothing was written: remove that line, or give it a value ('helper = NAME', or an empty 'helper =' that clears the helpers read before it), then run configure again`,
+  );
+});
+
+t.test(
+  'an entry without a value is named without the user name or password in its key',
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    writeFileSync(
+      join(home.dir, '.gitconfig'),
+      '[credential "https://me:hunter2-pw-7720@github.com"]\n\thelper\n',
+    );
+
+    const refused = await configure(home).then(
+      () => '',
+      (error: Error) => error.message,
+    );
+
+    t.match(
+      refused,
+      /'helper' without a value under \[credential "https:\/\/\.\.\.@github\.com"\]/,
+    );
+    t.notMatch(refused, /hunter2|me:/);
+  },
+);
+
+t.test(
+  "an entry without a value in a repository's own config is refused by --local too",
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    const repo = join(home.dir, 'repo');
+    spawnSync('git', ['init', '--quiet', repo], { env: home.env, cwd: home.dir });
+    const localConfig = join(repo, '.git', 'config');
+    writeFileSync(localConfig, `${readFileSync(localConfig, 'utf8')}[credential]\n\thelper\n`);
+    const before = readFileSync(localConfig, 'utf8');
+
+    const local = configureGit({
+      scope: 'local',
+      host: 'github.com',
+      unset: false,
+      env: home.env,
+      cwd: repo,
+    });
+
+    await t.rejects(local, {
+      code: 'CONFIG',
+      message:
+        /^git stops at 'helper' without a value under \[credential\] \(local config, '\.git\/config'\)/,
+    });
+    t.equal(readFileSync(localConfig, 'utf8'), before, 'nothing was written');
+  },
+);
+
+t.test('an entry without a value for another host does not stop configure', async (t) => {
+  const home = await isolatedGitHome(t);
+  writeFileSync(join(home.dir, '.gitconfig'), '[credential "https://example.com"]\n\thelper\n');
+  const git = gitFill(home, 'protocol=https\nhost=github.com\n\n');
+
+  const out = (await configure(home)).join('\n');
+
+  t.notMatch(git.stderr, /missing value/, 'git itself does not stop at it for github.com');
+  t.match(out, /^wrote .* \(--global\):/);
+  t.equal(helpers(home).length, 2);
+});
+
+t.test('configure exits 1 for an entry without a value, and names it on stderr', async (t) => {
+  const home = await isolatedGitHome(t);
+  writeFileSync(join(home.dir, '.gitconfig'), '[credential]\n\thelper\n');
+
+  const run = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+
+  t.equal(run.code, 1, run.stderr);
+  t.equal(run.stdout, '');
+  t.match(
+    run.stderr,
+    /^git-credential-broker: git stops at 'helper' without a value under \[credential\]/,
+  );
+  t.match(run.stderr, /nothing was written/);
 });
