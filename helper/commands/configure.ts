@@ -3,7 +3,8 @@
  * helper chain first (an empty `helper =`), so no storing helper configured
  * elsewhere keeps the broker's tokens, and turns on useHttpPath so git sends
  * the repository. Running it again with the same settings changes nothing
- * and says it was already configured.
+ * and says it was already configured. It fails when other config git reads
+ * still gets in the broker's way (a helper run after it, say).
  */
 import { execFile } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
@@ -38,6 +39,18 @@ export interface ConfigureOptions {
    * that repository), and a relative --socket is resolved against it.
    */
   cwd?: string;
+}
+
+export interface ConfigureResult {
+  /** What configure wrote, removed or found in place, one line each. */
+  lines: string[];
+  /**
+   * What still keeps git from running the broker alone for the host, with
+   * useHttpPath on, now that its entries are in place: the command fails
+   * with it (exit 1), though the entries stay written. Undefined when
+   * nothing does.
+   */
+  failure: BrokerError | undefined;
 }
 
 function git(
@@ -144,7 +157,7 @@ function helperSocket(options: ConfigureOptions): { socket?: string; notes: stri
   };
 }
 
-export async function configureGit(options: ConfigureOptions): Promise<string[]> {
+export async function configureGit(options: ConfigureOptions): Promise<ConfigureResult> {
   const env = options.env ?? process.env;
   // Git reads no system file then: what configure wrote there would never
   // run. Removing entries from it is still allowed.
@@ -228,8 +241,24 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
       isBrokerCommand,
     );
   };
-  const chainProblems = async (): Promise<string[]> =>
-    describeChainProblems(await readChain(), url);
+  /**
+   * The result once the broker's entries are in place. Anything of the
+   * user's that still gets in their way fails the command, with `state`
+   * saying the entries are there. They stay: they are right, the fix is in
+   * another entry (often another file), and taking them back would leave
+   * the host to the user's former helpers; the run after the fix then says
+   * "already configured".
+   */
+  const finish = async (lines: string[], state: string): Promise<ConfigureResult> => {
+    const problems = describeChainProblems(await readChain(), url);
+    return {
+      lines,
+      failure:
+        problems.length === 0
+          ? undefined
+          : new BrokerError('CONFIG', `${state}, but ${problems.join('; also, ')}`),
+    };
+  };
 
   // NUL-separated: a helper value may itself hold newlines.
   const values = (await run(['-z', '--get-all', helperKey], true)).split('\0').slice(0, -1);
@@ -256,13 +285,16 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
 
   if (options.unset) {
     if (ours.size === 0) {
-      return [`nothing to remove: no broker settings for ${url} (${scope})`];
+      return {
+        lines: [`nothing to remove: no broker settings for ${url} (${scope})`],
+        failure: undefined,
+      };
     }
     const file = await fileOf(helperKey);
     await removeOurs();
     // configure turned it on; a user who wants it can turn it on again.
     await run(['--unset-all', pathKey], true);
-    return [
+    const lines = [
       `removed the broker's ${helperKey} entries and ${pathKey} (${where(file)})`,
       ...(keptEmpty && empties.some((i) => ours.has(i))
         ? [
@@ -272,6 +304,7 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
           ? [`your ${helperKey} entries are in effect again: ${theirNames}`]
           : []),
     ];
+    return { lines, failure: undefined };
   }
 
   // Git stops at a credential entry without a value before it runs any
@@ -308,19 +341,19 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
         ]
       : [];
   if (configured && pathOn) {
-    const problems = await chainProblems();
-    return problems.length === 0
-      ? [
-          ...socketNotes,
-          `already configured: git runs the broker for ${url} (${where(await fileOf(helperKey))}); nothing changed`,
-          ...theirNote,
-        ]
-      : [
-          ...socketNotes,
-          `nothing changed: the broker's entries for ${url} are in place (${where(await fileOf(helperKey))}), but other config git reads gets in their way:`,
-          ...problems,
-          ...theirNote,
-        ];
+    const place = where(await fileOf(helperKey));
+    const result = await finish(
+      [],
+      `the broker's entries for ${url} are in place (${place}; nothing changed)`,
+    );
+    result.lines.push(
+      ...socketNotes,
+      result.failure === undefined
+        ? `already configured: git runs the broker for ${url} (${place}); nothing changed`
+        : `nothing changed: the broker's entries for ${url} are in place (${place})`,
+      ...theirNote,
+    );
+    return result;
   }
 
   const lines = [...socketNotes, ...theirNote];
@@ -347,11 +380,13 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     lines.push(`${pathKey} = true${replacedNote(pathValues)}`);
   }
   const file = await fileOf(pathKey);
-  return [
-    file === undefined
-      ? `wrote git's ${scope} config:`
-      : `wrote ${printable(file, 300)} (${scope}):`,
-    ...lines,
-    ...(await chainProblems()),
-  ];
+  return finish(
+    [
+      file === undefined
+        ? `wrote git's ${scope} config:`
+        : `wrote ${printable(file, 300)} (${scope}):`,
+      ...lines,
+    ],
+    `the broker's entries for ${url} are written (${where(file)})`,
+  );
 }

@@ -201,33 +201,38 @@ function listed(entries: ConfigEntry[]): string {
     .join(', ');
 }
 
-/** What keeps git from running the broker alone, with useHttpPath on, for `url`; empty when nothing does. */
+/**
+ * What keeps git from running the broker alone, with useHttpPath on, for
+ * `url`: one clause each, its fix included, to follow "but"; empty when
+ * nothing does. Every helper after the broker counts, not only the known
+ * storing ones: git hands each the broker's tokens with `store` after every
+ * request that succeeds, and what a helper does with them cannot be told
+ * from its name.
+ */
 export function chainProblems(chain: HelperChain, url: string): string[] {
   const problems: string[] = [];
   const withoutValue = withoutValueProblem(chain, url);
-  if (withoutValue !== undefined) {
-    problems.push(`warning: ${withoutValue.what}; ${withoutValue.fix}`);
-  }
+  if (withoutValue !== undefined) problems.push(`${withoutValue.what}; ${withoutValue.fix}`);
   if (!chain.brokerRuns) {
     problems.push(
       chain.droppedBy === undefined
-        ? `warning: git does not run the broker for ${url}`
-        : `warning: git does not run the broker for ${url}: an empty credential helper entry read after it (${where(chain.droppedBy)}) clears it; remove that entry`,
+        ? `git does not run the broker for ${url}`
+        : `git does not run the broker for ${url}: an empty credential helper entry read after it (${where(chain.droppedBy)}) clears it; remove that entry`,
     );
   }
   if (chain.after.length > 0) {
     problems.push(
-      `warning: git still runs other helpers after the broker for ${url}, and a storing one keeps the broker's tokens: ${listed(chain.after)}; remove them, or limit them to other hosts ('git config --show-origin --get-regexp credential.*helper' lists every helper in the order git reads them)`,
+      `git still runs other helpers after the broker for ${url}, and hands each of them every token the broker serves, to store ('store' after each request that succeeds): ${listed(chain.after)}; remove them, limit them to other hosts, or have the broker's entries read after them (for a helper in the same file, 'configure --unset' then 'configure' writes them again at its end, where their empty 'helper =' entry clears every helper read before it); 'git config --show-origin --get-regexp credential.*helper' lists every helper in the order git reads them`,
     );
   }
   if (chain.afterForSome.length > 0) {
     problems.push(
-      `warning: for some repositories or user names on ${url}, git also runs helpers after the broker: ${listed(chain.afterForSome)}`,
+      `for some repositories or user names on ${url}, git also runs helpers after the broker, and hands each of them those tokens, to store: ${listed(chain.afterForSome)}; remove them, or limit them to other hosts`,
     );
   }
   if (chain.useHttpPath !== undefined && gitBoolean(chain.useHttpPath.value) !== true) {
     problems.push(
-      `warning: a useHttpPath entry read last (${where(chain.useHttpPath)}) leaves it off for ${url}, so git sends no repository path and the broker refuses; remove that entry`,
+      `a useHttpPath entry read last (${where(chain.useHttpPath)}) leaves it off for ${url}, so git sends no repository path and the broker refuses; remove that entry`,
     );
   }
   return problems;

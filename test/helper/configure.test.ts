@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { configureGit } from '../../helper/commands/configure.js';
+import { configureGit, type ConfigureResult } from '../../helper/commands/configure.js';
 import { isolatedGitHome, type IsolatedGitHome } from '../fixtures/git.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
@@ -42,7 +42,7 @@ t.test('never prints a secret from a helper it replaces', async (t) => {
   gitConfig(home, '--add', KEY, 'TOKEN=hunter3 store');
   gitConfig(home, '--add', KEY, 'store --file=/secret/place');
 
-  const out = (await configure(home)).join('\n');
+  const out = (await configure(home)).lines.join('\n');
 
   t.match(
     out,
@@ -55,7 +55,7 @@ t.test('never writes terminal escapes from a helper value', async (t) => {
   const home = await isolatedGitHome(t);
   gitConfig(home, '--add', KEY, '\u001b]0;pwned\u0007\u001b[2Jmine');
 
-  const out = (await configure(home)).join('\n');
+  const out = (await configure(home)).lines.join('\n');
 
   // eslint-disable-next-line no-control-regex -- control characters are what must not appear
   t.notMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f]/, 'no control character but the line ends');
@@ -65,7 +65,7 @@ t.test("configure adds after the user's helpers and --unset takes only its own b
   const home = await isolatedGitHome(t);
   const before = ['cache --timeout=60', '!f() {\n echo x; }; f'];
   for (const value of before) gitConfig(home, '--add', KEY, value);
-  const configured = (await configure(home)).join('\n');
+  const configured = (await configure(home)).lines.join('\n');
   // Added afterwards, and only mentioning the broker's path: the user's.
   const after = ['store --file /home/me/.config/git-credential-broker'];
   for (const value of after) gitConfig(home, '--add', KEY, value);
@@ -76,7 +76,7 @@ t.test("configure adds after the user's helpers and --unset takes only its own b
   t.equal(withBroker[2], '', 'then the reset');
   t.match(withBroker[3], /git-credential-broker\.cjs$/, 'then the broker');
 
-  const out = (await configure(home, true)).join('\n');
+  const out = (await configure(home, true)).lines.join('\n');
 
   t.same(helpers(home), [...before, ...after], "exactly the broker's two entries are gone");
   t.match(out, /removed the broker's .* entries and .*useHttpPath/);
@@ -104,10 +104,13 @@ t.test('a second run with the same settings says so, and writes nothing', async 
 
   const second = await configure(home).finally(() => unlinkSync(join(dir, '.gitconfig.lock')));
 
-  t.notMatch(first.join('\n'), /already/);
-  t.same(second, [
-    `already configured: git runs the broker for https://github.com (--global, ${join(dir, '.gitconfig')}); nothing changed`,
-  ]);
+  t.notMatch(first.lines.join('\n'), /already/);
+  t.same(second, {
+    lines: [
+      `already configured: git runs the broker for https://github.com (--global, ${join(dir, '.gitconfig')}); nothing changed`,
+    ],
+    failure: undefined,
+  });
   t.equal(readFileSync(join(dir, '.gitconfig'), 'utf8'), file);
 });
 
@@ -118,7 +121,8 @@ t.test('a second run puts back a useHttpPath the user turned off', async (t) => 
 
   const again = await configure(home);
 
-  t.notMatch(again.join('\n'), /already configured/);
+  t.notMatch(again.lines.join('\n'), /already configured/);
+  t.equal(again.failure, undefined);
   t.equal(gitConfig(home, '--get', 'credential.https://github.com.useHttpPath'), 'true\n');
 });
 
@@ -140,7 +144,7 @@ t.test('--unset keeps a reset entry of the user, and says when it had nothing to
   gitConfig(home, '--add', KEY, '');
   gitConfig(home, '--add', KEY, '!mine --x\n/usr/bin/git-credential-broker');
 
-  const out = (await configure(home, true)).join('\n');
+  const out = (await configure(home, true)).lines.join('\n');
 
   t.match(out, /^nothing to remove: no broker settings for https:\/\/github\.com/);
   t.same(helpers(home), ['', '!mine --x\n/usr/bin/git-credential-broker']);
@@ -152,7 +156,7 @@ t.test("with an empty entry of the user's own, --unset says what it had to leave
   gitConfig(home, '--add', KEY, 'osxkeychain');
   await configure(home);
 
-  const out = (await configure(home, true)).join('\n');
+  const out = (await configure(home, true)).lines.join('\n');
 
   t.same(helpers(home), ['', 'osxkeychain', ''], 'the broker command is gone; both empties stay');
   t.match(out, /left the empty .* entries: one is yours/);
@@ -166,13 +170,13 @@ t.test('several useHttpPath values, the last false, end fully configured', async
   gitConfig(home, '--add', PATH_KEY, 'true');
   gitConfig(home, '--add', PATH_KEY, 'false');
 
-  const out = (await configure(home)).join('\n');
+  const out = (await configure(home)).lines.join('\n');
   const again = await configure(home);
 
   t.same(gitConfig(home, '--get-all', PATH_KEY), 'true\n', 'one value, true');
   t.equal(helpers(home).length, 2);
   t.match(out, /useHttpPath = true \(replaced 2 entries: 'true', 'false'\)/);
-  t.match(again.join('\n'), /^already configured/);
+  t.match(again.lines.join('\n'), /^already configured/);
 });
 
 t.test('a useHttpPath without a value, which git refuses, is replaced, and says so', async (t) => {
@@ -181,7 +185,7 @@ t.test('a useHttpPath without a value, which git refuses, is replaced, and says 
   // git's credential code stops at such an entry ("missing value").
   writeFileSync(join(dir, '.gitconfig'), '[credential "https://github.com"]\n\tuseHttpPath\n');
 
-  const out = (await configure(home)).join('\n');
+  const out = (await configure(home)).lines.join('\n');
 
   t.equal(gitConfig(home, '--get-all', PATH_KEY), 'true\n');
   t.match(out, /useHttpPath = true \(replaced an entry without a value, which git refuses\)/);
@@ -195,20 +199,25 @@ t.test('configure lists only what it wrote', async (t) => {
 
   const second = await configure(home);
 
-  t.match(first.join('\n'), /helper = \(empty/);
-  t.notMatch(first.join('\n'), /useHttpPath = true/, 'yes was already true');
-  t.match(first.join('\n'), /useHttpPath was already on/);
-  t.notMatch(second.join('\n'), /helper = /, 'the helper entries were in place');
-  t.match(second.join('\n'), /the broker's .*helper entries were already in place/);
-  t.match(second.join('\n'), /useHttpPath = true \(replaced 'off'\)/);
+  t.match(first.lines.join('\n'), /helper = \(empty/);
+  t.notMatch(first.lines.join('\n'), /useHttpPath = true/, 'yes was already true');
+  t.match(first.lines.join('\n'), /useHttpPath was already on/);
+  t.notMatch(second.lines.join('\n'), /helper = /, 'the helper entries were in place');
+  t.match(second.lines.join('\n'), /the broker's .*helper entries were already in place/);
+  t.match(second.lines.join('\n'), /useHttpPath = true \(replaced 'off'\)/);
 });
+
+/** What a failed configure says: its error's message, or '' when it did not fail. */
+function failureOf(result: ConfigureResult): string {
+  return result.failure?.message ?? '';
+}
 
 /** A config file's text, appended as a user editing it would. */
 function append(dir: string, text: string): void {
   writeFileSync(join(dir, '.gitconfig'), readFileSync(join(dir, '.gitconfig'), 'utf8') + text);
 }
 
-t.test('a helper git still runs after the broker is named, not "already configured"', async (t) => {
+t.test('a helper git still runs after the broker fails configure, and is named', async (t) => {
   for (const later of [
     // A later `git config --global credential.helper store` lands here.
     '[credential]\n\thelper = store\n',
@@ -223,11 +232,18 @@ t.test('a helper git still runs after the broker is named, not "already configur
     await configure(home);
     append(dir, later);
 
-    const again = (await configure(home)).join('\n');
+    const again = await configure(home);
 
-    t.notMatch(again, /already configured/, later);
-    t.match(again, /git still runs other helpers after the broker for https:\/\/github\.com/);
-    t.match(again, /'store' \(global config, '.*\.gitconfig'\)/);
+    t.notMatch(again.lines.join('\n'), /already configured/, later);
+    t.match(again.lines, [
+      /^nothing changed: the broker's entries for https:\/\/github\.com are in place/,
+    ]);
+    t.match(again.failure, { code: 'CONFIG' });
+    t.match(
+      failureOf(again),
+      /^the broker's entries for https:\/\/github\.com are in place \(--global, .*; nothing changed\), but git still runs other helpers after the broker for https:\/\/github\.com/,
+    );
+    t.match(failureOf(again), /'store' \(global config, '.*\.gitconfig'\)/);
   }
 });
 
@@ -245,8 +261,8 @@ t.test('helpers for other hosts or before the broker leave it "already configure
 
   const again = await configure(home);
 
-  t.match(again[0], /^already configured/);
-  t.notMatch(again.join('\n'), /warning/);
+  t.match(again.lines[0], /^already configured/);
+  t.equal(again.failure, undefined);
 });
 
 t.test('what gets in the way after the broker is named, never a key or password', async (t) => {
@@ -259,12 +275,12 @@ t.test('what gets in the way after the broker is named, never a key or password'
       '[credential]\n\tuseHttpPath = false\n',
   );
 
-  const withSome = (await configure(home)).join('\n');
+  const withSome = failureOf(await configure(home));
   append(dir, '[credential]\n\thelper =\n');
-  const dropped = (await configure(home)).join('\n');
+  const dropped = failureOf(await configure(home));
 
   t.match(withSome, /for some repositories or user names on https:\/\/github\.com.*'cache'/);
-  t.match(withSome, /a useHttpPath entry read last .* leaves it off/);
+  t.match(withSome, /; also, a useHttpPath entry read last .* leaves it off/);
   t.match(dropped, /git does not run the broker for https:\/\/github\.com: an empty credential/);
   t.notMatch(withSome + dropped, /hunter2|me:/);
 });
@@ -282,10 +298,13 @@ t.test('the first run also names a helper that runs after what it wrote', async 
     },
   };
 
-  const out = (await configure(withExtra)).join('\n');
+  const out = await configure(withExtra);
 
-  t.match(out, /helper = \(empty/);
-  t.match(out, /git still runs other helpers after the broker .*'store' \(command config/);
+  t.match(out.lines.join('\n'), /helper = \(empty/);
+  t.match(
+    failureOf(out),
+    /^the broker's entries for https:\/\/github\.com are written \(--global, .*\), but git still runs other helpers after the broker .*'store' \(command config/,
+  );
 });
 
 t.test('a relative --socket is written as an absolute path, and the output says so', async (t) => {
@@ -311,8 +330,8 @@ t.test('a relative --socket is written as an absolute path, and the output says 
   });
 
   t.equal(helpers(home).at(-1)?.split(' --socket ')[1], socket);
-  t.match(out.join('\n'), `--socket 'own/d.sock' is relative: written as '${socket}'`);
-  t.match(again.join('\n'), /^already configured/m, 'the same socket, given absolute');
+  t.match(out.lines.join('\n'), `--socket 'own/d.sock' is relative: written as '${socket}'`);
+  t.match(again.lines.join('\n'), /^already configured/m, 'the same socket, given absolute');
 });
 
 t.test('configure names the file git wrote, wherever git keeps the global config', async (t) => {
@@ -329,13 +348,13 @@ t.test('configure names the file git wrote, wherever git keeps the global config
   const unset = await configure(explicit, true);
   const viaXdg = await configure(xdg);
 
-  t.equal(first[0], `wrote ${join(dir, '.gitconfig')} (--global):`);
+  t.equal(first.lines[0], `wrote ${join(dir, '.gitconfig')} (--global):`);
   t.match(
-    again[0],
+    again.lines[0],
     `already configured: git runs the broker for https://github.com (--global, ${join(dir, '.gitconfig')})`,
   );
-  t.match(unset[0], `(--global, ${join(dir, '.gitconfig')})`);
-  t.equal(viaXdg[0], `wrote ${join(xdgHome.dir, '.config', 'git', 'config')} (--global):`);
+  t.match(unset.lines[0], `(--global, ${join(dir, '.gitconfig')})`);
+  t.equal(viaXdg.lines[0], `wrote ${join(xdgHome.dir, '.config', 'git', 'config')} (--global):`);
   t.match(
     readFileSync(join(xdgHome.dir, '.config', 'git', 'config'), 'utf8'),
     /useHttpPath = true/,
@@ -483,7 +502,7 @@ t.test('an entry without a value for another host does not stop configure', asyn
   writeFileSync(join(home.dir, '.gitconfig'), '[credential "https://example.com"]\n\thelper\n');
   const git = gitFill(home, 'protocol=https\nhost=github.com\n\n');
 
-  const out = (await configure(home)).join('\n');
+  const out = (await configure(home)).lines.join('\n');
 
   t.notMatch(git.stderr, /missing value/, 'git itself does not stop at it for github.com');
   t.match(out, /^wrote .* \(--global\):/);
@@ -504,3 +523,41 @@ t.test('configure exits 1 for an entry without a value, and names it on stderr',
   );
   t.match(run.stderr, /nothing was written/);
 });
+
+t.test(
+  'a storing helper git runs after the broker fails configure with exit 1, its entries written',
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    // A repository whose own config, read after the global one, stores credentials.
+    const repo = join(home.dir, 'repo');
+    spawnSync('git', ['init', '--quiet', repo], { env: home.env, cwd: home.dir });
+    spawnSync('git', ['config', '--local', 'credential.helper', 'store'], {
+      env: home.env,
+      cwd: repo,
+    });
+
+    const run = await runHelper(['configure'], '', home.env, { cwd: repo });
+    // What git does after a request that succeeded: `store` on every helper.
+    const approve = spawnSync('git', ['credential', 'approve'], {
+      env: home.env,
+      cwd: repo,
+      input:
+        'protocol=https\nhost=github.com\nusername=x-access-token\npassword=stand-in-token\n\n',
+      encoding: 'utf8',
+    });
+
+    t.equal(run.code, 1, run.stderr);
+    t.match(run.stdout, /^wrote .*\.gitconfig \(--global\):\n.*helper = \(empty/);
+    t.equal(helpers(home).length, 2, "the broker's entries are written");
+    t.equal(
+      run.stderr,
+      `git-credential-broker: the broker's entries for https://github.com are written (--global, ${join(home.dir, '.gitconfig')}), but git still runs other helpers after the broker for https://github.com, and hands each of them every token the broker serves, to store ('store' after each request that succeeds): 'store' (local config, '.git/config'); remove them, limit them to other hosts, or have the broker's entries read after them (for a helper in the same file, 'configure --unset' then 'configure' writes them again at its end, where their empty 'helper =' entry clears every helper read before it); 'git config --show-origin --get-regexp credential.*helper' lists every helper in the order git reads them\n`,
+    );
+    t.equal(approve.status, 0, approve.stderr);
+    t.match(
+      readFileSync(join(home.dir, '.git-credentials'), 'utf8'),
+      /stand-in-token/,
+      "git handed the credential to 'store', which wrote it to disk",
+    );
+  },
+);
