@@ -561,3 +561,28 @@ t.test(
     );
   },
 );
+
+t.test('a helper an includeIf pulls in for another directory is seen only there', async (t) => {
+  const home = await isolatedGitHome(t);
+  const work = join(home.dir, 'work');
+  const repo = join(work, 'repo');
+  spawnSync('git', ['init', '--quiet', repo], { env: home.env, cwd: home.dir });
+  const included = join(home.dir, 'work.gitconfig');
+  writeFileSync(included, '[credential "https://github.com"]\n\thelper = store\n');
+  await configure(home);
+  // After the broker's entries, so it runs after the broker where it applies.
+  append(home.dir, `[includeIf "gitdir:${work}/"]\n\tpath = ${included}\n`);
+
+  const elsewhere = await configure(home);
+  const inside = await configureGit({
+    scope: 'global',
+    host: 'github.com',
+    unset: false,
+    env: home.env,
+    cwd: repo,
+  });
+
+  t.match(elsewhere.lines[0], /^already configured/, 'git reads no such helper outside work/');
+  t.equal(elsewhere.failure, undefined);
+  t.match(failureOf(inside), /'store' \(global config, '.*work\.gitconfig'\)/);
+});
