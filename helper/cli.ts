@@ -252,13 +252,15 @@ export async function runCli(argv: string[]): Promise<number> {
             ),
         async (args) => {
           const scope: GitConfigScope = args.local ? 'local' : args.system ? 'system' : 'global';
-          const lines = await configureGit({
+          const { lines, failure } = await configureGit({
             scope,
             host: args.host,
             unset: args.unset,
             ...(args.socket === undefined ? {} : { socket: args.socket }),
           });
           print(`${lines.join('\n')}\n`);
+          // Written, but not a configuration to rely on: exit 1.
+          if (failure !== undefined) throw failure;
         },
       )
       .command(

@@ -3,7 +3,8 @@
  * helper chain first (an empty `helper =`), so no storing helper configured
  * elsewhere keeps the broker's tokens, and turns on useHttpPath so git sends
  * the repository. Running it again with the same settings changes nothing
- * and says it was already configured.
+ * and says it was already configured. It fails when other config git reads
+ * still gets in the broker's way (a helper run after it, say).
  */
 import { execFile } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
@@ -17,6 +18,9 @@ import {
   describeHelper,
   helperChain,
   parseConfigEntries,
+  withoutValueProblem,
+  type ConfigEntry,
+  type HelperChain,
 } from './helper-chain.js';
 import { parseHostOption } from './host-option.js';
 
@@ -29,16 +33,33 @@ export interface ConfigureOptions {
   unset: boolean;
   socket?: string;
   env?: NodeJS.ProcessEnv;
-  /** What a relative --socket is resolved against (default: the working directory). */
+  /**
+   * The directory configure works in (default: the working directory): git
+   * runs there, so it reads the config git reads there (and --local means
+   * that repository), and a relative --socket is resolved against it.
+   */
   cwd?: string;
+}
+
+export interface ConfigureResult {
+  /** What configure wrote, removed or found in place, one line each. */
+  lines: string[];
+  /**
+   * What still keeps git from running the broker alone for the host, with
+   * useHttpPath on, now that its entries are in place: the command fails
+   * with it (exit 1), though the entries stay written. Undefined when
+   * nothing does.
+   */
+  failure: BrokerError | undefined;
 }
 
 function git(
   args: string[],
   env: NodeJS.ProcessEnv,
+  cwd: string | undefined,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('git', args, { env }, (error, stdout, stderr) => {
+    execFile('git', args, { env, cwd }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr: stderr.trim() });
     });
@@ -73,8 +94,11 @@ const BROKER_COMMAND = new RegExp(
     String.raw`(?: --socket(?:=| )${SHELL_WORD})?$`,
 );
 
-/** Every key that decides which helpers git runs, and whether it sends the path. */
-const CREDENTIAL_KEYS = String.raw`^credential\.(.*\.)?(helper|usehttppath)$`;
+/**
+ * Every credential key: helper and useHttpPath decide which helpers git
+ * runs and whether it sends the path, and git stops at any without a value.
+ */
+const CREDENTIAL_KEYS = String.raw`^credential\.`;
 
 function isBrokerCommand(value: string): boolean {
   return BROKER_COMMAND.test(value);
@@ -133,7 +157,7 @@ function helperSocket(options: ConfigureOptions): { socket?: string; notes: stri
   };
 }
 
-export async function configureGit(options: ConfigureOptions): Promise<string[]> {
+export async function configureGit(options: ConfigureOptions): Promise<ConfigureResult> {
   const env = options.env ?? process.env;
   // Git reads no system file then: what configure wrote there would never
   // run. Removing entries from it is still allowed.
@@ -152,7 +176,7 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
   const written: string[] = [];
 
   const run = async (args: string[], allowMissing = false): Promise<string> => {
-    const result = await git(['config', scope, ...args], env);
+    const result = await git(['config', scope, ...args], env, options.cwd);
     // Exit 1 for a get, 5 for an unset: the key was not there, as may be.
     if (result.code === 0 || (allowMissing && (result.code === 1 || result.code === 5))) {
       return result.stdout;
@@ -180,7 +204,11 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
    * undefined when the key is not there.
    */
   const fileOf = async (key: string): Promise<string | undefined> => {
-    const result = await git(['config', scope, '-z', '--show-origin', '--get-all', key], env);
+    const result = await git(
+      ['config', scope, '-z', '--show-origin', '--get-all', key],
+      env,
+      options.cwd,
+    );
     const origin = result.code === 0 ? result.stdout.split('\0')[0] : undefined;
     if (origin === undefined || !origin.startsWith('file:')) return undefined;
     return resolve(options.cwd ?? process.cwd(), origin.slice('file:'.length));
@@ -195,10 +223,11 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
    * generic `credential.helper`, or `https://GitHub.com/` spelled another
    * way, applies too).
    */
-  const chainProblems = async (): Promise<string[]> => {
+  const readChain = async (): Promise<HelperChain> => {
     const result = await git(
       ['config', '-z', '--show-origin', '--show-scope', '--get-regexp', CREDENTIAL_KEYS],
       env,
+      options.cwd,
     );
     if (result.code !== 0 && result.code !== 1) {
       throw new BrokerError(
@@ -206,12 +235,29 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
         `cannot read git's credential helpers: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}`,
       );
     }
-    const chain = helperChain(
+    return helperChain(
       parseConfigEntries(result.stdout),
       parseHostOption(options.host),
       isBrokerCommand,
     );
-    return describeChainProblems(chain, url);
+  };
+  /**
+   * The result once the broker's entries are in place. Anything of the
+   * user's that still gets in their way fails the command, with `state`
+   * saying the entries are there. They stay: they are right, the fix is in
+   * another entry (often another file), and taking them back would leave
+   * the host to the user's former helpers; the run after the fix then says
+   * "already configured".
+   */
+  const finish = async (lines: string[], state: string): Promise<ConfigureResult> => {
+    const problems = describeChainProblems(await readChain(), url);
+    return {
+      lines,
+      failure:
+        problems.length === 0
+          ? undefined
+          : new BrokerError('CONFIG', `${state}, but ${problems.join('; also, ')}`),
+    };
   };
 
   // NUL-separated: a helper value may itself hold newlines.
@@ -239,13 +285,16 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
 
   if (options.unset) {
     if (ours.size === 0) {
-      return [`nothing to remove: no broker settings for ${url} (${scope})`];
+      return {
+        lines: [`nothing to remove: no broker settings for ${url} (${scope})`],
+        failure: undefined,
+      };
     }
     const file = await fileOf(helperKey);
     await removeOurs();
     // configure turned it on; a user who wants it can turn it on again.
     await run(['--unset-all', pathKey], true);
-    return [
+    const lines = [
       `removed the broker's ${helperKey} entries and ${pathKey} (${where(file)})`,
       ...(keptEmpty && empties.some((i) => ours.has(i))
         ? [
@@ -255,6 +304,24 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
           ? [`your ${helperKey} entries are in effect again: ${theirNames}`]
           : []),
     ];
+    return { lines, failure: undefined };
+  }
+
+  // Git stops at a credential entry without a value before it runs any
+  // helper, so the broker's entries could never run: write nothing, rather
+  // than a change that does nothing and a run that looks half done. The line
+  // is left to its owner: whether it lost a helper's name (and which) or was
+  // meant as a reset, only they know, and a wrong guess runs a helper they
+  // did not want or drops one they did. The one exception is the useHttpPath
+  // entry configure replaces anyway.
+  const replaced = (entry: ConfigEntry): boolean =>
+    entry.scope === options.scope && entry.name === pathKey.toLowerCase();
+  const stopped = withoutValueProblem(await readChain(), url, replaced);
+  if (stopped !== undefined) {
+    throw new BrokerError(
+      'CONFIG',
+      `${stopped.what}; nothing was written: ${stopped.fix}, then run configure again`,
+    );
   }
 
   const configured = values.length >= 2 && values.at(-2) === '' && values.at(-1) === command;
@@ -274,19 +341,19 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
         ]
       : [];
   if (configured && pathOn) {
-    const problems = await chainProblems();
-    return problems.length === 0
-      ? [
-          ...socketNotes,
-          `already configured: git runs the broker for ${url} (${where(await fileOf(helperKey))}); nothing changed`,
-          ...theirNote,
-        ]
-      : [
-          ...socketNotes,
-          `nothing changed: the broker's entries for ${url} are in place (${where(await fileOf(helperKey))}), but other config git reads gets in their way:`,
-          ...problems,
-          ...theirNote,
-        ];
+    const place = where(await fileOf(helperKey));
+    const result = await finish(
+      [],
+      `the broker's entries for ${url} are in place (${place}; nothing changed)`,
+    );
+    result.lines.push(
+      ...socketNotes,
+      result.failure === undefined
+        ? `already configured: git runs the broker for ${url} (${place}); nothing changed`
+        : `nothing changed: the broker's entries for ${url} are in place (${place})`,
+      ...theirNote,
+    );
+    return result;
   }
 
   const lines = [...socketNotes, ...theirNote];
@@ -313,11 +380,13 @@ export async function configureGit(options: ConfigureOptions): Promise<string[]>
     lines.push(`${pathKey} = true${replacedNote(pathValues)}`);
   }
   const file = await fileOf(pathKey);
-  return [
-    file === undefined
-      ? `wrote git's ${scope} config:`
-      : `wrote ${printable(file, 300)} (${scope}):`,
-    ...lines,
-    ...(await chainProblems()),
-  ];
+  return finish(
+    [
+      file === undefined
+        ? `wrote git's ${scope} config:`
+        : `wrote ${printable(file, 300)} (${scope}):`,
+      ...lines,
+    ],
+    `the broker's entries for ${url} are written (${where(file)})`,
+  );
 }

@@ -1,54 +1,48 @@
 /**
  * configure against a real git, in an isolated config: what it replaces,
  * what --unset keeps, and what it prints (never a helper's arguments, which
- * may hold a secret). Cases from an adversarial review.
+ * may hold a secret). Cases from an adversarial review. Git runs in a
+ * directory under the temporary directory, outside any repository.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { configureGit } from '../../helper/commands/configure.js';
+import { configureGit, type ConfigureResult } from '../../helper/commands/configure.js';
+import { isolatedGitHome, type IsolatedGitHome } from '../fixtures/git.js';
+import { runHelper } from '../fixtures/run-helper.js';
 
 const KEY = 'credential.https://github.com.helper';
 
-function isolatedGit(dir: string): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    HOME: dir,
-    XDG_CONFIG_HOME: join(dir, '.config'),
-    GIT_CONFIG_GLOBAL: join(dir, '.gitconfig'),
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CEILING_DIRECTORIES: dir,
-  };
-}
-
-function gitConfig(env: NodeJS.ProcessEnv, ...args: string[]): string {
-  return spawnSync('git', ['config', '--global', ...args], { env, encoding: 'utf8' }).stdout;
+function gitConfig(home: IsolatedGitHome, ...args: string[]): string {
+  return spawnSync('git', ['config', '--global', ...args], {
+    env: home.env,
+    cwd: home.dir,
+    encoding: 'utf8',
+  }).stdout;
 }
 
 /** The helper entries for github.com, NUL-separated so newlines survive. */
-function helpers(env: NodeJS.ProcessEnv): string[] {
-  return gitConfig(env, '-z', '--get-all', KEY).split('\0').slice(0, -1);
+function helpers(home: IsolatedGitHome): string[] {
+  return gitConfig(home, '-z', '--get-all', KEY).split('\0').slice(0, -1);
 }
 
-const configure = (env: NodeJS.ProcessEnv, unset = false) =>
-  configureGit({ scope: 'global', host: 'github.com', unset, env });
+const configure = (home: IsolatedGitHome, unset = false) =>
+  configureGit({ scope: 'global', host: 'github.com', unset, env: home.env, cwd: home.dir });
 
 t.test('never prints a secret from a helper it replaces', async (t) => {
-  const env = isolatedGit(t.testdir());
-  gitConfig(env, '--add', KEY, '!GH_TOKEN=ghp_SECRETSECRET gh auth git-credential');
+  const home = await isolatedGitHome(t);
+  gitConfig(home, '--add', KEY, '!GH_TOKEN=ghp_SECRETSECRET gh auth git-credential');
   gitConfig(
-    env,
+    home,
     '--add',
     KEY,
     '!f() { echo username=x;\n TOKEN=hunter2 echo password=$TOKEN; }; f',
   );
-  gitConfig(env, '--add', KEY, 'TOKEN=hunter3 store');
-  gitConfig(env, '--add', KEY, 'store --file=/secret/place');
+  gitConfig(home, '--add', KEY, 'TOKEN=hunter3 store');
+  gitConfig(home, '--add', KEY, 'store --file=/secret/place');
 
-  const out = (await configure(env)).join('\n');
+  const out = (await configure(home)).lines.join('\n');
 
   t.match(
     out,
@@ -58,109 +52,113 @@ t.test('never prints a secret from a helper it replaces', async (t) => {
 });
 
 t.test('never writes terminal escapes from a helper value', async (t) => {
-  const env = isolatedGit(t.testdir());
-  gitConfig(env, '--add', KEY, '\u001b]0;pwned\u0007\u001b[2Jmine');
+  const home = await isolatedGitHome(t);
+  gitConfig(home, '--add', KEY, '\u001b]0;pwned\u0007\u001b[2Jmine');
 
-  const out = (await configure(env)).join('\n');
+  const out = (await configure(home)).lines.join('\n');
 
   // eslint-disable-next-line no-control-regex -- control characters are what must not appear
   t.notMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f]/, 'no control character but the line ends');
 });
 
 t.test("configure adds after the user's helpers and --unset takes only its own back", async (t) => {
-  const env = isolatedGit(t.testdir());
+  const home = await isolatedGitHome(t);
   const before = ['cache --timeout=60', '!f() {\n echo x; }; f'];
-  for (const value of before) gitConfig(env, '--add', KEY, value);
-  const configured = (await configure(env)).join('\n');
+  for (const value of before) gitConfig(home, '--add', KEY, value);
+  const configured = (await configure(home)).lines.join('\n');
   // Added afterwards, and only mentioning the broker's path: the user's.
   const after = ['store --file /home/me/.config/git-credential-broker'];
-  for (const value of after) gitConfig(env, '--add', KEY, value);
+  for (const value of after) gitConfig(home, '--add', KEY, value);
 
   t.match(configured, /stay in the file but are reset by the broker's entries after them/);
-  const withBroker = helpers(env);
+  const withBroker = helpers(home);
   t.same(withBroker.slice(0, 2), before, "the user's entries are untouched, in order");
   t.equal(withBroker[2], '', 'then the reset');
   t.match(withBroker[3], /git-credential-broker\.cjs$/, 'then the broker');
 
-  const out = (await configure(env, true)).join('\n');
+  const out = (await configure(home, true)).lines.join('\n');
 
-  t.same(helpers(env), [...before, ...after], "exactly the broker's two entries are gone");
+  t.same(helpers(home), [...before, ...after], "exactly the broker's two entries are gone");
   t.match(out, /removed the broker's .* entries and .*useHttpPath/);
   t.match(out, /in effect again: 'cache', a shell command \(!\.\.\.\), 'store'/);
-  t.equal(gitConfig(env, '--get', 'credential.https://github.com.useHttpPath'), '');
+  t.equal(gitConfig(home, '--get', 'credential.https://github.com.useHttpPath'), '');
 });
 
 t.test('configure run twice writes its entries once', async (t) => {
-  const env = isolatedGit(t.testdir());
-  gitConfig(env, '--add', KEY, 'cache');
-  await configure(env);
-  const once = helpers(env);
-  await configure(env);
+  const home = await isolatedGitHome(t);
+  gitConfig(home, '--add', KEY, 'cache');
+  await configure(home);
+  const once = helpers(home);
+  await configure(home);
 
-  t.same(helpers(env), once);
+  t.same(helpers(home), once);
 });
 
 t.test('a second run with the same settings says so, and writes nothing', async (t) => {
-  const dir = t.testdir();
-  const env = isolatedGit(dir);
-  const first = await configure(env);
+  const home = await isolatedGitHome(t);
+  const dir = home.dir;
+  const first = await configure(home);
   const file = readFileSync(join(dir, '.gitconfig'), 'utf8');
   // Another git holding the config file's lock: any write would fail.
   writeFileSync(join(dir, '.gitconfig.lock'), '');
 
-  const second = await configure(env).finally(() => unlinkSync(join(dir, '.gitconfig.lock')));
+  const second = await configure(home).finally(() => unlinkSync(join(dir, '.gitconfig.lock')));
 
-  t.notMatch(first.join('\n'), /already/);
-  t.same(second, [
-    `already configured: git runs the broker for https://github.com (--global, ${join(dir, '.gitconfig')}); nothing changed`,
-  ]);
+  t.notMatch(first.lines.join('\n'), /already/);
+  t.same(second, {
+    lines: [
+      `already configured: git runs the broker for https://github.com (--global, ${join(dir, '.gitconfig')}); nothing changed`,
+    ],
+    failure: undefined,
+  });
   t.equal(readFileSync(join(dir, '.gitconfig'), 'utf8'), file);
 });
 
 t.test('a second run puts back a useHttpPath the user turned off', async (t) => {
-  const env = isolatedGit(t.testdir());
-  await configure(env);
-  gitConfig(env, 'credential.https://github.com.useHttpPath', 'false');
+  const home = await isolatedGitHome(t);
+  await configure(home);
+  gitConfig(home, 'credential.https://github.com.useHttpPath', 'false');
 
-  const again = await configure(env);
+  const again = await configure(home);
 
-  t.notMatch(again.join('\n'), /already configured/);
-  t.equal(gitConfig(env, '--get', 'credential.https://github.com.useHttpPath'), 'true\n');
+  t.notMatch(again.lines.join('\n'), /already configured/);
+  t.equal(again.failure, undefined);
+  t.equal(gitConfig(home, '--get', 'credential.https://github.com.useHttpPath'), 'true\n');
 });
 
 t.test("a failing git config leaves the user's helpers in place", async (t) => {
-  const dir = t.testdir();
-  const env = isolatedGit(dir);
-  gitConfig(env, '--add', KEY, 'cache');
-  await configure(env);
+  const home = await isolatedGitHome(t);
+  const dir = home.dir;
+  gitConfig(home, '--add', KEY, 'cache');
+  await configure(home);
   // Another git holding the config file's lock: every change fails.
   writeFileSync(join(dir, '.gitconfig.lock'), '');
 
-  await t.rejects(configure(env, true), { message: /your own helpers were not touched/ });
+  await t.rejects(configure(home, true), { message: /your own helpers were not touched/ });
   unlinkSync(join(dir, '.gitconfig.lock'));
-  t.equal(helpers(env)[0], 'cache');
+  t.equal(helpers(home)[0], 'cache');
 });
 
 t.test('--unset keeps a reset entry of the user, and says when it had nothing to do', async (t) => {
-  const env = isolatedGit(t.testdir());
-  gitConfig(env, '--add', KEY, '');
-  gitConfig(env, '--add', KEY, '!mine --x\n/usr/bin/git-credential-broker');
+  const home = await isolatedGitHome(t);
+  gitConfig(home, '--add', KEY, '');
+  gitConfig(home, '--add', KEY, '!mine --x\n/usr/bin/git-credential-broker');
 
-  const out = (await configure(env, true)).join('\n');
+  const out = (await configure(home, true)).lines.join('\n');
 
   t.match(out, /^nothing to remove: no broker settings for https:\/\/github\.com/);
-  t.same(helpers(env), ['', '!mine --x\n/usr/bin/git-credential-broker']);
+  t.same(helpers(home), ['', '!mine --x\n/usr/bin/git-credential-broker']);
 });
 
 t.test("with an empty entry of the user's own, --unset says what it had to leave", async (t) => {
-  const env = isolatedGit(t.testdir());
-  gitConfig(env, '--add', KEY, '');
-  gitConfig(env, '--add', KEY, 'osxkeychain');
-  await configure(env);
+  const home = await isolatedGitHome(t);
+  gitConfig(home, '--add', KEY, '');
+  gitConfig(home, '--add', KEY, 'osxkeychain');
+  await configure(home);
 
-  const out = (await configure(env, true)).join('\n');
+  const out = (await configure(home, true)).lines.join('\n');
 
-  t.same(helpers(env), ['', 'osxkeychain', ''], 'the broker command is gone; both empties stay');
+  t.same(helpers(home), ['', 'osxkeychain', ''], 'the broker command is gone; both empties stay');
   t.match(out, /left the empty .* entries: one is yours/);
   t.match(out, /git config --global --edit/);
 });
@@ -168,53 +166,58 @@ t.test("with an empty entry of the user's own, --unset says what it had to leave
 const PATH_KEY = 'credential.https://github.com.useHttpPath';
 
 t.test('several useHttpPath values, the last false, end fully configured', async (t) => {
-  const env = isolatedGit(t.testdir());
-  gitConfig(env, '--add', PATH_KEY, 'true');
-  gitConfig(env, '--add', PATH_KEY, 'false');
+  const home = await isolatedGitHome(t);
+  gitConfig(home, '--add', PATH_KEY, 'true');
+  gitConfig(home, '--add', PATH_KEY, 'false');
 
-  const out = (await configure(env)).join('\n');
-  const again = await configure(env);
+  const out = (await configure(home)).lines.join('\n');
+  const again = await configure(home);
 
-  t.same(gitConfig(env, '--get-all', PATH_KEY), 'true\n', 'one value, true');
-  t.equal(helpers(env).length, 2);
+  t.same(gitConfig(home, '--get-all', PATH_KEY), 'true\n', 'one value, true');
+  t.equal(helpers(home).length, 2);
   t.match(out, /useHttpPath = true \(replaced 2 entries: 'true', 'false'\)/);
-  t.match(again.join('\n'), /^already configured/);
+  t.match(again.lines.join('\n'), /^already configured/);
 });
 
 t.test('a useHttpPath without a value, which git refuses, is replaced, and says so', async (t) => {
-  const dir = t.testdir();
-  const env = isolatedGit(dir);
+  const home = await isolatedGitHome(t);
+  const dir = home.dir;
   // git's credential code stops at such an entry ("missing value").
   writeFileSync(join(dir, '.gitconfig'), '[credential "https://github.com"]\n\tuseHttpPath\n');
 
-  const out = (await configure(env)).join('\n');
+  const out = (await configure(home)).lines.join('\n');
 
-  t.equal(gitConfig(env, '--get-all', PATH_KEY), 'true\n');
+  t.equal(gitConfig(home, '--get-all', PATH_KEY), 'true\n');
   t.match(out, /useHttpPath = true \(replaced an entry without a value, which git refuses\)/);
 });
 
 t.test('configure lists only what it wrote', async (t) => {
-  const env = isolatedGit(t.testdir());
-  gitConfig(env, PATH_KEY, 'yes');
-  const first = await configure(env);
-  gitConfig(env, PATH_KEY, 'off');
+  const home = await isolatedGitHome(t);
+  gitConfig(home, PATH_KEY, 'yes');
+  const first = await configure(home);
+  gitConfig(home, PATH_KEY, 'off');
 
-  const second = await configure(env);
+  const second = await configure(home);
 
-  t.match(first.join('\n'), /helper = \(empty/);
-  t.notMatch(first.join('\n'), /useHttpPath = true/, 'yes was already true');
-  t.match(first.join('\n'), /useHttpPath was already on/);
-  t.notMatch(second.join('\n'), /helper = /, 'the helper entries were in place');
-  t.match(second.join('\n'), /the broker's .*helper entries were already in place/);
-  t.match(second.join('\n'), /useHttpPath = true \(replaced 'off'\)/);
+  t.match(first.lines.join('\n'), /helper = \(empty/);
+  t.notMatch(first.lines.join('\n'), /useHttpPath = true/, 'yes was already true');
+  t.match(first.lines.join('\n'), /useHttpPath was already on/);
+  t.notMatch(second.lines.join('\n'), /helper = /, 'the helper entries were in place');
+  t.match(second.lines.join('\n'), /the broker's .*helper entries were already in place/);
+  t.match(second.lines.join('\n'), /useHttpPath = true \(replaced 'off'\)/);
 });
+
+/** What a failed configure says: its error's message, or '' when it did not fail. */
+function failureOf(result: ConfigureResult): string {
+  return result.failure?.message ?? '';
+}
 
 /** A config file's text, appended as a user editing it would. */
 function append(dir: string, text: string): void {
   writeFileSync(join(dir, '.gitconfig'), readFileSync(join(dir, '.gitconfig'), 'utf8') + text);
 }
 
-t.test('a helper git still runs after the broker is named, not "already configured"', async (t) => {
+t.test('a helper git still runs after the broker fails configure, and is named', async (t) => {
   for (const later of [
     // A later `git config --global credential.helper store` lands here.
     '[credential]\n\thelper = store\n',
@@ -224,24 +227,31 @@ t.test('a helper git still runs after the broker is named, not "already configur
     // No scheme: git matches it as a partial URL, on the host alone.
     '[credential "github.com"]\n\thelper = store\n',
   ]) {
-    const dir = t.testdir();
-    const env = isolatedGit(dir);
-    await configure(env);
+    const home = await isolatedGitHome(t);
+    const dir = home.dir;
+    await configure(home);
     append(dir, later);
 
-    const again = (await configure(env)).join('\n');
+    const again = await configure(home);
 
-    t.notMatch(again, /already configured/, later);
-    t.match(again, /git still runs other helpers after the broker for https:\/\/github\.com/);
-    t.match(again, /'store' \(global config, '.*\.gitconfig'\)/);
+    t.notMatch(again.lines.join('\n'), /already configured/, later);
+    t.match(again.lines, [
+      /^nothing changed: the broker's entries for https:\/\/github\.com are in place/,
+    ]);
+    t.match(again.failure, { code: 'CONFIG' });
+    t.match(
+      failureOf(again),
+      /^the broker's entries for https:\/\/github\.com are in place \(--global, .*; nothing changed\), but git still runs other helpers after the broker for https:\/\/github\.com/,
+    );
+    t.match(failureOf(again), /'store' \(global config, '.*\.gitconfig'\)/);
   }
 });
 
 t.test('helpers for other hosts or before the broker leave it "already configured"', async (t) => {
-  const dir = t.testdir();
-  const env = isolatedGit(dir);
+  const home = await isolatedGitHome(t);
+  const dir = home.dir;
   writeFileSync(join(dir, '.gitconfig'), '[credential]\n\thelper = cache\n');
-  await configure(env);
+  await configure(home);
   append(
     dir,
     '[credential "https://example.com"]\n\thelper = store\n' +
@@ -249,112 +259,330 @@ t.test('helpers for other hosts or before the broker leave it "already configure
       '[credential "https://github.com:8443"]\n\thelper = store\n',
   );
 
-  const again = await configure(env);
+  const again = await configure(home);
 
-  t.match(again[0], /^already configured/);
-  t.notMatch(again.join('\n'), /warning/);
+  t.match(again.lines[0], /^already configured/);
+  t.equal(again.failure, undefined);
 });
 
 t.test('what gets in the way after the broker is named, never a key or password', async (t) => {
-  const dir = t.testdir();
-  const env = isolatedGit(dir);
-  await configure(env);
+  const home = await isolatedGitHome(t);
+  const dir = home.dir;
+  await configure(home);
   append(
     dir,
     '[credential "https://me:hunter2-pw-5531@github.com"]\n\thelper = cache\n' +
       '[credential]\n\tuseHttpPath = false\n',
   );
 
-  const withSome = (await configure(env)).join('\n');
+  const withSome = failureOf(await configure(home));
   append(dir, '[credential]\n\thelper =\n');
-  const dropped = (await configure(env)).join('\n');
+  const dropped = failureOf(await configure(home));
 
   t.match(withSome, /for some repositories or user names on https:\/\/github\.com.*'cache'/);
-  t.match(withSome, /a useHttpPath entry read last .* leaves it off/);
+  t.match(withSome, /; also, a useHttpPath entry read last .* leaves it off/);
   t.match(dropped, /git does not run the broker for https:\/\/github\.com: an empty credential/);
   t.notMatch(withSome + dropped, /hunter2|me:/);
 });
 
 t.test('the first run also names a helper that runs after what it wrote', async (t) => {
-  const dir = t.testdir();
-  const env = isolatedGit(dir);
+  const home = await isolatedGitHome(t);
   // Set in the environment, which git reads after every config file.
   const withExtra = {
-    ...env,
-    GIT_CONFIG_COUNT: '1',
-    GIT_CONFIG_KEY_0: 'credential.helper',
-    GIT_CONFIG_VALUE_0: 'store',
+    ...home,
+    env: {
+      ...home.env,
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'credential.helper',
+      GIT_CONFIG_VALUE_0: 'store',
+    },
   };
 
-  const out = (await configure(withExtra)).join('\n');
+  const out = await configure(withExtra);
 
-  t.match(out, /helper = \(empty/);
-  t.match(out, /git still runs other helpers after the broker .*'store' \(command config/);
+  t.match(out.lines.join('\n'), /helper = \(empty/);
+  t.match(
+    failureOf(out),
+    /^the broker's entries for https:\/\/github\.com are written \(--global, .*\), but git still runs other helpers after the broker .*'store' \(command config/,
+  );
 });
 
 t.test('a relative --socket is written as an absolute path, and the output says so', async (t) => {
-  const dir = t.testdir();
-  const env = isolatedGit(dir);
+  // Under the temporary directory: short, since a socket path has a length limit.
+  const home = await isolatedGitHome(t);
+  const socket = join(home.dir, 'own', 'd.sock');
 
   const out = await configureGit({
     scope: 'global',
     host: 'github.com',
     unset: false,
     socket: 'own/d.sock',
-    env,
-    // Resolved, never created: short, since a socket path has a length limit.
-    cwd: '/srv/w',
+    env: home.env,
+    cwd: home.dir,
   });
   const again = await configureGit({
     scope: 'global',
     host: 'github.com',
     unset: false,
-    socket: '/srv/w/own/d.sock',
-    env,
+    socket,
+    env: home.env,
+    cwd: home.dir,
   });
 
-  t.match(helpers(env).at(-1), / --socket \/srv\/w\/own\/d\.sock$/);
-  t.match(out.join('\n'), `--socket 'own/d.sock' is relative: written as '/srv/w/own/d.sock'`);
-  t.match(again.join('\n'), /^already configured/m, 'the same socket, given absolute');
+  t.equal(helpers(home).at(-1)?.split(' --socket ')[1], socket);
+  t.match(out.lines.join('\n'), `--socket 'own/d.sock' is relative: written as '${socket}'`);
+  t.match(again.lines.join('\n'), /^already configured/m, 'the same socket, given absolute');
 });
 
 t.test('configure names the file git wrote, wherever git keeps the global config', async (t) => {
-  const root = t.testdir({ a: {}, b: { '.config': { git: { config: '' } } } });
-  const dir = join(root, 'a');
-  const explicit = isolatedGit(dir);
+  const explicit = await isolatedGitHome(t);
+  const dir = explicit.dir;
   // No GIT_CONFIG_GLOBAL and no ~/.gitconfig, but an XDG file: git writes that.
-  const xdgHome = join(root, 'b');
-  const xdg = { ...isolatedGit(xdgHome), GIT_CONFIG_GLOBAL: undefined };
+  const xdgHome = await isolatedGitHome(t);
+  mkdirSync(join(xdgHome.dir, '.config', 'git'), { recursive: true });
+  writeFileSync(join(xdgHome.dir, '.config', 'git', 'config'), '');
+  const xdg = { ...xdgHome, env: { ...xdgHome.env, GIT_CONFIG_GLOBAL: undefined } };
 
   const first = await configure(explicit);
   const again = await configure(explicit);
   const unset = await configure(explicit, true);
   const viaXdg = await configure(xdg);
 
-  t.equal(first[0], `wrote ${join(dir, '.gitconfig')} (--global):`);
+  t.equal(first.lines[0], `wrote ${join(dir, '.gitconfig')} (--global):`);
   t.match(
-    again[0],
+    again.lines[0],
     `already configured: git runs the broker for https://github.com (--global, ${join(dir, '.gitconfig')})`,
   );
-  t.match(unset[0], `(--global, ${join(dir, '.gitconfig')})`);
-  t.equal(viaXdg[0], `wrote ${join(xdgHome, '.config', 'git', 'config')} (--global):`);
-  t.match(readFileSync(join(xdgHome, '.config', 'git', 'config'), 'utf8'), /useHttpPath = true/);
-  t.notOk(existsSync(join(xdgHome, '.gitconfig')));
+  t.match(unset.lines[0], `(--global, ${join(dir, '.gitconfig')})`);
+  t.equal(viaXdg.lines[0], `wrote ${join(xdgHome.dir, '.config', 'git', 'config')} (--global):`);
+  t.match(
+    readFileSync(join(xdgHome.dir, '.config', 'git', 'config'), 'utf8'),
+    /useHttpPath = true/,
+  );
+  t.notOk(existsSync(join(xdgHome.dir, '.gitconfig')));
 });
 
 t.test('--system is refused while GIT_CONFIG_NOSYSTEM keeps git from reading it', async (t) => {
-  const dir = t.testdir();
+  const home = await isolatedGitHome(t);
   // Where git would write --system, were it not refused: a file under /tmp,
   // never /etc/gitconfig (git writes that even with GIT_CONFIG_NOSYSTEM=1).
-  const systemDir = await mkdtemp(join(tmpdir(), 'gcb-system-'));
-  t.teardown(() => rm(systemDir, { recursive: true, force: true }));
-  const systemFile = join(systemDir, 'gitconfig');
-  const env = { ...isolatedGit(dir), GIT_CONFIG_SYSTEM: systemFile };
+  const systemFile = join(home.dir, 'system-gitconfig');
+  const env = { ...home.env, GIT_CONFIG_SYSTEM: systemFile };
+  const system = { scope: 'system', host: 'github.com', unset: false, env, cwd: home.dir } as const;
 
-  await t.rejects(configureGit({ scope: 'system', host: 'github.com', unset: false, env }), {
+  await t.rejects(configureGit(system), {
     code: 'CONFIG',
     message:
       /^GIT_CONFIG_NOSYSTEM is set, so git reads no system config .*; nothing was written: unset GIT_CONFIG_NOSYSTEM for this command, or use --global$/,
   });
   t.notOk(existsSync(systemFile), 'nothing was written');
+});
+
+/**
+ * What git itself does when it asks its helpers for `input` in `cwd`: no
+ * helper in these tests answers, and prompting is off, so git never waits.
+ */
+function gitFill(home: IsolatedGitHome, input: string, cwd = home.dir) {
+  return spawnSync('git', ['credential', 'fill'], { env: home.env, cwd, input, encoding: 'utf8' });
+}
+
+t.test(
+  'an entry without a value, at which git stops, is refused; nothing is written',
+  async (t) => {
+    for (const { text, request, named } of [
+      {
+        text: '[credential]\n\thelper\n',
+        request: 'protocol=https\nhost=github.com\n\n',
+        named: /'helper' without a value under \[credential\] \(global config, '.*\.gitconfig'\)/,
+      },
+      // The key configure writes: `git config --get-all` shows it as an empty entry.
+      {
+        text: '[credential "https://github.com"]\n\thelper\n',
+        request: 'protocol=https\nhost=github.com\n\n',
+        named: /'helper' without a value under \[credential "https:\/\/github\.com"\]/,
+      },
+      // Only requests under that path reach it; configure turns the path on.
+      {
+        text: '[credential "https://github.com/acme"]\n\thelper\n',
+        request: 'protocol=https\nhost=github.com\npath=acme/widgets\n\n',
+        named:
+          /'helper' without a value under \[credential "https:\/\/github\.com\/acme"\].*for some repositories or user names on https:\/\/github\.com/,
+      },
+      {
+        text: '[credential]\n\tuseHttpPath\n',
+        request: 'protocol=https\nhost=github.com\n\n',
+        named: /'usehttppath' without a value under \[credential\]/,
+      },
+    ]) {
+      const home = await isolatedGitHome(t);
+      writeFileSync(join(home.dir, '.gitconfig'), text);
+      const git = gitFill(home, request);
+
+      await t.rejects(
+        configure(home),
+        {
+          code: 'CONFIG',
+          message: named,
+        },
+        text,
+      );
+      t.equal(git.status, 128, `git itself stops: ${git.stderr}`);
+      t.match(git.stderr, /missing value for 'credential\.(helper|usehttppath)'/);
+      t.equal(readFileSync(join(home.dir, '.gitconfig'), 'utf8'), text, 'nothing was written');
+    }
+  },
+);
+
+t.test('the refusal says where the entry is, what git does with it, and the fix', async (t) => {
+  const home = await isolatedGitHome(t);
+  writeFileSync(join(home.dir, '.gitconfig'), '[credential]\n\thelper = cache\n\thelper\n');
+
+  const refused = await configure(home).then(
+    () => undefined,
+    (error: Error) => error.message,
+  );
+
+  t.equal(
+    refused,
+    `git stops at 'helper' without a value under [credential] (global config, '${join(home.dir, '.gitconfig')}'): every credential request for https://github.com fails there ("missing value for 'credential.helper'") before any helper runs, the broker included; nothing was written: remove that line, or give it a value ('helper = NAME', or an empty 'helper =' that clears the helpers read before it), then run configure again`,
+  );
+});
+
+t.test(
+  'an entry without a value is named without the user name or password in its key',
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    writeFileSync(
+      join(home.dir, '.gitconfig'),
+      '[credential "https://me:hunter2-pw-7720@github.com"]\n\thelper\n',
+    );
+
+    const refused = await configure(home).then(
+      () => '',
+      (error: Error) => error.message,
+    );
+
+    t.match(
+      refused,
+      /'helper' without a value under \[credential "https:\/\/\.\.\.@github\.com"\]/,
+    );
+    t.notMatch(refused, /hunter2|me:/);
+  },
+);
+
+t.test(
+  "an entry without a value in a repository's own config is refused by --local too",
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    const repo = join(home.dir, 'repo');
+    spawnSync('git', ['init', '--quiet', repo], { env: home.env, cwd: home.dir });
+    const localConfig = join(repo, '.git', 'config');
+    writeFileSync(localConfig, `${readFileSync(localConfig, 'utf8')}[credential]\n\thelper\n`);
+    const before = readFileSync(localConfig, 'utf8');
+
+    const local = configureGit({
+      scope: 'local',
+      host: 'github.com',
+      unset: false,
+      env: home.env,
+      cwd: repo,
+    });
+
+    await t.rejects(local, {
+      code: 'CONFIG',
+      message:
+        /^git stops at 'helper' without a value under \[credential\] \(local config, '\.git\/config'\)/,
+    });
+    t.equal(readFileSync(localConfig, 'utf8'), before, 'nothing was written');
+  },
+);
+
+t.test('an entry without a value for another host does not stop configure', async (t) => {
+  const home = await isolatedGitHome(t);
+  writeFileSync(join(home.dir, '.gitconfig'), '[credential "https://example.com"]\n\thelper\n');
+  const git = gitFill(home, 'protocol=https\nhost=github.com\n\n');
+
+  const out = (await configure(home)).lines.join('\n');
+
+  t.notMatch(git.stderr, /missing value/, 'git itself does not stop at it for github.com');
+  t.match(out, /^wrote .* \(--global\):/);
+  t.equal(helpers(home).length, 2);
+});
+
+t.test('configure exits 1 for an entry without a value, and names it on stderr', async (t) => {
+  const home = await isolatedGitHome(t);
+  writeFileSync(join(home.dir, '.gitconfig'), '[credential]\n\thelper\n');
+
+  const run = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+
+  t.equal(run.code, 1, run.stderr);
+  t.equal(run.stdout, '');
+  t.match(
+    run.stderr,
+    /^git-credential-broker: git stops at 'helper' without a value under \[credential\]/,
+  );
+  t.match(run.stderr, /nothing was written/);
+});
+
+t.test(
+  'a storing helper git runs after the broker fails configure with exit 1, its entries written',
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    // A repository whose own config, read after the global one, stores credentials.
+    const repo = join(home.dir, 'repo');
+    spawnSync('git', ['init', '--quiet', repo], { env: home.env, cwd: home.dir });
+    spawnSync('git', ['config', '--local', 'credential.helper', 'store'], {
+      env: home.env,
+      cwd: repo,
+    });
+
+    const run = await runHelper(['configure'], '', home.env, { cwd: repo });
+    // What git does after a request that succeeded: `store` on every helper.
+    const approve = spawnSync('git', ['credential', 'approve'], {
+      env: home.env,
+      cwd: repo,
+      input:
+        'protocol=https\nhost=github.com\nusername=x-access-token\npassword=stand-in-token\n\n',
+      encoding: 'utf8',
+    });
+
+    t.equal(run.code, 1, run.stderr);
+    t.match(run.stdout, /^wrote .*\.gitconfig \(--global\):\n.*helper = \(empty/);
+    t.equal(helpers(home).length, 2, "the broker's entries are written");
+    t.equal(
+      run.stderr,
+      `git-credential-broker: the broker's entries for https://github.com are written (--global, ${join(home.dir, '.gitconfig')}), but git still runs other helpers after the broker for https://github.com, and hands each of them every token the broker serves, to store ('store' after each request that succeeds): 'store' (local config, '.git/config'); remove them, limit them to other hosts, or have the broker's entries read after them (for a helper in the same file, 'configure --unset' then 'configure' writes them again at its end, where their empty 'helper =' entry clears every helper read before it); 'git config --show-origin --get-regexp credential.*helper' lists every helper in the order git reads them\n`,
+    );
+    t.equal(approve.status, 0, approve.stderr);
+    t.match(
+      readFileSync(join(home.dir, '.git-credentials'), 'utf8'),
+      /stand-in-token/,
+      "git handed the credential to 'store', which wrote it to disk",
+    );
+  },
+);
+
+t.test('a helper an includeIf pulls in for another directory is seen only there', async (t) => {
+  const home = await isolatedGitHome(t);
+  const work = join(home.dir, 'work');
+  const repo = join(work, 'repo');
+  spawnSync('git', ['init', '--quiet', repo], { env: home.env, cwd: home.dir });
+  const included = join(home.dir, 'work.gitconfig');
+  writeFileSync(included, '[credential "https://github.com"]\n\thelper = store\n');
+  await configure(home);
+  // After the broker's entries, so it runs after the broker where it applies.
+  append(home.dir, `[includeIf "gitdir:${work}/"]\n\tpath = ${included}\n`);
+
+  const elsewhere = await configure(home);
+  const inside = await configureGit({
+    scope: 'global',
+    host: 'github.com',
+    unset: false,
+    env: home.env,
+    cwd: repo,
+  });
+
+  t.match(elsewhere.lines[0], /^already configured/, 'git reads no such helper outside work/');
+  t.equal(elsewhere.failure, undefined);
+  t.match(failureOf(inside), /'store' \(global config, '.*work\.gitconfig'\)/);
 });
