@@ -4,9 +4,9 @@
  * (traced) shows for which requests git runs it.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import t from 'tap';
 import { matchCredentialUrl } from '../../helper/commands/credential-url-match.js';
+import { isolatedGitHome } from '../fixtures/git.js';
 
 const PATTERNS = [
   'https://github.com',
@@ -53,16 +53,9 @@ const REQUESTS = [
 ];
 
 t.test('says a pattern applies to every request for a host exactly when git does', async (t) => {
-  const dir = t.testdir();
-  const env = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    GIT_CONFIG_GLOBAL: join(dir, '.gitconfig'),
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CEILING_DIRECTORIES: dir,
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_TRACE: '1',
-  };
+  // Outside this repository: git run in tap's testdir would read its config.
+  const { dir, env: isolated } = await isolatedGitHome(t);
+  const env = { ...isolated, GIT_TRACE: '1' };
   PATTERNS.forEach((pattern, i) => {
     const set = spawnSync(
       'git',
