@@ -15,7 +15,8 @@ import type {
   WireCredential,
 } from '../shared/protocol.js';
 import { assertScopeWithin, authorizeRequest, permissionsBeyond } from './client-policy.js';
-import { AUDIT_EVENTS, type AuditLog, type AuditRecord } from './audit-log.js';
+import type { AuditLog } from './audit-log.js';
+import { AUDIT_EVENTS, type AuditRecord } from './audit-line.js';
 import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
 import type { TokenRevoker } from './token-revoker.js';

@@ -8,7 +8,8 @@
 import type { Logger } from 'pino';
 import { toBrokerError } from '../shared/errors.js';
 import type { Requester } from '../shared/protocol.js';
-import { AUDIT_EVENTS, type AuditLog, type AuditRecord } from './audit-log.js';
+import type { AuditLog } from './audit-log.js';
+import { AUDIT_EVENTS, type AuditRecord } from './audit-line.js';
 import type { CredentialEnvelope, ResolvedScope } from './provider.js';
 import type { Integration } from './provider-registry.js';
 import { envelopeFingerprint } from './token-cache.js';

@@ -5,12 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
-import {
-  AUDIT_EVENTS,
-  AuditLog,
-  BATCH_MAX_LINES,
-  type AuditRecord,
-} from '../../daemon/audit-log.js';
+import { AuditLog, BATCH_MAX_LINES } from '../../daemon/audit-log.js';
+import { AUDIT_EVENTS, type AuditRecord } from '../../daemon/audit-line.js';
 import { assertNoSecrets } from '../fixtures/leak-scan.js';
 import { REPO_ROOT } from '../fixtures/repo-root.js';
 
@@ -266,11 +262,13 @@ t.test('a write cut short by a full disk leaves no part of a line behind', async
   const dir = t.testdir();
   const path = join(dir, 'audit.log');
   const moduleUrl = pathToFileURL(join(REPO_ROOT, 'dist', 'daemon', 'audit-log.js')).href;
+  const lineUrl = pathToFileURL(join(REPO_ROOT, 'dist', 'daemon', 'audit-line.js')).href;
   const script = `
     // Node ignores SIGXFSZ, but tap's hooks in this child re-raise it
     // unless someone else listens: listen, as the daemon's Node would not die.
     process.on('SIGXFSZ', () => {});
-    const { AuditLog, AUDIT_EVENTS } = await import(${JSON.stringify(moduleUrl)});
+    const { AuditLog } = await import(${JSON.stringify(moduleUrl)});
+    const { AUDIT_EVENTS } = await import(${JSON.stringify(lineUrl)});
     const audit = await AuditLog.open(${JSON.stringify(path)});
     const results = [];
     for (let i = 0; i < 40; i++) {
@@ -328,10 +326,12 @@ t.test('once the file takes lines again, a gap line says how many were lost', as
   const path = join(dir, 'audit.log');
   writeFileSync(path, `${'x'.repeat(4095)}\n`); // at the limit (ulimit -f 8 in sh: 4 KiB)
   const moduleUrl = pathToFileURL(join(REPO_ROOT, 'dist', 'daemon', 'audit-log.js')).href;
+  const lineUrl = pathToFileURL(join(REPO_ROOT, 'dist', 'daemon', 'audit-line.js')).href;
   const script = `
     process.on('SIGXFSZ', () => {});
     const { readFileSync, writeFileSync } = await import('node:fs');
-    const { AuditLog, AUDIT_EVENTS, RECOVERY_PROBE_MS } = await import(${JSON.stringify(moduleUrl)});
+    const { AuditLog, RECOVERY_PROBE_MS } = await import(${JSON.stringify(moduleUrl)});
+    const { AUDIT_EVENTS } = await import(${JSON.stringify(lineUrl)});
     const audit = await AuditLog.open(${JSON.stringify(path)}, () => {});
     const fields = (id) => ({
       requestId: id, integration: 'i', provider: 'p', target: 't', repository: 'acme/widgets',

@@ -1,0 +1,147 @@
+/**
+ * The audit log's file: opened for appending, readable by the daemon's user
+ * only; whole lines written or none; failures reported on stderr at most
+ * once a minute; opened anew for log rotation.
+ */
+import {
+  closeSync,
+  fchmodSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
+
+/** How often a failing audit log is reported on stderr, at most. */
+const REPORT_EVERY_MS = 60_000;
+
+/**
+ * Opens the audit file for appending, readable by the daemon's user only,
+ * whoever created it (logrotate's `create 0644`, say).
+ */
+function openAuditFile(path: string): number {
+  const fd = openSync(path, 'a', 0o600);
+  try {
+    if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
+}
+
+export class AuditFile {
+  #fd: number;
+  readonly #path: string;
+  /** Writes fail now: set by a failure, cleared by the next success. */
+  #failing = false;
+  /** A failed write may have left part of a line that could not be cut off. */
+  #torn = false;
+  /** Failures not yet reported on stderr, and when the last report was. */
+  #unreported = 0;
+  #reportedAtMs = Number.NEGATIVE_INFINITY;
+  /** The error code of the last failed write. */
+  lastError = '';
+  readonly #say: (text: string) => void;
+
+  constructor(path: string, say: (text: string) => void) {
+    this.#path = path;
+    this.#say = say;
+    this.#fd = openAuditFile(path);
+  }
+
+  get failing(): boolean {
+    return this.#failing;
+  }
+
+  /** Appends whole lines; false (and nothing left behind) when they could not be written. */
+  append(lines: string): boolean {
+    const text = this.#torn ? `\n${lines}` : lines;
+    let written = 0;
+    try {
+      written = writeSync(this.#fd, text);
+      // A regular file takes the whole line at once; anything else may not.
+      const size = Buffer.byteLength(text);
+      if (written < size) {
+        const bytes = Buffer.from(text, 'utf8');
+        while (written < size) written += writeSync(this.#fd, bytes, written);
+      }
+      this.#failing = false;
+      this.#torn = false;
+      return true;
+    } catch (error) {
+      this.#failing = true;
+      this.lastError = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      if (written > 0) this.#cutOff(written);
+      this.#report(error as NodeJS.ErrnoException);
+      return false;
+    }
+  }
+
+  /**
+   * Removes the part of a line a failed write left at the end of the file,
+   * so the lines after it stay whole; failing that, the next line starts on
+   * a line of its own.
+   */
+  #cutOff(written: number): void {
+    try {
+      ftruncateSync(this.#fd, fstatSync(this.#fd).size - written);
+    } catch {
+      this.#torn = true;
+    }
+  }
+
+  /**
+   * A write error (disk full, file system gone) must not stop the daemon:
+   * the caller learns of it and refuses to serve. Reported at most once a
+   * minute: a flood of reports would fill a disk of its own.
+   */
+  #report(error: NodeJS.ErrnoException): void {
+    this.#unreported++;
+    const nowMs = Date.now();
+    if (nowMs - this.#reportedAtMs < REPORT_EVERY_MS) return;
+    const more =
+      this.#unreported > 1 ? ` (${this.#unreported - 1} more since the last report)` : '';
+    this.#say(
+      `git-credential-broker: audit log '${this.#path}' write failed: ${error.code ?? error.message}${more}; no credential is served until it can be written\n`,
+    );
+    this.#reportedAtMs = nowMs;
+    this.#unreported = 0;
+  }
+
+  /**
+   * Opens the path again (after logrotate moved the file, or someone removed
+   * it); the old file stays in use if the path cannot be opened.
+   */
+  reopen(): void {
+    let fd: number;
+    try {
+      mkdirSync(dirname(this.#path), { recursive: true, mode: 0o700 });
+      fd = openAuditFile(this.#path);
+    } catch (error) {
+      // Not a write failure: lines still go to the file opened before.
+      this.#say(
+        `git-credential-broker: cannot reopen audit log '${this.#path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; still writing to the file opened before\n`,
+      );
+      return;
+    }
+    const old = this.#fd;
+    this.#fd = fd;
+    closeSync(old);
+  }
+}
+
+/** What to do about an audit log path that cannot be opened, by the error's code. */
+export function openFix(code: string | undefined): string {
+  switch (code) {
+    case 'EISDIR':
+      return 'that is a directory; set "auditLog" in the config to a file path';
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return 'part of that path is a file, not a directory; set "auditLog" in the config to a path in a directory';
+    default:
+      return 'make its directory writable by the daemon\'s user or set "auditLog" in the config';
+  }
+}
