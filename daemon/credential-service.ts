@@ -3,10 +3,8 @@
  * through the provider, and audits the outcome. Knows providers only through
  * the provider interface.
  */
-import { createHash } from 'node:crypto';
-import { AuditLogError, ProviderError, toBrokerError, type BrokerError } from '../shared/errors.js';
+import { ProviderError, toBrokerError, type BrokerError } from '../shared/errors.js';
 import type {
-  CredentialTarget,
   EraseRequest,
   GetRequest,
   Permissions,
@@ -21,6 +19,10 @@ import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provid
 import type { Integration, ProviderRegistry } from './provider-registry.js';
 import type { TokenRevoker } from './token-revoker.js';
 import { MintCoordinator } from './mint-coordinator.js';
+import { keyPrefixOf } from './cache-key-prefix.js';
+import { checkEnvelope } from './envelope-check.js';
+import { HitFactsMemo, toWire } from './hit-facts.js';
+import { describeTarget, requestRecord, requireWritten } from './request-audit.js';
 import {
   envelopeFingerprint,
   fingerprint,
@@ -37,88 +39,9 @@ export interface CredentialServiceOptions {
   now?: () => number;
 }
 
-export function describeTarget(target: CredentialTarget): string {
-  // join() builds one flat string; a template literal leaves a tree of
-  // pieces (~3x the bytes), and the revocation ledger keeps one per token.
-  return [target.protocol, '://', target.host, '/', target.path ?? ''].join('');
-}
-
-function toWire(envelope: CredentialEnvelope, cached: boolean): WireCredential {
-  return {
-    username: envelope.username,
-    secret: envelope.secret,
-    expiresAtMs: envelope.expiresAtMs,
-    granted: envelope.granted,
-    cached,
-  };
-}
-
-/** What every hit on one cached token serves and audits alike. */
-interface HitFacts {
-  /** The same object for every hit, so the socket server can reuse its reply line. */
-  wire: Readonly<WireCredential>;
-  expiresAt: string;
-}
-
-/**
- * Hit facts are kept for this many tokens, the most recently first hit:
- * every hot token of a busy daemon, while 10,000 tokens each hit once cost
- * no more than these (with its reply line, about 400 bytes a token).
- */
-export const HIT_FACTS_KEPT = 1024;
-
-/**
- * The part of every cache key the core adds in front of the provider's:
- * the integration's name and settings (lifetimes, provider options). No two integrations share an entry
- * (two hosts on one App used to: one's TTL and erase then acted on the
- * other's token), and a reload that renames an integration or changes how
- * long it serves a token starts afresh instead of serving what was cached
- * under the old settings.
- */
-const keyPrefixes = new WeakMap<Integration['config'], string>();
-
-function keyPrefixOf(config: Integration['config']): string {
-  let prefix = keyPrefixes.get(config);
-  if (prefix === undefined) {
-    // The whole integration, its provider's options included (a changed
-    // command or App key mints afresh), as a short hash: keys stay short.
-    const settings = createHash('sha256').update(JSON.stringify(config)).digest('base64url');
-    prefix = `${JSON.stringify(config.name)}|${settings.slice(0, 16)}|`;
-    keyPrefixes.set(config, prefix);
-  }
-  return prefix;
-}
-
 /** A provider's answer, awaited only when it is a promise: a hit then stays synchronous. */
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
-}
-
-/**
- * Every provider's credential passes these checks before it is cached or
- * served: one that git cannot use fails this request, not every later one.
- */
-/**
- * The furthest expiry a credential may claim. GitHub's tokens last an hour;
- * a year leaves room for any provider, while an expiry in microseconds (or
- * a date past what Date can hold) is caught as the mistake it is.
- */
-const MAX_CREDENTIAL_LIFE_MS = 366 * 24 * 60 * 60 * 1000;
-
-function checkEnvelope(envelope: CredentialEnvelope, integration: string, nowMs: number): void {
-  const problem =
-    typeof envelope.secret !== 'string' || !/^[^\r\n\0]{1,8192}$/.test(envelope.secret)
-      ? 'no usable secret'
-      : typeof envelope.username !== 'string' || /[\r\n\0]/.test(envelope.username)
-        ? 'no usable username'
-        : !Number.isFinite(envelope.expiresAtMs) || envelope.expiresAtMs <= nowMs
-          ? 'an expiry that is invalid or already past'
-          : envelope.expiresAtMs > nowMs + MAX_CREDENTIAL_LIFE_MS
-            ? 'an expiry more than a year away (milliseconds since the epoch are expected)'
-            : undefined;
-  if (problem !== undefined) {
-    throw new ProviderError(`integration '${integration}' produced a credential with ${problem}`);
-  }
 }
 
 /** A request that reached a scope: what every audit line of a served credential needs. */
@@ -139,7 +62,7 @@ export class CredentialService {
   // Single-flight, refresh-ahead and fallback live there.
   readonly #minter: MintCoordinator;
   /** In order of first hit; dropped on erase, and the oldest past HIT_FACTS_KEPT. */
-  readonly #hitFacts = new Map<CredentialEnvelope, HitFacts>();
+  readonly #hitFacts = new HitFactsMemo();
   readonly counters: StatusCounters = {
     hits: 0,
     misses: 0,
@@ -180,7 +103,7 @@ export class CredentialService {
       // While the audit log cannot be written, mint nothing: a token minted
       // now could be neither served nor recorded. The audit log retries on
       // its own, and the failure line written below tries too.
-      this.#requireWritten(!this.#audit.failing);
+      requireWritten(!this.#audit.failing);
       const { provider } = integration;
       const permissions = authorizeRequest(
         context.policy,
@@ -205,10 +128,10 @@ export class CredentialService {
       if (hit) {
         const onRefreshed = this.#auditRefresh(served);
         this.#minter.refreshAhead(hit, integration, request.target, scope, context, onRefreshed);
-        this.#requireWritten(await this.#record(AUDIT_EVENTS.cacheHit, served, hit.envelope));
+        requireWritten(await this.#record(AUDIT_EVENTS.cacheHit, served, hit.envelope));
         // Counted once served: a hit refused for the audit log is an error.
         this.counters.hits++;
-        return this.#factsOf(hit.envelope).wire;
+        return this.#hitFacts.get(hit.envelope).wire;
       }
 
       this.counters.misses++;
@@ -220,17 +143,15 @@ export class CredentialService {
       );
       if (fallback) {
         const error = { code: fallback.code, message: fallback.message };
-        this.#requireWritten(
-          await this.#record(AUDIT_EVENTS.fallback, served, envelope, { error }),
-        );
-        return this.#factsOf(envelope).wire;
+        requireWritten(await this.#record(AUDIT_EVENTS.fallback, served, envelope, { error }));
+        return this.#hitFacts.get(envelope).wire;
       }
       const event = shared ? AUDIT_EVENTS.cacheHit : AUDIT_EVENTS.minted;
       const written = await this.#record(event, served, envelope);
       // A token whose mint was not recorded must not be served later either.
       if (!written && !shared) await this.#forget(envelope);
-      this.#requireWritten(written);
-      return shared ? this.#factsOf(envelope).wire : toWire(envelope, false);
+      requireWritten(written);
+      return shared ? this.#hitFacts.get(envelope).wire : toWire(envelope, false);
     } catch (error) {
       const brokerError = toBrokerError(error);
       if (brokerError.code === 'DENIED') this.counters.denied++;
@@ -287,7 +208,7 @@ export class CredentialService {
     integration.provider.forget?.(request.target, scope);
 
     await this.#audit.record(AUDIT_EVENTS.erased, {
-      ...this.#baseRecord(request, context, startedMs, integration, scope),
+      ...requestRecord(request, context, startedMs, integration, scope, this.#now()),
       // Only a token the daemon issued is fingerprinted: the password git
       // sends may be a person's own.
       tokenSha256: deleted.length > 0 ? envelopeFingerprint(deleted[0]!.envelope) : null,
@@ -351,30 +272,6 @@ export class CredentialService {
     return this.#minter.drain();
   }
 
-  #baseRecord(
-    request: GetRequest | EraseRequest,
-    context: RequestContext,
-    startedMs: number,
-    integration: Integration | undefined,
-    scope: ResolvedScope | undefined,
-  ): AuditRecord {
-    const installation = scope?.metadata.installationId;
-    return {
-      requestId: context.requestId,
-      integration: integration?.config.name ?? null,
-      provider: integration?.provider.kind ?? null,
-      target: describeTarget(request.target),
-      repository: scope?.repository ?? integration?.provider.repositoryOf?.(request.target) ?? null,
-      installation: installation ?? null,
-      permissions: scope?.permissions ?? null,
-      expiresAt: null,
-      durationMs: this.#now() - startedMs,
-      requester: request.requester,
-      listener: context.policy?.name ?? null,
-      tokenSha256: null,
-    };
-  }
-
   #record(
     event: (typeof AUDIT_EVENTS)['minted' | 'cacheHit' | 'fallback'],
     { request, context, startedMs, integration, scope }: ServedRequest,
@@ -382,12 +279,12 @@ export class CredentialService {
     extra?: Partial<AuditRecord>,
   ): Promise<boolean> {
     // Filled in place: every cache hit comes here, and copies cost.
-    const record = this.#baseRecord(request, context, startedMs, integration, scope);
+    const record = requestRecord(request, context, startedMs, integration, scope, this.#now());
     record.permissions = envelope.granted.permissions;
     // Remembered for a token served from cache (it will likely be again),
     // worked out afresh otherwise: 10,000 minted tokens need no memo.
     if (event === AUDIT_EVENTS.cacheHit) {
-      record.expiresAt = this.#factsOf(envelope).expiresAt;
+      record.expiresAt = this.#hitFacts.get(envelope).expiresAt;
       record.tokenSha256 = envelopeFingerprint(envelope);
     } else {
       record.expiresAt = new Date(envelope.expiresAtMs).toISOString();
@@ -395,21 +292,6 @@ export class CredentialService {
     }
     if (extra !== undefined) Object.assign(record, extra);
     return this.#audit.record(event, record);
-  }
-
-  /**
-   * For a credential about to be served: throws unless its audit line was
-   * written, so that no credential leaves unrecorded.
-   */
-  #requireWritten(written: boolean): void {
-    if (!written) {
-      throw new AuditLogError(
-        "the broker's audit log cannot be written, and it hands out no credential it cannot record",
-        {
-          hint: 'the daemon\'s log names the file and the error; free space or fix "auditLog", then retry',
-        },
-      );
-    }
   }
 
   /**
@@ -433,28 +315,6 @@ export class CredentialService {
       );
     }
     return minted;
-  }
-
-  /**
-   * Worked out on a token's first hit and kept for the HIT_FACTS_KEPT
-   * tokens first hit most recently: a cached token is served many times,
-   * and formatting its expiry and building its reply each time was a good
-   * part of a hit's cost. Never a way to serve a token: a hit reads the
-   * cache first.
-   */
-  #factsOf(envelope: CredentialEnvelope): HitFacts {
-    let facts = this.#hitFacts.get(envelope);
-    if (facts === undefined) {
-      facts = {
-        wire: Object.freeze(toWire(envelope, true)),
-        expiresAt: new Date(envelope.expiresAtMs).toISOString(),
-      };
-      this.#hitFacts.set(envelope, facts);
-      if (this.#hitFacts.size > HIT_FACTS_KEPT) {
-        this.#hitFacts.delete(this.#hitFacts.keys().next().value!);
-      }
-    }
-    return facts;
   }
 
   /** Audits the mint a hit started in the background, once it is cached. */
@@ -490,7 +350,7 @@ export class CredentialService {
     if (error.code === 'NO_INTEGRATION') return Promise.resolve();
     const event = error.code === 'DENIED' ? AUDIT_EVENTS.denied : AUDIT_EVENTS.failed;
     return this.#audit.record(event, {
-      ...this.#baseRecord(request, context, startedMs, integration, scope),
+      ...requestRecord(request, context, startedMs, integration, scope, this.#now()),
       error: { code: error.code, message: error.message },
     });
   }
