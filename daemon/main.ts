@@ -13,7 +13,7 @@ import { CredentialService } from './credential-service.js';
 import { ProviderRegistry, type Integration } from './provider-registry.js';
 import { PROVIDER_KINDS } from './providers/index.js';
 import { closeListeners, startListeners, type RunningListener } from './listener.js';
-import type { DaemonControl } from './socket-server.js';
+import { isRestricted, type DaemonControl } from './socket-server.js';
 import { TokenCache } from './token-cache.js';
 import { TokenRevoker } from './token-revoker.js';
 
@@ -146,6 +146,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       counters: { ...service.counters },
     }),
     stop: () => void stop(),
+    hasUnrestrictedSocket: () => listeners.some(({ policy }) => !isRestricted(policy)),
   };
 
   listeners = await startListeners({
@@ -157,6 +158,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     version: VERSION,
   });
   compactor.start();
+  if (!control.hasUnrestrictedSocket()) {
+    // Found in a new-user trial: a --socket that a listeners entry gives a
+    // policy leaves no socket to stop the daemon through.
+    log.warn(
+      { pid: process.pid },
+      `every socket of this daemon has a client policy, so status, stop and reload are refused on all of them; stop it with SIGTERM (kill -TERM ${process.pid})`,
+    );
+  }
   log.info(
     {
       socket: options.socketPath,

@@ -51,6 +51,13 @@ export interface DaemonControl {
   status(): Promise<DaemonStatus>;
   /** Begins a graceful shutdown; called after the reply is sent. */
   stop(): void;
+  /** Whether any of the daemon's sockets has no client policy. */
+  hasUnrestrictedSocket(): boolean;
+}
+
+/** Whether a socket's clients are held to a policy (an allow list or a ceiling). */
+export function isRestricted(policy: ClientPolicy | undefined): boolean {
+  return policy?.allow !== undefined || policy?.permissions !== undefined;
 }
 
 export interface SocketServerOptions {
@@ -366,9 +373,13 @@ export class SocketServer {
    */
   #requireUnrestricted(op: string): DaemonControl {
     const { policy, control } = this.#options;
-    if (policy?.allow !== undefined || policy?.permissions !== undefined) {
+    if (policy !== undefined && isRestricted(policy)) {
+      const fix =
+        control?.hasUnrestrictedSocket() === false
+          ? `and this daemon has no socket without one: stop it with SIGTERM (kill -TERM ${process.pid})`
+          : "use the daemon's --socket";
       throw new RequestDeniedError(
-        `'${op}' is not allowed on socket '${policy.name}', which has a client policy; use the daemon's --socket`,
+        `'${op}' is not allowed on socket '${policy.name}', which has a client policy; ${fix}`,
       );
     }
     if (control === undefined) throw new BadRequestError(`'${op}' is not served on this socket`);

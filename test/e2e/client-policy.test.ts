@@ -3,11 +3,12 @@
  * allow-lists, the real helper as git runs it, and the GitHub-compatible
  * server counting every call.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import t, { type Test } from 'tap';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
+import { startDaemonProcess } from '../fixtures/daemon-process.js';
 import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
@@ -257,5 +258,47 @@ t.test(
       0,
       `the operator reaches the daemon on the default socket: ${status.stderr}`,
     );
+  },
+);
+
+t.test(
+  'a daemon whose own socket has a client policy says at start, and on stop, how to stop it',
+  async (t) => {
+    // Found in a new-user trial: stop said "use the daemon's --socket",
+    // which was the very socket refusing it, and the daemon had no other.
+    const w = await createBrokerWorld(t.testdir(), { installed: ['widgets'] });
+    t.teardown(() => w.stop());
+    const config = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    // The key's path as absolute: the second daemon's config is elsewhere.
+    for (const integration of config.integrations as Record<string, string>[]) {
+      integration.privateKeyPath = resolve(
+        dirname(w.daemon.configPath),
+        integration.privateKeyPath!,
+      );
+    }
+    const socket = join(await runtimeDir(t), 'run', 'daemon.sock');
+    const ownDir = join(w.dir, 'own');
+    await mkdir(ownDir);
+    const own = await startDaemonProcess(
+      ownDir,
+      { ...config, listeners: [{ socket, allow: ['acme/widgets'] }] },
+      {},
+      { socketPath: socket },
+    );
+    t.teardown(() => own.stop());
+
+    const stop = await runHelper(['stop', '--socket', socket], '', w.env);
+    const code = await own.stop();
+
+    t.equal(stop.code, 1);
+    t.match(
+      stop.stderr,
+      `'stop' is not allowed on socket '${socket}', which has a client policy; and this daemon has no socket without one: stop it with SIGTERM (kill -TERM ${own.pid})`,
+    );
+    t.match(own.output(), `stop it with SIGTERM (kill -TERM ${own.pid})`, 'said at start too');
+    t.equal(code, 0, 'SIGTERM stops it as said');
   },
 );
