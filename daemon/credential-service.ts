@@ -215,12 +215,18 @@ export class CredentialService {
       erased: deleted.length,
     });
     // Git erases a credential it found wanting: make sure no one else can use it.
-    await this.#revoker?.revokeWhere(
+    // A revocation of this repository's that failed before is tried again,
+    // whatever token this erase names: git's erase names the token it used
+    // last, never the one erased before (found in review).
+    const revoker = this.#revoker;
+    await revoker?.revokeWhere(
       (issued) =>
         sameIntegration(issued.integration.config.name) &&
         issued.scope.repository === scope.repository &&
         within(issued.scope.permissions) &&
-        (wanted === undefined || envelopeFingerprint(issued.envelope) === wanted),
+        (wanted === undefined ||
+          envelopeFingerprint(issued.envelope) === wanted ||
+          revoker.hasFailed(issued)),
       {
         reason: 'erase',
         requestId: context.requestId,

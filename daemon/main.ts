@@ -17,6 +17,12 @@ import { isRestricted, type DaemonControl } from './socket-server.js';
 import { TokenCache } from './token-cache.js';
 import { TokenRevoker } from './token-revoker.js';
 
+/**
+ * How long the shutdown gives the revocations that failed at erase time:
+ * a stop must end within what `stop` waits (30 s), requests in flight first.
+ */
+export const SHUTDOWN_RETRY_MS = 3_000;
+
 export interface DaemonOptions {
   configPath: string;
   socketPath: string;
@@ -111,10 +117,26 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         const revoked = await revoker.revokeAll(cause);
         log.info({ revoked }, 'revoked live tokens at shutdown');
       } else if (revoker.failedCount > 0) {
-        // An erase asked for these; GitHub did not confirm them then.
+        // An erase asked for these; GitHub did not confirm them then. Within
+        // a bound: a GitHub that is down would otherwise hold the stop past
+        // what `stop` waits (found in review).
         const failed = revoker.failedCount;
-        const revoked = await revoker.retryFailed(cause);
-        log.info({ failed, revoked }, 'retried the revocations that had failed');
+        let timer: NodeJS.Timeout | undefined;
+        const revoked = await Promise.race([
+          revoker.retryFailed(cause),
+          new Promise<undefined>((resolve) => {
+            timer = setTimeout(() => resolve(undefined), SHUTDOWN_RETRY_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (revoked === undefined) {
+          log.warn(
+            { failed, waitedMs: SHUTDOWN_RETRY_MS },
+            'GitHub did not answer the revocations retried at shutdown in time; those tokens expire on their own',
+          );
+        } else {
+          log.info({ failed, revoked }, 'retried the revocations that had failed');
+        }
       }
       // Lines nothing waits for (a refresh-ahead's mint) may still be queued.
       audit.flush();

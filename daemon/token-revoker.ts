@@ -102,6 +102,11 @@ export class TokenRevoker {
     return this.revokeWhere(() => true, cause);
   }
 
+  /** Whether a revocation of this credential was tried and failed. */
+  hasFailed(issued: IssuedCredential): boolean {
+    return this.#failed.has(issued);
+  }
+
   /** Revocations that failed earlier and whose tokens are still live. */
   get failedCount(): number {
     const nowMs = this.#now();

@@ -167,3 +167,47 @@ t.test('a revocation that failed at erase is tried again when the daemon stops',
   t.match(w.daemon.output(), /"failed":1,"revoked":1,.*retried the revocations that had failed/);
   assertNoSecrets(t, { daemon: w.daemon.output(), audit: await w.daemon.auditText() }, [token]);
 });
+
+t.test('the next erase of a repository tries again a revocation that failed there', async (t) => {
+  // Found in review: git's erase names the token it used last, so the
+  // token whose revocation failed before was never chosen again.
+  const w = await world(t);
+  const first = await getToken(w, 'widgets');
+  w.github.injectFault({ method: 'DELETE', path: /\/installation\/token$/, status: 403 });
+  await runHelper(['--socket', w.daemon.socketPath, 'erase'], input(w, 'widgets', first));
+  const second = await getToken(w, 'widgets');
+
+  const erase = await runHelper(
+    ['--socket', w.daemon.socketPath, 'erase'],
+    input(w, 'widgets', second),
+  );
+
+  t.equal(erase.code, 0, erase.stderr);
+  t.not(second, first);
+  t.same(revocations(w), [403, 204, 204], 'the first token again, and the second');
+  t.equal((await revokedEvents(w)).length, 2);
+});
+
+t.test('GitHub hanging at shutdown holds the stop only a few seconds', async (t) => {
+  // Found in review: the retry took GitHub's whole retry budget, and with a
+  // request in flight the stop outlasted what `stop` waits.
+  const w = await world(t);
+  const token = await getToken(w, 'widgets');
+  w.github.injectFault({ method: 'DELETE', path: /\/installation\/token$/, status: 403 });
+  await runHelper(['--socket', w.daemon.socketPath, 'erase'], input(w, 'widgets', token));
+  w.github.injectFault({
+    method: 'DELETE',
+    path: /\/installation\/token$/,
+    status: 0,
+    delayMs: 60_000,
+    times: Infinity,
+  });
+
+  const code = await w.daemon.stop();
+
+  t.equal(code, 0);
+  t.match(
+    w.daemon.output(),
+    /"failed":1,"waitedMs":3000,.*GitHub did not answer the revocations retried at shutdown in time/,
+  );
+});
