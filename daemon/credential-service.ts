@@ -81,6 +81,9 @@ export class CredentialService {
       cache: this.#cache,
       now: this.#now,
       revoked: (envelope) => this.#revoker?.isRevoked(envelope) ?? false,
+      // A mint that ends after a reload retired its integration (found in
+      // review): nothing could reach the entry, which would only wait to expire.
+      cacheable: (scope) => this.#reachable()({ scope }),
       accept: (integration, target, scope, envelope) => {
         checkEnvelope(envelope, integration.config.name, this.#now());
         this.counters.mints++;
@@ -268,7 +271,7 @@ export class CredentialService {
   }
 
   /** Whether a cached entry is under the key prefix of an integration in use now. */
-  #reachable(): (entry: CachedCredential) => boolean {
+  #reachable(): (entry: Pick<CachedCredential, 'scope'>) => boolean {
     const prefixes = this.#registry.integrations.map(({ config }) => keyPrefixOf(config));
     return (entry) => prefixes.some((prefix) => entry.scope.cacheKey.startsWith(prefix));
   }

@@ -38,6 +38,7 @@ export class MintCoordinator {
   readonly #now: () => number;
   readonly #accept: AcceptCredential | undefined;
   readonly #revoked: (envelope: CredentialEnvelope) => boolean;
+  readonly #cacheable: (scope: ResolvedScope) => boolean;
   readonly #inFlight = new Map<string, Promise<CredentialEnvelope>>();
   readonly #refreshes = new Set<Promise<void>>();
   /** When a scope whose refresh failed may try again (ms since the epoch). */
@@ -49,11 +50,17 @@ export class MintCoordinator {
     accept?: AcceptCredential;
     /** A revoked credential is never a fallback. */
     revoked?: (envelope: CredentialEnvelope) => boolean;
+    /**
+     * Whether a minted credential is still worth caching when its mint ends:
+     * not once a reload has retired the scope's integration.
+     */
+    cacheable?: (scope: ResolvedScope) => boolean;
   }) {
     this.#cache = options.cache;
     this.#now = options.now;
     this.#accept = options.accept;
     this.#revoked = options.revoked ?? (() => false);
+    this.#cacheable = options.cacheable ?? (() => true);
   }
 
   /**
@@ -172,6 +179,8 @@ export class MintCoordinator {
       staleAtMs: staleAt,
       refreshAtMs: refreshAtMs(nowMs, staleAt),
     };
+    // Served to the requests that waited for it all the same.
+    if (!this.#cacheable(scope)) return envelope;
     if (!(await this.#cache.set(scope.cacheKey, entry))) {
       context.log.warn(
         {

@@ -246,6 +246,28 @@ t.test(
   },
 );
 
+t.test(
+  'a mint that ends after a reload retired its integration is served, not cached',
+  async (t) => {
+    // Found in review: such an entry was cached where nothing could reach it.
+    const { provider, context, request, config, serviceOver } = await setup(t);
+    const registry = new ProviderRegistry([{ config, provider }]);
+    const { service } = serviceOver(registry);
+    provider.delayMs = 50;
+
+    const minting = service.get(request(), context);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    registry.replaceAll([{ config: { ...config, name: 'renamed' }, provider }]);
+    const served = await minting;
+
+    t.equal(served.cached, false, 'the request that waited is served');
+    t.equal(await service.dropUnreachable(), 0, 'nothing unreachable was cached');
+    provider.delayMs = 0;
+    t.equal((await service.get(request(), context)).cached, false, 'the new name mints its own');
+    t.equal((await service.get(request(), context)).cached, true, 'and caches it');
+  },
+);
+
 t.test('a revoked token is never served from the cache, nor as a fallback', async (t) => {
   // Found in review: an erase whose revocation picked up a token that a
   // racing mint cached after the erase's own pass over the cache left that
