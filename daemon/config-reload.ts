@@ -8,6 +8,9 @@
  * A config that fails to load changes nothing.
  */
 import type { Logger } from 'pino';
+import { toBrokerError } from '../shared/errors.js';
+import { printable, withoutTokens } from '../shared/printable.js';
+import type { ReloadOutcome } from '../shared/protocol.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
 
@@ -25,6 +28,7 @@ export class ConfigReloader {
   #current: DaemonConfig;
   // Reloads run one at a time; a signal during one queues the next.
   #queue: Promise<boolean> = Promise.resolve(true);
+  #last: ReloadOutcome | undefined;
 
   constructor(options: ConfigReloaderOptions) {
     this.#options = options;
@@ -33,6 +37,11 @@ export class ConfigReloader {
 
   get config(): DaemonConfig {
     return this.#current;
+  }
+
+  /** How the last reload ended, for status (and so for `reload`, which waits for it). */
+  get lastReload(): ReloadOutcome | undefined {
+    return this.#last;
   }
 
   /** Resolves true when the new config is in use, false when it was refused. */
@@ -64,6 +73,12 @@ export class ConfigReloader {
         { err: error, config: configPath },
         'config reload failed; still serving with the previous config',
       );
+      this.#last = {
+        count: (this.#last?.count ?? 0) + 1,
+        atMs: Date.now(),
+        ok: false,
+        error: withoutTokens(printable(toBrokerError(error).message, 1000)),
+      };
       return false;
     }
 
@@ -71,16 +86,25 @@ export class ConfigReloader {
     // uses: not with the last file loaded, or changing a value and back
     // warned about a file the daemon never opened.
     const started = this.#options.current;
+    const needsRestart: string[] = [];
     if (JSON.stringify(next.listeners) !== JSON.stringify(started.listeners)) {
       log.warn('listeners changes take effect on restart; the sockets and their policies stay');
+      needsRestart.push('listeners (the sockets and their policies stay as they were)');
     }
     if (next.auditLog !== started.auditLog) {
       log.warn(
         { auditLog: started.auditLog, wanted: next.auditLog },
         'auditLog changes take effect on restart; still writing to the old file',
       );
+      needsRestart.push(`auditLog (still writing to '${printable(started.auditLog, 300)}')`);
     }
     this.#current = next;
+    this.#last = {
+      count: (this.#last?.count ?? 0) + 1,
+      atMs: Date.now(),
+      ok: true,
+      ...(needsRestart.length > 0 ? { needsRestart } : {}),
+    };
     log.info(
       { config: next.path, integrations: next.integrations.map(({ name }) => name) },
       'config reloaded',

@@ -166,6 +166,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       })),
       cache: await service.cacheStatus(),
       counters: { ...service.counters },
+      ...(reloader.lastReload === undefined ? {} : { lastReload: reloader.lastReload }),
     }),
     stop: () => void stop(),
     hasUnrestrictedSocket: () => listeners.some(({ policy }) => !isRestricted(policy)),

@@ -116,6 +116,21 @@ export interface DaemonStatus {
   listeners?: { socket: string; allow?: string[]; permissions?: Permissions }[];
   cache: StatusCacheEntry[];
   counters: StatusCounters;
+  /** How the last reload ended; absent until the first. */
+  lastReload?: ReloadOutcome;
+}
+
+/** How a reload of the daemon's config (SIGHUP) ended. */
+export interface ReloadOutcome {
+  /** Reloads since the daemon started, this one included: a newer one counts higher. */
+  count: number;
+  atMs: number;
+  /** False: the config was refused, and the daemon serves with the one before. */
+  ok: boolean;
+  /** Why the config was refused. */
+  error?: string;
+  /** Changes in the new config that take effect only on restart. */
+  needsRestart?: string[];
 }
 
 /** A credential as the daemon hands it to the helper. */

@@ -12,7 +12,7 @@ import {
 } from '../../shared/errors.js';
 import { printable, shellQuote } from '../../shared/printable.js';
 import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
-import { PROTOCOL_VERSION, type DaemonStatus } from '../../shared/protocol.js';
+import { PROTOCOL_VERSION, type DaemonStatus, type ReloadOutcome } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
 import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { daemonAnswers, launchDaemon } from '../daemon-launcher.js';
@@ -178,6 +178,16 @@ function duration(ms: number): string {
     : `${minutes}m${Math.floor((ms % 60_000) / 1000)}s`;
 }
 
+function describeReload(reload: ReloadOutcome, nowMs: number): string {
+  const agoMs = nowMs - reload.atMs;
+  const when = agoMs < 1000 ? 'just now' : `${duration(agoMs)} ago`;
+  if (!reload.ok) return `FAILED ${when} (still serving the config before): ${reload.error ?? ''}`;
+  const restart = reload.needsRestart?.length
+    ? `; needs a restart for: ${reload.needsRestart.join('; ')}`
+    : '';
+  return `ok ${when}${restart}`;
+}
+
 /** Human-readable status; never shows a secret (the daemon sends none). */
 export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
   const lines = [
@@ -186,6 +196,9 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
     `config:       ${status.config}`,
     `audit log:    ${status.auditLog}${status.auditLogFailing === true ? ' (FAILING: writes fail, so no credential is served; the daemon log says why)' : ''}`,
     `counters:     ${status.counters.hits} hits, ${status.counters.misses} misses, ${status.counters.mints} mints, ${status.counters.denied} denied, ${status.counters.errors} errors`,
+    ...(status.lastReload === undefined
+      ? []
+      : [`last reload:  ${describeReload(status.lastReload, nowMs)}`]),
     'integrations:',
     ...status.integrations.map((i) => `  ${i.name} (${i.provider}) for ${i.host}`),
     'listeners:',

@@ -9,7 +9,7 @@
 import { statSync } from 'node:fs';
 import { ConfigError } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
-import { PROTOCOL_VERSION } from '../../shared/protocol.js';
+import { PROTOCOL_VERSION, type DaemonStatus, type ReloadOutcome } from '../../shared/protocol.js';
 import { askDaemon } from '../ask-daemon.js';
 import { checkBrokerDaemon } from './socket-holder.js';
 
@@ -24,16 +24,17 @@ export function checkSocketOwner(socketPath: string): void {
   }
 }
 
+/** How long `reload` waits for the daemon to say how the reload went. */
+export const RELOAD_WAIT_MS = 10_000;
+
 export async function reloadDaemon(
   socketPath: string,
   print: (text: string) => void,
 ): Promise<void> {
-  const reply = await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' });
-  const status = reply.status;
-  if (!status) throw new ConfigError('the daemon answered without a status');
-
+  const status = await daemonStatus(socketPath);
   checkSocketOwner(socketPath);
   checkBrokerDaemon(status.pid);
+  const before = status.lastReload?.count ?? 0;
   try {
     process.kill(status.pid, 'SIGHUP');
   } catch (error) {
@@ -41,7 +42,42 @@ export async function reloadDaemon(
       `cannot send SIGHUP to the broker daemon (pid ${status.pid}): ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}; run reload as the user who runs the daemon`,
     );
   }
-  print(
-    `sent SIGHUP to the broker daemon (pid ${status.pid}) on '${socketPath}': it reloads '${printable(status.config, 300)}' and the keys it names; a config that fails to load changes nothing and is logged in the daemon's log; listeners and auditLog changes need a restart (stop, then daemon --detach)\n`,
-  );
+  // Found in a new-user trial: reload said it was sent and exited 0 when the
+  // daemon refused the config, which only its log said.
+  const outcome = await reloadAfter(socketPath, before);
+  const daemon = `the broker daemon (pid ${status.pid}) on '${socketPath}'`;
+  const config = `'${printable(status.config, 300)}'`;
+  if (outcome === undefined) {
+    throw new ConfigError(
+      `sent SIGHUP to ${daemon}, which did not say within ${RELOAD_WAIT_MS / 1000} s how the reload went; its log says`,
+    );
+  }
+  if (!outcome.ok) {
+    throw new ConfigError(
+      `${daemon} refused ${config} and still serves with the config it had: ${printable(outcome.error ?? 'no reason given', 1000)}`,
+    );
+  }
+  if (outcome.needsRestart !== undefined) {
+    throw new ConfigError(
+      `${daemon} reloaded ${config}, but these changes take effect only on restart (stop, then daemon --detach): ${outcome.needsRestart.map((what) => printable(what, 400)).join('; ')}`,
+    );
+  }
+  print(`${daemon} reloaded ${config} and the keys it names\n`);
+}
+
+async function daemonStatus(socketPath: string): Promise<DaemonStatus> {
+  const status = (await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' })).status;
+  if (!status) throw new ConfigError('the daemon answered without a status');
+  return status;
+}
+
+/** The outcome of the first reload after the `before`th, once the daemon reports it. */
+async function reloadAfter(socketPath: string, before: number): Promise<ReloadOutcome | undefined> {
+  const deadline = Date.now() + RELOAD_WAIT_MS;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const last = (await daemonStatus(socketPath)).lastReload;
+    if (last !== undefined && last.count > before) return last;
+  }
+  return undefined;
 }

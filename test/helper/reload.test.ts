@@ -20,23 +20,68 @@ t.test('reload makes the running daemon read its changed config', async (t) => {
   const status = async () =>
     JSON.parse(
       (await runHelper(['status', '--json', '--socket', w.daemon.socketPath], '', w.env)).stdout,
-    ) as { pid: number; integrations: { name: string }[] };
+    ) as { pid: number; integrations: { name: string }[]; lastReload?: unknown };
 
   const reload = await runHelper(['reload', '--socket', w.daemon.socketPath], '', w.env);
-  let names: string[] = [];
-  for (let i = 0; i < 100 && names[0] !== 'renamed-github'; i++) {
-    names = (await status()).integrations.map((integration) => integration.name);
-    if (names[0] !== 'renamed-github') await new Promise((r) => setTimeout(r, 50));
-  }
+  const after = await status();
 
   t.equal(reload.code, 0, reload.stderr);
-  t.match(
+  t.equal(
     reload.stdout,
-    `sent SIGHUP to the broker daemon (pid ${w.daemon.pid}) on '${w.daemon.socketPath}'`,
+    `the broker daemon (pid ${w.daemon.pid}) on '${w.daemon.socketPath}' reloaded '${w.daemon.configPath}' and the keys it names\n`,
+    'said once the daemon had reloaded, not when the signal was sent',
   );
-  t.same(names, ['renamed-github'], 'the daemon serves the new config');
+  t.same(
+    after.integrations.map((integration) => integration.name),
+    ['renamed-github'],
+    'the daemon serves the new config',
+  );
+  t.match(after, { lastReload: { count: 1, ok: true } });
   t.equal((await status()).pid, w.daemon.pid, 'the same daemon, not a restart');
 });
+
+t.test(
+  'reload exits 1 with the reason when the daemon refuses the config or ignores part of it',
+  async (t) => {
+    // Found in a new-user trial: reload exited 0 whatever the daemon made of
+    // the config; only the daemon's log said it was refused.
+    const w = await createBrokerWorld(t.testdir(), { bareRepos: false });
+    t.teardown(() => w.stop());
+    const good = await readFile(w.daemon.configPath, 'utf8');
+    const config = JSON.parse(good) as Record<string, unknown> & {
+      integrations: Record<string, unknown>[];
+    };
+    const reload = () => runHelper(['reload', '--socket', w.daemon.socketPath], '', w.env);
+
+    await writeFile(
+      w.daemon.configPath,
+      JSON.stringify({
+        ...config,
+        integrations: [{ ...config.integrations[0], privateKeyPth: 'x' }],
+      }),
+    );
+    const refused = await reload();
+    await writeFile(
+      w.daemon.configPath,
+      JSON.stringify({ ...config, auditLog: `${w.dir}/other.log` }),
+    );
+    const partly = await reload();
+    await writeFile(w.daemon.configPath, good);
+    const fine = await reload();
+
+    t.equal(refused.code, 1);
+    t.match(
+      refused.stderr,
+      /refused '.*' and still serves with the config it had: .*privateKeyPth/,
+    );
+    t.equal(partly.code, 1);
+    t.match(
+      partly.stderr,
+      /reloaded '.*', but these changes take effect only on restart .*auditLog/,
+    );
+    t.equal(fine.code, 0, fine.stderr);
+  },
+);
 
 t.test('reload refuses a pid that is not a broker daemon here', async (t) => {
   // This test's own process: this user's, but not a broker daemon.
