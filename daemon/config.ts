@@ -58,6 +58,10 @@ async function readJson(path: string): Promise<unknown> {
         `config file '${path}' does not exist; create it (see the README's Configuration section) or pass --config`,
       );
     }
+    // Found in a new-user trial: a directory was told to be made readable.
+    if (code === 'EISDIR') {
+      throw new ConfigError(`config file '${path}' is a directory; give the config file's path`);
+    }
     throw new ConfigError(
       `cannot read config file '${path}': ${code ?? 'unknown error'}; make it readable by this user`,
     );

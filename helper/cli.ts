@@ -17,7 +17,7 @@ import { examples } from './help-examples.js';
 const print = (text: string): void => void process.stdout.write(text);
 
 const CONFIG_HELP =
-  'config file (default: $GIT_CREDENTIAL_BROKER_CONFIG, else ~/.config/git-credential-broker/config.json)';
+  'config file (default: $GIT_CREDENTIAL_BROKER_CONFIG, else git-credential-broker/config.json in $XDG_CONFIG_HOME or ~/.config)';
 
 function socketOf(args: { socket?: string | undefined }): string {
   return resolveSocketPath(process.env, args.socket);

@@ -3,6 +3,7 @@
  * that need one outside git. Served, cached and audited like a git request.
  */
 import { BrokerError } from '../../shared/errors.js';
+import { printable } from '../../shared/printable.js';
 import { PROTOCOL_VERSION, type PermissionLevel, type Permissions } from '../../shared/protocol.js';
 import { askDaemon } from '../ask-daemon.js';
 import { requester } from '../git-actions.js';
@@ -12,14 +13,22 @@ export function parsePermissionFlags(flags: string[]): Permissions | undefined {
   if (flags.length === 0) return undefined;
   const permissions: Permissions = {};
   for (const flag of flags) {
-    const match = /^([a-z_]+)=(read|write|admin)$/.exec(flag);
+    const match = /^([a-z_]+)=(.*)$/.exec(flag);
     if (!match) {
       throw new BrokerError(
         'BAD_REQUEST',
-        `--permission '${flag}' is not name=level; for example --permission contents=read`,
+        `--permission '${printable(flag, 200)}' is not name=level; for example --permission contents=read`,
       );
     }
-    permissions[match[1]!] = match[2] as PermissionLevel;
+    // Found in a new-user trial: contents=rw was called "not name=level".
+    const [, name, level] = match as unknown as [string, string, string];
+    if (level !== 'read' && level !== 'write' && level !== 'admin') {
+      throw new BrokerError(
+        'BAD_REQUEST',
+        `--permission '${printable(flag, 200)}': the level must be read, write or admin; for example --permission ${name}=read`,
+      );
+    }
+    permissions[name] = level satisfies PermissionLevel;
   }
   return permissions;
 }

@@ -145,6 +145,14 @@ t.test('a missing config file says how to create one', async (t) => {
   });
 });
 
+t.test('a directory given as the config file is called one', async (t) => {
+  // Found in a new-user trial: it was told to be made readable.
+  await t.rejects(loadConfig(t.testdir(), {}), {
+    code: 'CONFIG',
+    message: /is a directory; give the config file's path$/,
+  });
+});
+
 t.test('refuses OpenSSH, encrypted and non-RSA keys without echoing them', async (t) => {
   const dir = t.testdir();
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
