@@ -95,21 +95,32 @@ function gitActionCommand(action: 'get' | 'store' | 'erase', describe: string, a
 }
 
 /**
- * `status --json` promises a JSON object on stdout in every case: a
- * command-line mistake too (found in review: it printed nothing there).
+ * `status --json` and `token --json` promise a JSON object on stdout in
+ * every case, a failure too: status's handler prints its own (found in
+ * review: a command-line mistake printed none); token's is printed here
+ * (found in a new-user trial: a script reading it got nothing).
  */
-function statusJsonForMistake(argv: string[], error: unknown): void {
-  if (commandWord(argv) !== 'status') return;
+function jsonForFailure(argv: string[], error: unknown, commandLineFault: boolean): void {
   if (!argv.some((word) => word === '--json' || word === '--json=true')) return;
-  const failure = error instanceof BrokerError ? error : undefined;
-  const socketAt = argv.lastIndexOf('--socket');
-  const socketFlag = argv.findLast((word) => word.startsWith('--socket='))?.slice(9);
-  const report = {
-    running: false,
-    socket: (socketAt === -1 ? undefined : argv[socketAt + 1]) ?? socketFlag ?? null,
+  const command = commandWord(argv);
+  const failure = {
     error: printable((error as Error).message, 2000),
-    code: failure?.code ?? 'BAD_REQUEST',
+    code: error instanceof BrokerError ? error.code : 'INTERNAL',
   };
+  let report: object;
+  if (command === 'token') {
+    report = failure;
+  } else if (command === 'status' && commandLineFault) {
+    const socketAt = argv.lastIndexOf('--socket');
+    const socketFlag = argv.findLast((word) => word.startsWith('--socket='))?.slice(9);
+    report = {
+      running: false,
+      socket: (socketAt === -1 ? undefined : argv[socketAt + 1]) ?? socketFlag ?? null,
+      ...failure,
+    };
+  } else {
+    return;
+  }
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 
@@ -342,7 +353,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     process.stderr.write(`${PROGRAM}: ${printable((error as Error).message, 2000)}\n`);
-    if (commandLineFault) statusJsonForMistake(argv, error);
+    jsonForFailure(argv, error, commandLineFault);
     // A `get` git might have run (a helper line with a typo): stop git, do
     // not let it prompt.
     if (commandWord(argv) === 'get') process.stdout.write('quit=1\n');

@@ -228,6 +228,31 @@ t.test('status --json prints a JSON object for a command-line mistake too', asyn
   t.equal(plain.stdout, '', 'without --json, nothing on stdout');
 });
 
+t.test('token --json prints a JSON object when it fails too', async (t) => {
+  // Found in a new-user trial: a script piping it to jq got nothing.
+  const denying = await fakeDaemon(t, {
+    v: 1,
+    ok: false,
+    error: { code: 'DENIED', message: "repository 'acme/widgets' is not allowed", quit: true },
+  });
+  const denied = await runHelper(
+    ['token', 'acme/widgets', '--json', '--socket', denying],
+    '',
+    process.env,
+  );
+  const mistake = await runHelper(['token', 'acme/widgets', '--json', '--bogus'], '', process.env);
+  const plain = await runHelper(['token', 'acme/widgets', '--socket', denying], '', process.env);
+
+  t.equal(denied.code, 1);
+  t.same(JSON.parse(denied.stdout), {
+    error: "repository 'acme/widgets' is not allowed",
+    code: 'DENIED',
+  });
+  t.equal(mistake.code, 2);
+  t.match(JSON.parse(mistake.stdout), { code: 'BAD_REQUEST', error: /Unknown argument/ });
+  t.equal(plain.stdout, '', 'without --json, nothing on stdout');
+});
+
 t.test('status --json says running: true whatever the status itself holds', async (t) => {
   // Found in review: a status holding "running": false overrode it.
   const socketPath = await fakeDaemon(t, {
