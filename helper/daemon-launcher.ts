@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../shared/daemon-client.js';
 import { ConfigError, DaemonUnreachableError } from '../shared/errors.js';
@@ -41,6 +41,24 @@ function tail(path: string): string {
   }
 }
 
+/**
+ * Whether the daemon's last words say another broker daemon took the very
+ * socket it was started for: a peer started at the same time, which will
+ * answer there. Another daemon holding some other socket of the config (a
+ * listener) is no race but a config that cannot start here: found in a
+ * new-user trial, git waited the whole timeout and then was left to prompt.
+ */
+function lostRaceFor(log: string, options: LaunchOptions): boolean {
+  const held =
+    /another broker daemon (?:\(pid \d+\) holds|is already listening on) '([^'\n]*)'/.exec(
+      log,
+    )?.[1];
+  if (held === undefined) return false;
+  return [options.socketPath, options.waitForSocket ?? options.socketPath].some(
+    (path) => resolve(path) === resolve(held),
+  );
+}
+
 /** Spawns a detached daemon and resolves with its pid once a daemon answers. */
 export async function launchDaemon(options: LaunchOptions): Promise<number | undefined> {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -69,7 +87,7 @@ export async function launchDaemon(options: LaunchOptions): Promise<number | und
       return exitCode === null ? child.pid : undefined;
     }
     // Our daemon lost the race or failed; keep waiting only if a peer might win.
-    if (exitCode !== null && !/another broker daemon/.test(tail(options.logPath))) {
+    if (exitCode !== null && !lostRaceFor(tail(options.logPath), options)) {
       exitedAlone = true;
       break;
     }
@@ -79,7 +97,12 @@ export async function launchDaemon(options: LaunchOptions): Promise<number | und
     /^git-credential-broker: /,
     '',
   );
-  const message = `the broker daemon did not start on '${options.socketPath}'${last === '' ? '' : `: ${last}`}; see '${options.logPath}'`;
+  // Another daemon with a socket of this config: likely the one git should
+  // use, which this environment names another socket for.
+  const elsewhere = /another broker daemon/.test(last)
+    ? '; if that daemon is the one to use, give git its socket (configure --socket PATH, or GIT_CREDENTIAL_BROKER_SOCKET)'
+    : '';
+  const message = `the broker daemon did not start on '${options.socketPath}'${last === '' ? '' : `: ${last}`}${elsewhere}; see '${options.logPath}'`;
   // A daemon that exits while starting failed on its setup (config, key,
   // socket directory, audit log): asking another helper or the user cannot
   // fix that, so git is told to stop (quit=1), as for any config problem.

@@ -262,6 +262,36 @@ t.test(
 );
 
 t.test(
+  'autostart where a running daemon holds a listener of the config stops git at once',
+  async (t) => {
+    // Found in a new-user trial: from a shell whose default socket differed
+    // (no XDG_RUNTIME_DIR), the new daemon could not take the listeners the
+    // running one held; git waited the whole timeout, then prompted.
+    const { w } = await policyWorld(t);
+    const config = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as object;
+    await writeFile(w.daemon.configPath, JSON.stringify({ ...config, autostart: true }));
+    const env = {
+      ...w.env,
+      GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath,
+      XDG_RUNTIME_DIR: await runtimeDir(t),
+      XDG_STATE_HOME: join(w.dir, 'state'),
+    };
+
+    const get = await runHelper(
+      ['get'],
+      `protocol=http\nhost=${w.github.host}\npath=acme/widgets\n\n`,
+      env,
+    );
+
+    t.equal(get.code, 1, get.stderr);
+    // Without the fix: the whole 10 s timeout, then no quit=1.
+    t.equal(get.stdout, 'quit=1\n', 'git is told to stop, not to prompt');
+    t.match(get.stderr, /another broker daemon \(pid \d+\) holds '/);
+    t.match(get.stderr, /if that daemon is the one to use, give git its socket/);
+  },
+);
+
+t.test(
   'a daemon whose own socket has a client policy says at start, and on stop, how to stop it',
   async (t) => {
     // Found in a new-user trial: stop said "use the daemon's --socket",
