@@ -281,11 +281,12 @@ t.test('an unknown command or option names itself and points at --help', async (
   t.match(help.stdout, /--permission contents=read/);
 
   // Every command's help has examples (a new user found get's had none).
-  const missing: string[] = [];
-  for (const command of COMMAND_NAMES) {
-    const result = await runHelper([command, '--help'], '', w.env);
-    if (result.code !== 0 || !/Examples:\n {2}\S/.test(result.stdout)) missing.push(command);
-  }
+  const helps = await Promise.all(
+    COMMAND_NAMES.map((command) => runHelper([command, '--help'], '', w.env)),
+  );
+  const missing = COMMAND_NAMES.filter(
+    (_, i) => helps[i]!.code !== 0 || !/Examples:\n {2}\S/.test(helps[i]!.stdout),
+  );
   t.same(missing, [], 'every command shows examples');
 });
 
@@ -315,9 +316,11 @@ t.test('a command-line mistake points at the help that explains it, once', async
 
 t.test('every --help fits 80 columns, each example command whole on its own line', async (t) => {
   const commands = ['', ...COMMAND_NAMES];
-  for (const command of commands) {
-    const args = command === '' ? ['--help'] : [command, '--help'];
-    const help = await runHelper(args, '');
+  const helps = await Promise.all(
+    commands.map((command) => runHelper(command === '' ? ['--help'] : [command, '--help'], '')),
+  );
+  for (const [i, command] of commands.entries()) {
+    const help = helps[i]!;
     const lines = help.stdout.trimEnd().split('\n');
     const examples = lines.slice(lines.indexOf('Examples:') + 1);
 
