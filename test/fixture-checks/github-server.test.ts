@@ -39,7 +39,8 @@ async function startWorld(
   });
 
   const reposDir = join(dir, 'repos');
-  const app = await createTestApp(dir);
+  // otherApp's key (and any stranger's) is new each time, so unlike app's.
+  const app = await createTestApp(dir, { sharedKey: true });
   const otherApp = await createTestApp(dir, { format: 'pkcs8' });
   await createBareRepo(reposDir, 'acme', 'widgets');
   await createBareRepo(reposDir, 'acme', 'Gadgets');

@@ -32,7 +32,7 @@ const target = { protocol: 'http', host: 'ignored', path: 'acme/widgets' };
 
 async function world(t: Test, retry: Partial<RetryPolicy> = FAST) {
   const dir = await mkdtemp(join(tmpdir(), 'gcb-faults-'));
-  const app = await createTestApp(dir);
+  const app = await createTestApp(dir, { sharedKey: true });
   const clock = { offsetMs: 0 };
   const github = await GitHubFixture.start({
     apps: [{ id: app.appId, publicKey: app.publicKey }],

@@ -1,0 +1,345 @@
+/**
+ * status, stop and daemon (--detach), run as a user would: the built binary
+ * against a real daemon, the GitHub-compatible server and real git.
+ */
+import { chmodSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import t from 'tap';
+import type { BrokerWorld } from '../fixtures/broker-world.js';
+import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
+import { cli, fakeDaemon, world } from '../fixtures/cli-world.js';
+import { runHelper } from '../fixtures/run-helper.js';
+import { VERSION } from '../../shared/version.js';
+
+function secretsOf(w: BrokerWorld): string[] {
+  return [...w.github.issuedTokens(), ...privateKeyFragments(w.app.privateKeyPem)];
+}
+
+t.test('status shows integrations, cached repositories and counters, never a token', async (t) => {
+  const w = await world(t);
+  await cli(w, ['token', w.cloneUrl('widgets')]);
+  await cli(w, ['token', w.cloneUrl('widgets')]);
+
+  const text = await cli(w, ['status']);
+  const json = await cli(w, ['status', '--json']);
+  const status = JSON.parse(json.stdout) as Record<string, unknown>;
+
+  t.equal(text.code, 0, text.stderr);
+  t.match(text.stdout, /daemon: +running, version \d+\.\d+\.\d+/);
+  t.match(
+    text.stdout,
+    new RegExp(`local-github \\(github-app\\) for ${w.github.host.replace('.', '\\.')}`),
+  );
+  t.match(text.stdout, /acme\/widgets \[contents:write\] via local-github: served for \d+m/);
+  t.match(text.stdout, /1 hits, 1 misses, 1 mints, 0 denied, 0 errors/);
+  t.match(
+    text.stdout,
+    /listeners:\n {2}.*daemon\.sock: any repository; at most the integration's permissions/,
+  );
+  t.notMatch(text.stdout, /FAILING/);
+  t.match(status, {
+    auditLogFailing: false,
+    counters: { hits: 1, misses: 1, mints: 1, denied: 0, errors: 0 },
+    cache: [{ repository: 'acme/widgets' }],
+  });
+  assertNoSecrets(t, { status: text.stdout, statusJson: json.stdout }, secretsOf(w));
+});
+
+t.test('status with no daemon says so in one line; stop then has nothing to do', async (t) => {
+  const w = await world(t);
+  await w.daemon.stop();
+
+  const status = await cli(w, ['status']);
+  const stop = await cli(w, ['stop']);
+  const again = await cli(w, ['stop']);
+
+  t.equal(status.code, 1);
+  t.match(
+    status.stderr,
+    /^git-credential-broker: no broker daemon is listening at '.*'; start it with/,
+  );
+  t.equal(status.stderr.trim().split('\n').length, 1);
+  // A defensive stop script must not fail because the daemon was down.
+  t.equal(stop.code, 0, stop.stderr);
+  t.equal(stop.stdout, `no broker daemon was running on '${w.daemon.socketPath}'\n`);
+  t.equal(again.code, 0, again.stderr);
+});
+
+t.test('status --json prints a JSON object on stdout whether or not a daemon runs', async (t) => {
+  const w = await world(t);
+
+  const up = await cli(w, ['status', '--json']);
+  // Found in review: a repeated option reached the code as an array (a
+  // TypeError, exit 1). The last value counts.
+  const twice = await runHelper(
+    ['status', '--json', '--socket', '/nowhere/d.sock', '--socket', w.daemon.socketPath],
+    '',
+    w.env,
+  );
+  await w.daemon.stop();
+  const down = await cli(w, ['status', '--json']);
+  const malformed = await runHelper(['status', '--json', '--socket='], '', w.env);
+
+  t.equal(up.code, 0, up.stderr);
+  t.match(JSON.parse(up.stdout), { running: true, socket: w.daemon.socketPath, pid: Number });
+  t.equal(twice.code, 0, twice.stderr);
+  t.match(JSON.parse(twice.stdout), { running: true, socket: w.daemon.socketPath });
+  t.equal(down.code, 1);
+  t.same(JSON.parse(down.stdout), {
+    running: false,
+    socket: w.daemon.socketPath,
+    error: down.stderr.replace(/^git-credential-broker: /, '').trimEnd(),
+    code: 'DAEMON_UNREACHABLE',
+  });
+  t.match(down.stderr, /no broker daemon is listening at/);
+  t.equal(malformed.code, 2);
+  t.match(JSON.parse(malformed.stdout), {
+    running: false,
+    error: /--socket was given an empty path/,
+    code: 'BAD_REQUEST',
+  });
+});
+
+t.test('status --json says running: true whatever the status itself holds', async (t) => {
+  // Found in review: a status holding "running": false overrode it.
+  const socketPath = await fakeDaemon(t, {
+    v: 1,
+    ok: true,
+    status: { running: false, pid: 4242 },
+  });
+  const status = await runHelper(['status', '--json', '--socket', socketPath], '', process.env);
+  t.equal(status.code, 0, status.stderr);
+  t.same(JSON.parse(status.stdout), { running: true, pid: 4242 });
+});
+
+t.test('status --json prints a JSON object for a command-line mistake too', async (t) => {
+  // Found in review: a mistake yargs caught printed no JSON at all.
+  for (const args of [
+    ['status', '--json', '--bogus'],
+    ['status', '--json', 'extra'],
+    ['status', '--json', '--', 'x'],
+    ['status', '--json=true', '--socket=/tmp/gcb-none.sock', '--bogus'],
+  ]) {
+    const run = await runHelper(args, '', process.env);
+    const name = args.join(' ');
+    t.equal(run.code, 2, `${name}: ${run.stderr}`);
+    const report = JSON.parse(run.stdout) as Record<string, unknown>;
+    t.match(report, { running: false, code: 'BAD_REQUEST' }, name);
+    t.type(report.error, 'string');
+    t.ok(run.stderr.includes(report.error as string), `${name}: the same reason on stderr`);
+  }
+  const withSocket = await runHelper(
+    ['status', '--json', '--socket', '/tmp/gcb-none.sock', '--bogus'],
+    '',
+    process.env,
+  );
+  t.equal(JSON.parse(withSocket.stdout).socket, '/tmp/gcb-none.sock');
+  const plain = await runHelper(['status', '--bogus'], '', process.env);
+  t.equal(plain.stdout, '', 'without --json, nothing on stdout');
+});
+
+t.test(
+  'a daemon that cannot read status or stop (another release) exits 1 and says to restart it',
+  async (t) => {
+    // Found in review: the daemon's BAD_REQUEST made these exit 2, the code
+    // for a malformed command line, though the command line was fine.
+    const skewed =
+      'unsupported protocol version 1 in request; helper and daemon must come from the same release, restart the daemon after upgrading';
+    const versionSkew = await fakeDaemon(t, {
+      v: 1,
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: skewed, quit: true },
+    });
+    const unknownOp = await fakeDaemon(t, {
+      v: 1,
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: "unknown request op 'status'", quit: true },
+    });
+    for (const command of [['status'], ['status', '--json'], ['stop'], ['reload']]) {
+      const run = await runHelper([...command, '--socket', versionSkew], '', process.env);
+      const name = command.join(' ');
+      t.equal(run.code, 1, `${name}: ${run.stderr}`);
+      t.match(run.stderr, `did not accept the '`, name);
+      t.equal(run.stderr.match(/restart the daemon/g)?.length, 1, `${name}: the fix, once`);
+    }
+    const json = await runHelper(['status', '--json', '--socket', versionSkew], '', process.env);
+    t.match(JSON.parse(json.stdout), { running: true, code: 'DAEMON_UNREACHABLE' });
+
+    const status = await runHelper(['status', '--socket', unknownOp], '', process.env);
+    t.equal(status.code, 1, status.stderr);
+    t.match(
+      status.stderr,
+      "unknown request op 'status'; helper and daemon must come from the same release: restart the daemon after upgrading",
+    );
+  },
+);
+
+t.test('stop returns once the daemon has exited, so a new one can start at once', async (t) => {
+  // Found in review: stop said "stopped" once the socket went quiet, while
+  // the daemon still answered a request in flight; daemon --detach then
+  // found the socket locked.
+  const w = await world(t);
+  w.github.injectFault({
+    method: 'POST',
+    path: /\/app\/installations\/\d+\/access_tokens$/,
+    status: 0,
+    delayMs: 1500,
+  });
+  let exited = false;
+  void w.daemon.exited.then(() => (exited = true));
+  const inFlight = w.git(['ls-remote', w.cloneUrl('widgets')]);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const stop = await cli(w, ['stop']);
+  const exitedWhenStopReturned = exited;
+  await inFlight;
+
+  t.equal(stop.code, 0, stop.stderr);
+  t.ok(exitedWhenStopReturned, 'the daemon had exited when stop returned');
+});
+
+t.test('stop ends the daemon gracefully', async (t) => {
+  const w = await world(t);
+
+  const stop = await cli(w, ['stop']);
+  const exitCode = await w.daemon.exited;
+
+  t.equal(stop.code, 0, stop.stderr);
+  t.match(stop.stdout, /stopped/);
+  t.equal(exitCode, 0, `the daemon exited cleanly (${String(exitCode)})`);
+  t.match(w.daemon.output(), /daemon stopped/);
+});
+
+t.test(
+  'daemon --detach returns once the daemon answers, and run again leaves it running',
+  async (t) => {
+    const w = await world(t);
+    await w.daemon.stop();
+    const env = { XDG_STATE_HOME: join(w.dir, 'state') };
+    const args = ['daemon', '--detach', '--config', w.daemon.configPath];
+    t.teardown(() => cli(w, ['stop'], env));
+
+    const first = await cli(w, args, env);
+    const status = await cli(w, ['status', '--json'], env);
+    const second = await cli(w, args, env);
+    const pid = (JSON.parse(status.stdout) as { pid: number }).pid;
+
+    t.equal(first.code, 0, first.stderr);
+    t.match(first.stdout, /^daemon started \(pid \d+\) on .*; its log: .*daemon\.log$/m);
+    t.equal(second.code, 0, second.stderr);
+    t.equal(
+      second.stdout,
+      `a broker daemon (pid ${pid}, version ${VERSION}) is already running on '${w.daemon.socketPath}' with config '${w.daemon.configPath}'; nothing to start\n`,
+    );
+    const after = await cli(w, ['status', '--json'], env);
+    t.equal((JSON.parse(after.stdout) as { pid: number }).pid, pid, 'the same daemon runs');
+  },
+);
+
+t.test(
+  'daemon --detach refuses a running daemon with another config, and a socket something else holds',
+  async (t) => {
+    const w = await world(t);
+    const env = { XDG_STATE_HOME: join(w.dir, 'state') };
+    const otherConfig = join(w.dir, 'other-config.json');
+    await writeFile(otherConfig, await readFile(w.daemon.configPath));
+    const dir = await mkdtemp(join(tmpdir(), 'gcb-held-'));
+    chmodSync(dir, 0o700);
+    const held = join(dir, 's.sock');
+    const server = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.end('hello from something else\n');
+    });
+    await new Promise<void>((resolve) => server.listen(held, resolve));
+    // Found in review: a fake answering status with the right config and
+    // version was taken for a running daemon (exit 0, nothing started).
+    const faked = join(dir, 'f.sock');
+    const fake = createServer((socket) =>
+      socket.once('data', () =>
+        socket.end(
+          `${JSON.stringify({ v: 1, ok: true, status: { pid: process.pid, version: VERSION, config: w.daemon.configPath } })}\n`,
+        ),
+      ),
+    );
+    await new Promise<void>((resolve) => fake.listen(faked, resolve));
+    t.teardown(async () => {
+      server.close();
+      fake.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    const otherConfigRun = await cli(w, ['daemon', '--detach', '--config', otherConfig], env);
+    const heldRun = await runHelper(
+      ['daemon', '--detach', '--config', w.daemon.configPath, '--socket', held],
+      '',
+      { ...w.env, ...env },
+    );
+
+    t.equal(otherConfigRun.code, 1);
+    t.match(
+      otherConfigRun.stderr,
+      `already running on '${w.daemon.socketPath}' with config '${w.daemon.configPath}', not '${otherConfig}'; nothing was started`,
+    );
+    t.equal(heldRun.code, 1);
+    t.match(
+      heldRun.stderr,
+      `'${held}' is held by something that does not answer as a broker daemon`,
+    );
+    t.equal(heldRun.stdout, '');
+    const fakeRun = await runHelper(
+      ['daemon', '--detach', '--config', w.daemon.configPath, '--socket', faked],
+      '',
+      { ...w.env, ...env },
+    );
+    t.equal(fakeRun.code, 1, fakeRun.stdout);
+    t.match(fakeRun.stderr, /answers as a broker daemon, but .*not a broker daemon/);
+  },
+);
+
+t.test(
+  'the daemon command exits 1 for a config problem, 2 for a malformed command line',
+  async (t) => {
+    const w = await world(t);
+    const env = { XDG_STATE_HOME: join(w.dir, 'state') };
+    const dir = await mkdtemp(join(tmpdir(), 'gcb-exit-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const missing = join(dir, 'missing.json');
+    const socket = join(dir, 'd.sock');
+
+    const foreground = await runHelper(['daemon', '--config', missing, '--socket', socket], '', {
+      ...w.env,
+      ...env,
+    });
+    const detached = await runHelper(
+      ['daemon', '--detach', '--config', missing, '--socket', socket],
+      '',
+      { ...w.env, ...env },
+    );
+    const malformed = await runHelper(['daemon', '--socket='], '', { ...w.env, ...env });
+
+    t.equal(foreground.code, 1, foreground.stderr);
+    t.match(foreground.stderr, /config file '.*missing\.json' does not exist/);
+    t.equal(detached.code, 1, detached.stderr);
+    t.match(detached.stderr, /config file '.*missing\.json' does not exist/);
+    t.equal(malformed.code, 2, malformed.stderr);
+  },
+);
+
+t.test('daemon --detach shows what the new daemon warned about while starting', async (t) => {
+  const w = await world(t);
+  await w.daemon.stop();
+  const env = { XDG_STATE_HOME: join(w.dir, 'state') };
+  t.teardown(() => cli(w, ['stop'], env));
+  chmodSync(w.app.privateKeyPath, 0o644);
+
+  const started = await cli(w, ['daemon', '--detach', '--config', w.daemon.configPath], env);
+
+  t.equal(started.code, 0, started.stderr);
+  t.match(started.stdout, /^daemon started \(pid \d+\)/m);
+  t.match(
+    started.stdout,
+    /^warning: private key '.*' is accessible to other users \(mode 644\); run: chmod 600 '.*'$/m,
+  );
+});
