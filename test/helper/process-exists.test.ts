@@ -1,0 +1,23 @@
+import { spawn } from 'node:child_process';
+import t from 'tap';
+import { processExists } from '../../helper/commands/daemon-commands.js';
+
+t.test('a process that exited counts as gone even before it is reaped', async (t) => {
+  // sh starts a short child, prints its pid, then becomes `sleep`, which
+  // never reaps it: the child stays a zombie while sleep runs.
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  t.teardown(() => parent.kill());
+  const zombie = Number(
+    await new Promise<string>((resolve) => parent.stdout.once('data', (d) => resolve(String(d)))),
+  );
+  // Until the child has exited, it runs.
+  for (let i = 0; i < 100 && processExists(zombie); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  t.equal(processExists(zombie), false, 'a zombie is not running');
+  t.equal(processExists(parent.pid!), true, 'its parent, still sleeping, is');
+  t.equal(processExists(process.pid), true);
+});
