@@ -142,9 +142,17 @@ function where(entry: ConfigEntry): string {
   return `${entry.scope} config, ${origin}`;
 }
 
-/** A credential URL as it may be printed: a user name and password, if any, left out. */
+/**
+ * A credential URL as it may be printed: everything before its last `@` left
+ * out, but a scheme or leading slashes. A user name and password can be
+ * spelled many ways (`//bob:pw@host`, which git reads as a path, a password
+ * holding `/` or `@`), and none of them may reach the output.
+ */
 function withoutUserinfo(url: string): string {
-  return url.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:\/\/)?)[^/?#]*@/, '$1...@');
+  const at = url.lastIndexOf('@');
+  if (at === -1) return url;
+  const kept = /^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/|\/*)/.exec(url)![0];
+  return `${kept}...${url.slice(at)}`;
 }
 
 /**

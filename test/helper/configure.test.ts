@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { configureGit, type ConfigureResult } from '../../helper/commands/configure.js';
 import { isolatedGitHome, type IsolatedGitHome } from '../fixtures/git.js';
+import { recordSecrets } from '../fixtures/leak-ledger.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
 const KEY = 'credential.https://github.com.helper';
@@ -469,6 +470,43 @@ t.test(
     t.notMatch(refused, /hunter2|me:/);
   },
 );
+
+/** A password no output may show, in every spelling of a key git applies to github.com. */
+const URL_PASSWORD = 'Hunter2pw-4417';
+const KEYS_WITH_USERINFO = [
+  // No scheme, two slashes: git reads a path, `bob:...@github.com`, on any host.
+  `//bob:${URL_PASSWORD}@github.com`,
+  `/bob:${URL_PASSWORD}@github.com`,
+  `//bob:${URL_PASSWORD}@github.com/acme`,
+  `bob:${URL_PASSWORD}@github.com`,
+  `https://bob:${URL_PASSWORD}@github.com/acme`,
+  `HTTPS://bob:${URL_PASSWORD}@GitHub.com`,
+];
+
+t.test('no spelling of a user name and password in a key reaches any output', async (t) => {
+  recordSecrets([URL_PASSWORD]);
+  for (const key of KEYS_WITH_USERINFO) {
+    const home = await isolatedGitHome(t);
+    writeFileSync(join(home.dir, '.gitconfig'), `[credential "${key}"]\n\thelper\n`);
+
+    const refused = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+    writeFileSync(join(home.dir, '.gitconfig'), `[credential "${key}"]\n\thelper = store\n`);
+    await configure(home);
+    append(home.dir, `[credential "${key}"]\n\thelper = cache\n\thelper =\n`);
+    const failed = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+
+    const out = [refused, failed].map((run) => run.stdout + run.stderr).join('\n');
+    const label = key.replace(URL_PASSWORD, 'PASSWORD');
+    t.equal(refused.code, 1, label);
+    t.match(
+      refused.stderr,
+      /without a value under \[credential "(?:[a-zA-Z]+:\/\/|\/*)\.\.\.@/,
+      label,
+    );
+    t.equal(failed.code, 1, label);
+    t.notMatch(out, new RegExp(`${URL_PASSWORD}|bob`), label);
+  }
+});
 
 t.test(
   "an entry without a value in a repository's own config is refused by --local too",
