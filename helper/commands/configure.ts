@@ -16,9 +16,11 @@ import { gitBoolean } from './git-boolean.js';
 import {
   chainProblems as describeChainProblems,
   describeHelper,
+  withoutValueProblem,
+} from './chain-problems.js';
+import {
   helperChain,
   parseConfigEntries,
-  withoutValueProblem,
   type ConfigEntry,
   type HelperChain,
 } from './helper-chain.js';

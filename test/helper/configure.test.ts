@@ -286,6 +286,43 @@ t.test('what gets in the way after the broker is named, never a key or password'
   t.notMatch(withSome + dropped, /hunter2|me:/);
 });
 
+t.test(
+  'an entry for some repositories that drops the broker or the path fails configure, its entries written',
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    // The built helper, as the second run: each writes the path of its own binary.
+    await runHelper(['configure'], '', home.env, { cwd: home.dir });
+    // An owner's own reset, read after the broker's entries: git runs no helper for acme/*.
+    append(home.dir, '[credential "https://github.com/acme"]\n\thelper =\n');
+    // Read last of all, from the environment: git sends no path for acme/*.
+    const env = {
+      ...home.env,
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'credential.https://github.com/acme.useHttpPath',
+      GIT_CONFIG_VALUE_0: 'false',
+    };
+
+    const dropped = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+    const pathOff = await runHelper(['configure'], '', env, { cwd: home.dir });
+
+    t.equal(dropped.code, 1, dropped.stderr);
+    t.match(
+      dropped.stdout,
+      /^nothing changed: the broker's entries for https:\/\/github\.com are in place/,
+    );
+    t.equal(
+      dropped.stderr,
+      `git-credential-broker: the broker's entries for https://github.com are in place (--global, ${join(home.dir, '.gitconfig')}; nothing changed), but for some repositories or user names on https://github.com, git does not run the broker: an empty 'helper =' entry read after it clears it, under [credential "https://github.com/acme"] (global config, '${join(home.dir, '.gitconfig')}'); remove that entry, or have it read before the broker's entries\n`,
+    );
+    t.equal(pathOff.code, 1, pathOff.stderr);
+    t.match(
+      pathOff.stderr,
+      /; also, for some repositories or user names on https:\/\/github\.com, a useHttpPath entry read last, under \[credential "https:\/\/github\.com\/acme"\] \(command config, the command line\), leaves it off, so git sends no repository path and the broker refuses them; remove that entry\n$/,
+    );
+    t.equal(helpers(home).length, 2, "the broker's entries stay");
+  },
+);
+
 t.test('the first run also names a helper that runs after what it wrote', async (t) => {
   const home = await isolatedGitHome(t);
   // Set in the environment, which git reads after every config file.
