@@ -8,10 +8,10 @@
  */
 import { execFile } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BrokerError } from '../../shared/errors.js';
 import { resolveSocketPath } from '../../shared/paths.js';
-import { printable, shellQuote } from '../../shared/printable.js';
+import { printable } from '../../shared/printable.js';
+import { brokerEntries, helperCommand, isBrokerCommand } from './broker-command.js';
 import { gitBoolean } from './git-boolean.js';
 import {
   chainProblems as describeChainProblems,
@@ -75,51 +75,10 @@ export function contextUrl(value: string): string {
 }
 
 /**
- * The helper command git should run: this program's installed binary (the
- * fast bundle beside this build), by absolute path.
- */
-export function helperCommand(socket: string | undefined): string {
-  const main = fileURLToPath(new URL('../git-credential-broker.cjs', import.meta.url));
-  const words = [main, ...(socket === undefined ? [] : ['--socket', socket])];
-  return words.map(shellQuote).join(' ');
-}
-
-/** One shell word as shellQuote writes it: plain, or in single quotes. */
-const SHELL_WORD = String.raw`(?:[A-Za-z0-9_./:=@%+-]+|'(?:[^']|'\\'')*')`;
-/**
- * A broker command as configure writes it: the binary by absolute path,
- * then at most `--socket PATH`. Nothing looser: a helper of the user's that
- * merely mentions such a path is theirs.
- */
-const BROKER_COMMAND = new RegExp(
-  String.raw`^(?:'(?:[^']*/)?|(?:[^'\s]*/)?)git-credential-broker(?:\.cjs)?'?` +
-    String.raw`(?: --socket(?:=| )${SHELL_WORD})?$`,
-);
-
-/**
  * Every credential key: helper and useHttpPath decide which helpers git
  * runs and whether it sends the path, and git stops at any without a value.
  */
 const CREDENTIAL_KEYS = String.raw`^credential\.`;
-
-function isBrokerCommand(value: string): boolean {
-  return BROKER_COMMAND.test(value);
-}
-
-/**
- * The entries configure wrote: each broker command, and the empty entry
- * just before one (the reset it writes first). A lone empty entry is the
- * user's own reset.
- */
-function brokerEntries(values: string[]): Set<number> {
-  const ours = new Set<number>();
-  values.forEach((value, i) => {
-    if (!isBrokerCommand(value)) return;
-    ours.add(i);
-    if (i > 0 && values[i - 1] === '') ours.add(i - 1);
-  });
-  return ours;
-}
 
 /** A git config value matched exactly, as a value pattern. */
 function exactly(value: string): string {
