@@ -268,15 +268,27 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
     return { lines, failure: undefined };
   }
 
+  // The useHttpPath entries in the file configure writes (not those it
+  // includes, which --replace-all leaves alone), with and without a value
+  // (`key\nvalue`, `key`): git reads the last, but stops at any it refuses.
+  const ownPathEntries = parseConfigEntries(
+    await run(
+      ['-z', '--show-origin', '--show-scope', '--get-regexp', exactly(pathKey.toLowerCase())],
+      true,
+    ),
+  );
+  const pathValues = ownPathEntries.map((entry) => entry.value);
+
   // Git stops at a credential entry without a value before it runs any
   // helper, so the broker's entries could never run: write nothing, rather
   // than a change that does nothing and a run that looks half done. The line
   // is left to its owner: whether it lost a helper's name (and which) or was
   // meant as a reset, only they know, and a wrong guess runs a helper they
-  // did not want or drops one they did. The one exception is the useHttpPath
-  // entry configure replaces anyway.
+  // did not want or drops one they did. The one exception is a useHttpPath
+  // entry configure replaces anyway: one in the very file it writes.
   const replaced = (entry: ConfigEntry): boolean =>
-    entry.scope === options.scope && entry.name === pathKey.toLowerCase();
+    entry.name === pathKey.toLowerCase() &&
+    ownPathEntries.some((own) => own.scope === entry.scope && own.origin === entry.origin);
   const stopped = withoutValueProblem(await readChain(), url, replaced);
   if (stopped !== undefined) {
     throw new BrokerError(
@@ -286,12 +298,6 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
   }
 
   const configured = values.length >= 2 && values.at(-2) === '' && values.at(-1) === command;
-  // Entries with and without a value told apart (`key\nvalue\0`, `key\0`):
-  // git reads the last, but stops at any it refuses.
-  const pathValues = (await run(['-z', '--get-regexp', exactly(pathKey.toLowerCase())], true))
-    .split('\0')
-    .slice(0, -1)
-    .map((entry) => (entry.includes('\n') ? entry.slice(entry.indexOf('\n') + 1) : undefined));
   const pathOn =
     pathValues.every((value) => gitBoolean(value) !== undefined) &&
     gitBoolean(pathValues.at(-1)) === true;

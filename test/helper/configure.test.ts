@@ -192,6 +192,32 @@ t.test('a useHttpPath without a value, which git refuses, is replaced, and says 
   t.match(out, /useHttpPath = true \(replaced an entry without a value, which git refuses\)/);
 });
 
+t.test(
+  'a useHttpPath without a value in a file the config includes is refused, nothing written',
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    const included = join(home.dir, 'included.gitconfig');
+    // --replace-all edits only the file configure writes: this entry would stay.
+    writeFileSync(included, '[credential "https://github.com"]\n\tuseHttpPath\n');
+    const text = `[include]\n\tpath = ${included}\n`;
+    writeFileSync(join(home.dir, '.gitconfig'), text);
+
+    const run = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+
+    t.equal(run.code, 1, run.stderr);
+    t.equal(run.stdout, '');
+    t.match(
+      run.stderr,
+      `git-credential-broker: git stops at 'usehttppath' without a value under [credential "https://github.com"] (global config, '${included}'): every credential request for https://github.com fails there`,
+    );
+    t.match(
+      run.stderr,
+      /; nothing was written: remove that line, or give it a value \('useHttpPath = true'\), then run configure again\n$/,
+    );
+    t.equal(readFileSync(join(home.dir, '.gitconfig'), 'utf8'), text, 'nothing was written');
+  },
+);
+
 t.test('configure lists only what it wrote', async (t) => {
   const home = await isolatedGitHome(t);
   gitConfig(home, PATH_KEY, 'yes');
