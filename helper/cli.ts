@@ -24,7 +24,7 @@ function socketOf(args: { socket?: string | undefined }): string {
 }
 
 function withConfig<T>(command: Argv<T>) {
-  return command.option('config', { type: 'string', describe: CONFIG_HELP });
+  return command.option('config', { type: 'string', requiresArg: true, describe: CONFIG_HELP });
 }
 
 /** The command a command line names: its first word that is neither an option nor --socket's value. */
@@ -58,6 +58,16 @@ function helpFor(argv: string[]): string {
   return word !== undefined && COMMANDS.has(word)
     ? `${PROGRAM} ${word} --help`
     : `${PROGRAM} --help`;
+}
+
+/**
+ * A command-line mistake as yargs words it, or in our words where its own
+ * are unclear: an option given last, without its value, would otherwise
+ * read "Not enough arguments following: host".
+ */
+function mistake(message: string): string {
+  const option = /^Not enough arguments following: (\S+)$/.exec(message)?.[1];
+  return option === undefined ? message : `--${option} needs a value, and none followed it`;
 }
 
 /**
@@ -154,6 +164,7 @@ export async function runCli(argv: string[]): Promise<number> {
       )
       .option('socket', {
         type: 'string',
+        requiresArg: true,
         describe:
           'daemon socket (default: $GIT_CREDENTIAL_BROKER_SOCKET, else under $XDG_RUNTIME_DIR or ~/.cache)',
       })
@@ -235,6 +246,7 @@ export async function runCli(argv: string[]): Promise<number> {
             .conflicts('local', 'system')
             .option('host', {
               type: 'string',
+              requiresArg: true,
               default: 'github.com',
               describe: 'host, or a URL such as https://ghe.example.com',
             })
@@ -286,6 +298,7 @@ export async function runCli(argv: string[]): Promise<number> {
             })
             .option('host', {
               type: 'string',
+              requiresArg: true,
               default: 'github.com',
               describe:
                 'host for an owner/repo argument, or its URL (http://127.0.0.1:8080 for plain http on loopback)',
@@ -293,6 +306,7 @@ export async function runCli(argv: string[]): Promise<number> {
             .option('permission', {
               type: 'string',
               array: true,
+              requiresArg: true,
               default: [] as string[],
               describe: 'narrower permission, name=level (repeatable)',
             })
@@ -344,10 +358,12 @@ export async function runCli(argv: string[]): Promise<number> {
       .version(VERSION)
       .help()
       .fail((message, error) => {
-        // yargs calls this for its own parse errors (no error) and for
-        // what a handler threw, which has reported itself already.
-        commandLineFault = error === undefined;
-        throw error ?? new BrokerError('BAD_REQUEST', `${message}; see '${helpFor(argv)}'`);
+        // yargs calls this for its own parse errors (no error, or its YError
+        // for an option without a value) and for what a handler threw,
+        // which has reported itself already.
+        commandLineFault = error === undefined || error.name === 'YError';
+        if (!commandLineFault) throw error;
+        throw new BrokerError('BAD_REQUEST', `${mistake(message)}; see '${helpFor(argv)}'`);
       })
       .parseAsync();
     return 0;

@@ -8,17 +8,19 @@
  */
 import { execFile } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BrokerError } from '../../shared/errors.js';
 import { resolveSocketPath } from '../../shared/paths.js';
-import { printable, shellQuote } from '../../shared/printable.js';
+import { printable } from '../../shared/printable.js';
+import { brokerEntries, helperCommand, isBrokerCommand } from './broker-command.js';
 import { gitBoolean } from './git-boolean.js';
 import {
   chainProblems as describeChainProblems,
   describeHelper,
+  withoutValueProblem,
+} from './chain-problems.js';
+import {
   helperChain,
   parseConfigEntries,
-  withoutValueProblem,
   type ConfigEntry,
   type HelperChain,
 } from './helper-chain.js';
@@ -73,51 +75,10 @@ export function contextUrl(value: string): string {
 }
 
 /**
- * The helper command git should run: this program's installed binary (the
- * fast bundle beside this build), by absolute path.
- */
-export function helperCommand(socket: string | undefined): string {
-  const main = fileURLToPath(new URL('../git-credential-broker.cjs', import.meta.url));
-  const words = [main, ...(socket === undefined ? [] : ['--socket', socket])];
-  return words.map(shellQuote).join(' ');
-}
-
-/** One shell word as shellQuote writes it: plain, or in single quotes. */
-const SHELL_WORD = String.raw`(?:[A-Za-z0-9_./:=@%+-]+|'(?:[^']|'\\'')*')`;
-/**
- * A broker command as configure writes it: the binary by absolute path,
- * then at most `--socket PATH`. Nothing looser: a helper of the user's that
- * merely mentions such a path is theirs.
- */
-const BROKER_COMMAND = new RegExp(
-  String.raw`^(?:'(?:[^']*/)?|(?:[^'\s]*/)?)git-credential-broker(?:\.cjs)?'?` +
-    String.raw`(?: --socket(?:=| )${SHELL_WORD})?$`,
-);
-
-/**
  * Every credential key: helper and useHttpPath decide which helpers git
  * runs and whether it sends the path, and git stops at any without a value.
  */
 const CREDENTIAL_KEYS = String.raw`^credential\.`;
-
-function isBrokerCommand(value: string): boolean {
-  return BROKER_COMMAND.test(value);
-}
-
-/**
- * The entries configure wrote: each broker command, and the empty entry
- * just before one (the reset it writes first). A lone empty entry is the
- * user's own reset.
- */
-function brokerEntries(values: string[]): Set<number> {
-  const ours = new Set<number>();
-  values.forEach((value, i) => {
-    if (!isBrokerCommand(value)) return;
-    ours.add(i);
-    if (i > 0 && values[i - 1] === '') ours.add(i - 1);
-  });
-  return ours;
-}
 
 /** A git config value matched exactly, as a value pattern. */
 function exactly(value: string): string {
@@ -307,15 +268,27 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
     return { lines, failure: undefined };
   }
 
+  // The useHttpPath entries in the file configure writes (not those it
+  // includes, which --replace-all leaves alone), with and without a value
+  // (`key\nvalue`, `key`): git reads the last, but stops at any it refuses.
+  const ownPathEntries = parseConfigEntries(
+    await run(
+      ['-z', '--show-origin', '--show-scope', '--get-regexp', exactly(pathKey.toLowerCase())],
+      true,
+    ),
+  );
+  const pathValues = ownPathEntries.map((entry) => entry.value);
+
   // Git stops at a credential entry without a value before it runs any
   // helper, so the broker's entries could never run: write nothing, rather
   // than a change that does nothing and a run that looks half done. The line
   // is left to its owner: whether it lost a helper's name (and which) or was
   // meant as a reset, only they know, and a wrong guess runs a helper they
-  // did not want or drops one they did. The one exception is the useHttpPath
-  // entry configure replaces anyway.
+  // did not want or drops one they did. The one exception is a useHttpPath
+  // entry configure replaces anyway: one in the very file it writes.
   const replaced = (entry: ConfigEntry): boolean =>
-    entry.scope === options.scope && entry.name === pathKey.toLowerCase();
+    entry.name === pathKey.toLowerCase() &&
+    ownPathEntries.some((own) => own.scope === entry.scope && own.origin === entry.origin);
   const stopped = withoutValueProblem(await readChain(), url, replaced);
   if (stopped !== undefined) {
     throw new BrokerError(
@@ -325,12 +298,6 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
   }
 
   const configured = values.length >= 2 && values.at(-2) === '' && values.at(-1) === command;
-  // Entries with and without a value told apart (`key\nvalue\0`, `key\0`):
-  // git reads the last, but stops at any it refuses.
-  const pathValues = (await run(['-z', '--get-regexp', exactly(pathKey.toLowerCase())], true))
-    .split('\0')
-    .slice(0, -1)
-    .map((entry) => (entry.includes('\n') ? entry.slice(entry.indexOf('\n') + 1) : undefined));
   const pathOn =
     pathValues.every((value) => gitBoolean(value) !== undefined) &&
     gitBoolean(pathValues.at(-1)) === true;

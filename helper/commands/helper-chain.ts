@@ -5,10 +5,16 @@
  * repository, command line), an empty value clearing the list so far; and
  * `useHttpPath` as the last entry that applies sets it. Any `credential.*`
  * entry without a value that applies stops git before it runs a helper.
+ * An entry whose key names a user or path applies to some requests only:
+ * each such key is followed through the requests it names.
  */
-import { printable } from '../../shared/printable.js';
 import { gitBoolean } from './git-boolean.js';
-import { matchCredentialUrl, type CredentialContext } from './credential-url-match.js';
+import {
+  appliesToRequest,
+  matchCredentialUrl,
+  requestNamedBy,
+  type CredentialContext,
+} from './credential-url-match.js';
 
 /** One entry of `git config -z --show-origin --show-scope --get-regexp`. */
 export interface ConfigEntry {
@@ -45,10 +51,16 @@ export interface HelperChain {
   droppedBy: ConfigEntry | undefined;
   /** Helpers git runs after the broker for every repository on the host. */
   after: ConfigEntry[];
-  /** Helpers after the broker for some requests only (a user name or path in the key). */
-  afterForSome: ConfigEntry[];
   /** The useHttpPath entry git goes by for the host, if any. */
   useHttpPath: ConfigEntry | undefined;
+  /**
+   * For some requests only (a user name or path in the key): the helpers
+   * git runs after the broker, the empty entries that clear it, and the
+   * useHttpPath entries it goes by that turn the path off.
+   */
+  afterForSome: ConfigEntry[];
+  droppedForSome: ConfigEntry[];
+  pathOffForSome: ConfigEntry[];
   /**
    * Entries without a value (`[credential] helper`, no `=`) that apply to
    * every request for the host: git's credential code stops at the first
@@ -61,7 +73,7 @@ export interface HelperChain {
 }
 
 /** `credential.<url>.<variable>` taken apart as git does: the URL ends at the last dot. */
-function splitKey(name: string): { url: string | undefined; variable: string } {
+export function splitKey(name: string): { url: string | undefined; variable: string } {
   const key = name.slice('credential.'.length);
   const dot = key.lastIndexOf('.');
   return dot === -1
@@ -69,19 +81,55 @@ function splitKey(name: string): { url: string | undefined; variable: string } {
     : { url: key.slice(0, dot), variable: key.slice(dot + 1) };
 }
 
+/** A helper or useHttpPath entry with a value that git applies to the host. */
+interface Setting {
+  entry: ConfigEntry;
+  url: string | undefined;
+  forSome: boolean;
+}
+
+/** What git makes of `settings`, read in order, for one request. */
+interface Walked {
+  chain: ConfigEntry[];
+  /** The broker's place in the chain, -1 when it is not there. */
+  broker: number;
+  droppedBy: ConfigEntry | undefined;
+  useHttpPath: ConfigEntry | undefined;
+}
+
+function walk(settings: readonly Setting[], isBroker: (value: string) => boolean): Walked {
+  let chain: ConfigEntry[] = [];
+  let droppedBy: ConfigEntry | undefined;
+  let useHttpPath: ConfigEntry | undefined;
+  const brokerAt = (): number => chain.findIndex((entry) => isBroker(entry.value ?? ''));
+
+  for (const { entry } of settings) {
+    if (entry.name.endsWith('.usehttppath')) {
+      useHttpPath = entry;
+    } else if (entry.value === '') {
+      if (brokerAt() !== -1) droppedBy = entry;
+      chain = [];
+    } else {
+      chain.push(entry);
+    }
+  }
+  const broker = brokerAt();
+  return { chain, broker, droppedBy: broker === -1 ? droppedBy : undefined, useHttpPath };
+}
+
+/** The helpers after the broker: a second broker entry is only asked when the first gave nothing. */
+function helpersAfter(walked: Walked, isBroker: (value: string) => boolean): ConfigEntry[] {
+  return walked.chain.slice(walked.broker + 1).filter((entry) => !isBroker(entry.value ?? ''));
+}
+
 export function helperChain(
   entries: readonly ConfigEntry[],
   context: CredentialContext,
   isBroker: (value: string) => boolean,
 ): HelperChain {
-  let chain: ConfigEntry[] = [];
-  let droppedBy: ConfigEntry | undefined;
-  let useHttpPath: ConfigEntry | undefined;
-  const afterForSome: ConfigEntry[] = [];
+  const settings: Setting[] = [];
   const withoutValue: ConfigEntry[] = [];
   const withoutValueForSome: ConfigEntry[] = [];
-  const brokerInChain = (): boolean => chain.some((entry) => isBroker(entry.value ?? ''));
-
   for (const entry of entries) {
     if (!entry.name.startsWith('credential.')) continue;
     const { url, variable } = splitKey(entry.name);
@@ -89,151 +137,48 @@ export function helperChain(
     if (match === 'none') continue;
     if (entry.value === undefined) {
       (match === 'all' ? withoutValue : withoutValueForSome).push(entry);
-      continue;
-    }
-    if (variable !== 'helper' && variable !== 'usehttppath') continue;
-
-    if (match === 'some') {
-      if (variable === 'helper' && entry.value && brokerInChain()) afterForSome.push(entry);
-    } else if (variable === 'usehttppath') {
-      useHttpPath = entry;
-    } else if (entry.value === '') {
-      if (brokerInChain()) droppedBy = entry;
-      chain = [];
-    } else {
-      chain.push(entry);
+    } else if (variable === 'helper' || variable === 'usehttppath') {
+      settings.push({ entry, url, forSome: match === 'some' });
     }
   }
 
-  const broker = chain.findIndex((entry) => isBroker(entry.value ?? ''));
+  const all = walk(
+    settings.filter((setting) => !setting.forSome),
+    isBroker,
+  );
+  const after = helpersAfter(all, isBroker);
+  const afterForSome = new Set<ConfigEntry>();
+  const droppedForSome = new Set<ConfigEntry>();
+  const pathOffForSome = new Set<ConfigEntry>();
+  // Each key that names a user or path names requests git reads more
+  // entries for: those of every request, and those that apply to it too.
+  const someUrls = new Set(settings.flatMap((setting) => (setting.forSome ? [setting.url!] : [])));
+  for (const url of someUrls) {
+    const request = requestNamedBy(url, context);
+    const some = walk(
+      settings.filter((setting) => !setting.forSome || appliesToRequest(setting.url!, request)),
+      isBroker,
+    );
+    if (all.broker !== -1 && some.droppedBy !== undefined) droppedForSome.add(some.droppedBy);
+    if (some.broker !== -1) {
+      for (const entry of helpersAfter(some, isBroker)) {
+        if (!after.includes(entry)) afterForSome.add(entry);
+      }
+    }
+    if (some.useHttpPath !== all.useHttpPath && gitBoolean(some.useHttpPath?.value) !== true) {
+      pathOffForSome.add(some.useHttpPath!);
+    }
+  }
+
   return {
-    brokerRuns: broker !== -1,
-    droppedBy: broker === -1 ? droppedBy : undefined,
-    // A second broker entry after the first is only asked when the first gave nothing.
-    after: chain.slice(broker + 1).filter((entry) => !isBroker(entry.value ?? '')),
-    afterForSome,
-    useHttpPath,
+    brokerRuns: all.broker !== -1,
+    droppedBy: all.droppedBy,
+    after,
+    useHttpPath: all.useHttpPath,
+    afterForSome: [...afterForSome],
+    droppedForSome: [...droppedForSome],
+    pathOffForSome: [...pathOffForSome],
     withoutValue,
     withoutValueForSome,
   };
-}
-
-/**
- * How a helper of the user's is named in output: its name at most, never
- * its arguments or a shell command's text, either of which may hold a
- * secret (`!GH_TOKEN=... gh auth git-credential`).
- */
-export function describeHelper(value: string): string {
-  if (value.trimStart().startsWith('!')) return 'a shell command (!...)';
-  const name = value.trim().split(/\s+/)[0] ?? '';
-  return /^[A-Za-z0-9._/-]{1,80}$/.test(name) ? `'${name}'` : 'a helper';
-}
-
-/**
- * Where an entry was read: scope and file. Never the key, whose URL may
- * hold a user name and password.
- */
-function where(entry: ConfigEntry): string {
-  const origin = entry.origin.startsWith('file:')
-    ? `'${printable(entry.origin.slice('file:'.length), 300)}'`
-    : entry.origin === 'command line:'
-      ? 'the command line'
-      : printable(entry.origin, 300);
-  return `${entry.scope} config, ${origin}`;
-}
-
-/** A credential URL as it may be printed: a user name and password, if any, left out. */
-function withoutUserinfo(url: string): string {
-  return url.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:\/\/)?)[^/?#]*@/, '$1...@');
-}
-
-/**
- * An entry without a value as the user finds it in the file: its variable
- * under its section (`'helper' without a value under [credential]`).
- */
-function withoutValueEntry(entry: ConfigEntry): string {
-  const { url, variable } = splitKey(entry.name);
-  const section =
-    url === undefined ? '[credential]' : `[credential "${printable(withoutUserinfo(url), 200)}"]`;
-  return `'${printable(variable, 80)}' without a value under ${section} (${where(entry)})`;
-}
-
-/** How to give an entry a value, for the variables configure knows. */
-const VALUE_EXAMPLES: Record<string, string> = {
-  helper: " ('helper = NAME', or an empty 'helper =' that clears the helpers read before it)",
-  usehttppath: " ('useHttpPath = true')",
-};
-
-/**
- * The entries without a value that stop git for `url` (what), and how to
- * fix them (fix); undefined when there are none. `ignore` leaves out
- * entries the caller is about to replace.
- */
-export function withoutValueProblem(
-  chain: HelperChain,
-  url: string,
-  ignore: (entry: ConfigEntry) => boolean = () => false,
-): { what: string; fix: string } | undefined {
-  const all = chain.withoutValue.filter((entry) => !ignore(entry));
-  const some = chain.withoutValueForSome.filter((entry) => !ignore(entry));
-  const entries = [...all, ...some];
-  const first = entries[0];
-  if (first === undefined) return undefined;
-
-  const requests =
-    all.length > 0
-      ? `every credential request for ${url} fails there`
-      : `credential requests for some repositories or user names on ${url} fail there`;
-  const variables = new Set(entries.map((entry) => splitKey(entry.name).variable));
-  const example = variables.size === 1 ? (VALUE_EXAMPLES[[...variables][0]!] ?? '') : '';
-  return {
-    what: `git stops at ${entries.map(withoutValueEntry).join(', ')}: ${requests} ("missing value for 'credential.${printable(splitKey(first.name).variable, 80)}'") before any helper runs, the broker included`,
-    fix:
-      entries.length === 1
-        ? `remove that line, or give it a value${example}`
-        : `remove those lines, or give each a value${example}`,
-  };
-}
-
-function listed(entries: ConfigEntry[]): string {
-  return entries
-    .map((entry) => `${describeHelper(entry.value ?? '')} (${where(entry)})`)
-    .join(', ');
-}
-
-/**
- * What keeps git from running the broker alone, with useHttpPath on, for
- * `url`: one clause each, its fix included, to follow "but"; empty when
- * nothing does. Every helper after the broker counts, not only the known
- * storing ones: git hands each the broker's tokens with `store` after every
- * request that succeeds, and what a helper does with them cannot be told
- * from its name.
- */
-export function chainProblems(chain: HelperChain, url: string): string[] {
-  const problems: string[] = [];
-  const withoutValue = withoutValueProblem(chain, url);
-  if (withoutValue !== undefined) problems.push(`${withoutValue.what}; ${withoutValue.fix}`);
-  if (!chain.brokerRuns) {
-    problems.push(
-      chain.droppedBy === undefined
-        ? `git does not run the broker for ${url}`
-        : `git does not run the broker for ${url}: an empty credential helper entry read after it (${where(chain.droppedBy)}) clears it; remove that entry`,
-    );
-  }
-  if (chain.after.length > 0) {
-    problems.push(
-      `git still runs other helpers after the broker for ${url}, and hands each of them every token the broker serves, to store ('store' after each request that succeeds): ${listed(chain.after)}; remove them, limit them to other hosts, or have the broker's entries read after them (for a helper in the same file, 'configure --unset' then 'configure' writes them again at its end, where their empty 'helper =' entry clears every helper read before it); 'git config --show-origin --get-regexp credential.*helper' lists every helper in the order git reads them`,
-    );
-  }
-  if (chain.afterForSome.length > 0) {
-    problems.push(
-      `for some repositories or user names on ${url}, git also runs helpers after the broker, and hands each of them those tokens, to store: ${listed(chain.afterForSome)}; remove them, or limit them to other hosts`,
-    );
-  }
-  if (chain.useHttpPath !== undefined && gitBoolean(chain.useHttpPath.value) !== true) {
-    problems.push(
-      `a useHttpPath entry read last (${where(chain.useHttpPath)}) leaves it off for ${url}, so git sends no repository path and the broker refuses; remove that entry`,
-    );
-  }
-  return problems;
 }

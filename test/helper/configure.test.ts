@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { configureGit, type ConfigureResult } from '../../helper/commands/configure.js';
 import { isolatedGitHome, type IsolatedGitHome } from '../fixtures/git.js';
+import { recordSecrets } from '../fixtures/leak-ledger.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
 const KEY = 'credential.https://github.com.helper';
@@ -191,6 +192,32 @@ t.test('a useHttpPath without a value, which git refuses, is replaced, and says 
   t.match(out, /useHttpPath = true \(replaced an entry without a value, which git refuses\)/);
 });
 
+t.test(
+  'a useHttpPath without a value in a file the config includes is refused, nothing written',
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    const included = join(home.dir, 'included.gitconfig');
+    // --replace-all edits only the file configure writes: this entry would stay.
+    writeFileSync(included, '[credential "https://github.com"]\n\tuseHttpPath\n');
+    const text = `[include]\n\tpath = ${included}\n`;
+    writeFileSync(join(home.dir, '.gitconfig'), text);
+
+    const run = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+
+    t.equal(run.code, 1, run.stderr);
+    t.equal(run.stdout, '');
+    t.match(
+      run.stderr,
+      `git-credential-broker: git stops at 'usehttppath' without a value under [credential "https://github.com"] (global config, '${included}'): every credential request for https://github.com fails there`,
+    );
+    t.match(
+      run.stderr,
+      /; nothing was written: remove that line, or give it a value \('useHttpPath = true'\), then run configure again\n$/,
+    );
+    t.equal(readFileSync(join(home.dir, '.gitconfig'), 'utf8'), text, 'nothing was written');
+  },
+);
+
 t.test('configure lists only what it wrote', async (t) => {
   const home = await isolatedGitHome(t);
   gitConfig(home, PATH_KEY, 'yes');
@@ -284,6 +311,43 @@ t.test('what gets in the way after the broker is named, never a key or password'
   t.match(dropped, /git does not run the broker for https:\/\/github\.com: an empty credential/);
   t.notMatch(withSome + dropped, /hunter2|me:/);
 });
+
+t.test(
+  'an entry for some repositories that drops the broker or the path fails configure, its entries written',
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    // The built helper, as the second run: each writes the path of its own binary.
+    await runHelper(['configure'], '', home.env, { cwd: home.dir });
+    // An owner's own reset, read after the broker's entries: git runs no helper for acme/*.
+    append(home.dir, '[credential "https://github.com/acme"]\n\thelper =\n');
+    // Read last of all, from the environment: git sends no path for acme/*.
+    const env = {
+      ...home.env,
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'credential.https://github.com/acme.useHttpPath',
+      GIT_CONFIG_VALUE_0: 'false',
+    };
+
+    const dropped = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+    const pathOff = await runHelper(['configure'], '', env, { cwd: home.dir });
+
+    t.equal(dropped.code, 1, dropped.stderr);
+    t.match(
+      dropped.stdout,
+      /^nothing changed: the broker's entries for https:\/\/github\.com are in place/,
+    );
+    t.equal(
+      dropped.stderr,
+      `git-credential-broker: the broker's entries for https://github.com are in place (--global, ${join(home.dir, '.gitconfig')}; nothing changed), but for some repositories or user names on https://github.com, git does not run the broker: an empty 'helper =' entry read after it clears it, under [credential "https://github.com/acme"] (global config, '${join(home.dir, '.gitconfig')}'); remove that entry, or have it read before the broker's entries\n`,
+    );
+    t.equal(pathOff.code, 1, pathOff.stderr);
+    t.match(
+      pathOff.stderr,
+      /; also, for some repositories or user names on https:\/\/github\.com, a useHttpPath entry read last, under \[credential "https:\/\/github\.com\/acme"\] \(command config, the command line\), leaves it off, so git sends no repository path and the broker refuses them; remove that entry\n$/,
+    );
+    t.equal(helpers(home).length, 2, "the broker's entries stay");
+  },
+);
 
 t.test('the first run also names a helper that runs after what it wrote', async (t) => {
   const home = await isolatedGitHome(t);
@@ -469,6 +533,43 @@ t.test(
     t.notMatch(refused, /hunter2|me:/);
   },
 );
+
+/** A password no output may show, in every spelling of a key git applies to github.com. */
+const URL_PASSWORD = 'Hunter2pw-4417';
+const KEYS_WITH_USERINFO = [
+  // No scheme, two slashes: git reads a path, `bob:...@github.com`, on any host.
+  `//bob:${URL_PASSWORD}@github.com`,
+  `/bob:${URL_PASSWORD}@github.com`,
+  `//bob:${URL_PASSWORD}@github.com/acme`,
+  `bob:${URL_PASSWORD}@github.com`,
+  `https://bob:${URL_PASSWORD}@github.com/acme`,
+  `HTTPS://bob:${URL_PASSWORD}@GitHub.com`,
+];
+
+t.test('no spelling of a user name and password in a key reaches any output', async (t) => {
+  recordSecrets([URL_PASSWORD]);
+  for (const key of KEYS_WITH_USERINFO) {
+    const home = await isolatedGitHome(t);
+    writeFileSync(join(home.dir, '.gitconfig'), `[credential "${key}"]\n\thelper\n`);
+
+    const refused = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+    writeFileSync(join(home.dir, '.gitconfig'), `[credential "${key}"]\n\thelper = store\n`);
+    await configure(home);
+    append(home.dir, `[credential "${key}"]\n\thelper = cache\n\thelper =\n`);
+    const failed = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+
+    const out = [refused, failed].map((run) => run.stdout + run.stderr).join('\n');
+    const label = key.replace(URL_PASSWORD, 'PASSWORD');
+    t.equal(refused.code, 1, label);
+    t.match(
+      refused.stderr,
+      /without a value under \[credential "(?:[a-zA-Z]+:\/\/|\/*)\.\.\.@/,
+      label,
+    );
+    t.equal(failed.code, 1, label);
+    t.notMatch(out, new RegExp(`${URL_PASSWORD}|bob`), label);
+  }
+});
 
 t.test(
   "an entry without a value in a repository's own config is refused by --local too",

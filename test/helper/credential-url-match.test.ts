@@ -1,11 +1,16 @@
 /**
  * The credential URL matcher against git itself: for each pattern, a
  * harmless helper (`!true pN`) is configured, and `git credential fill`
- * (traced) shows for which requests git runs it.
+ * (traced) shows for which requests git runs it: a few ordinary ones, and
+ * for a pattern that applies to some requests only, the one it names.
  */
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { matchCredentialUrl } from '../../helper/commands/credential-url-match.js';
+import {
+  matchCredentialUrl,
+  requestNamedBy,
+  type CredentialRequest,
+} from '../../helper/commands/credential-url-match.js';
 import { isolatedGitHome } from '../fixtures/git.js';
 
 const PATTERNS = [
@@ -44,13 +49,32 @@ const PATTERNS = [
   'https://github.com?x',
   'https://github.com#f',
   'https://[::1]',
+  // No scheme, two slashes: a path to git (`bob:pw@github.com`), on any host.
+  '//bob:pw@github.com',
+  '/bob:pw@github.com',
+  'bob:pw@github.com',
+  'https:///acme',
+  'https://@github.com',
+  'https://github.com/acme/widgets.git',
+  'github.com/acme/widgets.git',
 ];
 
 const REQUESTS = [
   'https://github.com/acme/widgets.git',
   'https://github.com/other/tools',
   'https://me@github.com/acme/widgets.git',
+  'https://github.com',
 ];
+
+const CONTEXT = { protocol: 'https', host: 'github.com' };
+
+/** A request as `git credential fill` reads it. */
+function requestLines(request: CredentialRequest): string {
+  const lines = [`protocol=${request.protocol}`, `host=${request.host}`];
+  if (request.username !== undefined) lines.push(`username=${request.username}`);
+  if (request.path !== undefined) lines.push(`path=${request.path}`);
+  return `${lines.join('\n')}\n\n`;
+}
 
 t.test('says a pattern applies to every request for a host exactly when git does', async (t) => {
   // Outside this repository: git run in tap's testdir would read its config.
@@ -64,22 +88,24 @@ t.test('says a pattern applies to every request for a host exactly when git does
     );
     t.equal(set.status, 0, set.stderr);
   });
-
-  const ranFor = REQUESTS.map((url) => {
+  /** The patterns whose helper git runs for a request. */
+  const ranFor = (input: string) => {
     const fill = spawnSync('git', ['credential', 'fill'], {
       env,
       cwd: dir,
-      input: `url=${url}\n\n`,
+      input,
       encoding: 'utf8',
     });
     return new Set([...fill.stderr.matchAll(/run_command: 'true p(\d+) get'/g)].map((m) => m[1]));
-  });
+  };
+  const ordinary = REQUESTS.map((url) => ranFor(`url=${url}\n\n`));
 
   PATTERNS.forEach((pattern, i) => {
-    const runs = ranFor.filter((ran) => ran.has(String(i))).length;
-    const match = matchCredentialUrl(pattern, { protocol: 'https', host: 'github.com' });
-    const git = runs === REQUESTS.length ? 'all' : runs === 0 ? 'none' : 'some';
-    // `some` may also be a user name none of these requests carries.
-    t.equal(match === 'some' && git === 'none' ? 'none' : match, git, pattern);
+    const runs = ordinary.filter((ran) => ran.has(String(i))).length;
+    const named = ranFor(requestLines(requestNamedBy(pattern, CONTEXT))).has(String(i));
+    const match = matchCredentialUrl(pattern, CONTEXT);
+    const git = runs === REQUESTS.length ? 'all' : named ? 'some' : 'none';
+    t.equal(match, git, pattern);
+    if (git === 'none') t.equal(runs, 0, `${pattern}: no ordinary request either`);
   });
 });

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { isolatedGitHome } from '../fixtures/git.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
 t.test(
@@ -81,7 +83,10 @@ t.test('--socket may follow the action; anything else around it is refused', asy
   ]) {
     const result = await runHelper(args, input);
     t.equal(result.code, 2, args.join(' '));
-    t.match(result.stderr, /get, store and erase take only --socket PATH|Unknown argument: erase/);
+    t.match(
+      result.stderr,
+      /get, store and erase take only --socket PATH|Unknown argument: erase|--socket needs a value/,
+    );
   }
 });
 
@@ -93,8 +98,41 @@ t.test("'--' or a --socket without its path is refused, and a get tells git to s
     const result = await runHelper(args, 'protocol=https\nhost=github.com\n\n');
     t.equal(result.code, 2, args.join(' '));
     t.equal(result.stdout, 'quit=1\n', 'git is told not to prompt');
-    t.match(result.stderr, /'--' is not used|take only --socket PATH/);
+    t.match(result.stderr, /'--' is not used|--socket needs a value, and none followed it/);
   }
+});
+
+t.test('an option given last without its value is refused, not run on its default', async (t) => {
+  // Found in review: `configure --host` configured github.com, exit 0.
+  const home = await isolatedGitHome(t);
+  const env = {
+    ...home.env,
+    XDG_RUNTIME_DIR: home.dir,
+    GIT_CREDENTIAL_BROKER_SOCKET: join(home.dir, 'none.sock'),
+  };
+  for (const args of [
+    ['configure', '--host'],
+    ['configure', '--unset', '--host'],
+    ['configure', '--host', '--unset'],
+    ['configure', '--socket'],
+    ['token', 'acme/widgets', '--host'],
+    ['token', 'acme/widgets', '--permission'],
+    ['token', 'acme/widgets', '--socket'],
+    ['status', '--socket'],
+    ['stop', '--socket'],
+    ['daemon', '--config'],
+    ['daemon', '--detach', '--socket'],
+  ]) {
+    const result = await runHelper(args, '', env, { cwd: home.dir });
+
+    const option = args.at(-1) === '--unset' ? '--host' : args.at(-1);
+    t.equal(result.code, 2, args.join(' '));
+    t.equal(
+      result.stderr,
+      `git-credential-broker: ${option} needs a value, and none followed it; see 'git-credential-broker ${args[0]} --help'\n`,
+    );
+  }
+  t.notOk(existsSync(join(home.dir, '.gitconfig')), 'configure wrote nothing');
 });
 
 t.test('quit=1 is for a failed get only, not for a socket named get', async (t) => {
