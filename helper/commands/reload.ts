@@ -7,7 +7,7 @@
  * container sharing its socket) reports a pid that means another process here.
  */
 import { statSync } from 'node:fs';
-import { ConfigError } from '../../shared/errors.js';
+import { BrokerError, ConfigError, RequestDeniedError } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
 import { PROTOCOL_VERSION, type DaemonStatus, type ReloadOutcome } from '../../shared/protocol.js';
 import { askDaemon } from '../ask-daemon.js';
@@ -66,9 +66,20 @@ export async function reloadDaemon(
 }
 
 async function daemonStatus(socketPath: string): Promise<DaemonStatus> {
-  const status = (await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' })).status;
-  if (!status) throw new ConfigError('the daemon answered without a status');
-  return status;
+  const reply = await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' }).catch(
+    (error: unknown) => {
+      // Found in a new-user trial: the refusal named 'status' alone, which
+      // reload had not seemed to ask for.
+      if (error instanceof BrokerError && error.code === 'DENIED') {
+        throw new RequestDeniedError(
+          `reload asks the daemon for its status (its pid, and how the reload went), and ${error.message}`,
+        );
+      }
+      throw error;
+    },
+  );
+  if (!reply.status) throw new ConfigError('the daemon answered without a status');
+  return reply.status;
 }
 
 /** The outcome of the first reload after the `before`th, once the daemon reports it. */

@@ -321,6 +321,7 @@ t.test(
     t.teardown(() => own.stop());
 
     const stop = await runHelper(['stop', '--socket', socket], '', w.env);
+    const reload = await runHelper(['reload', '--socket', socket], '', w.env);
     const code = await own.stop();
 
     t.equal(stop.code, 1);
@@ -329,6 +330,12 @@ t.test(
       `'stop' is not allowed on socket '${socket}', which has a client policy; and this daemon has no socket without one: stop it with SIGTERM (kill -TERM ${own.pid})`,
     );
     t.match(own.output(), `stop it with SIGTERM (kill -TERM ${own.pid})`, 'said at start too');
+    t.equal(reload.code, 1);
+    t.match(
+      reload.stderr,
+      `reload asks the daemon for its status (its pid, and how the reload went), and 'status' is not allowed on socket '${socket}'`,
+      'reload says why status was asked for',
+    );
     t.equal(code, 0, 'SIGTERM stops it as said');
   },
 );
