@@ -1,7 +1,7 @@
 /**
  * `daemon`, `stop` and `status`: run, stop and inspect the daemon.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { sendRequest } from '../../shared/daemon-client.js';
 import {
@@ -173,13 +173,16 @@ export function processExists(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // Elsewhere (macOS, BSD) there is no /proc: signal 0 is all there is.
+  if (process.platform !== 'linux') return true;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The state follows the command name, which may hold spaces and ')'.
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch (error) {
-    // Gone since the signal; or no /proc (not Linux): signal 0 is all there is.
-    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+    // Gone since the signal, unless /proc is not mounted at all (found in
+    // review: a missing /proc read as "gone" for every process).
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync('/proc/self');
   }
 }
 

@@ -101,7 +101,17 @@ t.test('errors name the key, the bad value and the fix', async (t) => {
       { integrations: [integration, { ...integration, name: 'second' }] },
       /integrations "github-app" and "second" both serve host 'github\.com'; give each its own "host"/,
     ],
-    ['{\n  "auditLog": "x"\n  "integrations": []\n}', /not valid JSON: .*\(line 3, column 3\)/],
+    [
+      '{\n  "auditLog": "x"\n  "integrations": []\n}',
+      /not valid JSON: expected ',' or '}' after property value at line 3, column 3$/,
+    ],
+    // Found in review: Node's message quoted the mistyped value, a secret here.
+    [
+      '{\n  "integrations": [\n    { "command": ["/x", "--password", hunter2-SuperSecretPassw0rd] }\n  ]\n}',
+      /not valid JSON: an unexpected character at line 3, column 39$/,
+    ],
+    ['{"a": 1', /not valid JSON: expected ',' or '}' after property value at line 1, column 8$/],
+    ['', /not valid JSON: it ends before the JSON is complete$/],
     [{ autostart: 'yes', integrations: [integration] }, /autostart must be true or false/],
     [
       { integrations: [{ ...integration, host: 'ghe.example.com' }] },

@@ -21,3 +21,25 @@ t.test('a process that exited counts as gone even before it is reaped', async (t
   t.equal(processExists(parent.pid!), true, 'its parent, still sleeping, is');
   t.equal(processExists(process.pid), true);
 });
+
+t.test('without /proc, a process that answers signal 0 runs', async (t) => {
+  // Found in review: where /proc is missing, every process read as gone, so
+  // stop said "stopped" while the daemon still answered.
+  const { syncBuiltinESMExports } = await import('node:module');
+  const fs = (await import('node:fs')).default;
+  const { readFileSync, existsSync } = fs;
+  const noProc = (path: unknown): boolean => String(path).startsWith('/proc/');
+  fs.readFileSync = ((path: string, ...rest: never[]) => {
+    if (noProc(path)) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+    return readFileSync(path, ...rest);
+  }) as typeof readFileSync;
+  fs.existsSync = ((path: string) => !noProc(path) && existsSync(path)) as typeof existsSync;
+  syncBuiltinESMExports();
+  t.teardown(() => {
+    fs.readFileSync = readFileSync;
+    fs.existsSync = existsSync;
+    syncBuiltinESMExports();
+  });
+
+  t.equal(processExists(process.pid), true);
+});
