@@ -14,6 +14,9 @@ import type { ReloadOutcome } from '../shared/protocol.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
 
+/** Reload outcomes kept for status. */
+export const RECENT_RELOADS = 8;
+
 export interface ConfigReloaderOptions {
   configPath: string;
   env: Record<string, string | undefined>;
@@ -28,7 +31,8 @@ export class ConfigReloader {
   #current: DaemonConfig;
   // Reloads run one at a time; a signal during one queues the next.
   #queue: Promise<boolean> = Promise.resolve(true);
-  #last: ReloadOutcome | undefined;
+  /** The last RECENT_RELOADS outcomes, oldest first. */
+  readonly #recent: ReloadOutcome[] = [];
 
   constructor(options: ConfigReloaderOptions) {
     this.#options = options;
@@ -39,15 +43,31 @@ export class ConfigReloader {
     return this.#current;
   }
 
-  /** How the last reload ended, for status (and so for `reload`, which waits for it). */
+  /** How the last reload ended, for status. */
   get lastReload(): ReloadOutcome | undefined {
-    return this.#last;
+    return this.#recent.at(-1);
+  }
+
+  /**
+   * The last few outcomes, for `reload`, which waits for the first one asked
+   * for after its signal: with one outcome only, two reloads close together
+   * took each other's (found in review).
+   */
+  get recentReloads(): ReloadOutcome[] {
+    return [...this.#recent];
   }
 
   /** Resolves true when the new config is in use, false when it was refused. */
   reload(): Promise<boolean> {
-    this.#queue = this.#queue.then(() => this.#reload());
+    const requestedAtMs = Date.now();
+    this.#queue = this.#queue.then(() => this.#reload(requestedAtMs));
     return this.#queue;
+  }
+
+  #ended(outcome: Omit<ReloadOutcome, 'count' | 'atMs'>): void {
+    const count = (this.#recent.at(-1)?.count ?? 0) + 1;
+    this.#recent.push({ count, atMs: Date.now(), ...outcome });
+    if (this.#recent.length > RECENT_RELOADS) this.#recent.shift();
   }
 
   #keepUnchanged(fresh: Integration[]): Integration[] {
@@ -62,7 +82,7 @@ export class ConfigReloader {
     );
   }
 
-  async #reload(): Promise<boolean> {
+  async #reload(requestedAtMs: number): Promise<boolean> {
     const { log, configPath, env, registry } = this.#options;
     let next: DaemonConfig;
     try {
@@ -73,12 +93,11 @@ export class ConfigReloader {
         { err: error, config: configPath },
         'config reload failed; still serving with the previous config',
       );
-      this.#last = {
-        count: (this.#last?.count ?? 0) + 1,
-        atMs: Date.now(),
+      this.#ended({
+        requestedAtMs,
         ok: false,
         error: withoutTokens(printable(toBrokerError(error).message, 1000)),
-      };
+      });
       return false;
     }
 
@@ -99,12 +118,7 @@ export class ConfigReloader {
       needsRestart.push(`auditLog (still writing to '${printable(started.auditLog, 300)}')`);
     }
     this.#current = next;
-    this.#last = {
-      count: (this.#last?.count ?? 0) + 1,
-      atMs: Date.now(),
-      ok: true,
-      ...(needsRestart.length > 0 ? { needsRestart } : {}),
-    };
+    this.#ended({ requestedAtMs, ok: true, ...(needsRestart.length > 0 ? { needsRestart } : {}) });
     log.info(
       { config: next.path, integrations: next.integrations.map(({ name }) => name) },
       'config reloaded',

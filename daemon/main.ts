@@ -166,7 +166,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       })),
       cache: await service.cacheStatus(),
       counters: { ...service.counters },
-      ...(reloader.lastReload === undefined ? {} : { lastReload: reloader.lastReload }),
+      ...(reloader.lastReload === undefined
+        ? {}
+        : { lastReload: reloader.lastReload, recentReloads: reloader.recentReloads }),
     }),
     stop: () => void stop(),
     hasUnrestrictedSocket: () => listeners.some(({ policy }) => !isRestricted(policy)),

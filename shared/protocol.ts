@@ -118,12 +118,17 @@ export interface DaemonStatus {
   counters: StatusCounters;
   /** How the last reload ended; absent until the first. */
   lastReload?: ReloadOutcome;
+  /** The last few reloads, oldest first: `reload` finds its own among them. */
+  recentReloads?: ReloadOutcome[];
 }
 
 /** How a reload of the daemon's config (SIGHUP) ended. */
 export interface ReloadOutcome {
   /** Reloads since the daemon started, this one included: a newer one counts higher. */
   count: number;
+  /** When the daemon was asked (its SIGHUP handled), ms since the epoch. */
+  requestedAtMs: number;
+  /** When it ended. */
   atMs: number;
   /** False: the config was refused, and the daemon serves with the one before. */
   ok: boolean;

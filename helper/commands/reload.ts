@@ -34,7 +34,9 @@ export async function reloadDaemon(
   const status = await daemonStatus(socketPath);
   checkSocketOwner(socketPath);
   checkBrokerDaemon(status.pid);
-  const before = status.lastReload?.count ?? 0;
+  // The daemon's clock is this machine's: a reload asked for from now on
+  // is this one's (or one that read the config after this one's change).
+  const sentAtMs = Date.now();
   try {
     process.kill(status.pid, 'SIGHUP');
   } catch (error) {
@@ -44,7 +46,7 @@ export async function reloadDaemon(
   }
   // Found in a new-user trial: reload said it was sent and exited 0 when the
   // daemon refused the config, which only its log said.
-  const outcome = await reloadAfter(socketPath, before);
+  const outcome = await reloadAfter(socketPath, sentAtMs);
   const daemon = `the broker daemon (pid ${status.pid}) on '${socketPath}'`;
   const config = `'${printable(status.config, 300)}'`;
   if (outcome === undefined) {
@@ -82,13 +84,28 @@ async function daemonStatus(socketPath: string): Promise<DaemonStatus> {
   return reply.status;
 }
 
-/** The outcome of the first reload after the `before`th, once the daemon reports it. */
-async function reloadAfter(socketPath: string, before: number): Promise<ReloadOutcome | undefined> {
+/** The outcome of the first reload asked for at or after `sentAtMs`, once the daemon reports it. */
+async function reloadAfter(
+  socketPath: string,
+  sentAtMs: number,
+): Promise<ReloadOutcome | undefined> {
   const deadline = Date.now() + RELOAD_WAIT_MS;
   while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const last = (await daemonStatus(socketPath)).lastReload;
-    if (last !== undefined && last.count > before) return last;
+    const ours = reloadAskedSince((await daemonStatus(socketPath)).recentReloads, sentAtMs);
+    if (ours !== undefined) return ours;
   }
   return undefined;
+}
+
+/**
+ * The first reload asked for at or after `sentAtMs`: the daemon runs them
+ * one at a time in the order asked, so an earlier one still in flight when
+ * the signal was sent ends first and is not taken for this one.
+ */
+export function reloadAskedSince(
+  recent: ReloadOutcome[] | undefined,
+  sentAtMs: number,
+): ReloadOutcome | undefined {
+  return recent?.find((outcome) => outcome.requestedAtMs >= sentAtMs);
 }

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import t from 'tap';
+import { reloadAskedSince } from '../../helper/commands/reload.js';
 import { checkBrokerDaemon } from '../../helper/commands/socket-holder.js';
 import { createBrokerWorld } from '../fixtures/broker-world.js';
 import { runHelper } from '../fixtures/run-helper.js';
@@ -107,4 +108,22 @@ t.test('reload refuses a pid that is not a broker daemon here', async (t) => {
   for (const pid of ['1234', [1234], 0, -1, 1, 1.5, 2 ** 60, null]) {
     t.throws(() => checkBrokerDaemon(pid), { message: /not a process id/ }, JSON.stringify(pid));
   }
+});
+
+t.test('reload takes the outcome of the first reload asked for after its signal', async (t) => {
+  // Found in review: a reload still running when the signal went out ended
+  // first, and its outcome was taken for this one's.
+  const outcome = (requestedAtMs: number, ok: boolean) => ({
+    count: 1,
+    requestedAtMs,
+    atMs: requestedAtMs + 500,
+    ok,
+  });
+  const earlierStillRunning = outcome(100, true);
+  const ours = outcome(150, false);
+
+  t.equal(reloadAskedSince([earlierStillRunning], 140), undefined, 'not ours: keep waiting');
+  t.equal(reloadAskedSince([earlierStillRunning, ours], 140), ours);
+  t.equal(reloadAskedSince([earlierStillRunning, ours], 90), earlierStillRunning);
+  t.equal(reloadAskedSince(undefined, 0), undefined, 'a daemon with no reload yet');
 });
