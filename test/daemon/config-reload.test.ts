@@ -7,6 +7,25 @@ import { ProviderRegistry } from '../../daemon/provider-registry.js';
 import { capturedLog } from '../fixtures/captured-log.js';
 import { StubProvider } from '../fixtures/stub-provider.js';
 
+/** A reloader of the config at `configPath` as it is now, over stub providers. */
+async function reloaderOf(configPath: string) {
+  const { log, text } = capturedLog();
+  const registry = new ProviderRegistry([]);
+  const reloader = new ConfigReloader({
+    configPath,
+    env: {},
+    log,
+    registry,
+    current: await loadConfig(configPath, {}),
+    createIntegrations: (config) =>
+      config.integrations.map((integration) => ({
+        config: integration,
+        provider: new StubProvider(),
+      })),
+  });
+  return { reloader, registry, text };
+}
+
 t.test('restart-only settings are compared with what the daemon started with', async (t) => {
   // Found by a new user's trial: changing auditLog and changing it back
   // warned that the daemon was "still writing" to the file it never opened.
@@ -21,21 +40,7 @@ t.test('restart-only settings are compared with what the daemon started with', a
       }),
     );
   write('first.log');
-  const current = await loadConfig(configPath, {});
-  const { log, text } = capturedLog();
-  const registry = new ProviderRegistry([]);
-  const reloader = new ConfigReloader({
-    configPath,
-    env: {},
-    log,
-    registry,
-    current,
-    createIntegrations: (config) =>
-      config.integrations.map((integration) => ({
-        config: integration,
-        provider: new StubProvider(),
-      })),
-  });
+  const { reloader, registry, text } = await reloaderOf(configPath);
   const warnings = (): { auditLog: string; wanted: string }[] =>
     text()
       .split('\n')
@@ -63,18 +68,7 @@ t.test('each reload is recorded with when it was asked for, the last few kept', 
       JSON.stringify({ integrations: [{ provider: 'command', host, command: ['mint'] }] }),
     );
   write('git.example.com');
-  const reloader = new ConfigReloader({
-    configPath,
-    env: {},
-    log: capturedLog().log,
-    registry: new ProviderRegistry([]),
-    current: await loadConfig(configPath, {}),
-    createIntegrations: (config) =>
-      config.integrations.map((integration) => ({
-        config: integration,
-        provider: new StubProvider(),
-      })),
-  });
+  const { reloader } = await reloaderOf(configPath);
 
   const first = reloader.reload();
   writeFileSync(configPath, '{');
