@@ -349,6 +349,26 @@ t.test(
   },
 );
 
+t.test('a key git never matches, an escaped slash in its path, fails nothing', async (t) => {
+  const home = await isolatedGitHome(t);
+  await runHelper(['configure'], '', home.env, { cwd: home.dir });
+  // Git keeps `%2F` escaped and sends `acme/widgets` with a plain slash:
+  // this reset applies to no request, and git runs the broker for all.
+  append(home.dir, '[credential "https://github.com/acme%2Fwidgets"]\n\thelper =\n');
+  const trace = spawnSync('git', ['credential', 'fill'], {
+    env: { ...home.env, GIT_TRACE: '1' },
+    cwd: home.dir,
+    input: 'protocol=https\nhost=github.com\npath=acme/widgets\n\n',
+    encoding: 'utf8',
+  });
+
+  const again = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+
+  t.match(trace.stderr, /run_command: .*git-credential-broker\.cjs get/, 'git runs the broker');
+  t.equal(again.code, 0, again.stderr);
+  t.match(again.stdout, /^already configured/);
+});
+
 t.test('the first run also names a helper that runs after what it wrote', async (t) => {
   const home = await isolatedGitHome(t);
   // Set in the environment, which git reads after every config file.
