@@ -17,6 +17,7 @@ export async function unsetBroker(
     return {
       lines: [`nothing to remove: no broker settings for ${url} (${config.flag})`],
       failure: undefined,
+      warnings: [],
     };
   }
 
@@ -35,5 +36,5 @@ export async function unsetBroker(
         ? [`your ${key} entries are in effect again: ${entries.theirNames}`]
         : []),
   ];
-  return { lines, failure: undefined };
+  return { lines, failure: undefined, warnings: [] };
 }

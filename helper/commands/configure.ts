@@ -13,6 +13,7 @@ import { printable } from '../../shared/printable.js';
 import { helperCommand, isBrokerCommand } from './broker-command.js';
 import { chainProblems as describeChainProblems, withoutValueProblem } from './chain-problems.js';
 import { unsetBroker } from './configure-unset.js';
+import { daemonWarnings } from './daemon-check.js';
 import { gitBoolean } from './git-boolean.js';
 import { readCredentialEntries, ScopeConfig, type GitConfigScope } from './git-config-scope.js';
 import { helperChain, type ConfigEntry, type HelperChain } from './helper-chain.js';
@@ -46,6 +47,11 @@ export interface ConfigureResult {
    * nothing does.
    */
   failure: BrokerError | undefined;
+  /**
+   * What the user should know that does not fail the command (no daemon
+   * answers yet, say), one line each, for stderr.
+   */
+  warnings: string[];
 }
 
 /** The credential context URL for a `--host` value. */
@@ -126,6 +132,8 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
         problems.length === 0
           ? undefined
           : new BrokerError('CONFIG', `${state}, but ${problems.join('; also, ')}`),
+      // Written either way: the daemon may start, or learn the host, later.
+      warnings: await daemonWarnings(parseHostOption(options.host), socket, env),
     };
   };
 
