@@ -166,7 +166,8 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
     );
   }
 
-  const configured = values.length >= 2 && values.at(-2) === '' && values.at(-1) === command;
+  // Its two entries last, and no other of the broker's (an older form, say).
+  const configured = entries.ours.size === 2 && values.at(-2) === '' && values.at(-1) === command;
   const pathOn =
     pathValues.every((value) => gitBoolean(value) !== undefined) &&
     gitBoolean(pathValues.at(-1)) === true;
@@ -197,6 +198,11 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
     lines.push(`the broker's ${helperKey} entries were already in place`);
   } else {
     await entries.removeOurs();
+    if (entries.olderForms > 0) {
+      lines.push(
+        `removed the broker's ${helperKey} ${entries.olderForms === 1 ? 'entry' : 'entries'} in a form an older configure wrote`,
+      );
+    }
     // Appended: the empty entry resets every helper git has read before it,
     // the user's entries above included, which stay in the file untouched.
     await config.run(['--add', helperKey, '']);

@@ -3,13 +3,15 @@
  * broker's (what configure wrote), which the user's, and the removal of the
  * broker's alone, one exact value at a time.
  */
-import { brokerEntries } from './broker-command.js';
+import { brokerEntries, isBrokerCommand } from './broker-command.js';
 import { describeHelper } from './chain-problems.js';
 import { exactly, type ScopeConfig } from './git-config-scope.js';
 
 export class HelperEntries {
   /** Indexes into `values` of the broker's entries. */
   readonly ours: Set<number>;
+  /** How many of the broker's are in a form an older configure wrote. */
+  readonly olderForms: number;
   /** The user's helpers (not their empty entries). */
   readonly theirs: string[];
   /** The user's helpers by name, never with their arguments: `'cache', 'store'`. */
@@ -30,6 +32,9 @@ export class HelperEntries {
     readonly values: string[],
   ) {
     this.ours = brokerEntries(values);
+    this.olderForms = [...this.ours].filter(
+      (i) => values[i] !== '' && !isBrokerCommand(values[i]!),
+    ).length;
     this.theirs = values.filter((value, i) => !this.ours.has(i) && value !== '');
     this.theirNames = [...new Set(this.theirs.map(describeHelper))].join(', ');
     this.empties = values.flatMap((value, i) => (value === '' ? [i] : []));
