@@ -73,15 +73,21 @@ const VALUE_EXAMPLES: Record<string, string> = {
   usehttppath: " ('useHttpPath = true')",
 };
 
+export interface WithoutValueOptions {
+  /** Leaves out entries the caller is about to replace. */
+  ignore?: (entry: ConfigEntry) => boolean;
+  /** False once the broker's entries are gone (--unset): no "the broker included". */
+  broker?: boolean;
+}
+
 /**
  * The entries without a value that stop git for `url` (what), and how to
- * fix them (fix); undefined when there are none. `ignore` leaves out
- * entries the caller is about to replace.
+ * fix them (fix); undefined when there are none.
  */
 export function withoutValueProblem(
   chain: HelperChain,
   url: string,
-  ignore: (entry: ConfigEntry) => boolean = () => false,
+  { ignore = () => false, broker = true }: WithoutValueOptions = {},
 ): { what: string; fix: string } | undefined {
   const all = chain.withoutValue.filter((entry) => !ignore(entry));
   const some = chain.withoutValueForSome.filter((entry) => !ignore(entry));
@@ -96,7 +102,7 @@ export function withoutValueProblem(
   const variables = new Set(entries.map((entry) => splitKey(entry.name).variable));
   const example = variables.size === 1 ? (VALUE_EXAMPLES[[...variables][0]!] ?? '') : '';
   return {
-    what: `git stops at ${entries.map(withoutValueEntry).join(', ')}: ${requests} ("missing value for 'credential.${printable(splitKey(first.name).variable, 80)}'") before any helper runs, the broker included`,
+    what: `git stops at ${entries.map(withoutValueEntry).join(', ')}: ${requests} ("missing value for 'credential.${printable(splitKey(first.name).variable, 80)}'") before any helper runs${broker ? ', the broker included' : ''}`,
     fix:
       entries.length === 1
         ? `remove that line, or give it a value${example}`

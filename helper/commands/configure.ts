@@ -138,7 +138,7 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
   };
 
   const entries = await HelperEntries.read(config, helperKey);
-  if (options.unset) return unsetBroker(config, entries, url, pathKey);
+  if (options.unset) return unsetBroker(config, entries, url, pathKey, readChain);
   const { values, theirs, theirNames } = entries;
   const command = helperCommand(socket);
 
@@ -158,7 +158,7 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
   const replaced = (entry: ConfigEntry): boolean =>
     entry.name === pathKey.toLowerCase() &&
     ownPathEntries.some((own) => own.scope === entry.scope && own.origin === entry.origin);
-  const stopped = withoutValueProblem(await readChain(), url, replaced);
+  const stopped = withoutValueProblem(await readChain(), url, { ignore: replaced });
   if (stopped !== undefined) {
     throw new BrokerError(
       'CONFIG',
