@@ -160,9 +160,15 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
     ownPathEntries.some((own) => own.scope === entry.scope && own.origin === entry.origin);
   const stopped = withoutValueProblem(await readChain(), url, { ignore: replaced });
   if (stopped !== undefined) {
+    // Refused even when git goes on with the host's other requests: those
+    // it stops at would fail where the broker is set up to serve them,
+    // with an error far from configure, when one line fixes it now.
+    const why = stopped.forSomeOnly
+      ? ', since the broker would be set up for those requests too, and git would fail them'
+      : '';
     throw new BrokerError(
       'CONFIG',
-      `${stopped.what}; nothing was written: ${stopped.fix}, then run configure again`,
+      `${stopped.what}; nothing was written${why}: ${stopped.fix}, then run configure again`,
     );
   }
 

@@ -36,6 +36,8 @@ interface UrlPattern {
   path: string | undefined;
   /** True when the key names no path, or `/`: every path it applies to. */
   everyPath: boolean;
+  /** True when its path is the one path it applies to (a partial URL's), not a prefix. */
+  exactPath: boolean;
 }
 
 /** A key no request ever matches. */
@@ -44,6 +46,7 @@ const NEVER: UrlPattern = {
   username: undefined,
   path: undefined,
   everyPath: true,
+  exactPath: false,
 };
 
 /** Host names compared label by label, `*` matching any one label; one trailing dot ignored. */
@@ -94,6 +97,7 @@ function fullUrl(url: string): UrlPattern | undefined {
     username: key.user === undefined ? undefined : named(key.user),
     path: path === '' ? undefined : path,
     everyPath: key.path === '/',
+    exactPath: false,
   };
 }
 
@@ -129,6 +133,7 @@ function partialUrl(url: string): UrlPattern {
     username,
     path: path === '' ? undefined : path,
     everyPath: path === '',
+    exactPath: true,
   };
 }
 
@@ -156,4 +161,18 @@ export function matchCredentialUrl(url: string, context: CredentialContext): Cre
   const pattern = patternOf(url);
   if (!pattern.applies(requestNamedBy(url, context))) return 'none';
   return pattern.username === undefined && pattern.everyPath ? 'all' : 'some';
+}
+
+/**
+ * What part of a host's requests a key names, for saying so without
+ * printing it (a key's user name, or a path git reads from `//bob:pw@host`,
+ * may hold a password): a user name, and a path that is a prefix or, in a
+ * partial URL, the one path.
+ */
+export function keyScope(url: string): { username: boolean; path: 'prefix' | 'exact' | undefined } {
+  const { username, path, exactPath } = patternOf(url);
+  return {
+    username: username !== undefined,
+    path: path === undefined ? undefined : exactPath ? 'exact' : 'prefix',
+  };
 }

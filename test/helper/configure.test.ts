@@ -494,7 +494,7 @@ t.test(
         text: '[credential "https://github.com/acme"]\n\thelper\n',
         request: 'protocol=https\nhost=github.com\npath=acme/widgets\n\n',
         named:
-          /'helper' without a value under \[credential "https:\/\/github\.com\/acme"\].*for some repositories or user names on https:\/\/github\.com/,
+          /'helper' without a value under \[credential "https:\/\/github\.com\/acme"\] \(.*\), an entry for the repositories under its path only: git fails those requests there/,
       },
       {
         text: '[credential]\n\tuseHttpPath\n',
@@ -619,6 +619,59 @@ t.test(
         /^git stops at 'helper' without a value under \[credential\] \(local config, '\.git\/config'\)/,
     });
     t.equal(readFileSync(localConfig, 'utf8'), before, 'nothing was written');
+  },
+);
+
+t.test(
+  'an entry without a value for another path or user of the host is refused, and says so',
+  async (t) => {
+    for (const { key, request, other, scope } of [
+      {
+        key: 'https://github.com/acme',
+        request: 'path=acme/widgets',
+        other: 'path=tools/x',
+        scope: 'the repositories under its path',
+      },
+      {
+        key: 'https://bob@github.com',
+        request: 'username=bob\npath=acme/widgets',
+        other: 'path=acme/widgets',
+        scope: 'requests with its user name',
+      },
+      {
+        key: 'https://bob@github.com/acme',
+        request: 'username=bob\npath=acme/widgets',
+        other: 'username=alice\npath=acme/widgets',
+        scope: 'requests with its user name, under its path,',
+      },
+      {
+        key: 'github.com/acme/widgets',
+        request: 'path=acme/widgets',
+        other: 'path=acme/widgets/more',
+        scope: 'the one repository path it names',
+      },
+    ]) {
+      const home = await isolatedGitHome(t);
+      const file = join(home.dir, '.gitconfig');
+      const text = `[credential "${key}"]\n\thelper\n`;
+      writeFileSync(file, text);
+      const stopped = gitFill(home, `protocol=https\nhost=github.com\n${request}\n\n`);
+      const goesOn = gitFill(home, `protocol=https\nhost=github.com\n${other}\n\n`);
+
+      const refused = await configure(home).then(
+        () => '',
+        (error: Error) => error.message,
+      );
+
+      t.equal(stopped.status, 128, `git stops for the request the key names: ${key}`);
+      t.notMatch(goesOn.stderr, /missing value/, `and goes on with others: ${key}`);
+      t.equal(
+        refused,
+        `git stops at 'helper' without a value under [credential "${key.replace('bob', '...')}"] (global config, '${file}'), an entry for ${scope} only: git fails those requests there ("missing value for 'credential.helper'") before any helper runs, the broker included, and goes on with https://github.com's others; nothing was written, since the broker would be set up for those requests too, and git would fail them: remove that line, or give it a value ('helper = NAME', or an empty 'helper =' that clears the helpers read before it), then run configure again`,
+        key,
+      );
+      t.equal(readFileSync(file, 'utf8'), text, 'nothing was written');
+    }
   },
 );
 
