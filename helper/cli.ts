@@ -275,13 +275,16 @@ export async function runCli(argv: string[]): Promise<number> {
             ),
         async (args) => {
           const scope: GitConfigScope = args.local ? 'local' : args.system ? 'system' : 'global';
-          const { lines, failure } = await configureGit({
+          const { lines, failure, warnings } = await configureGit({
             scope,
             host: args.host,
             unset: args.unset,
             ...(args.socket === undefined ? {} : { socket: args.socket }),
           });
           print(`${lines.join('\n')}\n`);
+          for (const warning of warnings) {
+            process.stderr.write(`${PROGRAM}: warning: ${printable(warning, 2000)}\n`);
+          }
           // Written, but not a configuration to rely on: exit 1.
           if (failure !== undefined) throw failure;
         },

@@ -25,13 +25,14 @@ export function helperCommand(socket: string | undefined, binary = BINARY): stri
 
 /**
  * A command's words as a POSIX shell reads them, for the quoting configure
- * writes and a user may: plain words, single quotes, backslash escapes.
- * Undefined for anything else (double quotes, `$`, `;`, globs...): no
- * broker command of configure's, and not worth guessing at.
+ * writes and a user may: plain words, single quotes, double quotes around
+ * plain text, backslash escapes. Undefined for anything else (`$`, a
+ * backquote or backslash inside double quotes, `;`, globs...): no broker
+ * command of configure's, and not worth guessing at.
  */
 function shellWords(command: string): string[] | undefined {
   const words: string[] = [];
-  const pattern = /[ \t]+|[A-Za-z0-9_./:=@%+,-]+|'[^']*'|\\([^\n])/gy;
+  const pattern = /[ \t]+|[A-Za-z0-9_./:=@%+,-]+|'[^']*'|"[^"$`\\]*"|\\([^\n])/gy;
   let word: string | undefined;
   let match: RegExpExecArray | null;
   while (pattern.lastIndex < command.length) {
@@ -42,11 +43,23 @@ function shellWords(command: string): string[] | undefined {
       if (word !== undefined) words.push(word);
       word = undefined;
     } else {
-      word = (word ?? '') + (escaped ?? (text.startsWith("'") ? text.slice(1, -1) : text));
+      word = (word ?? '') + (escaped ?? (/^['"]/.test(text) ? text.slice(1, -1) : text));
     }
   }
   if (word !== undefined) words.push(word);
   return words;
+}
+
+/** The installed binary, or its `.cjs` bundle, by absolute path. */
+const BROKER_BINARY = /^\/(?:.*\/)?git-credential-broker(?:\.cjs)?$/s;
+/** The ES module build, which configure wrote before the helper was bundled. */
+const OLD_MAIN = /^\/(?:.*\/)?dist\/helper\/main\.js$/s;
+
+/** Whether what follows the binary is at most `--socket PATH`, as the broker takes it from git. */
+function socketOnly(options: string[]): boolean {
+  if (options.length === 0) return true;
+  if (options.length === 1) return /^--socket=./s.test(options[0]!);
+  return options.length === 2 && options[0] === '--socket' && options[1] !== '';
 }
 
 /**
@@ -64,25 +77,49 @@ export function isBrokerCommand(value: string): boolean {
   if (words === undefined) return false;
 
   const [binary, ...options] = words;
-  if (binary === undefined || !/^\/(?:.*\/)?git-credential-broker(?:\.cjs)?$/s.test(binary)) {
-    return false;
-  }
-  if (options.length === 0) return true;
-  if (options.length === 1) return /^--socket=./s.test(options[0]!);
-  return options.length === 2 && options[0] === '--socket' && options[1] !== '';
+  return binary !== undefined && BROKER_BINARY.test(binary) && socketOnly(options);
 }
 
 /**
- * The entries configure wrote, by index: each broker command, and the empty
- * entry just before one (the reset it writes first). A lone empty entry is
- * the user's own reset.
+ * A broker entry in a form older releases of configure wrote, which git
+ * does not run as the broker (or which says too little alone): `named`, a
+ * path to the broker's binary quoted without the `!` (older releases
+ * wrote `'/opt/my tools/…cjs'`, and git runs `git credential-'/opt/…'`,
+ * which fails), or spaced and unquoted (what `helper = "/opt/my
+ * tools/…cjs"` in a config file reads as: git drops those quotes, and the
+ * shell splits the path); `main`, the ES module build by absolute path,
+ * plain or quoted, from before the helper was bundled. Each at most with
+ * `--socket PATH`. configure and --unset take these for the broker's to
+ * remove; the chain git runs counts only isBrokerCommand's.
+ */
+function olderBrokerEntry(value: string): 'named' | 'main' | undefined {
+  if (!/^['"/]/.test(value)) return undefined;
+  const words = shellWords(value);
+  if (words !== undefined && words.length > 0 && socketOnly(words.slice(1))) {
+    if (OLD_MAIN.test(words[0]!)) return 'main';
+    if (/^['"]/.test(value) && BROKER_BINARY.test(words[0]!)) return 'named';
+  }
+  // The last word that ends the binary's name; a space before it is in the path.
+  const spaced = /^(\/.*[ \t].*\/git-credential-broker(?:\.cjs)?)(?:[ \t]+(.*))?$/s.exec(value);
+  const options = spaced === null ? undefined : shellWords(spaced[2] ?? '');
+  return options !== undefined && socketOnly(options) ? 'named' : undefined;
+}
+
+/**
+ * The entries configure wrote, by index: each broker command, in today's
+ * form or an older release's, and the empty entry just before one (the
+ * reset it writes first). A lone empty entry is the user's own reset. An
+ * older release's `…/dist/helper/main.js` is taken only in that pair: its
+ * name alone could be any program's.
  */
 export function brokerEntries(values: string[]): Set<number> {
   const ours = new Set<number>();
   values.forEach((value, i) => {
-    if (!isBrokerCommand(value)) return;
+    const afterReset = i > 0 && values[i - 1] === '';
+    const older = isBrokerCommand(value) ? undefined : olderBrokerEntry(value);
+    if (!isBrokerCommand(value) && older !== 'named' && !(older === 'main' && afterReset)) return;
     ours.add(i);
-    if (i > 0 && values[i - 1] === '') ours.add(i - 1);
+    if (afterReset) ours.add(i - 1);
   });
   return ours;
 }

@@ -5,6 +5,7 @@
  * most: never a helper's arguments, nor a user name or password from a key.
  */
 import { printable } from '../../shared/printable.js';
+import { keyScope } from './credential-url-match.js';
 import { gitBoolean } from './git-boolean.js';
 import { splitKey, type ConfigEntry, type HelperChain } from './helper-chain.js';
 
@@ -73,34 +74,66 @@ const VALUE_EXAMPLES: Record<string, string> = {
   usehttppath: " ('useHttpPath = true')",
 };
 
+export interface WithoutValueOptions {
+  /** Leaves out entries the caller is about to replace. */
+  ignore?: (entry: ConfigEntry) => boolean;
+  /** False once the broker's entries are gone (--unset): no "the broker included". */
+  broker?: boolean;
+}
+
+/**
+ * Which requests an entry for some requests only applies to, in words
+ * that print nothing from its key: `for the repositories under its path`.
+ */
+function requestsOf(entry: ConfigEntry): string {
+  const { url } = splitKey(entry.name);
+  const { username, path } = keyScope(url ?? '');
+  const where =
+    path === 'exact'
+      ? 'to the one repository path it names'
+      : path === 'prefix'
+        ? 'under its path'
+        : undefined;
+  if (username) return `requests with its user name${where === undefined ? '' : `, ${where},`}`;
+  if (path === 'exact') return 'the one repository path it names';
+  return path === 'prefix' ? 'the repositories under its path' : 'some requests';
+}
+
 /**
  * The entries without a value that stop git for `url` (what), and how to
- * fix them (fix); undefined when there are none. `ignore` leaves out
- * entries the caller is about to replace.
+ * fix them (fix); undefined when there are none. `forSomeOnly`: every one
+ * is in an entry for other paths or user names of the host, so git goes on
+ * with the host's other requests.
  */
 export function withoutValueProblem(
   chain: HelperChain,
   url: string,
-  ignore: (entry: ConfigEntry) => boolean = () => false,
-): { what: string; fix: string } | undefined {
+  { ignore = () => false, broker = true }: WithoutValueOptions = {},
+): { what: string; fix: string; forSomeOnly: boolean } | undefined {
   const all = chain.withoutValue.filter((entry) => !ignore(entry));
   const some = chain.withoutValueForSome.filter((entry) => !ignore(entry));
   const entries = [...all, ...some];
   const first = entries[0];
   if (first === undefined) return undefined;
 
+  const named = [
+    ...all.map(withoutValueEntry),
+    ...some.map((entry) => `${withoutValueEntry(entry)}, an entry for ${requestsOf(entry)} only`),
+  ];
+  const missing = `("missing value for 'credential.${printable(splitKey(first.name).variable, 80)}'") before any helper runs${broker ? ', the broker included' : ''}`;
   const requests =
     all.length > 0
-      ? `every credential request for ${url} fails there`
-      : `credential requests for some repositories or user names on ${url} fail there`;
+      ? `every credential request for ${url} fails there ${missing}`
+      : `git fails ${some.length === 1 ? 'those requests' : 'the requests they are for'} there ${missing}, and goes on with ${url}'s others`;
   const variables = new Set(entries.map((entry) => splitKey(entry.name).variable));
   const example = variables.size === 1 ? (VALUE_EXAMPLES[[...variables][0]!] ?? '') : '';
   return {
-    what: `git stops at ${entries.map(withoutValueEntry).join(', ')}: ${requests} ("missing value for 'credential.${printable(splitKey(first.name).variable, 80)}'") before any helper runs, the broker included`,
+    what: `git stops at ${named.join(', ')}: ${requests}`,
     fix:
       entries.length === 1
         ? `remove that line, or give it a value${example}`
         : `remove those lines, or give each a value${example}`,
+    forSomeOnly: all.length === 0,
   };
 }
 

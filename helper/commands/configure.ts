@@ -6,27 +6,21 @@
  * and says it was already configured. It fails when other config git reads
  * still gets in the broker's way (a helper run after it, say).
  */
-import { execFile } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
 import { BrokerError } from '../../shared/errors.js';
 import { resolveSocketPath } from '../../shared/paths.js';
 import { printable } from '../../shared/printable.js';
-import { brokerEntries, helperCommand, isBrokerCommand } from './broker-command.js';
+import { helperCommand, isBrokerCommand } from './broker-command.js';
+import { chainProblems as describeChainProblems, withoutValueProblem } from './chain-problems.js';
+import { unsetBroker } from './configure-unset.js';
+import { daemonWarnings } from './daemon-check.js';
 import { gitBoolean } from './git-boolean.js';
-import {
-  chainProblems as describeChainProblems,
-  describeHelper,
-  withoutValueProblem,
-} from './chain-problems.js';
-import {
-  helperChain,
-  parseConfigEntries,
-  type ConfigEntry,
-  type HelperChain,
-} from './helper-chain.js';
+import { readCredentialEntries, ScopeConfig, type GitConfigScope } from './git-config-scope.js';
+import { helperChain, type ConfigEntry, type HelperChain } from './helper-chain.js';
+import { HelperEntries } from './helper-entries.js';
 import { parseHostOption } from './host-option.js';
 
-export type GitConfigScope = 'global' | 'local' | 'system';
+export type { GitConfigScope } from './git-config-scope.js';
 
 export interface ConfigureOptions {
   scope: GitConfigScope;
@@ -53,36 +47,17 @@ export interface ConfigureResult {
    * nothing does.
    */
   failure: BrokerError | undefined;
-}
-
-function git(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  cwd: string | undefined,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('git', args, { env, cwd }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr: stderr.trim() });
-    });
-  });
+  /**
+   * What the user should know that does not fail the command (no daemon
+   * answers yet, say), one line each, for stderr.
+   */
+  warnings: string[];
 }
 
 /** The credential context URL for a `--host` value. */
 export function contextUrl(value: string): string {
   const { protocol, host } = parseHostOption(value);
   return `${protocol}://${host}`;
-}
-
-/**
- * Every credential key: helper and useHttpPath decide which helpers git
- * runs and whether it sends the path, and git stops at any without a value.
- */
-const CREDENTIAL_KEYS = String.raw`^credential\.`;
-
-/** A git config value matched exactly, as a value pattern. */
-function exactly(value: string): string {
-  return `^${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
 }
 
 /** What a rewrite of useHttpPath replaced, for the output line. */
@@ -130,78 +105,17 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
   }
   const { socket, notes: socketNotes } = helperSocket(options);
   const url = contextUrl(options.host);
-  const scope = `--${options.scope}`;
   const helperKey = `credential.${url}.helper`;
   const pathKey = `credential.${url}.useHttpPath`;
-  /** What this run has changed so far, for an error half-way. */
-  const written: string[] = [];
+  const config = new ScopeConfig(options.scope, env, options.cwd, helperKey);
 
-  const run = async (args: string[], allowMissing = false): Promise<string> => {
-    const result = await git(['config', scope, ...args], env, options.cwd);
-    // Exit 1 for a get, 5 for an unset: the key was not there, as may be.
-    if (result.code === 0 || (allowMissing && (result.code === 1 || result.code === 5))) {
-      return result.stdout;
-    }
-    if (/can only be used inside a git repository/.test(result.stderr)) {
-      throw new BrokerError(
-        'CONFIG',
-        `${scope} needs a git repository: run configure inside one, or use --global`,
-      );
-    }
-    const key = args.find((arg) => arg.startsWith('credential.')) ?? helperKey;
-    const done =
-      written.length === 0
-        ? ''
-        : `; already written: ${written.join(', ')} (run configure again to finish)`;
-    throw new BrokerError(
-      'CONFIG',
-      `cannot change ${key} in git's ${options.scope} config: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}; your own helpers were not touched${done}`,
-    );
-  };
-
-  /**
-   * The file git keeps `key` in for this scope, as git itself reports it
-   * (GIT_CONFIG_GLOBAL, ~/.gitconfig or $XDG_CONFIG_HOME/git/config, ...);
-   * undefined when the key is not there.
-   */
-  const fileOf = async (key: string): Promise<string | undefined> => {
-    const result = await git(
-      ['config', scope, '-z', '--show-origin', '--get-all', key],
-      env,
-      options.cwd,
-    );
-    const origin = result.code === 0 ? result.stdout.split('\0')[0] : undefined;
-    if (origin === undefined || !origin.startsWith('file:')) return undefined;
-    return resolve(options.cwd ?? process.cwd(), origin.slice('file:'.length));
-  };
-  /** The scope, and the file when known: `--global, /home/me/.gitconfig`. */
-  const where = (file: string | undefined): string =>
-    file === undefined ? scope : `${scope}, ${printable(file, 300)}`;
-
-  /**
-   * What git will really run for the host, read from every config file git
-   * reads here (not only this scope's, and not only this exact key: a
-   * generic `credential.helper`, or `https://GitHub.com/` spelled another
-   * way, applies too).
-   */
-  const readChain = async (): Promise<HelperChain> => {
-    const result = await git(
-      ['config', '-z', '--show-origin', '--show-scope', '--get-regexp', CREDENTIAL_KEYS],
-      env,
-      options.cwd,
-    );
-    if (result.code !== 0 && result.code !== 1) {
-      throw new BrokerError(
-        'CONFIG',
-        `cannot read git's credential helpers: ${printable(result.stderr, 500) || `git config exited with ${result.code}`}`,
-      );
-    }
-    return helperChain(
-      parseConfigEntries(result.stdout),
+  /** What git will really run for the host, read from every config file git reads here. */
+  const readChain = async (): Promise<HelperChain> =>
+    helperChain(
+      await readCredentialEntries(env, options.cwd),
       parseHostOption(options.host),
       isBrokerCommand,
     );
-  };
   /**
    * The result once the broker's entries are in place. Anything of the
    * user's that still gets in their way fails the command, with `state`
@@ -218,65 +132,20 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
         problems.length === 0
           ? undefined
           : new BrokerError('CONFIG', `${state}, but ${problems.join('; also, ')}`),
+      // Written either way: the daemon may start, or learn the host, later.
+      warnings: await daemonWarnings(parseHostOption(options.host), socket, env),
     };
   };
 
-  // NUL-separated: a helper value may itself hold newlines.
-  const values = (await run(['-z', '--get-all', helperKey], true)).split('\0').slice(0, -1);
-  const ours = brokerEntries(values);
-  const theirs = values.filter((value, i) => !ours.has(i) && value !== '');
-  const theirNames = [...new Set(theirs.map(describeHelper))].join(', ');
+  const entries = await HelperEntries.read(config, helperKey);
+  if (options.unset) return unsetBroker(config, entries, url, pathKey, readChain);
+  const { values, theirs, theirNames } = entries;
   const command = helperCommand(socket);
-  // git config removes entries by value only: beside an empty entry of the
-  // user's own, the broker's empty entry cannot be told apart, and stays.
-  const empties = values.flatMap((value, i) => (value === '' ? [i] : []));
-  const keptEmpty = empties.some((i) => !ours.has(i));
-
-  /**
-   * Removes the broker's entries one exact value at a time, so that no
-   * entry of the user's is ever removed and re-added (a failure in between
-   * would lose it). Empty entries go only when every one is the broker's.
-   */
-  const removeOurs = async (): Promise<void> => {
-    for (const value of new Set([...ours].map((i) => values[i]!))) {
-      if (value !== '') await run(['--unset-all', helperKey, exactly(value)], true);
-    }
-    if (!keptEmpty) await run(['--unset-all', helperKey, '^$'], true);
-  };
-
-  if (options.unset) {
-    if (ours.size === 0) {
-      return {
-        lines: [`nothing to remove: no broker settings for ${url} (${scope})`],
-        failure: undefined,
-      };
-    }
-    const file = await fileOf(helperKey);
-    await removeOurs();
-    // configure turned it on; a user who wants it can turn it on again.
-    await run(['--unset-all', pathKey], true);
-    const lines = [
-      `removed the broker's ${helperKey} entries and ${pathKey} (${where(file)})`,
-      ...(keptEmpty && empties.some((i) => ours.has(i))
-        ? [
-            `left the empty ${helperKey} entries: one is yours, and git config cannot remove only the broker's; the last one still resets the helpers before it (remove it with 'git config ${scope} --edit' to bring them back)`,
-          ]
-        : theirs.length > 0
-          ? [`your ${helperKey} entries are in effect again: ${theirNames}`]
-          : []),
-    ];
-    return { lines, failure: undefined };
-  }
 
   // The useHttpPath entries in the file configure writes (not those it
   // includes, which --replace-all leaves alone), with and without a value
   // (`key\nvalue`, `key`): git reads the last, but stops at any it refuses.
-  const ownPathEntries = parseConfigEntries(
-    await run(
-      ['-z', '--show-origin', '--show-scope', '--get-regexp', exactly(pathKey.toLowerCase())],
-      true,
-    ),
-  );
+  const ownPathEntries = await config.entriesOf(pathKey);
   const pathValues = ownPathEntries.map((entry) => entry.value);
 
   // Git stops at a credential entry without a value before it runs any
@@ -289,15 +158,22 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
   const replaced = (entry: ConfigEntry): boolean =>
     entry.name === pathKey.toLowerCase() &&
     ownPathEntries.some((own) => own.scope === entry.scope && own.origin === entry.origin);
-  const stopped = withoutValueProblem(await readChain(), url, replaced);
+  const stopped = withoutValueProblem(await readChain(), url, { ignore: replaced });
   if (stopped !== undefined) {
+    // Refused even when git goes on with the host's other requests: those
+    // it stops at would fail where the broker is set up to serve them,
+    // with an error far from configure, when one line fixes it now.
+    const why = stopped.forSomeOnly
+      ? ', since the broker would be set up for those requests too, and git would fail them'
+      : '';
     throw new BrokerError(
       'CONFIG',
-      `${stopped.what}; nothing was written: ${stopped.fix}, then run configure again`,
+      `${stopped.what}; nothing was written${why}: ${stopped.fix}, then run configure again`,
     );
   }
 
-  const configured = values.length >= 2 && values.at(-2) === '' && values.at(-1) === command;
+  // Its two entries last, and no other of the broker's (an older form, say).
+  const configured = entries.ours.size === 2 && values.at(-2) === '' && values.at(-1) === command;
   const pathOn =
     pathValues.every((value) => gitBoolean(value) !== undefined) &&
     gitBoolean(pathValues.at(-1)) === true;
@@ -308,7 +184,7 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
         ]
       : [];
   if (configured && pathOn) {
-    const place = where(await fileOf(helperKey));
+    const place = config.where(await config.fileOf(helperKey));
     const result = await finish(
       [],
       `the broker's entries for ${url} are in place (${place}; nothing changed)`,
@@ -327,13 +203,18 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
   if (configured) {
     lines.push(`the broker's ${helperKey} entries were already in place`);
   } else {
-    await removeOurs();
+    await entries.removeOurs();
+    if (entries.olderForms > 0) {
+      lines.push(
+        `removed the broker's ${helperKey} ${entries.olderForms === 1 ? 'entry' : 'entries'} in a form an older configure wrote`,
+      );
+    }
     // Appended: the empty entry resets every helper git has read before it,
     // the user's entries above included, which stay in the file untouched.
-    await run(['--add', helperKey, '']);
-    written.push(`the empty ${helperKey} entry`);
-    await run(['--add', helperKey, command]);
-    written.push(`the broker's ${helperKey} entry`);
+    await config.run(['--add', helperKey, '']);
+    config.written.push(`the empty ${helperKey} entry`);
+    await config.run(['--add', helperKey, command]);
+    config.written.push(`the broker's ${helperKey} entry`);
     lines.push(
       `${helperKey} = (empty: resets the helper chain for ${url})`,
       `${helperKey} = ${command}`,
@@ -343,17 +224,17 @@ export async function configureGit(options: ConfigureOptions): Promise<Configure
     lines.push(`${pathKey} was already on`);
   } else {
     // Every value at once: with several, a plain set is refused.
-    await run(['--replace-all', pathKey, 'true']);
+    await config.run(['--replace-all', pathKey, 'true']);
     lines.push(`${pathKey} = true${replacedNote(pathValues)}`);
   }
-  const file = await fileOf(pathKey);
+  const file = await config.fileOf(pathKey);
   return finish(
     [
       file === undefined
-        ? `wrote git's ${scope} config:`
-        : `wrote ${printable(file, 300)} (${scope}):`,
+        ? `wrote git's ${config.flag} config:`
+        : `wrote ${printable(file, 300)} (${config.flag}):`,
       ...lines,
     ],
-    `the broker's entries for ${url} are written (${where(file)})`,
+    `the broker's entries for ${url} are written (${config.where(file)})`,
   );
 }

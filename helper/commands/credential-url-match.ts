@@ -1,16 +1,16 @@
 /**
  * Whether a `credential.<url>.*` config entry applies to a host, or to one
- * request for it, by git's own rules (urlmatch.c and credential.c): the URL
- * is normalized (scheme and host lowercased, default port dropped, `*`
- * matching one host label, dot segments resolved) and matched by scheme,
- * host, port, user name, and path as a prefix ending at a slash; a URL git
- * cannot normalize (`github.com`, no scheme) is read as a partial URL whose
- * parts given must equal the request's, its path whole. Every entry that
- * matches applies, in config order (credential.c's `select_all`), not only
- * the best. User names and paths are compared decoded, where git compares
- * normalized escapes: a key that spells a reserved character (`:`, `@`)
- * literally in its path, which git never matches, is taken to match.
+ * request for it, by git's own rules (urlmatch.c and credential.c). A URL
+ * git can normalize is compared with the URL git writes for the request,
+ * both normalized (git-url-normalize.ts): scheme and host lowercased, the
+ * default port dropped, `*` matching one host label, dot segments resolved,
+ * escapes normalized; then scheme, host, port, user name, and path as a
+ * prefix ending at a slash. A URL git cannot normalize (`github.com`, no
+ * scheme) is read as a partial URL whose parts given, decoded, must equal
+ * the request's, its path whole. Every entry that matches applies, in
+ * config order (credential.c's `select_all`), not only the best.
  */
+import { normalizeUrl, percentEncode, urlDecode } from './git-url-normalize.js';
 
 /** `all`: every request for the host; `some`: only those naming a user or path in it. */
 export type CredentialUrlMatch = 'all' | 'some' | 'none';
@@ -30,44 +30,24 @@ export interface CredentialRequest extends CredentialContext {
 
 /** What a key's URL asks of a request. */
 interface UrlPattern {
-  /** Whether the request's scheme, host and port are the key's. */
-  hostMatches: (context: CredentialContext) => boolean;
+  applies: (request: CredentialRequest) => boolean;
+  /** The user name and path the key names, as a request holds them. */
   username: string | undefined;
-  /**
-   * A full URL's path matches the request's as a prefix ending at a slash
-   * (`/acme`, `/` for all); a partial URL's must equal it (`acme`).
-   */
-  path: { prefix: string } | { exact: string } | undefined;
+  path: string | undefined;
+  /** True when the key names no path, or `/`: every path it applies to. */
+  everyPath: boolean;
+  /** True when its path is the one path it applies to (a partial URL's), not a prefix. */
+  exactPath: boolean;
 }
 
-/** A key no request ever matches (a query or fragment, a user name git never sends). */
-const NEVER: UrlPattern = { hostMatches: () => false, username: undefined, path: undefined };
-
-const DEFAULT_PORTS: Record<string, string> = { http: '80', https: '443' };
-
-/** A port as git compares it: no leading zeros, the scheme's default as none. */
-function normalPort(scheme: string, port: string): string | undefined {
-  const digits = port.replace(/^0+(?=.)/, '');
-  if (digits === '' || digits === DEFAULT_PORTS[scheme]) return '';
-  if (!/^[0-9]{1,5}$/.test(digits)) return undefined;
-  const value = Number(digits);
-  return value >= 1 && value <= 65535 ? digits : undefined;
-}
-
-/** Dot segments resolved as url_normalize does; undefined for a `..` above the root. */
-function normalPath(path: string): string | undefined {
-  const kept: string[] = [];
-  // git unescapes `%2e` before it looks for dot segments.
-  for (const segment of path.replace(/^\//, '').split('/')) {
-    const plain = segment.replace(/%2e/gi, '.');
-    if (plain === '.') continue;
-    if (plain === '..') {
-      if (kept.length === 0) return undefined;
-      kept.pop();
-    } else kept.push(segment);
-  }
-  return `/${kept.join('/')}`;
-}
+/** A key no request ever matches. */
+const NEVER: UrlPattern = {
+  applies: () => false,
+  username: undefined,
+  path: undefined,
+  everyPath: true,
+  exactPath: false,
+};
 
 /** Host names compared label by label, `*` matching any one label; one trailing dot ignored. */
 function hostsMatch(host: string, pattern: string): boolean {
@@ -79,70 +59,52 @@ function hostsMatch(host: string, pattern: string): boolean {
   );
 }
 
-function urlDecode(text: string): string {
-  return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) =>
-    String.fromCharCode(parseInt(hex, 16)),
-  );
+/** url_match_prefix: the key's path, then the end or a slash. */
+function prefixMatches(path: string, prefix: string): boolean {
+  if (prefix === '/') return true;
+  const wanted = prefix.replace(/\/$/, '');
+  return path.startsWith(wanted) && (path.length === wanted.length || path[wanted.length] === '/');
 }
 
-/** Scheme, host name and port of a host git can normalize. */
-function schemeHostPort(scheme: string, hostPort: string) {
-  // The last ':' that is not inside an IPv6 literal's brackets.
-  let colon = hostPort.length - 1;
-  while (colon > 0 && hostPort[colon] !== ':' && hostPort[colon] !== ']') colon--;
-  const hasPort = hostPort[colon] === ':';
-  const name = hasPort ? hostPort.slice(0, colon) : hostPort;
-  if (!/^[A-Za-z0-9.\-_[:\]*]*$/.test(name)) return undefined;
-  const port = hasPort ? normalPort(scheme, hostPort.slice(colon + 1)) : '';
-  return port === undefined ? undefined : { scheme, host: name.toLowerCase(), port };
+/** The URL credential_format writes for a request, normalized. */
+function requestUrl(request: CredentialRequest) {
+  const user = request.username ? `${percentEncode(request.username, true)}@` : '';
+  const path = request.path === undefined ? '' : `/${percentEncode(request.path, false)}`;
+  return normalizeUrl(`${request.protocol}://${user}${request.host}${path}`, false);
 }
 
-/** urlmatch.c's url_normalize (with host globs), as far as matching needs; undefined when git cannot normalize it. */
+/** A key's path or user name as a request holds it: decoded (unreadable ones stay as they are). */
+function named(text: string): string {
+  return urlDecode(text) ?? text;
+}
+
 function fullUrl(url: string): UrlPattern | undefined {
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url);
-  if (!scheme) return undefined;
-  let rest = url.slice(scheme[0].length);
-  if (/%(?![0-9A-Fa-f]{2})/.test(rest)) return undefined;
-
-  let hostEnd = rest.search(/[/?#]/);
-  if (hostEnd === -1) hostEnd = rest.length;
-  const at = rest.indexOf('@');
-  const userinfo = at !== -1 && at < hostEnd ? rest.slice(0, at) : undefined;
-  if (userinfo !== undefined) {
-    rest = rest.slice(at + 1);
-    hostEnd -= at + 1;
-  }
-  if (hostEnd === 0 || rest.startsWith(':')) return undefined;
-  const pattern = schemeHostPort(scheme[1]!.toLowerCase(), rest.slice(0, hostEnd));
-  if (pattern === undefined) return undefined;
-  const path = rest.slice(hostEnd);
-  const end = path.search(/[?#]/);
-  const normal = normalPath(end === -1 ? path : path.slice(0, end));
-  if (normal === undefined) return undefined;
-
-  const username = userinfo === undefined ? undefined : urlDecode(userinfo.split(':')[0]!);
-  // Git writes a request's path and user name escaped, with no `?` or `#`
-  // left to match, and a user name only when it is not empty.
-  if (end !== -1 || username === '') return NEVER;
+  const key = normalizeUrl(url, true);
+  if (key === undefined) return undefined;
+  const path = named(key.path).replace(/^\/+|\/+$/g, '');
   return {
-    hostMatches: (context) => {
-      const target = schemeHostPort(context.protocol, context.host);
+    applies: (request) => {
+      const target = requestUrl(request);
       return (
         target !== undefined &&
-        target.scheme === pattern.scheme &&
-        hostsMatch(target.host, pattern.host) &&
-        target.port === pattern.port
+        target.scheme === key.scheme &&
+        (key.user === undefined || key.user === target.user) &&
+        hostsMatch(target.host, key.host) &&
+        target.port === key.port &&
+        prefixMatches(target.path, key.path)
       );
     },
-    username,
-    path: { prefix: urlDecode(normal) },
+    username: key.user === undefined ? undefined : named(key.user),
+    path: path === '' ? undefined : path,
+    everyPath: key.path === '/',
+    exactPath: false,
   };
 }
 
 /**
  * credential.c's partial URL (`github.com`, `https://`, `/path`,
  * `//bob@github.com`, a path to git): each part it gives must equal the
- * request's exactly, case included.
+ * request's exactly, decoded, case included.
  */
 function partialUrl(url: string): UrlPattern {
   if (/\n/.test(url)) return NEVER;
@@ -156,13 +118,22 @@ function partialUrl(url: string): UrlPattern {
 
   const protocol = schemeEnd > 0 ? url.slice(0, schemeEnd) : undefined;
   const host = hostEnd > hostStart ? urlDecode(url.slice(hostStart, hostEnd)) : undefined;
-  const path = urlDecode(url.slice(hostEnd).replace(/^\/+/, '')).replace(/(?<=.)\/+$/, '');
+  const username = userinfo === undefined ? undefined : urlDecode(userinfo.split(':')[0]!);
+  const decoded = urlDecode(url.slice(hostEnd).replace(/^\/+/, ''));
+  // Bytes that are not UTF-8 match only a request that holds them, never one here.
+  if (decoded === undefined || (hostEnd > hostStart && host === undefined)) return NEVER;
+  if (userinfo !== undefined && username === undefined) return NEVER;
+  const path = decoded.replace(/(?<=.)\/+$/, '');
   return {
-    hostMatches: (context) =>
-      (protocol === undefined || protocol === context.protocol) &&
-      (host === undefined || host === context.host),
-    username: userinfo === undefined ? undefined : urlDecode(userinfo.split(':')[0]!),
-    path: path === '' ? undefined : { exact: path },
+    applies: (request) =>
+      (protocol === undefined || protocol === request.protocol) &&
+      (host === undefined || host === request.host) &&
+      (username === undefined || username === request.username) &&
+      (path === '' || path === request.path),
+    username,
+    path: path === '' ? undefined : path,
+    everyPath: path === '',
+    exactPath: true,
   };
 }
 
@@ -170,23 +141,9 @@ function patternOf(url: string): UrlPattern {
   return fullUrl(url) ?? partialUrl(url);
 }
 
-/** url_match_prefix: the key's path, then the end or a slash. */
-function pathMatches(pattern: UrlPattern['path'], path: string | undefined): boolean {
-  if (pattern === undefined) return true;
-  if ('exact' in pattern) return pattern.exact === path;
-  const prefix = pattern.prefix === '/' ? '' : pattern.prefix.replace(/\/$/, '');
-  const full = `/${path ?? ''}`;
-  return full.startsWith(prefix) && (full.length === prefix.length || full[prefix.length] === '/');
-}
-
 /** Whether git applies a `credential.<url>.*` entry to `request`. */
 export function appliesToRequest(url: string, request: CredentialRequest): boolean {
-  const pattern = patternOf(url);
-  return (
-    pattern.hostMatches(request) &&
-    (pattern.username === undefined || pattern.username === request.username) &&
-    pathMatches(pattern.path, request.path)
-  );
+  return patternOf(url).applies(request);
 }
 
 /**
@@ -196,16 +153,26 @@ export function appliesToRequest(url: string, request: CredentialRequest): boole
  */
 export function requestNamedBy(url: string, context: CredentialContext): CredentialRequest {
   const { username, path } = patternOf(url);
-  const named = path === undefined ? '' : 'exact' in path ? path.exact : path.prefix;
-  const trimmed = named.replace(/^\/+|\/+$/g, '');
-  return { ...context, username, path: trimmed === '' ? undefined : trimmed };
+  return { ...context, username, path };
 }
 
 /** How the URL part of a `credential.<url>.*` key applies to `context`. */
 export function matchCredentialUrl(url: string, context: CredentialContext): CredentialUrlMatch {
   const pattern = patternOf(url);
-  if (!appliesToRequest(url, requestNamedBy(url, context))) return 'none';
-  const everyPath =
-    pattern.path === undefined || ('prefix' in pattern.path && pattern.path.prefix === '/');
-  return pattern.username === undefined && everyPath ? 'all' : 'some';
+  if (!pattern.applies(requestNamedBy(url, context))) return 'none';
+  return pattern.username === undefined && pattern.everyPath ? 'all' : 'some';
+}
+
+/**
+ * What part of a host's requests a key names, for saying so without
+ * printing it (a key's user name, or a path git reads from `//bob:pw@host`,
+ * may hold a password): a user name, and a path that is a prefix or, in a
+ * partial URL, the one path.
+ */
+export function keyScope(url: string): { username: boolean; path: 'prefix' | 'exact' | undefined } {
+  const { username, path, exactPath } = patternOf(url);
+  return {
+    username: username !== undefined,
+    path: path === undefined ? undefined : exactPath ? 'exact' : 'prefix',
+  };
 }

@@ -7,7 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { helperCommand, isBrokerCommand } from '../../helper/commands/broker-command.js';
+import {
+  brokerEntries,
+  helperCommand,
+  isBrokerCommand,
+} from '../../helper/commands/broker-command.js';
 import { isolatedGitHome, type IsolatedGitHome } from '../fixtures/git.js';
 
 const REQUEST = 'protocol=https\nhost=github.com\npath=acme/widgets.git\n\n';
@@ -72,11 +76,13 @@ t.test('takes for the broker exactly the values git runs as one', async (t) => {
     `${broker}  --socket '/tmp/a b.sock'`,
     `!'${spaced}' --socket '/tmp/a b.sock'`,
     `! '${spaced}'`,
+    `!"${spaced}" --socket "/tmp/a b.sock"`,
     `!${broker}`,
     escaped,
     // Git runs `git credential-'/...'`: no such command.
     `'${broker}'`,
     `'${spaced}'`,
+    `"${spaced}"`,
     // The shell splits the path at its space.
     spaced,
     `!${spaced}`,
@@ -107,3 +113,51 @@ t.test('a broker git finds on PATH is not taken for the broker', async (t) => {
   }
   t.notOk(isBrokerCommand(`!${broker}; true`), 'nor a command that runs more than the broker');
 });
+
+/** Indexes in order. */
+function sorted(indexes: Set<number>): number[] {
+  return [...indexes].sort((a, b) => a - b);
+}
+
+t.test(
+  "takes the forms older releases wrote for the broker's, to remove, not to run",
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    const spaced = standIn(home, 'my tools', 'git-credential-broker.cjs');
+    const oldMain = standIn(home, 'old/dist/helper', 'main.js');
+    const spacedMain = standIn(home, 'my tools/dist/helper', 'main.js');
+
+    for (const value of [
+      // configure before the `!` form: git runs `git credential-'/my tools/…'`.
+      `'${spaced}'`,
+      `'${spaced}' --socket '/tmp/a b.sock'`,
+      // `helper = "/my tools/…cjs"` in a file: git drops the quotes, the shell splits it.
+      spaced,
+      `${spaced} --socket /tmp/x.sock`,
+      `"${spaced}"`,
+    ]) {
+      const runs = runsOf(home, value);
+
+      t.same(runs, [], `git does not run it: ${value}`);
+      t.notOk(isBrokerCommand(value), `not the broker git runs: ${value}`);
+      t.same(sorted(brokerEntries(['', value])), [0, 1], `the broker's, with its reset: ${value}`);
+      t.same(sorted(brokerEntries([value])), [0], `the broker's, alone: ${value}`);
+    }
+
+    // configure before the bundle: git runs it, but the name says little.
+    for (const value of [oldMain, `${oldMain} --socket /tmp/x.sock`]) {
+      t.match(runsOf(home, value), [new RegExp(`^${oldMain}\\|`)], value);
+      t.same(sorted(brokerEntries(['', value])), [0, 1], `the pair configure wrote: ${value}`);
+      t.same(sorted(brokerEntries(['cache', value])), [], `alone, someone's own: ${value}`);
+    }
+    // Quoted, as configure quoted a spaced path before the `!` form.
+    t.same(runsOf(home, `'${spacedMain}'`), [], 'git does not run a quoted main.js');
+    t.same(sorted(brokerEntries(['', `'${spacedMain}'`])), [0, 1], 'in the pair');
+    t.same(sorted(brokerEntries([`'${spacedMain}'`])), [], 'alone');
+    t.same(
+      sorted(brokerEntries([`${oldMain} --verbose`, `'${spaced}' get`])),
+      [],
+      'other arguments',
+    );
+  },
+);

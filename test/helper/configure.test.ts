@@ -106,12 +106,11 @@ t.test('a second run with the same settings says so, and writes nothing', async 
   const second = await configure(home).finally(() => unlinkSync(join(dir, '.gitconfig.lock')));
 
   t.notMatch(first.lines.join('\n'), /already/);
-  t.same(second, {
-    lines: [
-      `already configured: git runs the broker for https://github.com (--global, ${join(dir, '.gitconfig')}); nothing changed`,
-    ],
-    failure: undefined,
-  });
+  t.same(second.lines, [
+    `already configured: git runs the broker for https://github.com (--global, ${join(dir, '.gitconfig')}); nothing changed`,
+  ]);
+  t.equal(second.failure, undefined);
+  t.match(second.warnings, [/^no broker daemon answers on /], 'none runs in these tests');
   t.equal(readFileSync(join(dir, '.gitconfig'), 'utf8'), file);
 });
 
@@ -239,6 +238,11 @@ function failureOf(result: ConfigureResult): string {
   return result.failure?.message ?? '';
 }
 
+/** What the command said on stderr but its warnings (none runs a daemon here). */
+function withoutWarnings(stderr: string): string {
+  return stderr.replace(/^git-credential-broker: warning: .*\n/gm, '');
+}
+
 /** A config file's text, appended as a user editing it would. */
 function append(dir: string, text: string): void {
   writeFileSync(join(dir, '.gitconfig'), readFileSync(join(dir, '.gitconfig'), 'utf8') + text);
@@ -337,7 +341,7 @@ t.test(
       /^nothing changed: the broker's entries for https:\/\/github\.com are in place/,
     );
     t.equal(
-      dropped.stderr,
+      withoutWarnings(dropped.stderr),
       `git-credential-broker: the broker's entries for https://github.com are in place (--global, ${join(home.dir, '.gitconfig')}; nothing changed), but for some repositories or user names on https://github.com, git does not run the broker: an empty 'helper =' entry read after it clears it, under [credential "https://github.com/acme"] (global config, '${join(home.dir, '.gitconfig')}'); remove that entry, or have it read before the broker's entries\n`,
     );
     t.equal(pathOff.code, 1, pathOff.stderr);
@@ -348,6 +352,26 @@ t.test(
     t.equal(helpers(home).length, 2, "the broker's entries stay");
   },
 );
+
+t.test('a key git never matches, an escaped slash in its path, fails nothing', async (t) => {
+  const home = await isolatedGitHome(t);
+  await runHelper(['configure'], '', home.env, { cwd: home.dir });
+  // Git keeps `%2F` escaped and sends `acme/widgets` with a plain slash:
+  // this reset applies to no request, and git runs the broker for all.
+  append(home.dir, '[credential "https://github.com/acme%2Fwidgets"]\n\thelper =\n');
+  const trace = spawnSync('git', ['credential', 'fill'], {
+    env: { ...home.env, GIT_TRACE: '1' },
+    cwd: home.dir,
+    input: 'protocol=https\nhost=github.com\npath=acme/widgets\n\n',
+    encoding: 'utf8',
+  });
+
+  const again = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+
+  t.match(trace.stderr, /run_command: .*git-credential-broker\.cjs get/, 'git runs the broker');
+  t.equal(again.code, 0, again.stderr);
+  t.match(again.stdout, /^already configured/);
+});
 
 t.test('the first run also names a helper that runs after what it wrote', async (t) => {
   const home = await isolatedGitHome(t);
@@ -470,7 +494,7 @@ t.test(
         text: '[credential "https://github.com/acme"]\n\thelper\n',
         request: 'protocol=https\nhost=github.com\npath=acme/widgets\n\n',
         named:
-          /'helper' without a value under \[credential "https:\/\/github\.com\/acme"\].*for some repositories or user names on https:\/\/github\.com/,
+          /'helper' without a value under \[credential "https:\/\/github\.com\/acme"\] \(.*\), an entry for the repositories under its path only: git fails those requests there/,
       },
       {
         text: '[credential]\n\tuseHttpPath\n',
@@ -598,6 +622,59 @@ t.test(
   },
 );
 
+t.test(
+  'an entry without a value for another path or user of the host is refused, and says so',
+  async (t) => {
+    for (const { key, request, other, scope } of [
+      {
+        key: 'https://github.com/acme',
+        request: 'path=acme/widgets',
+        other: 'path=tools/x',
+        scope: 'the repositories under its path',
+      },
+      {
+        key: 'https://bob@github.com',
+        request: 'username=bob\npath=acme/widgets',
+        other: 'path=acme/widgets',
+        scope: 'requests with its user name',
+      },
+      {
+        key: 'https://bob@github.com/acme',
+        request: 'username=bob\npath=acme/widgets',
+        other: 'username=alice\npath=acme/widgets',
+        scope: 'requests with its user name, under its path,',
+      },
+      {
+        key: 'github.com/acme/widgets',
+        request: 'path=acme/widgets',
+        other: 'path=acme/widgets/more',
+        scope: 'the one repository path it names',
+      },
+    ]) {
+      const home = await isolatedGitHome(t);
+      const file = join(home.dir, '.gitconfig');
+      const text = `[credential "${key}"]\n\thelper\n`;
+      writeFileSync(file, text);
+      const stopped = gitFill(home, `protocol=https\nhost=github.com\n${request}\n\n`);
+      const goesOn = gitFill(home, `protocol=https\nhost=github.com\n${other}\n\n`);
+
+      const refused = await configure(home).then(
+        () => '',
+        (error: Error) => error.message,
+      );
+
+      t.equal(stopped.status, 128, `git stops for the request the key names: ${key}`);
+      t.notMatch(goesOn.stderr, /missing value/, `and goes on with others: ${key}`);
+      t.equal(
+        refused,
+        `git stops at 'helper' without a value under [credential "${key.replace('bob', '...')}"] (global config, '${file}'), an entry for ${scope} only: git fails those requests there ("missing value for 'credential.helper'") before any helper runs, the broker included, and goes on with https://github.com's others; nothing was written, since the broker would be set up for those requests too, and git would fail them: remove that line, or give it a value ('helper = NAME', or an empty 'helper =' that clears the helpers read before it), then run configure again`,
+        key,
+      );
+      t.equal(readFileSync(file, 'utf8'), text, 'nothing was written');
+    }
+  },
+);
+
 t.test('an entry without a value for another host does not stop configure', async (t) => {
   const home = await isolatedGitHome(t);
   writeFileSync(join(home.dir, '.gitconfig'), '[credential "https://example.com"]\n\thelper\n');
@@ -651,7 +728,7 @@ t.test(
     t.match(run.stdout, /^wrote .*\.gitconfig \(--global\):\n.*helper = \(empty/);
     t.equal(helpers(home).length, 2, "the broker's entries are written");
     t.equal(
-      run.stderr,
+      withoutWarnings(run.stderr),
       `git-credential-broker: the broker's entries for https://github.com are written (--global, ${join(home.dir, '.gitconfig')}), but git still runs other helpers after the broker for https://github.com, and hands each of them every token the broker serves, to store ('store' after each request that succeeds): 'store' (local config, '.git/config'); remove them, limit them to other hosts, or have the broker's entries read after them (for a helper in the same file, 'configure --unset' then 'configure' writes them again at its end, where their empty 'helper =' entry clears every helper read before it); 'git config --show-origin --get-regexp credential.*helper' lists every helper in the order git reads them\n`,
     );
     t.equal(approve.status, 0, approve.stderr);

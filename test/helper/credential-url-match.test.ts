@@ -57,6 +57,41 @@ const PATTERNS = [
   'https://@github.com',
   'https://github.com/acme/widgets.git',
   'github.com/acme/widgets.git',
+  // Escapes: git keeps a delimiter escaped (it names a path git sends
+  // escaped, or none: `%2F`), decodes an unreserved character, escapes an
+  // unsafe one, and compares what is left, case and all.
+  'https://github.com/acme%2Fwidgets.git',
+  'https://github.com/acme%2fwidgets.git',
+  'https://github.com/ac%6De',
+  'https://github.com/%61cme/widgets.git',
+  'https://github.com/acme/%2e%2e',
+  'https://github.com/acme%3Ax',
+  'https://github.com/acme%3ax',
+  'https://github.com/acme:x',
+  'https://github.com/a%40b',
+  'https://github.com/a@b',
+  'https://github.com/acme%3Fx',
+  'https://github.com/acme%23x',
+  'https://github.com/acme%21',
+  'https://github.com/acme!',
+  'https://github.com/acme%20x',
+  'https://github.com/acme x',
+  'https://github.com/acme%25x',
+  'https://github.com/%7Eme',
+  'https://github.com/~me',
+  'https://github.com/caf%C3%A9',
+  'https://github.com/café',
+  'https://github.com/%FF',
+  'https://me%40x@github.com',
+  'https://m%65@github.com',
+  'https://me%21@github.com',
+  'https://me!@github.com',
+  'https://me%2Fx@github.com',
+  'https://me%3Apw@github.com',
+  // A partial URL decodes every escape, and so does git.
+  'github.com/acme%2Fwidgets.git',
+  '/acme%3Ax',
+  'github.com/%FF',
 ];
 
 const REQUESTS = [
@@ -64,6 +99,11 @@ const REQUESTS = [
   'https://github.com/other/tools',
   'https://me@github.com/acme/widgets.git',
   'https://github.com',
+  // Paths and a user name that hold what some keys spell literally.
+  'https://github.com/acme:x',
+  'https://github.com/a@b',
+  'https://github.com/acme!',
+  'https://me%40x@github.com/acme/widgets.git',
 ];
 
 const CONTEXT = { protocol: 'https', host: 'github.com' };

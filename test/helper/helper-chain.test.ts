@@ -76,6 +76,28 @@ const CASES: {
     request: 'protocol=https\nhost=github.com\npath=bob:pw@github.com\n\n',
   },
   {
+    // Git keeps `%2F` escaped, and never sends a path with one: no request matches.
+    name: 'a reset under an escaped slash, which no request matches',
+    config: () => '[credential "https://github.com/acme%2Fwidgets.git"]\n\thelper =\n',
+    request: 'protocol=https\nhost=github.com\npath=acme/widgets.git\n\n',
+  },
+  {
+    // Git sends the path `acme:x` escaped, as `acme%3Ax`: this key matches it.
+    name: 'a reset under an escaped colon, for the path that holds one',
+    config: () => '[credential "https://github.com/acme%3Ax"]\n\thelper =\n',
+    request: 'protocol=https\nhost=github.com\npath=acme:x\n\n',
+  },
+  {
+    name: 'a reset under a literal colon, which no request matches',
+    config: () => '[credential "https://github.com/acme:x"]\n\thelper =\n',
+    request: 'protocol=https\nhost=github.com\npath=acme:x\n\n',
+  },
+  {
+    name: 'a helper for an escaped user name, read after the broker',
+    config: (_, other) => `[credential "https://bob%40acme@github.com"]\n\thelper = ${other}\n`,
+    request: 'protocol=https\nhost=github.com\nusername=bob@acme\npath=acme/widgets.git\n\n',
+  },
+  {
     name: 'a helper under a key with a query, which no request matches',
     config: (_, other) => `[credential "https://github.com?x"]\n\thelper = ${other}\n`,
   },
