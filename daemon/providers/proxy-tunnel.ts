@@ -94,7 +94,7 @@ function refusal(
   const options = { status };
   if (status === 407) {
     const fix = proxy.hasCredentials
-      ? `rejected the user name and password in ${proxy.variable} (${said}); correct them (percent-encoded)`
+      ? `rejected the user name and password in ${proxy.variable} (${said}); correct them (percent-encode special characters)`
       : `asks for a user name and password (${said}); put them in ${proxy.variable}: http://USER:PASSWORD@${proxy.label}`;
     return new ProxyTunnelError(`${named(proxy)} ${fix}`, proxy.label, false, options);
   }
