@@ -3,6 +3,7 @@
  * CI runner with only egress through one: the CONNECT proxy fixture on
  * loopback in front of the GitHub-compatible server, real git.
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { createBrokerWorld, OWNER, type BrokerWorld } from '../fixtures/broker-world.js';
@@ -23,8 +24,11 @@ async function world(
   t: Test,
   daemonEnv: NodeJS.ProcessEnv,
   integration: Record<string, unknown> = {},
+  name = 'world',
 ): Promise<BrokerWorld> {
-  const w = await createBrokerWorld(t.testdir(), {
+  const dir = join(t.testdir(), name);
+  await mkdir(dir, { recursive: true });
+  const w = await createBrokerWorld(dir, {
     daemonEnv,
     integration,
     bareRepos: Object.keys(integration).length === 0,
@@ -115,11 +119,12 @@ t.test(
     const wrong = proxyPassword();
     const credentials = { username: 'ci', password };
     const fixture = await proxy(t, { credentials });
-    const good = await world(t, { http_proxy: fixture.url(credentials) });
+    const good = await world(t, { http_proxy: fixture.url(credentials) }, {}, 'good');
     const bad = await world(
       t,
       { http_proxy: fixture.url({ username: 'ci', password: wrong.password }) },
       { maxAttempts: 3 },
+      'bad',
     );
 
     const served = await helperGet(good);
@@ -160,20 +165,23 @@ t.test(
   },
 );
 
-t.test('a proxy that is down, or refuses GitHub, gives git a clear error', async (t) => {
+t.test('a proxy that is down, refuses GitHub or hangs gives git a clear error', async (t) => {
   const stopped = await ProxyFixture.start();
   const down = { url: stopped.url(), label: stopped.label };
   await stopped.stop();
   const refusing = await proxy(t, { refuse: 403 });
-  const unreachable = await world(
-    t,
-    { http_proxy: down.url },
-    { maxAttempts: 2, requestTimeoutSeconds: 2 },
-  );
-  const forbidden = await world(t, { http_proxy: refusing.url() });
+  const hanging = await proxy(t, { hang: true });
+  const [unreachable, forbidden, stalled] = await Promise.all([
+    world(t, { http_proxy: down.url }, { maxAttempts: 2 }, 'down'),
+    world(t, { http_proxy: refusing.url() }, {}, 'refusing'),
+    world(t, { http_proxy: hanging.url() }, { maxAttempts: 2, requestTimeoutSeconds: 1 }, 'hung'),
+  ]);
 
-  const offline = await helperGet(unreachable);
-  const denied = await helperGet(forbidden);
+  const [offline, denied, slow] = await Promise.all([
+    helperGet(unreachable),
+    helperGet(forbidden),
+    helperGet(stalled),
+  ]);
 
   t.equal(offline.code, 1);
   t.equal(offline.stdout, '', 'no quit: git may try another helper, a later run may succeed');
@@ -182,6 +190,12 @@ t.test('a proxy that is down, or refuses GitHub, gives git a clear error', async
     `cannot connect to proxy '${down.label}' (from http_proxy): ECONNREFUSED; check that the proxy is up and that http_proxy names it`,
   );
   t.match(unreachable.daemon.output(), /the proxy did not open a tunnel to GitHub; retrying/);
+  t.equal(slow.stdout, '', 'a hung proxy, bounded by requestTimeoutSeconds per attempt');
+  t.match(
+    slow.stderr,
+    `proxy '${hanging.label}' (from http_proxy) did not answer the request for a tunnel to '${stalled.github.host}' in time`,
+  );
+  t.equal(hanging.tunnels.length, 2, 'one CONNECT per attempt');
   t.equal(denied.stdout, 'quit=1\n');
   t.match(
     denied.stderr,

@@ -203,6 +203,36 @@ t.test('a proxy that hangs is given up at the deadline, and its connection close
   t.equal(fixture.openConnections, 0, 'the abandoned tunnel request is not left open');
 });
 
+t.test(
+  'the retry policy bounds a hanging proxy: a deadline per attempt, a total budget',
+  async (t) => {
+    const { base } = await origin(t);
+    const fixture = await proxy(t, { hang: true });
+    const retrying = createRetryingFetch(
+      { clock: new GitHubClock(), log: pino({ level: 'silent' }) },
+      { ...DEFAULT_RETRY_POLICY, baseDelayMs: 1, attemptTimeoutMs: 200, totalBudgetMs: 700 },
+      through(fixture.url()),
+    );
+    const started = performance.now();
+
+    const error = await t.rejects(retrying(`${base}/x`, {}));
+
+    const elapsedMs = performance.now() - started;
+    t.ok(
+      elapsedMs >= 400 && elapsedMs < 2000,
+      `ended with the budget (${Math.round(elapsedMs)} ms)`,
+    );
+    t.match(error, {
+      name: 'ProxyTunnelError',
+      message: /did not answer the request for a tunnel/,
+    });
+    t.ok(
+      fixture.tunnels.length >= 2 && fixture.tunnels.length <= 4,
+      'attempts, each cut at its deadline',
+    );
+  },
+);
+
 t.test('https inside the tunnel: the origin certificate is checked against its name', async (t) => {
   const dir = t.testdir();
   const github = selfSignedCert(dir, 'DNS:github.test', 'github');
