@@ -9,22 +9,18 @@
  * call needs none of what it adds: a small JSON body each way, no streams,
  * no compression.
  *
- * Proxies: calls go through the HTTP CONNECT tunnels of proxy-tunnel.ts
+ * Proxies: calls go through the HTTP CONNECT tunnels of proxy-agents.ts
  * when proxy-env.ts finds a proxy for the origin in the environment.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, RequestOptions } from 'node:http';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { DIRECT, type ProxyEndpoint, type ProxyRoute } from './proxy-env.js';
-import {
-  AGENT_OPTIONS,
-  HttpsTunnelAgent,
-  HttpTunnelAgent,
-  TUNNEL_STATE,
-  tunnelTarget,
-  tunnelTimeout,
-  type TunnelState,
-} from './proxy-tunnel.js';
+import { Answer, Headers, type FetchResponse } from './fetch-answer.js';
+import { AGENT_OPTIONS, HttpsTunnelAgent, HttpTunnelAgent } from './proxy-agents.js';
+import { TUNNEL_STATE, tunnelTarget, tunnelTimeout, type TunnelState } from './proxy-tunnel.js';
+
+export type { FetchHeaders, FetchResponse } from './fetch-answer.js';
 
 export interface FetchInit {
   method?: string;
@@ -35,83 +31,9 @@ export interface FetchInit {
   redirect?: string;
 }
 
-/** What callers read of an answer's headers; names in any case. */
-export interface FetchHeaders extends Iterable<[string, string]> {
-  get(name: string): string | null;
-  has(name: string): boolean;
-}
-
-/** The answer, its body already read in full. */
-export interface FetchResponse {
-  readonly status: number;
-  readonly statusText: string;
-  readonly url: string;
-  readonly ok: boolean;
-  readonly headers: FetchHeaders;
-  /** Always null: there is no stream left to read or cancel. */
-  readonly body: null;
-  text(): Promise<string>;
-  json(): Promise<unknown>;
-  arrayBuffer(): Promise<ArrayBuffer>;
-}
-
 /** Largest answer read; GitHub's answers to these calls are a few KB. */
 export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
-
-class Headers implements FetchHeaders {
-  readonly #map = new Map<string, string>();
-
-  constructor(raw: IncomingMessage['headers']) {
-    for (const [name, value] of Object.entries(raw)) {
-      if (value !== undefined) this.#map.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
-  }
-
-  get(name: string): string | null {
-    return this.#map.get(name.toLowerCase()) ?? null;
-  }
-
-  has(name: string): boolean {
-    return this.#map.has(name.toLowerCase());
-  }
-
-  [Symbol.iterator](): IterableIterator<[string, string]> {
-    return this.#map.entries();
-  }
-}
-
-class Answer implements FetchResponse {
-  readonly body = null;
-  readonly #bytes: Buffer;
-
-  constructor(
-    readonly status: number,
-    readonly statusText: string,
-    readonly url: string,
-    readonly headers: FetchHeaders,
-    bytes: Buffer,
-  ) {
-    this.#bytes = bytes;
-  }
-
-  get ok(): boolean {
-    return this.status >= 200 && this.status < 300;
-  }
-
-  async text(): Promise<string> {
-    return this.#bytes.toString('utf8');
-  }
-
-  async json(): Promise<unknown> {
-    return JSON.parse(this.#bytes.toString('utf8'));
-  }
-
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = this.#bytes;
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length).slice().buffer;
-  }
-}
 
 export type HttpFetch = (url: string | URL, init?: FetchInit) => Promise<FetchResponse>;
 
