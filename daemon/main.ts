@@ -3,6 +3,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../shared/errors.js';
+import type { DaemonStatus } from '../shared/protocol.js';
 import { VERSION } from '../shared/version.js';
 import { AuditLog, REDACT_PATHS } from './audit-log.js';
 import { loadConfig, type DaemonConfig } from './config.js';
@@ -68,6 +69,16 @@ function createIntegrations(config: DaemonConfig, log: Logger): Integration[] {
       log: log.child({ integration: integration.name }),
       now: Date.now,
     }),
+  }));
+}
+
+/** What status and the startup log say of each integration. */
+function describeIntegrations(integrations: Integration[]): DaemonStatus['integrations'] {
+  return integrations.map(({ config, provider }) => ({
+    name: config.name,
+    provider: config.provider,
+    host: config.host,
+    ...(provider.api === undefined ? {} : { api: provider.api }),
   }));
 }
 
@@ -154,11 +165,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       config: config.path,
       auditLog: config.auditLog,
       auditLogFailing: audit.failing,
-      integrations: reloader.config.integrations.map(({ name, provider, host }) => ({
-        name,
-        provider,
-        host,
-      })),
+      integrations: describeIntegrations(registry.integrations),
       listeners: listeners.map(({ socket, policy }) => ({
         socket,
         ...(policy.allow === undefined ? {} : { allow: [...policy.allow] }),
@@ -201,11 +208,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       })),
       config: config.path,
       auditLog: config.auditLog,
-      integrations: config.integrations.map(({ name, host, provider }) => ({
-        name,
-        host,
-        provider,
-      })),
+      // With the proxy each API is reached through (host:port, never its
+      // credentials), or none and whether NO_PROXY excluded it.
+      integrations: describeIntegrations(registry.integrations),
       version: VERSION,
     },
     'daemon listening',

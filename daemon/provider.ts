@@ -4,7 +4,7 @@
  * socket server) knows nothing else about a provider.
  */
 import type { Logger } from 'pino';
-import type { CredentialTarget, Permissions, Requester } from '../shared/protocol.js';
+import type { CredentialTarget, Permissions, Requester, StatusApi } from '../shared/protocol.js';
 import type { ClientPolicy } from './client-policy.js';
 
 /** Per-request context a provider may use; it must not keep it. */
@@ -49,6 +49,9 @@ export type RevokeOutcome = 'revoked' | 'expired';
 export interface CredentialProvider {
   /** Provider kind as written in the config (`github-app`). */
   readonly kind: string;
+
+  /** How the provider reaches its API (origin, proxy), for status and the startup log. */
+  readonly api?: StatusApi;
 
   /**
    * Maps a request to the scope it would be served with, or throws (or

@@ -102,6 +102,20 @@ export interface StatusCounters {
   errors: number;
 }
 
+/** How the daemon reaches an integration's API (`status`): never a credential. */
+export interface StatusApi {
+  /** The API's origin: `https://api.github.com`. */
+  origin: string;
+  /** `host:port` of the proxy its calls go through, or `none`. */
+  proxy: string;
+  /** The environment variable that proxy was read from (`https_proxy`), or the one NO_PROXY overrode. */
+  proxyVariable?: string;
+  /** Set when NO_PROXY excluded this origin from `proxyVariable`'s proxy: `no_proxy` or `NO_PROXY`. */
+  excludedBy?: string;
+  /** A proxy variable that is set but not read for this origin: `HTTP_PROXY` (see the README). */
+  ignored?: string;
+}
+
 export interface DaemonStatus {
   version: string;
   pid: number;
@@ -111,7 +125,8 @@ export interface DaemonStatus {
   auditLog: string;
   /** Writes to the audit log fail now: no credential is served until one succeeds. */
   auditLogFailing?: boolean;
-  integrations: { name: string; provider: string; host: string }[];
+  /** `api` for integrations that call an HTTP API (github-app). */
+  integrations: { name: string; provider: string; host: string; api?: StatusApi }[];
   /** Every socket the daemon listens on, with its client policy. */
   listeners?: { socket: string; allow?: string[]; permissions?: Permissions }[];
   cache: StatusCacheEntry[];

@@ -20,6 +20,7 @@ import { DEFAULT_API_BASE_URL, GitHubAppProvider } from './github-app.js';
 import type { ProviderKind } from './index.js';
 import { keyFileWarning, loadPrivateKey, loadPrivateKeyFromEnv } from './private-key.js';
 import type { RetryPolicy } from './github-retry.js';
+import { resolveProxyRoute, type ProxyRoute } from './proxy-env.js';
 
 /**
  * Read and write of repository contents: the least a token needs for both
@@ -41,6 +42,8 @@ export interface GitHubAppOptions {
   owners?: string[];
   /** Overrides of the GitHub call policy (timeout, attempts); see github-retry.ts. */
   retry?: Partial<RetryPolicy>;
+  /** The proxy calls to apiBaseUrl go through, from the daemon's environment; absent: none. */
+  proxy?: ProxyRoute;
 }
 
 function parseAppId(fields: ConfigFields): string {
@@ -157,11 +160,15 @@ export const githubAppKind: ProviderKind = {
 
   async parseOptions(fields, configFile, env = {}): Promise<GitHubAppOptions> {
     const appId = parseAppId(fields);
+    const apiBaseUrl = parseApiBaseUrl(fields);
     const options: GitHubAppOptions = {
       appId,
       ...(await parsePrivateKey(fields, configFile, env)),
-      apiBaseUrl: parseApiBaseUrl(fields),
+      apiBaseUrl,
       permissions: fields.optionalPermissions('permissions') ?? { ...DEFAULT_PERMISSIONS },
+      // Read with the config, so a proxy URL the broker cannot use fails the
+      // start (or the reload), not the first clone.
+      proxy: resolveProxyRoute(new URL(apiBaseUrl), env),
     };
     const owners = parseOwners(fields);
     if (owners !== undefined) options.owners = owners;

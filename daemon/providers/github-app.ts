@@ -6,7 +6,12 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { request as octokitRequest } from '@octokit/request';
 import { RequestDeniedError } from '../../shared/errors.js';
-import type { CredentialTarget, PermissionLevel, Permissions } from '../../shared/protocol.js';
+import type {
+  CredentialTarget,
+  PermissionLevel,
+  Permissions,
+  StatusApi,
+} from '../../shared/protocol.js';
 import type {
   CredentialEnvelope,
   CredentialProvider,
@@ -20,6 +25,8 @@ import type { GitHubAppOptions } from './github-app-kind.js';
 import { GitHubClock } from './github-clock.js';
 import { mapGitHubError, type GitHubCallContext } from './github-errors.js';
 import { createRetryingFetch, DEFAULT_RETRY_POLICY } from './github-retry.js';
+import { createHttpFetch } from './http-fetch.js';
+import { describeRoute, DIRECT } from './proxy-env.js';
 import { parseRepository, type RepositoryRef } from './github-repository.js';
 import { readMintResponse } from './github-token-response.js';
 import { revokeInstallationToken } from './github-revoke.js';
@@ -61,6 +68,7 @@ type InstallationMetadata = Readonly<{ appId: string; installationId: number }>;
 
 export class GitHubAppProvider implements CredentialProvider {
   readonly kind = 'github-app';
+  readonly api: StatusApi;
   readonly #options: GitHubAppOptions;
   readonly #auth: ReturnType<typeof createAppAuth>;
   readonly #appRequest: typeof octokitRequest;
@@ -90,6 +98,8 @@ export class GitHubAppProvider implements CredentialProvider {
     this.#keyPrefix = [this.kind, options.apiBaseUrl, options.appId, ''].join('|');
     this.#ceilingKey = canonicalPermissions(this.#ceiling);
     this.#clock = new GitHubClock(deps.now);
+    const route = options.proxy ?? DIRECT;
+    this.api = describeRoute(new URL(options.apiBaseUrl), route);
     const signer = new AppJwtSigner(options.appId, options.privateKeyPem, this.#clock);
     const baseRequest = octokitRequest.defaults({
       baseUrl: options.apiBaseUrl,
@@ -98,6 +108,7 @@ export class GitHubAppProvider implements CredentialProvider {
         fetch: createRetryingFetch(
           { clock: this.#clock, log: deps.log },
           { ...DEFAULT_RETRY_POLICY, ...options.retry },
+          createHttpFetch(route),
         ),
       },
     });
@@ -338,6 +349,7 @@ export class GitHubAppProvider implements CredentialProvider {
       appId: this.#options.appId,
       privateKeyPath: this.#options.privateKeyPath,
       apiBaseUrl: this.#options.apiBaseUrl,
+      ...(this.api.proxy === 'none' ? {} : { proxy: this.api.proxy }),
     };
   }
 }

@@ -10,6 +10,7 @@ import {
   type BrokerError,
 } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
+import { ProxyTunnelError } from './proxy-tunnel.js';
 
 interface HttpErrorLike {
   status?: unknown;
@@ -23,6 +24,18 @@ export interface GitHubCallContext {
   appId: string;
   privateKeyPath: string;
   apiBaseUrl: string;
+  /** `host:port` of the proxy calls go through, if any. */
+  proxy?: string;
+}
+
+/** The proxy's refusal or failure behind a failed call, however deeply wrapped. */
+function proxyFailure(error: unknown): ProxyTunnelError | undefined {
+  let current = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    if (current instanceof ProxyTunnelError) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function githubMessage(error: HttpErrorLike): string {
@@ -44,10 +57,20 @@ export function mapGitHubError(error: unknown, context: GitHubCallContext): Brok
 
   // Octokit reports a connection failure or timeout as status 500 with no response.
   if (status === undefined || (status === 500 && httpError.response === undefined)) {
+    const proxy = proxyFailure(error);
+    if (proxy !== undefined) {
+      // 407 and 403 stay so until the setup changes: git should stop, not prompt.
+      const message = `cannot reach GitHub at '${context.apiBaseUrl}' while ${context.action}: ${proxy.message}`;
+      return proxy.retryable
+        ? new GitHubApiError(message, { cause: error })
+        : new ConfigError(message, { cause: error });
+    }
     const cause =
       error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'did not answer';
+    const via = context.proxy === undefined ? '' : ` (through proxy '${context.proxy}')`;
+    const check = context.proxy === undefined ? 'the network' : 'the network, the proxy';
     return new GitHubApiError(
-      `GitHub at '${context.apiBaseUrl}' ${cause} while ${context.action}; check the network and apiBaseUrl, then retry`,
+      `GitHub at '${context.apiBaseUrl}'${via} ${cause} while ${context.action}; check ${check} and apiBaseUrl, then retry`,
       { cause: error, ...(status === undefined ? {} : { status }) },
     );
   }

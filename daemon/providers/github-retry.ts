@@ -2,11 +2,13 @@
  * The fetch every GitHub call goes through: a timeout on each attempt,
  * bounded retries with jitter on 5xx, connection errors and rate limits
  * (honouring `retry-after`, else `x-ratelimit-reset`), none on a 4xx that
- * will not change, and the `Date` header of every answer fed to the clock.
+ * will not change (GitHub's, or a proxy's refusal of the tunnel), and the
+ * `Date` header of every answer fed to the clock.
  */
 import type { Logger } from 'pino';
 import type { GitHubClock } from './github-clock.js';
 import { httpFetch, type FetchInit } from './http-fetch.js';
+import { ProxyTunnelError } from './proxy-tunnel.js';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -110,13 +112,18 @@ export function createRetryingFetch(
       try {
         response = await baseFetch(url, { ...init, signal });
       } catch (error) {
-        if (last || init.signal?.aborted) throw error;
+        // A proxy asking for credentials (407) or refusing the host (403)
+        // answers the same way every time.
+        const settled = error instanceof ProxyTunnelError && !error.retryable;
+        if (last || init.signal?.aborted || settled) throw error;
         const waitMs =
           random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
         if (!fitsBudget(waitMs)) throw error;
         deps.log.warn(
           { err: error, attempt, waitMs: Math.round(waitMs) },
-          'GitHub did not answer; retrying',
+          error instanceof ProxyTunnelError
+            ? 'the proxy did not open a tunnel to GitHub; retrying'
+            : 'GitHub did not answer; retrying',
         );
         await sleep(waitMs);
         continue;

@@ -8,10 +8,19 @@
  * (measured against the fixture with 200 and 10,000 mints). A GitHub REST
  * call needs none of what it adds: a small JSON body each way, no streams,
  * no compression.
+ *
+ * Proxies: calls go through the HTTP CONNECT tunnels of proxy-agents.ts
+ * when proxy-env.ts finds a proxy for the origin in the environment.
  */
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders, RequestOptions } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { DIRECT, type ProxyEndpoint, type ProxyRoute } from './proxy-env.js';
+import { Answer, Headers, type FetchResponse } from './fetch-answer.js';
+import { AGENT_OPTIONS, HttpsTunnelAgent, HttpTunnelAgent } from './proxy-agents.js';
+import { TUNNEL_STATE, tunnelTarget, tunnelTimeout, type TunnelState } from './proxy-tunnel.js';
+
+export type { FetchHeaders, FetchResponse } from './fetch-answer.js';
 
 export interface FetchInit {
   method?: string;
@@ -22,90 +31,45 @@ export interface FetchInit {
   redirect?: string;
 }
 
-/** What callers read of an answer's headers; names in any case. */
-export interface FetchHeaders extends Iterable<[string, string]> {
-  get(name: string): string | null;
-  has(name: string): boolean;
-}
-
-/** The answer, its body already read in full. */
-export interface FetchResponse {
-  readonly status: number;
-  readonly statusText: string;
-  readonly url: string;
-  readonly ok: boolean;
-  readonly headers: FetchHeaders;
-  /** Always null: there is no stream left to read or cancel. */
-  readonly body: null;
-  text(): Promise<string>;
-  json(): Promise<unknown>;
-  arrayBuffer(): Promise<ArrayBuffer>;
-}
-
 /** Largest answer read; GitHub's answers to these calls are a few KB. */
 export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 
-class Headers implements FetchHeaders {
-  readonly #map = new Map<string, string>();
+export type HttpFetch = (url: string | URL, init?: FetchInit) => Promise<FetchResponse>;
 
-  constructor(raw: IncomingMessage['headers']) {
-    for (const [name, value] of Object.entries(raw)) {
-      if (value !== undefined) this.#map.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
-  }
-
-  get(name: string): string | null {
-    return this.#map.get(name.toLowerCase()) ?? null;
-  }
-
-  has(name: string): boolean {
-    return this.#map.has(name.toLowerCase());
-  }
-
-  [Symbol.iterator](): IterableIterator<[string, string]> {
-    return this.#map.entries();
-  }
+/** Where a fetch sends its calls: the agents that pool its connections, and its proxy. */
+interface Transport {
+  agents: { 'http:': HttpAgent; 'https:': HttpsAgent };
+  proxy: ProxyEndpoint | undefined;
 }
 
-class Answer implements FetchResponse {
-  readonly body = null;
-  readonly #bytes: Buffer;
-
-  constructor(
-    readonly status: number,
-    readonly statusText: string,
-    readonly url: string,
-    readonly headers: FetchHeaders,
-    bytes: Buffer,
-  ) {
-    this.#bytes = bytes;
-  }
-
-  get ok(): boolean {
-    return this.status >= 200 && this.status < 300;
-  }
-
-  async text(): Promise<string> {
-    return this.#bytes.toString('utf8');
-  }
-
-  async json(): Promise<unknown> {
-    return JSON.parse(this.#bytes.toString('utf8'));
-  }
-
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = this.#bytes;
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length).slice().buffer;
-  }
+/**
+ * fetch(), as far as GitHub's REST calls need it, sending every call as
+ * `route` says: straight to the origin, or through its proxy's tunnels.
+ * Connections are kept alive and reused per origin (5 s idle), as Node's
+ * global agents did.
+ */
+export function createHttpFetch(route: ProxyRoute = DIRECT): HttpFetch {
+  const proxy = route.proxy;
+  const transport: Transport = {
+    agents:
+      proxy === undefined
+        ? { 'http:': new HttpAgent(AGENT_OPTIONS), 'https:': new HttpsAgent(AGENT_OPTIONS) }
+        : { 'http:': new HttpTunnelAgent(proxy), 'https:': new HttpsTunnelAgent(proxy) },
+    proxy,
+  };
+  return (url, init = {}) => send(new URL(url), init, 0, transport);
 }
 
-/** fetch(), as far as GitHub's REST calls need it. */
-export function httpFetch(url: string | URL, init: FetchInit = {}): Promise<FetchResponse> {
-  return send(new URL(url), init, 0);
-}
+/** fetch() straight to the origin, whatever the environment says. */
+export const httpFetch: HttpFetch = createHttpFetch();
 
-function send(url: URL, init: FetchInit, redirects: number): Promise<FetchResponse> {
+function send(
+  url: URL,
+  init: FetchInit,
+  redirects: number,
+  transport: Transport,
+): Promise<FetchResponse> {
   const signal = init.signal ?? undefined;
   const method = (init.method ?? 'GET').toUpperCase();
   return new Promise<FetchResponse>((resolve, reject) => {
@@ -120,23 +84,39 @@ function send(url: URL, init: FetchInit, redirects: number): Promise<FetchRespon
       return;
     }
     const headers: OutgoingHttpHeaders = { ...init.headers };
-    const request = start(url, { method, headers });
+    const { proxy } = transport;
+    // Read by the tunnel agent: the deadline, and how far the tunnel got.
+    const tunnel: TunnelState = { signal, phase: 'connecting' };
+    const options: RequestOptions & { [TUNNEL_STATE]?: TunnelState } = {
+      method,
+      headers,
+      agent: transport.agents[url.protocol as 'http:' | 'https:'],
+      ...(proxy === undefined ? {} : { [TUNNEL_STATE]: tunnel }),
+    };
+    const request = start(url, options);
     // Settles once, whatever happens to the connection. An abort always
     // ends the call, with the signal's reason as fetch does (a timeout is a
     // TimeoutError): Node emits nothing at all for some answers (a 101
-    // nobody takes up), and a call must not outlive its deadline.
+    // nobody takes up), and a call must not outlive its deadline. One that
+    // came while the proxy had not yet opened the tunnel names the proxy.
     let settled = false;
-    const onAbort = (): void => settle(undefined, signal!.reason);
+    const aborted = (): unknown =>
+      proxy !== undefined && tunnel.phase !== 'open'
+        ? tunnelTimeout(proxy, tunnelTarget(url), tunnel, signal!.reason)
+        : signal!.reason;
+    const onAbort = (): void => settle(undefined);
     const settle = (answer: FetchResponse | undefined, error?: unknown): void => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
       if (answer === undefined) {
         request.destroy();
-        reject(signal?.aborted ? signal.reason : error);
+        reject(signal?.aborted ? aborted() : error);
       } else resolve(answer);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    // A kept-alive tunnel is open already: the agent is not asked for it.
+    request.on('socket', () => (tunnel.phase = 'open'));
     request.on('error', (error) => settle(undefined, error));
     request.on('upgrade', (response, socket) => {
       socket.destroy();
@@ -166,7 +146,7 @@ function send(url: URL, init: FetchInit, redirects: number): Promise<FetchRespon
             const asGet =
               status === 303 || ((status === 301 || status === 302) && method === 'POST');
             const follow: FetchInit = asGet ? { ...init, method: 'GET', body: null } : init;
-            send(next, follow, redirects + 1).then(
+            send(next, follow, redirects + 1, transport).then(
               (answer) => settle(answer),
               (error: unknown) => settle(undefined, error),
             );

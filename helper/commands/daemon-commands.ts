@@ -12,10 +12,11 @@ import {
 } from '../../shared/errors.js';
 import { printable, shellQuote } from '../../shared/printable.js';
 import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
-import { PROTOCOL_VERSION, type DaemonStatus, type ReloadOutcome } from '../../shared/protocol.js';
+import { PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
 import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { daemonAnswers, launchDaemon } from '../daemon-launcher.js';
+import { formatStatus } from './format-status.js';
 import { checkBrokerDaemon, socketHolder } from './socket-holder.js';
 
 export async function runDaemonCommand(options: {
@@ -184,59 +185,6 @@ export function processExists(pid: number): boolean {
     // review: a missing /proc read as "gone" for every process).
     return (error as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync('/proc/self');
   }
-}
-
-function duration(ms: number): string {
-  if (ms <= 0) return 'expired';
-  const minutes = Math.floor(ms / 60_000);
-  return minutes >= 60
-    ? `${Math.floor(minutes / 60)}h${minutes % 60}m`
-    : `${minutes}m${Math.floor((ms % 60_000) / 1000)}s`;
-}
-
-function describeReload(reload: ReloadOutcome, nowMs: number): string {
-  const agoMs = nowMs - reload.atMs;
-  const when = agoMs < 1000 ? 'just now' : `${duration(agoMs)} ago`;
-  if (!reload.ok) return `FAILED ${when} (still serving the config before): ${reload.error ?? ''}`;
-  const restart = reload.needsRestart?.length
-    ? `; needs a restart for: ${reload.needsRestart.join('; ')}`
-    : '';
-  return `ok ${when}${restart}`;
-}
-
-/** Human-readable status; never shows a secret (the daemon sends none). */
-export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
-  const lines = [
-    `daemon:       running, version ${status.version}, pid ${status.pid}, up ${duration(nowMs - status.startedAtMs)}`,
-    `socket:       ${status.socket}`,
-    `config:       ${status.config}`,
-    `audit log:    ${status.auditLog}${status.auditLogFailing === true ? ' (FAILING: writes fail, so no credential is served; the daemon log says why)' : ''}`,
-    `counters:     ${status.counters.hits} hits, ${status.counters.misses} misses, ${status.counters.mints} mints, ${status.counters.denied} denied, ${status.counters.errors} errors`,
-    ...(status.lastReload === undefined
-      ? []
-      : [`last reload:  ${describeReload(status.lastReload, nowMs)}`]),
-    'integrations:',
-    ...status.integrations.map((i) => `  ${i.name} (${i.provider}) for ${i.host}`),
-    'listeners:',
-    ...(status.listeners ?? []).map((l) => {
-      const allow = l.allow === undefined ? 'any repository' : l.allow.join(', ');
-      const ceiling =
-        l.permissions === undefined
-          ? "the integration's permissions"
-          : Object.entries(l.permissions)
-              .map(([name, level]) => `${name}:${level}`)
-              .join(',');
-      return `  ${l.socket}: ${allow}; at most ${ceiling}`;
-    }),
-    `cached:       ${status.cache.length === 0 ? 'nothing' : ''}`.trimEnd(),
-    ...status.cache.map((entry) => {
-      const permissions = Object.entries(entry.permissions)
-        .map(([name, level]) => `${name}:${level}`)
-        .join(',');
-      return `  ${entry.repository} [${permissions}] via ${entry.integration}: served for ${duration(entry.staleAtMs - nowMs)}, expires in ${duration(entry.expiresAtMs - nowMs)}`;
-    }),
-  ];
-  return `${lines.join('\n')}\n`;
 }
 
 /**

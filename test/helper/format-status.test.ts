@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatStatus } from '../../helper/commands/daemon-commands.js';
+import { formatStatus } from '../../helper/commands/format-status.js';
 import type { DaemonStatus } from '../../shared/protocol.js';
 
 function status(auditLogFailing: boolean): DaemonStatus {
@@ -55,5 +55,49 @@ t.test('status says how the last reload went, once there was one', async (t) => 
       needsRestart: ['listeners (…)'],
     }),
     /^last reload: +ok 1m0s ago; needs a restart for: listeners \(…\)$/m,
+  );
+});
+
+t.test('status names the proxy each API is reached through, or why none', async (t) => {
+  const integration = (api: DaemonStatus['integrations'][number]['api']) => ({
+    name: 'github',
+    provider: 'github-app',
+    host: 'github.com',
+    ...(api === undefined ? {} : { api }),
+  });
+  const text = formatStatus(
+    {
+      ...status(false),
+      integrations: [
+        integration({
+          origin: 'https://api.github.com',
+          proxy: 'proxy.corp:3128',
+          proxyVariable: 'https_proxy',
+        }),
+        integration({
+          origin: 'https://ghe.corp',
+          proxy: 'none',
+          proxyVariable: 'HTTPS_PROXY',
+          excludedBy: 'NO_PROXY',
+        }),
+        integration({ origin: 'http://127.0.0.1:4000', proxy: 'none', ignored: 'HTTP_PROXY' }),
+        integration({ origin: 'https://api.github.com', proxy: 'none' }),
+        integration(undefined),
+      ],
+    },
+    60_000,
+  );
+
+  t.match(
+    text,
+    [
+      'integrations:',
+      '  github (github-app) for github.com; API https://api.github.com, proxy proxy.corp:3128 (from https_proxy)',
+      '  github (github-app) for github.com; API https://ghe.corp, proxy none (NO_PROXY excludes it from HTTPS_PROXY)',
+      '  github (github-app) for github.com; API http://127.0.0.1:4000, proxy none (HTTP_PROXY is not read for http, as in curl: set http_proxy)',
+      '  github (github-app) for github.com; API https://api.github.com, proxy none',
+      '  github (github-app) for github.com',
+      'listeners:',
+    ].join('\n'),
   );
 });

@@ -2,9 +2,9 @@
  * httpFetch, the fetch() GitHub calls go through, against real servers on
  * loopback: plain HTTP, and HTTPS with a certificate made at test time.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { httpFetch, MAX_RESPONSE_BYTES } from '../../../daemon/providers/http-fetch.js';
 import { REPO_ROOT } from '../../fixtures/repo-root.js';
+import { selfSignedCert } from '../../fixtures/tls-cert.js';
 
 interface Seen {
   method: string;
@@ -215,7 +216,7 @@ t.test(
   'https: the certificate is verified, and a CA added with NODE_EXTRA_CA_CERTS is trusted',
   async (t) => {
     const dir = t.testdir();
-    const { key, cert } = selfSigned(dir);
+    const { key, cert } = selfSignedCert(dir, 'IP:127.0.0.1');
     const server = createTlsServer({ key, cert }, (_request, response) => response.end('{"ok":1}'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -304,32 +305,4 @@ async function runChild(
     const failed = error as { stdout?: string; stderr?: string; message: string };
     return { stdout: failed.stdout ?? '', stderr: failed.stderr || failed.message };
   }
-}
-
-/** A key and self-signed certificate for 127.0.0.1, made with openssl. */
-function selfSigned(dir: string): { key: string; cert: string } {
-  const keyPath = join(dir, 'key.pem');
-  const certPath = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') };
 }
