@@ -129,6 +129,11 @@ export class SocketServer {
     return this.#connections;
   }
 
+  /** Requests being served now: read, and not yet answered. */
+  get inFlight(): number {
+    return this.#serving;
+  }
+
   /** Listens with the socket file created 0600 (umask set around listen). */
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {

@@ -86,8 +86,25 @@ export function retryDelayMs(
   return waitMs === undefined ? backoffMs : waitMs + random() * policy.baseDelayMs;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Waits, or less once `signal` aborts: the next attempt then fails at once
+ * with the signal's reason, so an aborted call never waits out a backoff
+ * (up to maxDelayMs) first.
+ */
+function sleep(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Wraps fetch with the policy above. */
@@ -118,7 +135,7 @@ export function createRetryingFetch(
           { err: error, attempt, waitMs: Math.round(waitMs) },
           'GitHub did not answer; retrying',
         );
-        await sleep(waitMs);
+        await sleep(waitMs, init.signal);
         continue;
       }
 
@@ -134,7 +151,7 @@ export function createRetryingFetch(
         'GitHub answered with a retryable error; retrying',
       );
       await response.body?.cancel();
-      await sleep(waitMs);
+      await sleep(waitMs, init.signal);
     }
 
     function fitsBudget(waitMs: number): boolean {
