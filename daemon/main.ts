@@ -14,7 +14,7 @@ import { ProviderRegistry, type Integration } from './provider-registry.js';
 import { PROVIDER_KINDS } from './providers/index.js';
 import { startListeners, type RunningListener } from './listener.js';
 import { shutDown } from './shutdown.js';
-import { isRestricted, type DaemonControl } from './socket-server.js';
+import { isRestricted, type DaemonControl } from './control-ops.js';
 import { TokenCache } from './token-cache.js';
 import { TokenRevoker } from './token-revoker.js';
 
