@@ -91,7 +91,7 @@ export function retryDelayMs(
  * with the signal's reason, so an aborted call never waits out a backoff
  * (up to maxDelayMs) first.
  */
-function sleep(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) {
       resolve();
@@ -117,6 +117,10 @@ export function createRetryingFetch(
 
   return async (url, init) => {
     const startedMs = Date.now();
+    // The backoff listens on a signal of this call's own: the caller's may
+    // be shared by thousands of calls (a shutdown's revocations), and Node
+    // warns past ten listeners on one signal. any() adds none to its sources.
+    const waitSignal = init.signal ? AbortSignal.any([init.signal]) : undefined;
     for (let attempt = 1; ; attempt++) {
       const leftMs = policy.totalBudgetMs - (Date.now() - startedMs);
       const timeout = AbortSignal.timeout(Math.max(1, Math.min(policy.attemptTimeoutMs, leftMs)));
@@ -135,7 +139,7 @@ export function createRetryingFetch(
           { err: error, attempt, waitMs: Math.round(waitMs) },
           'GitHub did not answer; retrying',
         );
-        await sleep(waitMs, init.signal);
+        await sleep(waitMs, waitSignal);
         continue;
       }
 
@@ -151,7 +155,7 @@ export function createRetryingFetch(
         'GitHub answered with a retryable error; retrying',
       );
       await response.body?.cancel();
-      await sleep(waitMs, init.signal);
+      await sleep(waitMs, waitSignal);
     }
 
     function fitsBudget(waitMs: number): boolean {

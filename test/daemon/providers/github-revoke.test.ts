@@ -125,3 +125,42 @@ t.test("an aborted revocation ends at once, in a call or in a retry's backoff", 
     t.equal(seen.length, 1, `${what}: not tried again`);
   }
 });
+
+t.test('many revocations sharing one signal end with it, and Node warns of no leak', async (t) => {
+  // A shutdown hands one signal to every revocation: listening on it once
+  // per call, in the retry's backoff, made Node warn of a listener leak.
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(warning.name);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const retrying = createRetryingFetch(
+    { clock: new GitHubClock(), log: pino({ level: 'silent' }), random: () => 1 },
+    {
+      maxAttempts: 4,
+      baseDelayMs: 8000,
+      maxDelayMs: 10_000,
+      attemptTimeoutMs: 10_000,
+      totalBudgetMs: 25_000,
+    },
+  );
+  const { seen, baseUrl } = await stub(t, 503);
+  const limit = new AbortController();
+  const revoke = (): Promise<unknown> =>
+    revokeInstallationToken(
+      request.defaults({ baseUrl, request: { fetch: retrying } }),
+      envelope(NOW + 1000),
+      NOW,
+      context(baseUrl),
+      limit.signal,
+    ).catch((e: unknown) => e);
+
+  const all = Promise.all(Array.from({ length: 20 }, revoke));
+  while (seen.length < 20) await new Promise((resolve) => setTimeout(resolve, 10));
+  limit.abort(new Error('out of time'));
+  const errors = await all;
+  await new Promise((resolve) => setImmediate(resolve));
+
+  t.equal(errors.length, 20);
+  t.match(errors, Array(20).fill({ code: 'GITHUB_API' }));
+  t.same(warnings, []);
+});
