@@ -9,7 +9,8 @@ import type { ClientPolicy } from './client-policy.js';
 import type { CredentialService } from './credential-service.js';
 import type { ListenerConfig } from './listener-config.js';
 import { claimSocketPath, releaseSocketPath } from './socket-file.js';
-import { SocketServer, type DaemonControl } from './socket-server.js';
+import type { DaemonControl } from './control-ops.js';
+import { SocketServer } from './socket-server.js';
 
 export interface ListenerOptions {
   /** The --socket path: unrestricted unless `listeners` names it too. */

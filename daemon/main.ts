@@ -13,16 +13,11 @@ import { IdleCompactor, tuneHeapForDaemon } from './heap-tuning.js';
 import { CredentialService } from './credential-service.js';
 import { ProviderRegistry, type Integration } from './provider-registry.js';
 import { PROVIDER_KINDS } from './providers/index.js';
-import { closeListeners, startListeners, type RunningListener } from './listener.js';
-import { isRestricted, type DaemonControl } from './socket-server.js';
+import { startListeners, type RunningListener } from './listener.js';
+import { shutDown } from './shutdown.js';
+import { isRestricted, type DaemonControl } from './control-ops.js';
 import { TokenCache } from './token-cache.js';
 import { TokenRevoker } from './token-revoker.js';
-
-/**
- * How long the shutdown gives the revocations that failed at erase time:
- * a stop must end within what `stop` waits (30 s), requests in flight first.
- */
-export const SHUTDOWN_RETRY_MS = 3_000;
 
 export interface DaemonOptions {
   configPath: string;
@@ -115,43 +110,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       compactor.stop();
-      await closeListeners(listeners);
-      await service.drain();
-      const cause = {
-        reason: 'shutdown' as const,
-        requestId: 'shutdown',
-        requester: { pid: process.pid, ppid: process.ppid },
-        listener: null,
+      await shutDown({
+        listeners,
+        service,
+        revoker,
+        audit,
         log,
-      };
-      if (reloader.config.revokeOnShutdown) {
-        const revoked = await revoker.revokeAll(cause);
-        log.info({ revoked }, 'revoked live tokens at shutdown');
-      } else if (revoker.failedCount > 0) {
-        // An erase asked for these; GitHub did not confirm them then. Within
-        // a bound: a GitHub that is down would otherwise hold the stop past
-        // what `stop` waits (found in review).
-        const failed = revoker.failedCount;
-        let timer: NodeJS.Timeout | undefined;
-        const revoked = await Promise.race([
-          revoker.retryFailed(cause),
-          new Promise<undefined>((resolve) => {
-            timer = setTimeout(() => resolve(undefined), SHUTDOWN_RETRY_MS);
-          }),
-        ]);
-        clearTimeout(timer);
-        if (revoked === undefined) {
-          log.warn(
-            { failed, waitedMs: SHUTDOWN_RETRY_MS },
-            'GitHub did not answer the revocations retried at shutdown in time; those tokens expire on their own',
-          );
-        } else {
-          log.info({ failed, revoked }, 'retried the revocations that had failed');
-        }
-      }
-      // Lines nothing waits for (a refresh-ahead's mint) may still be queued.
-      audit.flush();
-      log.info('daemon stopped');
+        revokeOnShutdown: reloader.config.revokeOnShutdown,
+      });
       resolveStopped();
     })();
     return stopping;
@@ -236,6 +202,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
 }
 
+/** How long a stopped daemon's process may take to exit on its own. */
+const EXIT_GRACE_MS = 200;
+
 /**
  * Runs until SIGTERM or SIGINT, finishing requests in flight first; SIGHUP
  * reloads the config without dropping a request.
@@ -252,4 +221,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
   await daemon.stopped;
+  // The shutdown is bounded, but what it stopped waiting for is not: a
+  // request GitHub never answers keeps its sockets and timers, which would
+  // keep the process alive past what `stop` waits. Exit soon in any case.
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
 }

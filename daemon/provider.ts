@@ -82,8 +82,12 @@ export interface CredentialProvider {
    * Invalidates a credential this provider issued before it expires.
    * Resolves 'revoked', or 'expired' when it no longer worked anyway (expired
    * or revoked before). Throws a BrokerError when the upstream refused.
+   * `signal` aborts it: the daemon's shutdown has run out of time.
    */
-  revoke?(envelope: CredentialEnvelope, context: { log: Logger }): Promise<RevokeOutcome>;
+  revoke?(
+    envelope: CredentialEnvelope,
+    context: { log: Logger; signal?: AbortSignal },
+  ): Promise<RevokeOutcome>;
 
   /** Forgets what it remembered about a target after git reported a failure. */
   forget?(target: CredentialTarget, scope: ResolvedScope): void;

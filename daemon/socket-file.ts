@@ -3,18 +3,10 @@
  * one live daemon per socket path.
  */
 import { connect } from 'node:net';
-import {
-  closeSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
+import { releaseSocketLock, takeSocketLock } from './socket-lock.js';
 
 /** Creates the socket's directory 0700, or checks an existing one. */
 export function ensurePrivateDirectory(directory: string): void {
@@ -63,72 +55,9 @@ export function socketAnswers(socketPath: string, timeoutMs = 1000): Promise<boo
   });
 }
 
-function lockPath(socketPath: string): string {
-  return `${socketPath}.lock`;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed daemon stays a zombie until its parent reaps it, which in a
-  // container may be never; on Linux, /proc tells the two apart.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
 /** The stop command that reaches the daemon on this socket. */
 function stopCommand(socketPath: string): string {
   return `git-credential-broker stop --socket '${socketPath}'`;
-}
-
-/**
- * Takes the socket's lock file (created exclusively, holding our pid). Many
- * daemons started at once (autostart from parallel git processes) race here,
- * and exactly one wins; a lock whose process is gone is taken over.
- */
-function takeLock(socketPath: string): void {
-  const path = lockPath(socketPath);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    let holder = Number.NaN;
-    try {
-      holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    } catch {
-      // Removed meanwhile, or unreadable: try once more below.
-    }
-    if (
-      Number.isSafeInteger(holder) &&
-      holder > 0 &&
-      holder !== process.pid &&
-      processAlive(holder)
-    ) {
-      throw new ConfigError(
-        `another broker daemon (pid ${holder}) holds '${socketPath}'; stop it first (${stopCommand(socketPath)}), or choose another path with --socket`,
-      );
-    }
-    try {
-      unlinkSync(path);
-    } catch {
-      // Another starter removed it first; the next attempt decides.
-    }
-  }
-  throw new ConfigError(
-    `cannot take the lock '${path}'; another daemon is starting on the same socket`,
-  );
 }
 
 /**
@@ -144,7 +73,7 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
     );
   }
   ensurePrivateDirectory(dirname(socketPath));
-  takeLock(socketPath);
+  takeSocketLock(socketPath, stopCommand(socketPath));
 
   let stats;
   try {
@@ -153,14 +82,14 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
     return;
   }
   if (!stats.isSocket()) {
-    releaseLock(socketPath);
+    releaseSocketLock(socketPath);
     throw new ConfigError(
       `'${socketPath}' exists and is not a socket; the daemon will not replace it: choose another --socket path`,
     );
   }
 
   if (await socketAnswers(socketPath)) {
-    releaseLock(socketPath);
+    releaseSocketLock(socketPath);
     throw new ConfigError(
       `another broker daemon is already listening on '${socketPath}'; stop it first (${stopCommand(socketPath)}), or choose another path with --socket`,
     );
@@ -168,16 +97,7 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
   unlinkSync(socketPath);
 }
 
-function releaseLock(socketPath: string): void {
-  try {
-    if (readFileSync(lockPath(socketPath), 'utf8') === String(process.pid))
-      unlinkSync(lockPath(socketPath));
-  } catch {
-    // Already gone.
-  }
-}
-
 /** Gives the socket path up at shutdown: the lock, and the socket if left behind. */
 export async function releaseSocketPath(socketPath: string): Promise<void> {
-  releaseLock(socketPath);
+  releaseSocketLock(socketPath);
 }

@@ -7,58 +7,24 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync } from 'node:fs';
 import type { Logger } from 'pino';
-import {
-  BadRequestError,
-  DaemonUnreachableError,
-  RequestDeniedError,
-  toBrokerError,
-} from '../shared/errors.js';
+import { BadRequestError, toBrokerError } from '../shared/errors.js';
 import {
   encodeMessage,
   errorReply,
   MAX_MESSAGE_BYTES,
   parseRequest,
   PROTOCOL_VERSION,
-  type DaemonStatus,
   type Reply,
-  type Request,
   type Requester,
   type WireCredential,
 } from '../shared/protocol.js';
 import { asSocketPath } from '../shared/paths.js';
 import { withoutTokens } from '../shared/printable.js';
 import type { ClientPolicy } from './client-policy.js';
+import { ConnectionAdmission } from './connection-admission.js';
+import { answerControl, type DaemonControl } from './control-ops.js';
 import type { CredentialService } from './credential-service.js';
 import type { RequestContext } from './provider.js';
-
-/**
- * A connection must deliver its whole request line within this time, however
- * it trickles. Once the request is in, serving it has its own deadlines (each
- * call to GitHub times out), so slow upstreams never cut a client off.
- */
-export const REQUEST_LINE_TIMEOUT_MS = 10_000;
-/**
- * Connections served at once per socket; more are answered "busy" and
- * closed. Well above what parallel git (submodules, -j) opens, well below
- * the default file descriptor limit.
- */
-export const MAX_CONNECTIONS = 256;
-/** How often refused connections are reported in the daemon's log, at most. */
-const BUSY_REPORT_MS = 10_000;
-
-/** Daemon-level operations the socket exposes beside credentials. */
-export interface DaemonControl {
-  status(): Promise<DaemonStatus>;
-  /** Begins a graceful shutdown; called after the reply is sent. */
-  stop(): void;
-  /** Whether any of the daemon's sockets has no client policy. */
-  hasUnrestrictedSocket(): boolean;
-}
-
-/** Whether a socket's clients are held to a policy (an allow list or a ceiling). */
-export function isRestricted(policy: ClientPolicy | undefined): boolean {
-  return policy?.allow !== undefined || policy?.permissions !== undefined;
-}
 
 export interface SocketServerOptions {
   socketPath: string;
@@ -69,6 +35,7 @@ export interface SocketServerOptions {
   version: string;
   /** What this socket's clients may obtain; absent: unrestricted. */
   policy?: ClientPolicy;
+  /** Connections served at once (MAX_CONNECTIONS). */
   maxConnections?: number;
   /** Deadline for the whole request line (REQUEST_LINE_TIMEOUT_MS). */
   requestLineTimeoutMs?: number;
@@ -97,28 +64,14 @@ function credentialLine(credential: WireCredential): string {
 export class SocketServer {
   readonly #options: SocketServerOptions;
   readonly #server: Server;
-  readonly #lineTimeoutMs: number;
-  /**
-   * Connections that have not sent a complete request yet, with the time
-   * each must have by. All share one timeout, so the map's order (accept
-   * order) is deadline order, and one timer, set for the earliest deadline,
-   * stands in for a timer per connection.
-   */
-  readonly #waiting = new Map<Socket, number>();
-  #deadlineTimer: NodeJS.Timeout | undefined;
-  #connections = 0;
-  /** Busy refusals since the last report, and when that was. */
-  #busyRefused = 0;
-  #busyReportedAtMs = Number.NEGATIVE_INFINITY;
-  /** Set while refusals wait for the end of the window to be reported. */
-  #busyTimer: NodeJS.Timeout | undefined;
+  readonly #admission: ConnectionAdmission;
   /** Requests being served; close() waits for them. */
   #serving = 0;
   #whenServed: (() => void)[] = [];
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
-    this.#lineTimeoutMs = options.requestLineTimeoutMs ?? REQUEST_LINE_TIMEOUT_MS;
+    this.#admission = new ConnectionAdmission(options);
     // Half-open, so a client that ends its side early still gets its reply.
     this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
     this.#server.on('error', (error) => options.log.error({ err: error }, 'socket server error'));
@@ -126,7 +79,12 @@ export class SocketServer {
 
   /** Connections open now, for tests and status. */
   get connections(): number {
-    return this.#connections;
+    return this.#admission.connections;
+  }
+
+  /** Requests being served now: read, and not yet answered. */
+  get inFlight(): number {
+    return this.#serving;
   }
 
   /** Listens with the socket file created 0600 (umask set around listen). */
@@ -153,74 +111,10 @@ export class SocketServer {
    * client must not hold up shutdown), and answers the requests in flight.
    */
   async close(): Promise<void> {
-    clearTimeout(this.#deadlineTimer);
-    // Refusals not yet reported are reported now, not lost with the timer.
-    if (this.#busyTimer !== undefined) {
-      clearTimeout(this.#busyTimer);
-      this.#busyTimer = undefined;
-      this.#reportBusy();
-    }
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const socket of this.#waiting.keys()) socket.destroy();
+    this.#admission.close();
     if (this.#serving > 0) await new Promise<void>((resolve) => this.#whenServed.push(resolve));
     await closed;
-  }
-
-  /** Sets the timer for the earliest deadline, unless one is set. */
-  #armDeadline(): void {
-    if (this.#deadlineTimer !== undefined) return;
-    const first = this.#waiting.values().next();
-    if (first.done === true) return;
-    this.#deadlineTimer = setTimeout(
-      () => {
-        this.#deadlineTimer = undefined;
-        this.#closeLate();
-        this.#armDeadline();
-      },
-      Math.max(0, first.value - performance.now()),
-    );
-    this.#deadlineTimer.unref();
-  }
-
-  /**
-   * Logs refused connections at most every BUSY_REPORT_MS, with a count: a
-   * client opening connections in a loop must not fill the disk with the log.
-   * Refusals within the window are reported when it ends, so the last ones
-   * of a burst are not left unreported until the next burst.
-   */
-  #warnBusy(): void {
-    this.#busyRefused++;
-    if (this.#busyTimer !== undefined) return;
-    const windowMs = this.#options.busyReportMs ?? BUSY_REPORT_MS;
-    const waitMs = this.#busyReportedAtMs + windowMs - performance.now();
-    if (waitMs <= 0) {
-      this.#reportBusy();
-      return;
-    }
-    this.#busyTimer = setTimeout(() => {
-      this.#busyTimer = undefined;
-      this.#reportBusy();
-    }, waitMs);
-    this.#busyTimer.unref();
-  }
-
-  #reportBusy(): void {
-    this.#options.log.warn(
-      { connections: this.#connections, refused: this.#busyRefused },
-      'refusing connections: too many open',
-    );
-    this.#busyReportedAtMs = performance.now();
-    this.#busyRefused = 0;
-  }
-
-  #closeLate(): void {
-    const nowMs = performance.now();
-    for (const [socket, deadlineMs] of this.#waiting) {
-      if (deadlineMs > nowMs) break;
-      this.#waiting.delete(socket);
-      this.#options.log.warn('closing a connection that sent no complete request in time');
-      socket.destroy();
-    }
   }
 
   #accept(socket: Socket): void {
@@ -233,36 +127,18 @@ export class SocketServer {
     let received = 0;
     let handled = false;
 
-    // First: even a refused connection must not linger.
-    this.#waiting.set(socket, performance.now() + this.#lineTimeoutMs);
-    this.#armDeadline();
-    this.#connections++;
+    const admission = this.#admission;
+    const admitted = admission.enter(socket);
     const requestIn = (): void => {
       handled = true;
-      this.#waiting.delete(socket);
+      admission.requestIn(socket);
     };
     socket.on('close', () => {
-      this.#connections--;
-      requestIn();
+      handled = true;
+      admission.leave(socket);
     });
-    if (this.#connections > (this.#options.maxConnections ?? MAX_CONNECTIONS)) {
-      this.#warnBusy();
-      socket.on('error', () => undefined);
-      // Answer once the client has sent something (or ended): answering at
-      // once raced its write, which then failed with EPIPE and lost the
-      // answer. Until then the request-line deadline applies as to anyone.
-      const busy = (): void => {
-        if (handled) return;
-        requestIn();
-        // Read and drop the rest, or its end never arrives and it lingers.
-        socket.resume();
-        this.#reply(
-          socket,
-          errorReply(new DaemonUnreachableError('the broker daemon is busy; retry in a moment')),
-        );
-      };
-      socket.once('data', busy);
-      socket.once('end', busy);
+    if (!admitted) {
+      admission.refuse(socket);
       return;
     }
 
@@ -313,7 +189,7 @@ export class SocketServer {
           const erased = await this.#options.service.erase(request, context);
           reply = { v: PROTOCOL_VERSION, ok: true, erased };
         } else {
-          reply = await this.#control(request, log);
+          reply = await answerControl(request, this.#options, log);
         }
       } catch (error) {
         const brokerError = toBrokerError(error);
@@ -343,47 +219,6 @@ export class SocketServer {
     };
     if (this.#options.policy !== undefined) context.policy = this.#options.policy;
     return context;
-  }
-
-  async #control(
-    request: Exclude<Request, { op: 'get' | 'erase' }>,
-    log: () => Logger,
-  ): Promise<Reply> {
-    switch (request.op) {
-      case 'ping':
-        return { v: PROTOCOL_VERSION, ok: true, daemonVersion: this.#options.version };
-      case 'status':
-        return {
-          v: PROTOCOL_VERSION,
-          ok: true,
-          status: await this.#requireUnrestricted('status').status(),
-        };
-      case 'stop': {
-        const control = this.#requireUnrestricted('stop');
-        log().info('stop requested over the socket');
-        setImmediate(() => control.stop());
-        return { v: PROTOCOL_VERSION, ok: true };
-      }
-    }
-  }
-
-  /**
-   * Daemon-wide operations belong to the operator's socket: a sandbox on a
-   * restricted listener must not stop the daemon or see other sockets' cache.
-   */
-  #requireUnrestricted(op: string): DaemonControl {
-    const { policy, control } = this.#options;
-    if (policy !== undefined && isRestricted(policy)) {
-      const fix =
-        control?.hasUnrestrictedSocket() === false
-          ? `and this daemon has no socket without one: stop it with SIGTERM (kill -TERM ${process.pid})`
-          : "use the daemon's --socket";
-      throw new RequestDeniedError(
-        `'${op}' is not allowed on socket '${policy.name}', which has a client policy; ${fix}`,
-      );
-    }
-    if (control === undefined) throw new BadRequestError(`'${op}' is not served on this socket`);
-    return control;
   }
 
   #reply(socket: Socket, reply: Reply | string): void {

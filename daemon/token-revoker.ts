@@ -35,7 +35,30 @@ export interface RevocationCause {
   requester: Requester;
   listener: string | null;
   log: Logger;
+  /**
+   * Ends the wait for the provider (the daemon's shutdown ran out of
+   * time): a revocation not confirmed by then is audited as failed, with
+   * the signal's reason (a BrokerError), and the provider's call aborted.
+   */
+  signal?: AbortSignal;
 }
+
+/** A token whose revocation was not confirmed, as logs may name it: never the token. */
+export interface UnrevokedToken {
+  repository: string;
+  installation: string | number | null;
+  tokenSha256: string;
+  expiresAt: string;
+}
+
+/** What a round of revocations came to. */
+export interface RevocationSummary {
+  revoked: number;
+  /** Chosen, and not confirmed: refused, failed, or not in time. */
+  unrevoked: UnrevokedToken[];
+}
+
+type RevocationResult = 'revoked' | 'failed' | 'not revocable';
 
 export class TokenRevoker {
   readonly #audit: AuditLog;
@@ -75,18 +98,7 @@ export class TokenRevoker {
     accept: (issued: IssuedCredential) => boolean,
     cause: RevocationCause,
   ): Promise<number> {
-    const nowMs = this.#now();
-    for (const issued of this.#failed) {
-      if (issued.envelope.expiresAtMs <= nowMs) this.#failed.delete(issued);
-    }
-    const chosen = [...this.#issued, ...this.#failed].filter(accept);
-    for (const issued of chosen) {
-      this.#issued.delete(issued);
-      this.#failed.delete(issued);
-      this.#revoked.add(issued.envelope);
-    }
-    const results = await Promise.all(chosen.map((issued) => this.#revokeOne(issued, cause)));
-    return results.filter(Boolean).length;
+    return (await this.#revokeChosen(accept, cause)).revoked;
   }
 
   /**
@@ -98,8 +110,9 @@ export class TokenRevoker {
     return this.#revoked.has(envelope);
   }
 
-  revokeAll(cause: RevocationCause): Promise<number> {
-    return this.revokeWhere(() => true, cause);
+  /** Revokes every tracked credential: what the daemon does at shutdown with revokeOnShutdown. */
+  revokeAll(cause: RevocationCause): Promise<RevocationSummary> {
+    return this.#revokeChosen(() => true, cause);
   }
 
   /** Whether a revocation of this credential was tried and failed. */
@@ -117,8 +130,45 @@ export class TokenRevoker {
    * Tries the failed revocations again: what the daemon does at shutdown
    * even without revokeOnShutdown, since each was asked for (by an erase).
    */
-  retryFailed(cause: RevocationCause): Promise<number> {
-    return this.revokeWhere((issued) => this.#failed.has(issued), cause);
+  retryFailed(cause: RevocationCause): Promise<RevocationSummary> {
+    return this.#revokeChosen((issued) => this.#failed.has(issued), cause);
+  }
+
+  async #revokeChosen(
+    accept: (issued: IssuedCredential) => boolean,
+    cause: RevocationCause,
+  ): Promise<RevocationSummary> {
+    const nowMs = this.#now();
+    for (const issued of this.#failed) {
+      if (issued.envelope.expiresAtMs <= nowMs) this.#failed.delete(issued);
+    }
+    const chosen = [...this.#issued, ...this.#failed].filter(accept);
+    for (const issued of chosen) {
+      this.#issued.delete(issued);
+      this.#failed.delete(issued);
+      this.#revoked.add(issued.envelope);
+    }
+    // One listener for the whole round, not one per token: a shutdown may
+    // revoke thousands, and Node warns past ten listeners on a signal.
+    const { signal } = cause;
+    const abandoned =
+      signal === undefined
+        ? undefined
+        : new Promise<never>((_, reject) => {
+            if (signal.aborted) reject(signal.reason);
+            else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+          });
+    abandoned?.catch(() => undefined);
+    const results = await Promise.all(
+      chosen.map((issued) => this.#revokeOne(issued, cause, abandoned)),
+    );
+
+    const summary: RevocationSummary = { revoked: 0, unrevoked: [] };
+    for (const [i, result] of results.entries()) {
+      if (result === 'revoked') summary.revoked++;
+      if (result === 'failed') summary.unrevoked.push(describe(chosen[i]!));
+    }
+    return summary;
   }
 
   /** Forgets expired credentials, scanning only once the earliest has expired. */
@@ -134,7 +184,11 @@ export class TokenRevoker {
     }
   }
 
-  async #revokeOne(issued: IssuedCredential, cause: RevocationCause): Promise<boolean> {
+  async #revokeOne(
+    issued: IssuedCredential,
+    cause: RevocationCause,
+    abandoned: Promise<never> | undefined,
+  ): Promise<RevocationResult> {
     const startedMs = this.#now();
     const { provider } = issued.integration;
     const base = (): AuditRecord => ({
@@ -152,21 +206,42 @@ export class TokenRevoker {
       tokenSha256: envelopeFingerprint(issued.envelope),
       reason: cause.reason,
     });
-    if (provider.revoke === undefined) return false;
+    if (provider.revoke === undefined) return 'not revocable';
 
     try {
-      const outcome = await provider.revoke(issued.envelope, { log: cause.log });
+      // Not even started once the time is up: a call would only be aborted.
+      if (cause.signal?.aborted === true) throw cause.signal.reason;
+      const context = { log: cause.log, ...(cause.signal ? { signal: cause.signal } : {}) };
+      const revoking = provider.revoke(issued.envelope, context);
+      // The provider is asked to stop, but the wait ends with the signal
+      // whether it does or not.
+      const outcome = await (abandoned ? Promise.race([revoking, abandoned]) : revoking);
       await this.#audit.record(AUDIT_EVENTS.revoked, { ...base(), outcome });
-      return true;
+      return 'revoked';
     } catch (error) {
       const brokerError = toBrokerError(error);
-      cause.log.warn({ code: brokerError.code, reason: brokerError.message }, 'revocation failed');
+      // Out of time: the caller reports those together, not one line each.
+      if (error !== cause.signal?.reason) {
+        cause.log.warn(
+          { code: brokerError.code, reason: brokerError.message },
+          'revocation failed',
+        );
+      }
       await this.#audit.record(AUDIT_EVENTS.failed, {
         ...base(),
         error: { code: brokerError.code, message: brokerError.message },
       });
       if (issued.envelope.expiresAtMs > this.#now()) this.#failed.add(issued);
-      return false;
+      return 'failed';
     }
   }
+}
+
+function describe(issued: IssuedCredential): UnrevokedToken {
+  return {
+    repository: issued.scope.repository,
+    installation: issued.scope.metadata.installationId ?? null,
+    tokenSha256: envelopeFingerprint(issued.envelope),
+    expiresAt: new Date(issued.envelope.expiresAtMs).toISOString(),
+  };
 }

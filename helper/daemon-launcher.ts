@@ -50,7 +50,7 @@ function tail(path: string): string {
  */
 function lostRaceFor(log: string, options: LaunchOptions): boolean {
   const held =
-    /another broker daemon (?:\(pid \d+\) holds|is already listening on) '([^'\n]*)'/.exec(
+    /another broker daemon (?:\(pid \d+\) holds|is already listening on|is starting on) '([^'\n]*)'/.exec(
       log,
     )?.[1];
   if (held === undefined) return false;

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'NO_INTEGRATION'
   | 'PROVIDER'
   | 'AUDIT'
+  | 'TIMEOUT'
   | 'INTERNAL';
 
 export interface BrokerErrorOptions {

@@ -80,6 +80,13 @@ export interface StopRequest {
   op: 'stop';
 }
 
+/**
+ * How long `stop` waits for the daemon to exit once it has asked. The
+ * daemon's whole shutdown (requests in flight, revocations, the audit log's
+ * last lines) ends well within it: see daemon/shutdown.ts.
+ */
+export const STOP_WAIT_MS = 30_000;
+
 export type Request = GetRequest | EraseRequest | PingRequest | StatusRequest | StopRequest;
 
 /** One cached credential as `status` shows it: what and how long, not the secret. */

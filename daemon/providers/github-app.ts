@@ -232,12 +232,13 @@ export class GitHubAppProvider implements CredentialProvider {
     }
   }
 
-  revoke(envelope: CredentialEnvelope): Promise<RevokeOutcome> {
+  revoke(envelope: CredentialEnvelope, context?: { signal?: AbortSignal }): Promise<RevokeOutcome> {
     return revokeInstallationToken(
       this.#tokenRequest,
       envelope,
       this.#clock.localNowMs(),
       this.#callContext('revoking an installation token'),
+      context?.signal,
     );
   }
 

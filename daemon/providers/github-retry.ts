@@ -88,8 +88,25 @@ export function retryDelayMs(
   return waitMs === undefined ? backoffMs : waitMs + random() * policy.baseDelayMs;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Waits, or less once `signal` aborts: the next attempt then fails at once
+ * with the signal's reason, so an aborted call never waits out a backoff
+ * (up to maxDelayMs) first.
+ */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Wraps fetch with the policy above. */
@@ -102,6 +119,10 @@ export function createRetryingFetch(
 
   return async (url, init) => {
     const startedMs = Date.now();
+    // The backoff listens on a signal of this call's own: the caller's may
+    // be shared by thousands of calls (a shutdown's revocations), and Node
+    // warns past ten listeners on one signal. any() adds none to its sources.
+    const waitSignal = init.signal ? AbortSignal.any([init.signal]) : undefined;
     for (let attempt = 1; ; attempt++) {
       const leftMs = policy.totalBudgetMs - (Date.now() - startedMs);
       const timeout = AbortSignal.timeout(Math.max(1, Math.min(policy.attemptTimeoutMs, leftMs)));
@@ -125,7 +146,7 @@ export function createRetryingFetch(
             ? 'the proxy did not open a tunnel to GitHub; retrying'
             : 'GitHub did not answer; retrying',
         );
-        await sleep(waitMs);
+        await sleep(waitMs, waitSignal);
         continue;
       }
 
@@ -141,7 +162,7 @@ export function createRetryingFetch(
         'GitHub answered with a retryable error; retrying',
       );
       await response.body?.cancel();
-      await sleep(waitMs);
+      await sleep(waitMs, waitSignal);
     }
 
     function fitsBudget(waitMs: number): boolean {

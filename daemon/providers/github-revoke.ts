@@ -12,12 +12,15 @@ export async function revokeInstallationToken(
   envelope: CredentialEnvelope,
   nowMs: number,
   context: GitHubCallContext,
+  signal?: AbortSignal,
 ): Promise<RevokeOutcome> {
   if (envelope.expiresAtMs <= nowMs) return 'expired';
 
   try {
     await request('DELETE /installation/token', {
       headers: { authorization: `token ${envelope.secret}` },
+      // Ends the call and its retries, waits included (github-retry.ts).
+      ...(signal === undefined ? {} : { request: { signal } }),
     });
     return 'revoked';
   } catch (error) {

@@ -12,7 +12,7 @@ import {
 } from '../../shared/errors.js';
 import { printable, shellQuote } from '../../shared/printable.js';
 import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
-import { PROTOCOL_VERSION } from '../../shared/protocol.js';
+import { PROTOCOL_VERSION, STOP_WAIT_MS } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
 import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { daemonAnswers, launchDaemon } from '../daemon-launcher.js';
@@ -118,12 +118,6 @@ function startupWarnings(logPath: string, from: number, pid: number | undefined)
   }
   return warnings;
 }
-
-/**
- * How long `stop` waits for the daemon to exit: it answers the requests in
- * flight first, and a mint may take GitHub's whole retry budget (25 s).
- */
-const STOP_WAIT_MS = 30_000;
 
 export async function stopDaemon(socketPath: string, print: (text: string) => void): Promise<void> {
   // The pid, to wait for the process itself: the daemon stops answering on

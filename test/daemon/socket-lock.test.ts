@@ -1,11 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +20,7 @@ import {
   ensurePrivateDirectory,
   releaseSocketPath,
 } from '../../daemon/socket-file.js';
+import { LEGACY_LOCK_GRACE_MS } from '../../daemon/socket-lock.js';
 
 t.test('creates the socket directory 0700', async (t) => {
   const dir = join(t.testdir(), 'a', 'b');
@@ -108,8 +112,120 @@ t.test('a lock held by a dead daemon that is still a zombie is taken over', asyn
 
   await claimSocketPath(socketPath);
 
-  t.equal(readFileSync(`${socketPath}.lock`, 'utf8'), String(process.pid), 'the lock is ours now');
+  t.same(lockOwners(socketPath), [String(process.pid)], 'the lock is ours now');
   await releaseSocketPath(socketPath);
+});
+
+/** The pids the lock directory names, in the entries' order. */
+function lockOwners(socketPath: string): string[] {
+  return readdirSync(`${socketPath}.lock`).map(
+    (entry) => /^owner-(\d+)-[0-9a-f]{16}$/.exec(entry)?.[1] ?? `unexpected entry ${entry}`,
+  );
+}
+
+/** A lock as a daemon of this release leaves it when it is killed. */
+function leftLock(socketPath: string, pid: number): string {
+  const lock = `${socketPath}.lock`;
+  mkdirSync(lock);
+  writeFileSync(join(lock, `owner-${pid}-0123456789abcdef`), '');
+  return lock;
+}
+
+t.test(
+  'the lock names its owner from the moment it exists, and is gone once released',
+  async (t) => {
+    const dir = socketDir(t);
+    const socketPath = join(dir, 'daemon.sock');
+
+    await claimSocketPath(socketPath);
+    const owners = lockOwners(socketPath);
+    const beside = readdirSync(dir);
+    await releaseSocketPath(socketPath);
+
+    t.same(owners, [String(process.pid)]);
+    t.same(beside, ['daemon.sock.lock'], 'no staging directory is left beside it');
+    t.notOk(existsSync(`${socketPath}.lock`), 'released');
+  },
+);
+
+t.test('a lock left by a killed daemon is taken over; a live owner is refused', async (t) => {
+  const dir = socketDir(t);
+  const stale = join(dir, 'stale.sock');
+  const live = join(dir, 'live.sock');
+  leftLock(stale, 999_999_999);
+  const lock = leftLock(live, process.ppid);
+
+  await claimSocketPath(stale);
+  const staleOwners = lockOwners(stale);
+  await releaseSocketPath(stale);
+  await t.rejects(claimSocketPath(live), {
+    code: 'CONFIG',
+    message: `another broker daemon (pid ${process.ppid}) holds '${live}'; stop it first (git-credential-broker stop --socket '${live}'), or choose another path with --socket`,
+  });
+
+  t.same(staleOwners, [String(process.pid)], 'the stale lock is ours');
+  t.same(lockOwners(live), [String(process.ppid)], "the live owner's lock is untouched");
+  t.same(readdirSync(lock).length, 1);
+});
+
+t.test('releasing a lock this process does not hold leaves it alone', async (t) => {
+  const dir = socketDir(t);
+  const socketPath = join(dir, 'daemon.sock');
+  leftLock(socketPath, process.ppid);
+
+  await releaseSocketPath(socketPath);
+
+  t.same(lockOwners(socketPath), [String(process.ppid)]);
+});
+
+t.test('a lock file found empty is held while young, and taken over once old', async (t) => {
+  // A release before this one created its lock file first and wrote its
+  // pid after: one read in between was empty, and the reader removed it.
+  const dir = socketDir(t);
+  const socketPath = join(dir, 'daemon.sock');
+  const lock = `${socketPath}.lock`;
+  writeFileSync(lock, '');
+
+  const young = claimSocketPath(socketPath);
+  await t.rejects(young, {
+    code: 'CONFIG',
+    message: `another broker daemon is starting on '${socketPath}' (its lock '${lock}' has no pid yet); wait for it, or remove the lock if no daemon runs`,
+  });
+  t.equal(readFileSync(lock, 'utf8'), '', 'the young lock is left where it was');
+
+  const old = (Date.now() - LEGACY_LOCK_GRACE_MS - 1000) / 1000;
+  utimesSync(lock, old, old);
+  await claimSocketPath(socketPath);
+
+  t.same(lockOwners(socketPath), [String(process.pid)], 'the old empty lock was taken over');
+  await releaseSocketPath(socketPath);
+});
+
+t.test('a lock holding something no daemon wrote is refused and left alone', async (t) => {
+  const dir = socketDir(t);
+  const socketPath = join(dir, 'daemon.sock');
+  const lock = `${socketPath}.lock`;
+  mkdirSync(lock);
+  writeFileSync(join(lock, 'notes.txt'), 'mine');
+
+  await t.rejects(claimSocketPath(socketPath), {
+    code: 'CONFIG',
+    message: `'${lock}' is not a broker daemon's lock (it holds 'notes.txt'); remove it if no daemon runs on '${socketPath}'`,
+  });
+  t.equal(readFileSync(join(lock, 'notes.txt'), 'utf8'), 'mine');
+});
+
+t.test('a staging directory a killed starter left is swept by the next daemon', async (t) => {
+  const dir = socketDir(t);
+  const socketPath = join(dir, 'daemon.sock');
+  const litter = `${socketPath}.lock.owner-999999999-0123456789abcdef`;
+  mkdirSync(litter);
+  writeFileSync(join(litter, 'owner-999999999-0123456789abcdef'), '');
+
+  await claimSocketPath(socketPath);
+  await releaseSocketPath(socketPath);
+
+  t.same(readdirSync(dir), []);
 });
 
 async function until(condition: () => boolean): Promise<void> {

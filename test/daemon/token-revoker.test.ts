@@ -6,7 +6,7 @@ import { AuditLog } from '../../daemon/audit-log.js';
 import type { CredentialEnvelope, RevokeOutcome } from '../../daemon/provider.js';
 import type { Integration } from '../../daemon/provider-registry.js';
 import { fingerprint } from '../../daemon/token-cache.js';
-import { GitHubApiError } from '../../shared/errors.js';
+import { BrokerError, GitHubApiError } from '../../shared/errors.js';
 import { TokenRevoker, type IssuedCredential } from '../../daemon/token-revoker.js';
 import { StubProvider, stubIntegrationConfig } from '../fixtures/stub-provider.js';
 
@@ -15,7 +15,10 @@ const MINUTE = 60_000;
 class RevokingStub extends StubProvider {
   revoked: string[] = [];
 
-  async revoke(envelope: CredentialEnvelope): Promise<RevokeOutcome> {
+  async revoke(
+    envelope: CredentialEnvelope,
+    _context?: { signal?: AbortSignal },
+  ): Promise<RevokeOutcome> {
     this.revoked.push(envelope.secret);
     return 'revoked';
   }
@@ -96,7 +99,7 @@ t.test('forgets a credential once it has expired, and keeps the live ones', asyn
 
   clock.now += 5 * MINUTE;
   const size = revoker.size;
-  const revoked = await revoker.revokeAll(cause);
+  const { revoked } = await revoker.revokeAll(cause);
 
   t.equal(size, 1);
   t.equal(revoked, 1);
@@ -125,17 +128,39 @@ t.test('a failed revocation is tried again, until its token expires', async (t) 
     throw new GitHubApiError('GitHub answered HTTP 503', { status: 503 });
   };
 
-  t.equal(await revoker.revokeAll(cause), 0, 'GitHub failed both');
+  t.match(
+    await revoker.revokeAll(cause),
+    {
+      revoked: 0,
+      unrevoked: [
+        {
+          repository: 'acme/widgets',
+          installation: 7,
+          tokenSha256: fingerprint(widgets.envelope.secret),
+        },
+        {
+          repository: 'acme/gadgets',
+          installation: 7,
+          tokenSha256: fingerprint(gadgets.envelope.secret),
+        },
+      ],
+    },
+    'GitHub failed both',
+  );
   t.equal(revoker.failedCount, 2);
   t.equal(revoker.size, 0, 'no longer tracked as live');
   t.ok(revoker.isRevoked(widgets.envelope), 'and never served again meanwhile');
 
   provider.revoke = working;
   clock.now += 30 * MINUTE; // widgets has expired: nothing left to revoke
-  t.equal(await revoker.retryFailed(cause), 1);
+  t.equal((await revoker.retryFailed(cause)).revoked, 1);
   t.same(provider.revoked, [gadgets.envelope.secret]);
   t.equal(revoker.failedCount, 0);
-  t.equal(await revoker.retryFailed(cause), 0, 'each is retried until it worked, not after');
+  t.same(
+    await revoker.retryFailed(cause),
+    { revoked: 0, unrevoked: [] },
+    'each is retried until it worked, not after',
+  );
 });
 
 t.test('a later revocation that chooses a failed one tries it again', async (t) => {
@@ -152,4 +177,68 @@ t.test('a later revocation that chooses a failed one tries it again', async (t) 
 
   t.equal(again, 1);
   t.same(provider.revoked, [widgets.envelope.secret]);
+});
+
+t.test(
+  'a revocation still unconfirmed when the signal aborts is failed with its reason',
+  async (t) => {
+    const { provider, revoker, issue, cause, auditLines } = await setup(t);
+    const quick = await issue('acme/quick');
+    const hanging = await issue('acme/hanging');
+    const signals: AbortSignal[] = [];
+    const working = provider.revoke.bind(provider);
+    provider.revoke = (envelope, context) => {
+      signals.push(context!.signal!);
+      // A provider that ignores the signal: the wait must end all the same.
+      if (envelope === hanging.envelope) return new Promise<RevokeOutcome>(() => undefined);
+      return working(envelope);
+    };
+    const limit = new AbortController();
+    const reason = new BrokerError('TIMEOUT', 'out of time for revocations');
+    setTimeout(() => limit.abort(reason), 50);
+
+    const summary = await revoker.revokeAll({ ...cause, reason: 'shutdown', signal: limit.signal });
+
+    t.match(summary, {
+      revoked: 1,
+      unrevoked: [
+        {
+          repository: 'acme/hanging',
+          installation: 7,
+          tokenSha256: fingerprint(hanging.envelope.secret),
+          expiresAt: new Date(hanging.envelope.expiresAtMs).toISOString(),
+        },
+      ],
+    });
+    t.equal(summary.unrevoked.length, 1);
+    t.ok(
+      signals.every((signal) => signal === limit.signal),
+      'the provider was handed the signal',
+    );
+    t.same(provider.revoked, [quick.envelope.secret]);
+    t.match(await auditLines(), [
+      { event: 'token.revoked', repository: 'acme/quick', reason: 'shutdown' },
+      {
+        event: 'token.failed',
+        repository: 'acme/hanging',
+        reason: 'shutdown',
+        tokenSha256: fingerprint(hanging.envelope.secret),
+        error: { code: 'TIMEOUT', message: 'out of time for revocations' },
+      },
+    ]);
+    t.ok(revoker.isRevoked(hanging.envelope), 'never served again');
+  },
+);
+
+t.test('once the signal has aborted, no revocation is started', async (t) => {
+  const { provider, revoker, issue, cause, auditLines } = await setup(t);
+  await issue('acme/widgets');
+  const limit = new AbortController();
+  limit.abort(new BrokerError('TIMEOUT', 'no time left'));
+
+  const summary = await revoker.revokeAll({ ...cause, signal: limit.signal });
+
+  t.same(provider.revoked, []);
+  t.match(summary, { revoked: 0, unrevoked: [{ repository: 'acme/widgets' }] });
+  t.match(await auditLines(), [{ event: 'token.failed', error: { code: 'TIMEOUT' } }]);
 });

@@ -2,8 +2,8 @@
  * Autostart, as git meets it: the built helper's get starting the daemon
  * from the config, against the GitHub-compatible server.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import { cli, world } from '../fixtures/cli-world.js';
 import { runHelper } from '../fixtures/run-helper.js';
@@ -67,5 +67,37 @@ t.test(
     t.equal(get.code, 1, get.stderr);
     t.equal(get.stdout, 'quit=1\n', 'git does not fall through to a prompt');
     t.match(get.stderr, /the broker daemon did not start on .*no-such-key\.pem/);
+  },
+);
+
+t.test(
+  'with autostart on, a lock an older release is still writing is waited for, not taken for a config problem',
+  async (t) => {
+    // An older release created its lock file first and wrote its pid after:
+    // a daemon that finds one without a pid leaves it alone, and exits.
+    const w = await world(t);
+    await w.daemon.stop();
+    const config = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    await writeFile(w.daemon.configPath, JSON.stringify({ ...config, autostart: true }));
+    await mkdir(dirname(w.daemon.socketPath), { recursive: true, mode: 0o700 });
+    await writeFile(`${w.daemon.socketPath}.lock`, '');
+    const env = {
+      GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath,
+      XDG_STATE_HOME: join(w.dir, 'state'),
+    };
+    const input = `protocol=http\nhost=${w.github.host}\npath=acme/widgets.git\n\n`;
+
+    const get = await runHelper(['--socket', w.daemon.socketPath, 'get'], input, {
+      ...w.env,
+      ...env,
+    });
+
+    t.equal(get.code, 1, get.stderr);
+    t.equal(get.stdout, '', 'no quit=1: the daemon starting may yet answer the next git command');
+    t.match(get.stderr, /another broker daemon is starting on '.*daemon\.sock'/);
+    t.equal(await readFile(`${w.daemon.socketPath}.lock`, 'utf8'), '', 'the lock is left alone');
   },
 );

@@ -1,0 +1,81 @@
+/**
+ * The socket's operations beside credentials: ping on every socket; status
+ * and stop, daemon-wide, only on a socket without a client policy.
+ */
+import type { Logger } from 'pino';
+import { BadRequestError, RequestDeniedError } from '../shared/errors.js';
+import {
+  PROTOCOL_VERSION,
+  type DaemonStatus,
+  type Reply,
+  type Request,
+} from '../shared/protocol.js';
+import type { ClientPolicy } from './client-policy.js';
+
+/** Daemon-level operations the socket exposes beside credentials. */
+export interface DaemonControl {
+  status(): Promise<DaemonStatus>;
+  /** Begins a graceful shutdown; called after the reply is sent. */
+  stop(): void;
+  /** Whether any of the daemon's sockets has no client policy. */
+  hasUnrestrictedSocket(): boolean;
+}
+
+/** Whether a socket's clients are held to a policy (an allow list or a ceiling). */
+export function isRestricted(policy: ClientPolicy | undefined): boolean {
+  return policy?.allow !== undefined || policy?.permissions !== undefined;
+}
+
+export type ControlRequest = Exclude<Request, { op: 'get' | 'erase' }>;
+
+/** The socket a control request came in on, as far as answering it goes. */
+export interface ControlSocket {
+  /** Daemon-wide status and stop; without it those ops are refused. */
+  control?: DaemonControl;
+  version: string;
+  /** What this socket's clients may obtain; absent: unrestricted. */
+  policy?: ClientPolicy;
+}
+
+/** Answers ping, status and stop; throws a BrokerError to refuse. */
+export async function answerControl(
+  request: ControlRequest,
+  socket: ControlSocket,
+  log: () => Logger,
+): Promise<Reply> {
+  switch (request.op) {
+    case 'ping':
+      return { v: PROTOCOL_VERSION, ok: true, daemonVersion: socket.version };
+    case 'status':
+      return {
+        v: PROTOCOL_VERSION,
+        ok: true,
+        status: await requireUnrestricted(socket, 'status').status(),
+      };
+    case 'stop': {
+      const control = requireUnrestricted(socket, 'stop');
+      log().info('stop requested over the socket');
+      setImmediate(() => control.stop());
+      return { v: PROTOCOL_VERSION, ok: true };
+    }
+  }
+}
+
+/**
+ * Daemon-wide operations belong to the operator's socket: a sandbox on a
+ * restricted listener must not stop the daemon or see other sockets' cache.
+ */
+function requireUnrestricted(socket: ControlSocket, op: string): DaemonControl {
+  const { policy, control } = socket;
+  if (policy !== undefined && isRestricted(policy)) {
+    const fix =
+      control?.hasUnrestrictedSocket() === false
+        ? `and this daemon has no socket without one: stop it with SIGTERM (kill -TERM ${process.pid})`
+        : "use the daemon's --socket";
+    throw new RequestDeniedError(
+      `'${op}' is not allowed on socket '${policy.name}', which has a client policy; ${fix}`,
+    );
+  }
+  if (control === undefined) throw new BadRequestError(`'${op}' is not served on this socket`);
+  return control;
+}

@@ -1,0 +1,146 @@
+/**
+ * The daemon's shutdown, bounded as a whole: it stops accepting, answers
+ * the requests in flight, revokes what it must, writes the audit log's last
+ * lines and is done within SHUTDOWN_BUDGET_MS, so that `stop`, which waits
+ * STOP_WAIT_MS for the process to go, sees it gone. The time is shared in
+ * that order: requests in flight first (a mint started just before the
+ * stop may take GitHub's whole retry budget, 25 s), the revocations get
+ * what is left, and what is still unconfirmed when the time runs out is
+ * logged and audited as unrevoked, never waited for.
+ */
+import type { Logger } from 'pino';
+import { BrokerError } from '../shared/errors.js';
+import { STOP_WAIT_MS } from '../shared/protocol.js';
+import type { AuditLog } from './audit-log.js';
+import type { CredentialService } from './credential-service.js';
+import { closeListeners, type RunningListener } from './listener.js';
+import { releaseSocketPath } from './socket-file.js';
+import type { RevocationCause, RevocationSummary, TokenRevoker } from './token-revoker.js';
+
+/**
+ * Left of what `stop` waits: for the process to exit once the shutdown is
+ * done, and for `stop` to notice (it looks every 50 ms) on a busy machine.
+ */
+export const SHUTDOWN_MARGIN_MS = 5_000;
+
+/** The whole shutdown, requests in flight and revocations included, ends within this. */
+export const SHUTDOWN_BUDGET_MS = STOP_WAIT_MS - SHUTDOWN_MARGIN_MS;
+
+/**
+ * How long the shutdown gives the revocations that failed at erase time
+ * when revokeOnShutdown is off: a stop should not wait long on a GitHub
+ * that is down for tokens nobody asked to revoke now.
+ */
+export const SHUTDOWN_RETRY_MS = 3_000;
+
+/** Unrevoked tokens the daemon log names one by one; the audit log has every one. */
+const LOGGED_TOKENS_MAX = 20;
+
+export interface ShutdownParts {
+  listeners: readonly RunningListener[];
+  service: CredentialService;
+  revoker: TokenRevoker;
+  audit: AuditLog;
+  log: Logger;
+  revokeOnShutdown: boolean;
+  /** SHUTDOWN_BUDGET_MS, unless a test shortens it. */
+  budgetMs?: number;
+}
+
+/** Runs the shutdown; resolves within the budget (plus a write of the audit log). */
+export async function shutDown(parts: ShutdownParts): Promise<void> {
+  const budgetMs = parts.budgetMs ?? SHUTDOWN_BUDGET_MS;
+  const startedMs = performance.now();
+  const leftMs = (): number => budgetMs - (performance.now() - startedMs);
+
+  await finishRequests(parts, leftMs());
+  await revokeTokens(parts, leftMs());
+
+  // Lines nothing waits for (a refresh-ahead's mint) may still be queued.
+  parts.audit.flush();
+  parts.log.info({ durationMs: Math.round(performance.now() - startedMs) }, 'daemon stopped');
+}
+
+/**
+ * Stops accepting and waits for the requests in flight and the background
+ * refreshes, for at most `waitMs`. Past it (two GitHub calls in a row, each
+ * with its own 25 s, or a slow `command` provider), the requests still in
+ * flight are left unanswered: their clients see the connection close.
+ */
+async function finishRequests(parts: ShutdownParts, waitMs: number): Promise<void> {
+  const finished = (async () => {
+    await closeListeners(parts.listeners);
+    await parts.service.drain();
+    return true;
+  })();
+  // Still settles after the time is up, when nothing waits for it.
+  finished.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, waitMs));
+  });
+  const done = await Promise.race([finished, timedOut]);
+  clearTimeout(timer);
+  if (done) return;
+
+  const inFlight = parts.listeners.reduce((sum, { server }) => sum + server.inFlight, 0);
+  parts.log.warn(
+    { inFlight, waitedMs: Math.round(waitMs) },
+    'stopping with requests still in flight: they did not finish within the time a shutdown has, and their clients get no answer',
+  );
+  // The lock and socket are given up all the same: the next daemon finds them free.
+  await Promise.all(parts.listeners.map(({ socket }) => releaseSocketPath(socket)));
+}
+
+/**
+ * With revokeOnShutdown, revokes every live token this daemon minted;
+ * without it, tries again the revocations that failed at erase time (for
+ * SHUTDOWN_RETRY_MS at most). Either within `leftMs`, what is left of the
+ * shutdown's time.
+ */
+async function revokeTokens(parts: ShutdownParts, leftMs: number): Promise<void> {
+  const { revoker, log, revokeOnShutdown } = parts;
+  const failed = revoker.failedCount;
+  if (!revokeOnShutdown && failed === 0) return;
+
+  const windowMs = Math.max(0, revokeOnShutdown ? leftMs : Math.min(SHUTDOWN_RETRY_MS, leftMs));
+  const limit = new AbortController();
+  const outOfTime = new BrokerError(
+    'TIMEOUT',
+    `the daemon stopped before the revocation was confirmed (its shutdown had ${(windowMs / 1000).toFixed(1)} s left for revocations); the token works until it expires`,
+  );
+  // Aborted at once when no time is left: nothing is then started only to be cut off.
+  const timer = windowMs > 0 ? setTimeout(() => limit.abort(outOfTime), windowMs) : undefined;
+  if (timer === undefined) limit.abort(outOfTime);
+  const cause: RevocationCause = {
+    reason: 'shutdown',
+    requestId: 'shutdown',
+    requester: { pid: process.pid, ppid: process.ppid },
+    listener: null,
+    log,
+    signal: limit.signal,
+  };
+
+  let summary: RevocationSummary;
+  try {
+    summary = revokeOnShutdown ? await revoker.revokeAll(cause) : await revoker.retryFailed(cause);
+  } finally {
+    clearTimeout(timer);
+  }
+
+  const { revoked, unrevoked } = summary;
+  if (revokeOnShutdown) {
+    log.info({ revoked, unrevoked: unrevoked.length }, 'revoked live tokens at shutdown');
+  } else {
+    log.info({ failed, revoked }, 'retried the revocations that had failed');
+  }
+  if (unrevoked.length === 0) return;
+  log.warn(
+    {
+      unrevoked: unrevoked.length,
+      waitedMs: Math.round(windowMs),
+      tokens: unrevoked.slice(0, LOGGED_TOKENS_MAX),
+    },
+    'tokens left unrevoked at shutdown: the revocation was refused, failed or not confirmed in time; each works until it expires, and the audit log has a token.failed line for each',
+  );
+}

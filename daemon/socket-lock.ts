@@ -1,0 +1,223 @@
+/**
+ * The lock that keeps one live daemon per socket path: a directory beside
+ * the socket, `<socket>.lock`, holding one entry, `owner-<pid>-<nonce>`.
+ *
+ * Each step that changes the lock is one rename(2) or unlink(2), so no
+ * competitor ever sees a lock half made, or removes one it did not judge:
+ * - Taking it: the owner entry is made in a staging directory of our own,
+ *   which is then renamed to the lock's path. rename(2) onto a missing path
+ *   or an empty directory succeeds, onto a directory with an entry it
+ *   fails: the lock never exists without its owner. (A lock file created
+ *   first and written after could be read empty, and a competitor then
+ *   removed it as stale while its owner went on to listen.)
+ * - Taking over: the entry of an owner that is gone (killed, crashed) is
+ *   unlinked by its name. The nonce makes the name belong to that one lock,
+ *   so a competitor that judged the same lock stale and comes second finds
+ *   nothing to remove; unlinking the lock by its path would have removed
+ *   the winner's lock by then.
+ * - An empty lock directory is free: its owner let go, or a competitor
+ *   freed it, and the next rename takes it.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ConfigError } from '../shared/errors.js';
+import { printable } from '../shared/printable.js';
+
+const OWNER_ENTRY = /^owner-(\d+)-[0-9a-f]{16}$/;
+
+/**
+ * Releases before this one locked with a file holding the pid, created
+ * first and written after: one found without a pid may belong to such a
+ * daemon still starting, and counts as held for this long after it was
+ * last written. Older, its daemon died between the two steps.
+ */
+export const LEGACY_LOCK_GRACE_MS = 10_000;
+
+/** Rounds of take-judge-free before giving up: each round lets a competitor win. */
+const MAX_ROUNDS = 8;
+
+/** The owner entry this process holds, by socket path. */
+const held = new Map<string, string>();
+
+export function lockPath(socketPath: string): string {
+  return `${socketPath}.lock`;
+}
+
+/** Whether a process runs; a zombie (killed, not yet reaped) does not. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed daemon stays a zombie until its parent reaps it, which in a
+  // container may be never; on Linux, /proc tells the two apart.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** What stands at the lock's path, and what a starter may do about it. */
+type Holder =
+  | { kind: 'free' }
+  | { kind: 'live'; pid: number }
+  /** A lock file of an older release that has no pid in it yet. */
+  | { kind: 'starting' }
+  | { kind: 'stale'; free: () => void }
+  | { kind: 'foreign'; what: string };
+
+/** Ignores a path that is gone, or that is a directory (unlink never removes one). */
+function unlinkIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'EISDIR' && code !== 'EPERM') throw error;
+  }
+}
+
+function judgeOwner(pid: number, free: () => void): Holder {
+  // Our own pid in a lock we do not hold: one this process took before and
+  // never let go (a daemon started again in the same process).
+  return pid !== process.pid && processAlive(pid) ? { kind: 'live', pid } : { kind: 'stale', free };
+}
+
+function judge(lock: string): Holder {
+  const stats = lstatSync(lock, { throwIfNoEntry: false });
+  if (stats === undefined) return { kind: 'free' };
+
+  if (stats.isDirectory()) {
+    let entries: string[];
+    try {
+      entries = readdirSync(lock);
+    } catch {
+      return { kind: 'free' };
+    }
+    const [entry, ...more] = entries;
+    if (entry === undefined) return { kind: 'free' };
+    const pid = OWNER_ENTRY.exec(entry)?.[1];
+    if (pid === undefined || more.length > 0) {
+      return { kind: 'foreign', what: `'${printable(entries.slice(0, 3).join("', '"), 200)}'` };
+    }
+    return judgeOwner(Number(pid), () => unlinkIfThere(join(lock, entry)));
+  }
+
+  if (stats.isFile()) {
+    let text: string;
+    try {
+      text = readFileSync(lock, 'utf8');
+    } catch {
+      return { kind: 'free' };
+    }
+    const free = (): void => unlinkIfThere(lock);
+    if (/^\d+$/.test(text.trim())) return judgeOwner(Number(text.trim()), free);
+    const ageMs = Date.now() - stats.mtimeMs;
+    return ageMs < LEGACY_LOCK_GRACE_MS ? { kind: 'starting' } : { kind: 'stale', free };
+  }
+
+  return { kind: 'foreign', what: 'neither a file nor a directory' };
+}
+
+/** Renames the staging directory to the lock; false while something holds the lock's path. */
+function tryRename(staging: string, lock: string): boolean {
+  try {
+    renameSync(staging, lock);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // A directory with an entry (ENOTEMPTY, or EEXIST on some systems), or a file.
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+      return false;
+    }
+    throw error;
+  }
+}
+
+/** Removes staging directories that starters killed between their two steps left behind. */
+function sweepStaging(lock: string): void {
+  const prefix = `${basename(lock)}.`;
+  for (const name of readdirSync(dirname(lock))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = OWNER_ENTRY.exec(name.slice(prefix.length))?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid))) {
+      rmSync(join(dirname(lock), name), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Takes the socket's lock, or throws a ConfigError naming who holds it.
+ * Many daemons started at once (autostart from parallel git processes) race
+ * here, and exactly one wins; a lock whose owner is gone is taken over.
+ */
+export function takeSocketLock(socketPath: string, stopCommand: string): void {
+  const lock = lockPath(socketPath);
+  const owner = `owner-${process.pid}-${randomBytes(8).toString('hex')}`;
+  const staging = `${lock}.${owner}`;
+  mkdirSync(staging, { mode: 0o700 });
+  try {
+    writeFileSync(join(staging, owner), '', { mode: 0o600 });
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (tryRename(staging, lock)) {
+        held.set(socketPath, owner);
+        sweepStaging(lock);
+        return;
+      }
+      const holder = judge(lock);
+      switch (holder.kind) {
+        case 'live':
+          throw new ConfigError(
+            `another broker daemon (pid ${holder.pid}) holds '${socketPath}'; stop it first (${stopCommand}), or choose another path with --socket`,
+          );
+        case 'starting':
+          throw new ConfigError(
+            `another broker daemon is starting on '${socketPath}' (its lock '${lock}' has no pid yet); wait for it, or remove the lock if no daemon runs`,
+          );
+        case 'foreign':
+          throw new ConfigError(
+            `'${lock}' is not a broker daemon's lock (it holds ${holder.what}); remove it if no daemon runs on '${socketPath}'`,
+          );
+        case 'stale':
+          holder.free();
+          break;
+        case 'free':
+          break;
+      }
+    }
+    throw new ConfigError(
+      `cannot take the lock '${lock}': other daemons kept taking it while starting on '${socketPath}'; try again`,
+    );
+  } finally {
+    // Gone once renamed; left only when the lock was not taken.
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Lets go of the lock this process took on `socketPath`, if it did. */
+export function releaseSocketLock(socketPath: string): void {
+  const owner = held.get(socketPath);
+  if (owner === undefined) return;
+  held.delete(socketPath);
+
+  const lock = lockPath(socketPath);
+  unlinkIfThere(join(lock, owner));
+  try {
+    rmdirSync(lock);
+  } catch {
+    // Gone, or already taken by the next daemon (no longer empty).
+  }
+}
