@@ -88,7 +88,34 @@ t.test('errors name the key, the bad value and the fix', async (t) => {
       { integrations: [{ ...integration, cacheTtlSeconds: -5 }] },
       /cacheTtlSeconds must be a positive whole number, got -5/,
     ],
-    [{ integrations: [integration, integration] }, /two integrations are named "github-app"/],
+    // Found in a trial: two without a name on one host were told about names.
+    [
+      { integrations: [integration, integration] },
+      /: integrations\[0\] and integrations\[1\] both serve host 'github\.com', and a host takes one integration; remove one, or give each its own "host"$/,
+    ],
+    [
+      {
+        integrations: [
+          integration,
+          { ...integration, host: 'ghe.example.com', apiBaseUrl: 'https://ghe.example.com/api/v3' },
+        ],
+      },
+      /: integrations\[0\] and integrations\[1\] are both named "github-app" \(without a "name", an integration is named after its provider, "github-app"\); give each a distinct "name"$/,
+    ],
+    [
+      {
+        integrations: [
+          { ...integration, name: 'one' },
+          {
+            ...integration,
+            name: 'one',
+            host: 'ghe.example.com',
+            apiBaseUrl: 'https://ghe.example.com/api/v3',
+          },
+        ],
+      },
+      /: integrations\[0\] and integrations\[1\] are both named "one"; give each a distinct "name"$/,
+    ],
     [
       { integrations: [{ ...integration, host: 'github.com.:443' }] },
       /host must be written without a trailing dot or a default port \(:443, :80\), as "github\.com"/,
@@ -99,7 +126,7 @@ t.test('errors name the key, the bad value and the fix', async (t) => {
     ],
     [
       { integrations: [integration, { ...integration, name: 'second' }] },
-      /integrations "github-app" and "second" both serve host 'github\.com'; give each its own "host"/,
+      /integrations\[0\] and integrations\[1\] \("second"\) both serve host 'github\.com'/,
     ],
     [
       '{\n  "auditLog": "x"\n  "integrations": []\n}',
