@@ -17,7 +17,7 @@ import { examples } from './help-examples.js';
 const print = (text: string): void => void process.stdout.write(text);
 
 const CONFIG_HELP =
-  'config file (default: $GIT_CREDENTIAL_BROKER_CONFIG, else git-credential-broker/config.json in $XDG_CONFIG_HOME or ~/.config)';
+  'config file (default: $GIT_CREDENTIAL_BROKER_CONFIG, else git-credential-broker/config.json in $XDG_CONFIG_HOME or ~/.config; that variable set but empty is refused)';
 
 function socketOf(args: { socket?: string | undefined }): string {
   return resolveSocketPath(process.env, args.socket);
@@ -166,7 +166,7 @@ export async function runCli(argv: string[]): Promise<number> {
         type: 'string',
         requiresArg: true,
         describe:
-          'daemon socket (default: $GIT_CREDENTIAL_BROKER_SOCKET, else under $XDG_RUNTIME_DIR or ~/.cache)',
+          'daemon socket (default: $GIT_CREDENTIAL_BROKER_SOCKET, else under $XDG_RUNTIME_DIR or ~/.cache; that variable set but empty is refused)',
       })
       .command(
         'daemon',

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import { isolatedGitHome } from '../fixtures/git.js';
 import { runHelper } from '../fixtures/run-helper.js';
@@ -62,6 +62,51 @@ t.test(
       t.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       t.match(result.stderr, /--config was given an empty path/);
     }
+  },
+);
+
+t.test(
+  'an empty GIT_CREDENTIAL_BROKER_CONFIG or _SOCKET stops the command with the variable named',
+  async (t) => {
+    const home = t.testdir();
+    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: '', XDG_RUNTIME_DIR: home };
+    const defaultConfig = join(home, '.config', 'git-credential-broker', 'config.json');
+    await mkdir(dirname(defaultConfig), { recursive: true });
+    // The default config would start a daemon: the empty variable must not lead to it.
+    await writeFile(defaultConfig, '{"integrations": []}');
+
+    const daemon = await runHelper(['daemon'], '', { ...env, GIT_CREDENTIAL_BROKER_CONFIG: '' });
+    const detached = await runHelper(['daemon', '--detach'], '', {
+      ...env,
+      GIT_CREDENTIAL_BROKER_CONFIG: '',
+    });
+    const get = await runHelper(['get'], 'protocol=https\nhost=github.com\n\n', {
+      ...env,
+      GIT_CREDENTIAL_BROKER_SOCKET: '',
+    });
+    const status = await runHelper(['status', '--json'], '', {
+      ...env,
+      GIT_CREDENTIAL_BROKER_SOCKET: '',
+    });
+
+    for (const [name, result] of Object.entries({ daemon, detached })) {
+      t.equal(result.code, 1, `${name}: ${result.stderr}`);
+      t.match(
+        result.stderr,
+        /^git-credential-broker: GIT_CREDENTIAL_BROKER_CONFIG is set but empty; set it to the config file's path, or unset it/,
+        name,
+      );
+      t.notMatch(result.stderr, /integrations must be/, `${name}: the default config was not read`);
+    }
+    t.equal(get.code, 1, get.stderr);
+    t.equal(get.stdout, 'quit=1\n', 'git is told not to prompt');
+    t.match(get.stderr, /GIT_CREDENTIAL_BROKER_SOCKET is set but empty/);
+    t.equal(status.code, 1);
+    t.match(JSON.parse(status.stdout), {
+      running: false,
+      code: 'CONFIG',
+      error: /GIT_CREDENTIAL_BROKER_SOCKET is set but empty/,
+    });
   },
 );
 
