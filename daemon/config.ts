@@ -36,6 +36,8 @@ export interface DaemonConfig {
   /** Sockets beside --socket, each with its client policy. */
   listeners: ListenerConfig[];
   revokeOnShutdown: boolean;
+  /** What loaded but is likely a mistake (a mistyped permission name): logged, and shown by reload. */
+  warnings: string[];
 }
 
 const TOP_KEYS = [
@@ -121,12 +123,13 @@ function parseHost(fields: ConfigFields): string {
 }
 
 async function parseIntegration(
-  file: string,
+  top: ConfigFields,
   at: string,
   raw: unknown,
   env: Record<string, string | undefined> = {},
 ): Promise<IntegrationConfig> {
-  const fields = ConfigFields.of(file, at, raw);
+  const file = top.file;
+  const fields = ConfigFields.of(file, at, raw, top.warnings);
   const provider = fields.string('provider', '"github-app"');
   const kind = PROVIDER_KINDS[provider];
   if (kind === undefined) {
@@ -214,7 +217,7 @@ export async function loadConfig(
   }
   const integrations: IntegrationConfig[] = [];
   for (const [index, raw] of list.entries()) {
-    integrations.push(await parseIntegration(file, `integrations[${index}]`, raw, env));
+    integrations.push(await parseIntegration(top, `integrations[${index}]`, raw, env));
   }
   checkDistinct(file, list, integrations);
 
@@ -228,6 +231,7 @@ export async function loadConfig(
     integrations,
     listeners: parseListeners(top),
     revokeOnShutdown: parseRevokeOnShutdown(top),
+    warnings: top.warnings,
   };
 }
 

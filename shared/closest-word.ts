@@ -30,7 +30,8 @@ export function editDistance(a: string, b: string): number {
 /**
  * The candidate closest to `word`, when it is close enough to be what was
  * meant: one edit for a short word, two from six letters on, or a word
- * of three letters or more that begins it (`stat` for `status`). Ties go
+ * of three letters or more that makes up half of it or more, at its
+ * start (`stat` for `status`). Ties go
  * to a candidate the word begins, then to the earlier candidate. Case is
  * ignored. Undefined when the word is a candidate, or nothing is that
  * close: a wild guess misleads.
@@ -41,7 +42,9 @@ export function closestWord(word: string, candidates: readonly string[]): string
   let best: { candidate: string; distance: number; prefix: boolean } | undefined;
   for (const candidate of candidates) {
     if (candidate === word) return undefined;
-    const prefix = typed.length >= 3 && candidate.startsWith(typed);
+    // Half of it at least: `repo` is no guess at repository_custom_properties.
+    const prefix =
+      typed.length >= 3 && typed.length * 2 >= candidate.length && candidate.startsWith(typed);
     const distance = Math.min(editDistance(typed, candidate), prefix ? 1 : Infinity);
     if (distance > allowed) continue;
     const better =

@@ -136,6 +136,8 @@ export interface ReloadOutcome {
   error?: string;
   /** Changes in the new config that take effect only on restart. */
   needsRestart?: string[];
+  /** What the new config holds that is allowed but likely a mistake (a mistyped permission name). */
+  warnings?: string[];
 }
 
 /** A credential as the daemon hands it to the helper. */

@@ -201,7 +201,8 @@ function describeReload(reload: ReloadOutcome, nowMs: number): string {
   const restart = reload.needsRestart?.length
     ? `; needs a restart for: ${reload.needsRestart.join('; ')}`
     : '';
-  return `ok ${when}${restart}`;
+  const warnings = (reload.warnings ?? []).map((warning) => `\n  warning: ${warning}`).join('');
+  return `ok ${when}${restart}${warnings}`;
 }
 
 /** Human-readable status; never shows a secret (the daemon sends none). */

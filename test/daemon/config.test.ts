@@ -50,6 +50,46 @@ t.test(
   },
 );
 
+t.test(
+  'a permission name GitHub does not document loads with a warning naming the key and the likely name',
+  async (t) => {
+    // Found in a trial: "content" for "contents" failed only at mint time,
+    // with GitHub's 422, which names no permission.
+    const dir = keyDir(t);
+    const file = join(dir, 'broker.json');
+
+    const config = await loadConfig(
+      writeConfig(dir, {
+        integrations: [{ ...integration, permissions: { content: 'read', issues: 'write' } }],
+        listeners: [
+          { socket: 'ci.sock', permissions: { contents: 'read', zzz_new_thing: 'read' } },
+        ],
+      }),
+      {},
+    );
+    const clean = await loadConfig(
+      writeConfig(dir, {
+        integrations: [{ ...integration, permissions: { contents: 'read', issues: 'write' } }],
+      }),
+      {},
+    );
+
+    t.same(
+      (config.integrations[0]!.options as GitHubAppOptions).permissions,
+      {
+        content: 'read',
+        issues: 'write',
+      },
+      'kept as written: GitHub adds names over time',
+    );
+    t.same(config.warnings, [
+      `config '${file}': integrations[0].permissions.content is not a permission GitHub documents for App tokens; did you mean "contents"? GitHub refuses to mint a token with a name it does not know (HTTP 422); a name it added after this release is fine`,
+      `config '${file}': listeners[0].permissions.zzz_new_thing is not a permission GitHub documents for App tokens; GitHub refuses to mint a token with a name it does not know (HTTP 422); a name it added after this release is fine`,
+    ]);
+    t.same(clean.warnings, []);
+  },
+);
+
 t.test('errors name the key, the bad value and the fix', async (t) => {
   const dir = keyDir(t);
   const cases: [unknown, RegExp][] = [
