@@ -7,7 +7,13 @@
  * closes the connection. Every message carries `v`, the protocol version;
  * a daemon answers a version it does not speak with a BAD_REQUEST reply.
  */
-import { BadRequestError, BrokerError, DaemonUnreachableError, type ErrorCode } from './errors.js';
+import {
+  BadRequestError,
+  BrokerError,
+  DaemonUnreachableError,
+  VersionMismatchError,
+  type ErrorCode,
+} from './errors.js';
 import { withoutTokens } from './printable.js';
 import { MAX_PATH_LENGTH } from './paths-text.js';
 
@@ -328,26 +334,41 @@ export function parseRequest(line: string): Request {
  * and nearly always a daemon from another release still running after an
  * upgrade. Git should stop (quit), and the user restart the daemon.
  */
-function unreadableReply(reason: string): DaemonUnreachableError {
+function unreadableReply(reason: string, otherRelease: boolean): BrokerError {
   const fix = /restart the daemon/.test(reason)
     ? ''
     : '; helper and daemon must come from the same release: restart the daemon after upgrading (git-credential-broker stop, then start it again)';
-  return new DaemonUnreachableError(`cannot read the broker daemon's reply: ${reason}${fix}`, {
-    quit: true,
-  });
+  const message = `cannot read the broker daemon's reply: ${reason}${fix}`;
+  return otherRelease
+    ? new VersionMismatchError(message)
+    : new DaemonUnreachableError(message, { quit: true });
 }
 
-/** Parses one reply line; throws DaemonUnreachableError (quit) when it is not a reply. */
+/** A reply in another version of this protocol: a broker daemon of another release. */
+function isOtherVersion(line: string): boolean {
+  try {
+    const value: unknown = JSON.parse(line);
+    return isRecord(value) && typeof value.v === 'number' && value.v !== PROTOCOL_VERSION;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parses one reply line; throws VersionMismatchError when it is a reply of
+ * another protocol version, DaemonUnreachableError when it is no reply
+ * (both quit).
+ */
 export function parseReply(line: string): Reply {
   let value: Record<string, unknown>;
   try {
     value = parseLine(line, 'reply from the daemon');
   } catch (error) {
-    throw unreadableReply((error as Error).message);
+    throw unreadableReply((error as Error).message, isOtherVersion(line));
   }
   if (value.ok === true) return value as Reply;
   if (value.ok === false && isRecord(value.error) && typeof value.error.message === 'string') {
     return value as Reply;
   }
-  throw unreadableReply('malformed reply from the daemon: missing ok or error');
+  throw unreadableReply('malformed reply from the daemon: missing ok or error', false);
 }
