@@ -185,10 +185,18 @@ t.test('a token in a value an error quotes is removed before the quote is cut', 
 });
 
 t.test('a reply the helper cannot read is the daemon, not malformed input', async (t) => {
-  for (const line of ['not json', '[]', '{"v":2,"ok":true}', '{"v":1,"ok":"yes"}']) {
+  for (const line of ['not json', '[]', '{"v":1,"ok":"yes"}']) {
     t.throws(
       () => parseReply(line),
       { code: 'DAEMON_UNREACHABLE', quit: true, message: /restart the daemon after upgrading/ },
+      line,
+    );
+  }
+  // In another version of the protocol: a broker daemon, of another release.
+  for (const line of ['{"v":2,"ok":true}', '{"v":0,"ok":false,"error":{}}']) {
+    t.throws(
+      () => parseReply(line),
+      { code: 'VERSION_MISMATCH', quit: true, message: /restart the daemon after upgrading/ },
       line,
     );
   }
