@@ -321,9 +321,8 @@ export async function runCli(argv: string[]): Promise<number> {
             .option('host', {
               type: 'string',
               requiresArg: true,
-              default: 'github.com',
               describe:
-                'host for an owner/repo argument, or its URL (http://127.0.0.1:8080 for plain http on loopback)',
+                'host for an owner/repo argument, or its URL (http://127.0.0.1:8080 for plain http on loopback); default: the one host the daemon serves',
             })
             .option('permission', {
               type: 'string',
@@ -339,12 +338,19 @@ export async function runCli(argv: string[]): Promise<number> {
             })
             .epilog(
               examples([
-                ['$0 token acme/widgets', 'the raw token, on one line'],
+                [
+                  '$0 token acme/widgets',
+                  'the raw token, on one line, for the host the daemon serves',
+                ],
                 [
                   '$0 token acme/widgets --permission contents=read --json',
                   'read-only, with expiry and grants',
                 ],
-                ['$0 token https://ghe.example.com/acme/widgets.git', 'another host, by URL'],
+                [
+                  '$0 token acme/widgets --host ghe.example.com',
+                  'one host of several the daemon serves',
+                ],
+                ['$0 token https://ghe.example.com/acme/widgets.git', 'the same, by URL'],
                 [
                   '$0 token acme/widgets --host http://127.0.0.1:8080',
                   'a server on this machine that serves git over plain http',

@@ -53,6 +53,15 @@ export interface GetRequest {
   target: CredentialTarget;
   /** Narrower permissions than the integration's default, if wanted. */
   permissions?: Permissions;
+  /**
+   * True when the user named no host (`token owner/repo` without --host):
+   * the daemon serves the request on the one host it has an integration
+   * for, in place of `target.host`, and refuses it, naming its hosts, when
+   * it has several. `target.host` then holds the client's fallback
+   * (github.com), which a daemon from before this field, ignoring it,
+   * serves as it always did: the protocol version stays.
+   */
+  hostFromDaemon?: true;
   requester: Requester;
 }
 
@@ -310,6 +319,10 @@ export function parseRequest(line: string): Request {
       };
       const permissions = parsePermissions(value.permissions);
       if (permissions !== undefined) request.permissions = permissions;
+      if (value.hostFromDaemon === true) request.hostFromDaemon = true;
+      else if (value.hostFromDaemon !== undefined) {
+        throw new BadRequestError('malformed request: hostFromDaemon must be true or absent');
+      }
       return request;
     }
     case 'erase': {
