@@ -8,7 +8,7 @@ import { BrokerError } from '../shared/errors.js';
 import { printable } from '../shared/printable.js';
 import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
 import { VERSION } from '../shared/version.js';
-import { COMMAND_NAMES, COMMAND_WORDS } from './command-names.js';
+import { COMMAND_NAMES, COMMAND_WORD_LIST, COMMAND_WORDS } from './command-names.js';
 import { configureGit, type GitConfigScope } from './commands/configure.js';
 import { runDaemonCommand, showStatus, stopDaemon } from './commands/daemon-commands.js';
 import { reloadDaemon } from './commands/reload.js';
@@ -62,7 +62,7 @@ function refuseUnknownCommand(argv: string[]): void {
   const word = commandWord(argv);
   if (word === undefined || COMMAND_WORDS.has(word)) return;
   if (argv.some((other) => COMMAND_WORDS.has(other))) return;
-  const suggestion = closestWord(word, COMMAND_NAMES);
+  const suggestion = closestWord(word, COMMAND_WORD_LIST);
   const help = `${PROGRAM} --help for the commands`;
   throw new BrokerError(
     'BAD_REQUEST',

@@ -16,4 +16,5 @@ export const COMMAND_NAMES = [
 ] as const;
 
 /** Every word yargs takes as a command: ours, and its own `help`. */
-export const COMMAND_WORDS: ReadonlySet<string> = new Set([...COMMAND_NAMES, 'help']);
+export const COMMAND_WORD_LIST: readonly string[] = [...COMMAND_NAMES, 'help'];
+export const COMMAND_WORDS: ReadonlySet<string> = new Set(COMMAND_WORD_LIST);

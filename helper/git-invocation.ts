@@ -9,7 +9,7 @@ import { isatty } from 'node:tty';
 import { closestWord } from '../shared/closest-word.js';
 import { BadRequestError, toBrokerError } from '../shared/errors.js';
 import { resolveSocketPath } from '../shared/paths.js';
-import { COMMAND_NAMES, COMMAND_WORDS } from './command-names.js';
+import { COMMAND_WORD_LIST, COMMAND_WORDS } from './command-names.js';
 import { exitCodeOf, runGitAction, PROGRAM, type GitAction } from './git-actions.js';
 
 const GIT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
@@ -34,7 +34,7 @@ function isLaterGitAction(word: string, stdinIsTerminal: () => boolean): boolean
   return (
     /^[a-z]+(?:-[a-z]+)*$/.test(word) &&
     !COMMAND_WORDS.has(word) &&
-    closestWord(word, COMMAND_NAMES) === undefined &&
+    closestWord(word, COMMAND_WORD_LIST) === undefined &&
     !stdinIsTerminal()
   );
 }

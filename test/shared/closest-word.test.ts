@@ -1,6 +1,6 @@
 import t from 'tap';
 import { closestWord, editDistance } from '../../shared/closest-word.js';
-import { COMMAND_NAMES } from '../../helper/command-names.js';
+import { COMMAND_NAMES, COMMAND_WORD_LIST } from '../../helper/command-names.js';
 
 t.test('counts a swap of neighbours as one edit', async (t) => {
   t.equal(editDistance('stauts', 'status'), 1);
@@ -30,6 +30,10 @@ t.test('suggests the command a slip of the keyboard most likely meant', async (t
     gte: 'get',
     confgiure: 'configure',
   });
+});
+
+t.test('suggests help too, as yargs takes it for a command', async (t) => {
+  t.equal(closestWord('hlep', COMMAND_WORD_LIST), 'help');
 });
 
 t.test('suggests nothing for a word far from every candidate, or one of them', async (t) => {
