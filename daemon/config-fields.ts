@@ -5,6 +5,8 @@
  */
 import { ConfigError } from '../shared/errors.js';
 import type { PermissionLevel, Permissions } from '../shared/protocol.js';
+import { withoutTokens } from '../shared/printable.js';
+import { closestPermission, isKnownPermission } from './permission-names.js';
 
 const PERMISSION_LEVELS: readonly string[] = ['read', 'write', 'admin'];
 
@@ -15,16 +17,18 @@ export class ConfigFields {
     readonly file: string,
     readonly at: string,
     readonly object: JsonObject,
+    /** What is allowed but likely wrong; shared by every object of one file. */
+    readonly warnings: string[] = [],
   ) {}
 
   /** Reads a nested object and returns fields for it. */
-  static of(file: string, at: string, value: unknown): ConfigFields {
+  static of(file: string, at: string, value: unknown, warnings: string[] = []): ConfigFields {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new ConfigError(
         `config '${file}': ${at || 'the file'} must be a JSON object, got ${describe(value)}`,
       );
     }
-    return new ConfigFields(file, at, value as JsonObject);
+    return new ConfigFields(file, at, value as JsonObject, warnings);
   }
 
   key(name: string): string {
@@ -33,6 +37,12 @@ export class ConfigFields {
 
   fail(name: string, problem: string): never {
     throw new ConfigError(`config '${this.file}': ${this.key(name)} ${problem}`);
+  }
+
+  /** Notes a value that is allowed but likely a mistake; loading goes on. */
+  warn(name: string, problem: string): void {
+    // A key may be anything a file holds, a token pasted in the wrong place too.
+    this.warnings.push(withoutTokens(`config '${this.file}': ${this.key(name)} ${problem}`));
   }
 
   /** Rejects keys this object does not define, catching typos early. */
@@ -85,6 +95,8 @@ export class ConfigFields {
         child.fail(permission, `must be "read", "write" or "admin", got ${describe(level)}`);
       }
       permissions[permission] = level as PermissionLevel;
+      if (!isKnownPermission(permission))
+        child.warn(permission, unknownPermissionProblem(permission));
     }
     if (Object.keys(permissions).length === 0) {
       this.fail(name, 'must name at least one permission, for example { "contents": "read" }');
@@ -94,8 +106,21 @@ export class ConfigFields {
 
   child(name: string): ConfigFields | undefined {
     const value = this.object[name];
-    return value === undefined ? undefined : ConfigFields.of(this.file, this.key(name), value);
+    return value === undefined
+      ? undefined
+      : ConfigFields.of(this.file, this.key(name), value, this.warnings);
   }
+}
+
+/**
+ * A permission name GitHub does not document: a warning, not an error, as
+ * GitHub adds names over time; but a typo fails every mint with a 422 that
+ * names nothing.
+ */
+function unknownPermissionProblem(name: string): string {
+  const meant = closestPermission(name);
+  const guess = meant === undefined ? ';' : `; did you mean "${meant}"?`;
+  return `is not a permission GitHub documents for App tokens${guess} GitHub refuses to mint a token with a name it does not know (HTTP 422); a name it added after this release is fine`;
 }
 
 /** A short, secret-free description of a config value for error messages. */

@@ -117,8 +117,15 @@ export class ConfigReloader {
       );
       needsRestart.push(`auditLog (still writing to '${printable(started.auditLog, 300)}')`);
     }
+    for (const warning of next.warnings) log.warn({ config: next.path }, warning);
+    const warnings = next.warnings.map((warning) => withoutTokens(printable(warning, 1000)));
     this.#current = next;
-    this.#ended({ requestedAtMs, ok: true, ...(needsRestart.length > 0 ? { needsRestart } : {}) });
+    this.#ended({
+      requestedAtMs,
+      ok: true,
+      ...(needsRestart.length > 0 ? { needsRestart } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    });
     log.info(
       { config: next.path, integrations: next.integrations.map(({ name }) => name) },
       'config reloaded',

@@ -36,6 +36,8 @@ export interface DaemonConfig {
   /** Sockets beside --socket, each with its client policy. */
   listeners: ListenerConfig[];
   revokeOnShutdown: boolean;
+  /** What loaded but is likely a mistake (a mistyped permission name): logged, and shown by reload. */
+  warnings: string[];
 }
 
 const TOP_KEYS = [
@@ -121,12 +123,13 @@ function parseHost(fields: ConfigFields): string {
 }
 
 async function parseIntegration(
-  file: string,
+  top: ConfigFields,
   at: string,
   raw: unknown,
   env: Record<string, string | undefined> = {},
 ): Promise<IntegrationConfig> {
-  const fields = ConfigFields.of(file, at, raw);
+  const file = top.file;
+  const fields = ConfigFields.of(file, at, raw, top.warnings);
   const provider = fields.string('provider', '"github-app"');
   const kind = PROVIDER_KINDS[provider];
   if (kind === undefined) {
@@ -149,6 +152,53 @@ async function parseIntegration(
   return integration;
 }
 
+/** The first two integrations with the same `key`, by index; undefined when none. */
+function firstClash(
+  integrations: IntegrationConfig[],
+  key: (integration: IntegrationConfig) => string,
+): [number, number] | undefined {
+  const seen = new Map<string, number>();
+  for (const [index, integration] of integrations.entries()) {
+    const earlier = seen.get(key(integration));
+    if (earlier !== undefined) return [earlier, index];
+    seen.set(key(integration), index);
+  }
+  return undefined;
+}
+
+/**
+ * One host, one integration (which would serve it is otherwise a guess),
+ * and distinct names. Hosts are checked first: two integrations without a
+ * "name" on one host share the default name too, and the host is what is
+ * wrong (found in a trial: the error was about names).
+ */
+function checkDistinct(file: string, list: unknown[], integrations: IntegrationConfig[]): void {
+  const named = (index: number): boolean => (list[index] as { name?: unknown }).name !== undefined;
+  const describeAt = (index: number): string =>
+    named(index)
+      ? `integrations[${index}] ("${integrations[index]!.name}")`
+      : `integrations[${index}]`;
+
+  const sameHost = firstClash(integrations, ({ host }) => host);
+  if (sameHost !== undefined) {
+    const [a, b] = sameHost;
+    throw new ConfigError(
+      `config '${file}': ${describeAt(a)} and ${describeAt(b)} both serve host '${integrations[a]!.host}', and a host takes one integration; remove one, or give each its own "host"`,
+    );
+  }
+  const sameName = firstClash(integrations, ({ name }) => name);
+  if (sameName !== undefined) {
+    const [a, b] = sameName;
+    const { name, provider } = integrations[a]!;
+    const why = sameName.every(named)
+      ? ''
+      : ` (without a "name", an integration is named after its provider, "${provider}")`;
+    throw new ConfigError(
+      `config '${file}': integrations[${a}] and integrations[${b}] are both named "${name}"${why}; give each a distinct "name"`,
+    );
+  }
+}
+
 /** Loads and validates the config file; throws ConfigError naming the bad key. */
 export async function loadConfig(
   path: string,
@@ -167,26 +217,9 @@ export async function loadConfig(
   }
   const integrations: IntegrationConfig[] = [];
   for (const [index, raw] of list.entries()) {
-    integrations.push(await parseIntegration(file, `integrations[${index}]`, raw, env));
+    integrations.push(await parseIntegration(top, `integrations[${index}]`, raw, env));
   }
-  const names = new Set<string>();
-  const hosts = new Map<string, string>();
-  for (const integration of integrations) {
-    if (names.has(integration.name)) {
-      throw new ConfigError(
-        `config '${file}': two integrations are named "${integration.name}"; give each a distinct "name"`,
-      );
-    }
-    names.add(integration.name);
-    // One host, one integration: which would serve it is otherwise a guess.
-    const other = hosts.get(integration.host);
-    if (other !== undefined) {
-      throw new ConfigError(
-        `config '${file}': integrations "${other}" and "${integration.name}" both serve host '${integration.host}'; give each its own "host" (or remove one)`,
-      );
-    }
-    hosts.set(integration.host, integration.name);
-  }
+  checkDistinct(file, list, integrations);
 
   const autostart: unknown = top.object.autostart ?? false;
   if (typeof autostart !== 'boolean') return top.fail('autostart', 'must be true or false');
@@ -198,6 +231,7 @@ export async function loadConfig(
     integrations,
     listeners: parseListeners(top),
     revokeOnShutdown: parseRevokeOnShutdown(top),
+    warnings: top.warnings,
   };
 }
 

@@ -96,8 +96,15 @@ export class CredentialService {
    * Serves a credential. Every outcome is audited, and the audit line is in
    * the file before this resolves or rejects: before the reply leaves.
    */
-  async get(request: GetRequest, context: RequestContext): Promise<WireCredential> {
+  async get(asked: GetRequest, context: RequestContext): Promise<WireCredential> {
     const startedMs = this.#now();
+    // Before anything is audited: a request that names no host is served,
+    // and recorded, as one for the host chosen; refused, it is about no
+    // credential (as a host no integration serves).
+    const request =
+      asked.hostFromDaemon === true
+        ? { ...asked, target: { ...asked.target, host: this.#registry.soleHost() } }
+        : asked;
     let integration: Integration | undefined;
     let scope: ResolvedScope | undefined;
 

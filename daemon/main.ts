@@ -80,6 +80,8 @@ function describeIntegrations(integrations: Integration[]): DaemonStatus['integr
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const log = options.log ?? createDaemonLog(options.env);
   const config = await loadConfig(options.configPath, options.env);
+  // At warn level: `daemon --detach` shows what its daemon warned about.
+  for (const warning of config.warnings) log.warn({ config: config.path }, warning);
 
   const registry = new ProviderRegistry(createIntegrations(config, log));
   const reloader = new ConfigReloader({

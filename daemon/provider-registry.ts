@@ -3,7 +3,7 @@
  * refuses what no integration should serve.
  */
 import { isLoopbackHost, normalizeHost } from '../shared/hosts.js';
-import { NoIntegrationError, RequestDeniedError } from '../shared/errors.js';
+import { BadRequestError, NoIntegrationError, RequestDeniedError } from '../shared/errors.js';
 import type { CredentialTarget } from '../shared/protocol.js';
 import type { IntegrationConfig } from './config.js';
 import type { CredentialProvider } from './provider.js';
@@ -47,6 +47,22 @@ export class ProviderRegistry {
     return [...this.#byHost.values()];
   }
 
+  /**
+   * The host for a request that named none (`token owner/repo` without
+   * --host): the one host an integration serves. With several, which one
+   * is meant is a guess (an owner/repo on two hosts is two repositories),
+   * so the request is refused with the hosts to choose from. Host names are
+   * not secret, and a client on a restricted socket could learn them by
+   * asking for each: they are listed on every socket.
+   */
+  soleHost(): string {
+    const hosts = [...this.#byHost.keys()];
+    if (hosts.length === 1) return hosts[0]!;
+    throw new BadRequestError(
+      `no host was named, and this daemon serves several: ${hosts.join(', ')}; pass --host with one of them, or give a clone URL`,
+    );
+  }
+
   /** The integration serving `target`; throws when none may. */
   route(target: CredentialTarget): Integration {
     // Length-prefixed: no protocol and host can spell another pair's key.
@@ -63,9 +79,13 @@ export class ProviderRegistry {
     const host = normalizeHost(target.protocol, target.host);
     const integration = this.#byHost.get(host);
     if (!integration) {
-      throw new NoIntegrationError(`no integration is configured for host '${host}'`, {
-        hint: 'add one to the broker config, or configure this helper only for the hosts it serves',
-      });
+      // The hosts served, as soleHost() says them: a typo in a host is then plain to see.
+      throw new NoIntegrationError(
+        `no integration is configured for host '${host}' (this daemon serves ${[...this.#byHost.keys()].join(', ')})`,
+        {
+          hint: 'add one to the broker config, or configure this helper only for the hosts it serves',
+        },
+      );
     }
     if (target.protocol === 'https') return integration;
     if (target.protocol === 'http') {

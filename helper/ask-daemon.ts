@@ -4,7 +4,7 @@
  * allows) and the request retried once.
  */
 import { sendRequest } from '../shared/daemon-client.js';
-import { BrokerError, DaemonUnreachableError } from '../shared/errors.js';
+import { BrokerError, DaemonUnreachableError, VersionMismatchError } from '../shared/errors.js';
 import type { Reply, Request } from '../shared/protocol.js';
 
 export type OkReply = Extract<Reply, { ok: true }>;
@@ -18,8 +18,8 @@ export interface AskOptions {
  * The reply's OK form, or its error thrown as a BrokerError. A daemon that
  * finds a status, stop or ping request malformed is of another release (the
  * request holds nothing the user typed): that is no malformed command line
- * (exit 2) but a daemon to restart (exit 1), as for a reply the helper cannot
- * read. A get or erase carries git's or the user's input, which the daemon
+ * (exit 2) but a daemon to restart (exit 1, VERSION_MISMATCH), as for a
+ * reply in another protocol version. A get or erase carries git's or the user's input, which the daemon
  * may rightly call malformed.
  */
 export function unwrapReply(reply: Reply, op?: Request['op']): OkReply {
@@ -29,9 +29,8 @@ export function unwrapReply(reply: Reply, op?: Request['op']): OkReply {
     const fix = /restart the daemon/.test(message)
       ? ''
       : '; helper and daemon must come from the same release: restart the daemon after upgrading';
-    throw new DaemonUnreachableError(
+    throw new VersionMismatchError(
       `the broker daemon did not accept the '${op}' request: ${message}${fix}`,
-      { quit: true },
     );
   }
   throw new BrokerError(code, message, hint === undefined ? { quit } : { hint, quit });

@@ -3,10 +3,12 @@
  * and `erase` never load yargs.
  */
 import yargs, { type Argv } from 'yargs';
+import { closestWord } from '../shared/closest-word.js';
 import { BrokerError } from '../shared/errors.js';
 import { printable } from '../shared/printable.js';
 import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
 import { VERSION } from '../shared/version.js';
+import { COMMAND_NAMES, COMMAND_WORD_LIST, COMMAND_WORDS } from './command-names.js';
 import { configureGit, type GitConfigScope } from './commands/configure.js';
 import { runDaemonCommand, showStatus, stopDaemon } from './commands/daemon-commands.js';
 import { reloadDaemon } from './commands/reload.js';
@@ -17,7 +19,7 @@ import { examples } from './help-examples.js';
 const print = (text: string): void => void process.stdout.write(text);
 
 const CONFIG_HELP =
-  'config file (default: $GIT_CREDENTIAL_BROKER_CONFIG, else git-credential-broker/config.json in $XDG_CONFIG_HOME or ~/.config)';
+  'config file (default: $GIT_CREDENTIAL_BROKER_CONFIG, else git-credential-broker/config.json in $XDG_CONFIG_HOME or ~/.config; that variable set but empty is refused)';
 
 function socketOf(args: { socket?: string | undefined }): string {
   return resolveSocketPath(process.env, args.socket);
@@ -27,30 +29,48 @@ function withConfig<T>(command: Argv<T>) {
   return command.option('config', { type: 'string', requiresArg: true, describe: CONFIG_HELP });
 }
 
-/** The command a command line names: its first word that is neither an option nor --socket's value. */
+/** Options whose value is the next word, when not given as --name=value. */
+const VALUE_OPTIONS: ReadonlySet<string> = new Set([
+  '--socket',
+  '--config',
+  '--host',
+  '--permission',
+]);
+
+/** The command a command line names: its first word that is neither an option nor an option's value. */
 function commandWord(argv: string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
-    if (word === '--socket') i++;
+    if (VALUE_OPTIONS.has(word)) i++;
     else if (!word.startsWith('-')) return word;
   }
   return undefined;
 }
 
-/** Every command, in the order the help lists them. */
-export const COMMAND_NAMES = [
-  'daemon',
-  'stop',
-  'reload',
-  'status',
-  'configure',
-  'token',
-  'get',
-  'store',
-  'erase',
-] as const;
+export { COMMAND_NAMES };
 
 const COMMANDS: ReadonlySet<string> = new Set(COMMAND_NAMES);
+
+/**
+ * Refuses a command line that names no command we have, in our words:
+ * yargs said "Did you mean status?" and nothing of the word typed, or
+ * "Unknown argument: frob". Exit 2. A command line with one of our
+ * commands in it is left to yargs, which names the stray word. An action
+ * of a later git never reaches this (git-invocation.ts ignores it).
+ */
+function refuseUnknownCommand(argv: string[]): void {
+  const word = commandWord(argv);
+  if (word === undefined || COMMAND_WORDS.has(word)) return;
+  if (argv.some((other) => COMMAND_WORDS.has(other))) return;
+  const suggestion = closestWord(word, COMMAND_WORD_LIST);
+  const help = `${PROGRAM} --help for the commands`;
+  throw new BrokerError(
+    'BAD_REQUEST',
+    suggestion === undefined
+      ? `unknown command '${printable(word, 100)}'; run ${help}`
+      : `unknown command '${printable(word, 100)}'; did you mean '${suggestion}'? Run ${help}`,
+  );
+}
 
 /** The help that explains a mistake: the command's own, when one was named. */
 function helpFor(argv: string[]): string {
@@ -135,16 +155,18 @@ function jsonForFailure(argv: string[], error: unknown, commandLineFault: boolea
 }
 
 export async function runCli(argv: string[]): Promise<number> {
-  let commandLineFault = false;
+  // Until yargs runs a handler, whatever fails is the command line's fault.
+  let commandLineFault = true;
   try {
     // yargs would take what follows as stray words and do nothing.
     if (argv.includes('--')) {
-      commandLineFault = true;
       throw new BrokerError(
         'BAD_REQUEST',
         `'--' is not used by ${PROGRAM}; see '${PROGRAM} --help'`,
       );
     }
+    refuseUnknownCommand(argv);
+    commandLineFault = false;
     await yargs(argv)
       // An option given twice takes its last value, as in most tools (found in
       // review: the array reached code expecting a string: TypeError, exit 1).
@@ -166,7 +188,7 @@ export async function runCli(argv: string[]): Promise<number> {
         type: 'string',
         requiresArg: true,
         describe:
-          'daemon socket (default: $GIT_CREDENTIAL_BROKER_SOCKET, else under $XDG_RUNTIME_DIR or ~/.cache)',
+          'daemon socket (default: $GIT_CREDENTIAL_BROKER_SOCKET, else under $XDG_RUNTIME_DIR or ~/.cache; that variable set but empty is refused)',
       })
       .command(
         'daemon',
@@ -302,9 +324,8 @@ export async function runCli(argv: string[]): Promise<number> {
             .option('host', {
               type: 'string',
               requiresArg: true,
-              default: 'github.com',
               describe:
-                'host for an owner/repo argument, or its URL (http://127.0.0.1:8080 for plain http on loopback)',
+                'host for an owner/repo argument, or its URL (http://127.0.0.1:8080 for plain http on loopback); default: the one host the daemon serves',
             })
             .option('permission', {
               type: 'string',
@@ -320,12 +341,19 @@ export async function runCli(argv: string[]): Promise<number> {
             })
             .epilog(
               examples([
-                ['$0 token acme/widgets', 'the raw token, on one line'],
+                [
+                  '$0 token acme/widgets',
+                  'the raw token, on one line, for the host the daemon serves',
+                ],
                 [
                   '$0 token acme/widgets --permission contents=read --json',
                   'read-only, with expiry and grants',
                 ],
-                ['$0 token https://ghe.example.com/acme/widgets.git', 'another host, by URL'],
+                [
+                  '$0 token acme/widgets --host ghe.example.com',
+                  'one host of several the daemon serves',
+                ],
+                ['$0 token https://ghe.example.com/acme/widgets.git', 'the same, by URL'],
                 [
                   '$0 token acme/widgets --host http://127.0.0.1:8080',
                   'a server on this machine that serves git over plain http',
@@ -354,7 +382,6 @@ export async function runCli(argv: string[]): Promise<number> {
         ),
       )
       .demandCommand(1, 'name a command')
-      .recommendCommands()
       .strict()
       // Piped into a pager or a file, help is read at a width no one knows: 80.
       .wrap(Math.min(100, process.stdout.columns ?? 80))

@@ -5,25 +5,52 @@
  * helper's git path; yargs and the daemon stay out of it.
  */
 import { readSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { closestWord } from '../shared/closest-word.js';
 import { BadRequestError, toBrokerError } from '../shared/errors.js';
 import { resolveSocketPath } from '../shared/paths.js';
+import { COMMAND_WORD_LIST, COMMAND_WORDS } from './command-names.js';
 import { exitCodeOf, runGitAction, PROGRAM, type GitAction } from './git-actions.js';
 
 const GIT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
 
-export interface GitInvocation {
-  action: GitAction;
-  socket?: string;
+export type GitInvocation =
+  | { action: GitAction; socket?: string }
+  /** An action git added after this release: helpers are to ignore it, silently. */
+  | { action: 'ignore' };
+
+/**
+ * Whether `word`, the one word git appended to the helper command, is an
+ * action of a later git. gitcredentials(7): "If a helper receives any other
+ * operation, it should silently ignore the request. This leaves room for
+ * future operations to be added". Git names its actions with lowercase
+ * words and always gives the helper a pipe on stdin, never a terminal; and
+ * no git action will be a slip away from one of our commands. Anything else
+ * is a person's mistyped command, which cli.ts refuses with a suggestion.
+ * A script that runs an unknown command, far from any of ours, with stdin
+ * not a terminal looks exactly like git here, and is ignored too.
+ */
+function isLaterGitAction(word: string, stdinIsTerminal: () => boolean): boolean {
+  return (
+    /^[a-z]+(?:-[a-z]+)*$/.test(word) &&
+    !COMMAND_WORDS.has(word) &&
+    closestWord(word, COMMAND_WORD_LIST) === undefined &&
+    !stdinIsTerminal()
+  );
 }
 
 /**
  * Git appends the action to the configured helper command, so options the
  * user wrote in `credential.helper` come first: `--socket PATH get`. People
  * trying the helper by hand also write `get --socket PATH`: both are taken.
- * Anything else is not a git invocation: undefined (the command line then
- * refuses it with a reason).
+ * An action of a later git, in the form git gives it (`[--socket PATH]
+ * ACTION`), is to be ignored. Anything else is not a git invocation:
+ * undefined (the command line then refuses it with a reason).
  */
-export function parseGitInvocation(argv: string[]): GitInvocation | undefined {
+export function parseGitInvocation(
+  argv: string[],
+  stdinIsTerminal: () => boolean = () => isatty(0),
+): GitInvocation | undefined {
   let action: GitAction | undefined;
   let socket: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -31,6 +58,12 @@ export function parseGitInvocation(argv: string[]): GitInvocation | undefined {
     if (GIT_ACTIONS.has(word)) {
       if (action !== undefined) return undefined;
       action = word as GitAction;
+    } else if (
+      i === argv.length - 1 &&
+      action === undefined &&
+      isLaterGitAction(word, stdinIsTerminal)
+    ) {
+      return { action: 'ignore' };
     } else if (word.startsWith('--socket=')) {
       if (socket !== undefined) return undefined;
       socket = word.slice('--socket='.length);
@@ -78,6 +111,8 @@ function readInput(): string {
 
 /** Runs what git asked for; resolves with the exit code. */
 export async function runGitInvocation(invocation: GitInvocation): Promise<number> {
+  // Not even its input is read: git ignores SIGPIPE while writing it.
+  if (invocation.action === 'ignore') return 0;
   let socketPath: string;
   try {
     socketPath = resolveSocketPath(process.env, invocation.socket);

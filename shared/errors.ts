@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'CONFIG'
   | 'GITHUB_API'
   | 'DAEMON_UNREACHABLE'
+  | 'VERSION_MISMATCH'
   | 'DENIED'
   | 'BAD_REQUEST'
   | 'NO_INTEGRATION'
@@ -78,6 +79,17 @@ export class DaemonUnreachableError extends BrokerError {
   constructor(message: string, options: BrokerErrorOptions & { noDaemon?: boolean } = {}) {
     super('DAEMON_UNREACHABLE', message, options);
     this.noDaemon = options.noDaemon ?? false;
+  }
+}
+
+/**
+ * A broker daemon answered, but it is of another release than this helper
+ * and cannot serve what was asked (a daemon left running after an
+ * upgrade): it is running, and restarting it is the fix.
+ */
+export class VersionMismatchError extends BrokerError {
+  constructor(message: string, options: BrokerErrorOptions = {}) {
+    super('VERSION_MISMATCH', message, { quit: true, ...options });
   }
 }
 

@@ -23,6 +23,28 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+/**
+ * One of the broker's own variables, undefined when unset. Set but empty
+ * (or blank) is refused rather than read as unset, as curl and git mostly
+ * do: a broker that silently used the default config or socket would hand
+ * out the tokens, or obey the policies, of another configuration than the
+ * one meant, and an empty value is nearly always a variable a script or
+ * compose file meant to fill in. `--config ''` and `--socket ''` are
+ * refused for the same reason.
+ */
+function brokerVariable(
+  env: Env,
+  name: string,
+  what: string,
+  fallback: () => string,
+): string | undefined {
+  const value = env[name];
+  if (value === undefined || value.trim() !== '') return value;
+  throw new ConfigError(
+    `${name} is set but empty; set it to the ${what}, or unset it (unset ${name}) to use the default, '${fallback()}'`,
+  );
+}
+
 function home(env: Env): string {
   return nonEmpty(env.HOME) ?? homedir();
 }
@@ -31,6 +53,7 @@ function home(env: Env): string {
  * The daemon's socket: `--socket`, else $GIT_CREDENTIAL_BROKER_SOCKET, else
  * $XDG_RUNTIME_DIR/git-credential-broker/daemon.sock, else
  * $XDG_CACHE_HOME (default ~/.cache)/git-credential-broker/daemon.sock.
+ * The variable set but empty is refused (ConfigError).
  */
 export function resolveSocketPath(env: Env, flag?: string): string {
   // `--socket=` with nothing after it is a mistake, not "use the default";
@@ -39,14 +62,16 @@ export function resolveSocketPath(env: Env, flag?: string): string {
   if (flag !== undefined && flag.trim() === '') {
     throw new BadRequestError(`--socket was given an empty path; give the daemon's socket path`);
   }
-  const path =
-    nonEmpty(flag) ??
-    nonEmpty(env[SOCKET_ENV]) ??
+  const fallback = (): string =>
     join(
       nonEmpty(env.XDG_RUNTIME_DIR) ?? nonEmpty(env.XDG_CACHE_HOME) ?? join(home(env), '.cache'),
       APP_DIR,
       'daemon.sock',
     );
+  const path =
+    nonEmpty(flag) ??
+    brokerVariable(env, SOCKET_ENV, "daemon's socket path", fallback) ??
+    fallback();
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
     const Fault = nonEmpty(flag) === undefined ? ConfigError : BadRequestError;
     throw new Fault(
@@ -70,6 +95,7 @@ export function asSocketPath(path: string): string {
 /**
  * The configuration file: `--config`, else $GIT_CREDENTIAL_BROKER_CONFIG,
  * else $XDG_CONFIG_HOME (default ~/.config)/git-credential-broker/config.json.
+ * The variable set but empty is refused (ConfigError).
  */
 export function resolveConfigPath(env: Env, flag?: string): string {
   // As for --socket: `--config=` with nothing after it is a mistake, and
@@ -77,10 +103,10 @@ export function resolveConfigPath(env: Env, flag?: string): string {
   if (flag !== undefined && flag.trim() === '') {
     throw new BadRequestError(`--config was given an empty path; give the config file's path`);
   }
+  const fallback = (): string =>
+    join(nonEmpty(env.XDG_CONFIG_HOME) ?? join(home(env), '.config'), APP_DIR, 'config.json');
   return (
-    nonEmpty(flag) ??
-    nonEmpty(env[CONFIG_ENV]) ??
-    join(nonEmpty(env.XDG_CONFIG_HOME) ?? join(home(env), '.config'), APP_DIR, 'config.json')
+    nonEmpty(flag) ?? brokerVariable(env, CONFIG_ENV, "config file's path", fallback) ?? fallback()
   );
 }
 

@@ -7,7 +7,13 @@
  * closes the connection. Every message carries `v`, the protocol version;
  * a daemon answers a version it does not speak with a BAD_REQUEST reply.
  */
-import { BadRequestError, BrokerError, DaemonUnreachableError, type ErrorCode } from './errors.js';
+import {
+  BadRequestError,
+  BrokerError,
+  DaemonUnreachableError,
+  VersionMismatchError,
+  type ErrorCode,
+} from './errors.js';
 import { withoutTokens } from './printable.js';
 import { MAX_PATH_LENGTH } from './paths-text.js';
 
@@ -47,6 +53,15 @@ export interface GetRequest {
   target: CredentialTarget;
   /** Narrower permissions than the integration's default, if wanted. */
   permissions?: Permissions;
+  /**
+   * True when the user named no host (`token owner/repo` without --host):
+   * the daemon serves the request on the one host it has an integration
+   * for, in place of `target.host`, and refuses it, naming its hosts, when
+   * it has several. `target.host` then holds the client's fallback
+   * (github.com), which a daemon from before this field, ignoring it,
+   * serves as it always did: the protocol version stays.
+   */
+  hostFromDaemon?: true;
   requester: Requester;
 }
 
@@ -158,6 +173,8 @@ export interface ReloadOutcome {
   error?: string;
   /** Changes in the new config that take effect only on restart. */
   needsRestart?: string[];
+  /** What the new config holds that is allowed but likely a mistake (a mistyped permission name). */
+  warnings?: string[];
 }
 
 /** A credential as the daemon hands it to the helper. */
@@ -324,6 +341,10 @@ export function parseRequest(line: string): Request {
       };
       const permissions = parsePermissions(value.permissions);
       if (permissions !== undefined) request.permissions = permissions;
+      if (value.hostFromDaemon === true) request.hostFromDaemon = true;
+      else if (value.hostFromDaemon !== undefined) {
+        throw new BadRequestError('malformed request: hostFromDaemon must be true or absent');
+      }
       return request;
     }
     case 'erase': {
@@ -348,26 +369,41 @@ export function parseRequest(line: string): Request {
  * and nearly always a daemon from another release still running after an
  * upgrade. Git should stop (quit), and the user restart the daemon.
  */
-function unreadableReply(reason: string): DaemonUnreachableError {
+function unreadableReply(reason: string, otherRelease: boolean): BrokerError {
   const fix = /restart the daemon/.test(reason)
     ? ''
     : '; helper and daemon must come from the same release: restart the daemon after upgrading (git-credential-broker stop, then start it again)';
-  return new DaemonUnreachableError(`cannot read the broker daemon's reply: ${reason}${fix}`, {
-    quit: true,
-  });
+  const message = `cannot read the broker daemon's reply: ${reason}${fix}`;
+  return otherRelease
+    ? new VersionMismatchError(message)
+    : new DaemonUnreachableError(message, { quit: true });
 }
 
-/** Parses one reply line; throws DaemonUnreachableError (quit) when it is not a reply. */
+/** A reply in another version of this protocol: a broker daemon of another release. */
+function isOtherVersion(line: string): boolean {
+  try {
+    const value: unknown = JSON.parse(line);
+    return isRecord(value) && typeof value.v === 'number' && value.v !== PROTOCOL_VERSION;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parses one reply line; throws VersionMismatchError when it is a reply of
+ * another protocol version, DaemonUnreachableError when it is no reply
+ * (both quit).
+ */
 export function parseReply(line: string): Reply {
   let value: Record<string, unknown>;
   try {
     value = parseLine(line, 'reply from the daemon');
   } catch (error) {
-    throw unreadableReply((error as Error).message);
+    throw unreadableReply((error as Error).message, isOtherVersion(line));
   }
   if (value.ok === true) return value as Reply;
   if (value.ok === false && isRecord(value.error) && typeof value.error.message === 'string') {
     return value as Reply;
   }
-  throw unreadableReply('malformed reply from the daemon: missing ok or error');
+  throw unreadableReply('malformed reply from the daemon: missing ok or error', false);
 }

@@ -38,6 +38,12 @@ export interface GitHubAppOptions {
   privateKeyPem: string;
   apiBaseUrl: string;
   permissions: Permissions;
+  /**
+   * Where the config sets `permissions`, for errors: `"permissions" of
+   * integration "github" (host github.com) in the broker config`. Set when
+   * the provider is made, not read from the file.
+   */
+  permissionsKey?: string;
   /** Lowercase account names tokens may be minted for; undefined allows any. */
   owners?: string[];
   /** Overrides of the GitHub call policy (timeout, attempts); see github-retry.ts. */
@@ -184,6 +190,7 @@ export const githubAppKind: ProviderKind = {
   create(integration, deps) {
     const options = integration.options as GitHubAppOptions;
     if (options.privateKeyWarning !== undefined) deps.log.warn(options.privateKeyWarning);
-    return new GitHubAppProvider(options, deps);
+    const permissionsKey = `"permissions" of integration "${integration.name}" (host ${integration.host}) in the broker config`;
+    return new GitHubAppProvider({ ...options, permissionsKey }, deps);
   },
 };

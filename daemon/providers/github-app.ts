@@ -197,10 +197,14 @@ export class GitHubAppProvider implements CredentialProvider {
       const asked = Object.entries(scope.permissions)
         .map(([name, level]) => `${name}:${level}`)
         .join(',');
-      throw mapGitHubError(
-        error,
-        this.#callContext(`minting a token for '${repository.key}' with permissions ${asked}`),
-      );
+      throw mapGitHubError(error, {
+        ...this.#callContext(`minting a token for '${repository.key}' with permissions ${asked}`),
+        permissions: {
+          asked: scope.permissions,
+          configKey:
+            this.#options.permissionsKey ?? `the integration's "permissions" in the broker config`,
+        },
+      });
     }
 
     const minted = readMintResponse(data, {

@@ -11,6 +11,8 @@ import {
 } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
 import { ProxyTunnelError } from './proxy-tunnel.js';
+import type { Permissions } from '../../shared/protocol.js';
+import { closestPermission, isKnownPermission } from '../permission-names.js';
 
 interface HttpErrorLike {
   status?: unknown;
@@ -26,6 +28,8 @@ export interface GitHubCallContext {
   apiBaseUrl: string;
   /** `host:port` of the proxy calls go through, if any. */
   proxy?: string;
+  /** For a mint: the permissions asked, and where the config sets their names. */
+  permissions?: { asked: Permissions; configKey: string };
 }
 
 /** The proxy's refusal or failure behind a failed call, however deeply wrapped. */
@@ -36,6 +40,26 @@ function proxyFailure(error: unknown): ProxyTunnelError | undefined {
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/**
+ * What to check when GitHub refuses a mint as unprocessable (422): it does
+ * not say which repository or permission it did not like. A name GitHub
+ * does not document is the likeliest (a typo), and every name asked comes
+ * from the integration's "permissions" (a request may only narrow them).
+ */
+function unprocessableFix(context: GitHubCallContext): string {
+  const { permissions } = context;
+  const unknown = Object.keys(permissions?.asked ?? {}).filter((name) => !isKnownPermission(name));
+  if (permissions !== undefined && unknown.length > 0) {
+    const names = unknown.map((name) => {
+      const meant = closestPermission(name);
+      return `'${name}'${meant === undefined ? '' : ` (did you mean '${meant}'?)`}`;
+    });
+    return `${names.join(', ')} ${names.length === 1 ? 'is not a permission' : 'are not permissions'} GitHub documents for App tokens; check ${permissions.configKey}`;
+  }
+  const check = permissions === undefined ? '' : ` (${permissions.configKey})`;
+  return `the repository must be one the App is installed on, and the permissions${check} within what the installation was granted`;
 }
 
 function githubMessage(error: HttpErrorLike): string {
@@ -103,7 +127,7 @@ export function mapGitHubError(error: unknown, context: GitHubCallContext): Brok
   }
   if (status === 422) {
     return new RequestDeniedError(
-      `GitHub refused while ${context.action} (${said}); the repository must be one the App is installed on, and the permissions within what the installation was granted`,
+      `GitHub refused while ${context.action} (${said}); ${unprocessableFix(context)}`,
       { cause: error },
     );
   }

@@ -9,6 +9,7 @@ import {
   ConfigError,
   DaemonUnreachableError,
   toBrokerError,
+  VersionMismatchError,
 } from '../../shared/errors.js';
 import { printable, shellQuote } from '../../shared/printable.js';
 import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
@@ -17,6 +18,7 @@ import { VERSION } from '../../shared/version.js';
 import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { daemonAnswers, launchDaemon } from '../daemon-launcher.js';
 import { formatStatus } from './format-status.js';
+import { otherRelease } from './other-release.js';
 import { checkBrokerDaemon, socketHolder } from './socket-holder.js';
 
 export async function runDaemonCommand(options: {
@@ -184,7 +186,8 @@ export function processExists(pid: number): boolean {
 /**
  * `status`: with --json, a JSON object on stdout whatever happens, so a
  * script always has one to read: `running` says whether a daemon answered,
- * and `error` why there is no status.
+ * `versionMismatch` whether it is of another release than this command
+ * (`helperVersion`), and `error` why there is no status.
  */
 export async function showStatus(
   socketFlag: string | undefined,
@@ -201,21 +204,33 @@ export async function showStatus(
     if (typeof status !== 'object' || status === null || Array.isArray(status)) {
       throw new BrokerError('INTERNAL', 'the daemon answered without a status');
     }
+    const ours = {
+      running: true,
+      versionMismatch: status.version !== VERSION,
+      helperVersion: VERSION,
+    };
     // First in the object, and not something the daemon's answer can change.
-    const report = { running: true, ...status };
-    report.running = true;
+    const report = { ...ours, ...status, ...ours };
     print(json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(status));
   } catch (error) {
+    let failure = toBrokerError(error, 'helper');
+    let release:
+      { versionMismatch: true; version: string | null; helperVersion: string } | undefined;
+    if (failure instanceof VersionMismatchError && socketPath !== undefined) {
+      const other = await otherRelease(socketPath, failure);
+      failure = other.error;
+      release = { versionMismatch: true, version: other.version, helperVersion: VERSION };
+    }
     if (json) {
-      const failure = toBrokerError(error, 'helper');
       const report = {
-        running: answered,
+        running: answered || release !== undefined,
+        ...release,
         socket: socketPath ?? socketFlag ?? null,
         error: printable(failure.message, 2000),
         code: failure.code,
       };
       print(`${JSON.stringify(report, null, 2)}\n`);
     }
-    throw error;
+    throw release === undefined ? error : failure;
   }
 }

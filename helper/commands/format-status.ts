@@ -2,6 +2,7 @@
  * What `status` prints for a person: the daemon's status, one fact a line.
  */
 import type { DaemonStatus, ReloadOutcome, StatusApi } from '../../shared/protocol.js';
+import { VERSION } from '../../shared/version.js';
 
 function duration(ms: number): string {
   if (ms <= 0) return 'expired';
@@ -18,7 +19,15 @@ function describeReload(reload: ReloadOutcome, nowMs: number): string {
   const restart = reload.needsRestart?.length
     ? `; needs a restart for: ${reload.needsRestart.join('; ')}`
     : '';
-  return `ok ${when}${restart}`;
+  const warnings = (reload.warnings ?? []).map((warning) => `\n  warning: ${warning}`).join('');
+  return `ok ${when}${restart}${warnings}`;
+}
+
+/** A daemon of another release that still answers status: it works, but is not this one. */
+function otherVersion(version: string): string {
+  return version === VERSION
+    ? ''
+    : ` (another release: this command is ${VERSION}; restart the daemon to run it)`;
 }
 
 /** Where an integration's API calls go: its origin, and the proxy or why none. */
@@ -37,7 +46,7 @@ function describeApi(api: StatusApi): string {
 /** Human-readable status; never shows a secret (the daemon sends none). */
 export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
   const lines = [
-    `daemon:       running, version ${status.version}, pid ${status.pid}, up ${duration(nowMs - status.startedAtMs)}`,
+    `daemon:       running, version ${status.version}${otherVersion(status.version)}, pid ${status.pid}, up ${duration(nowMs - status.startedAtMs)}`,
     `socket:       ${status.socket}`,
     `config:       ${status.config}`,
     `audit log:    ${status.auditLog}${status.auditLogFailing === true ? ' (FAILING: writes fail, so no credential is served; the daemon log says why)' : ''}`,

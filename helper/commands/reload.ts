@@ -49,6 +49,8 @@ export async function reloadDaemon(
   const outcome = await reloadAfter(socketPath, sentAtMs);
   const daemon = `the broker daemon (pid ${status.pid}) on '${socketPath}'`;
   const config = `'${printable(status.config, 300)}'`;
+  // Shown whatever else is said: the new config is in use with them.
+  for (const warning of outcome?.warnings ?? []) print(`warning: ${printable(warning, 1000)}\n`);
   if (outcome === undefined) {
     throw new ConfigError(
       `sent SIGHUP to ${daemon}, which did not say within ${RELOAD_WAIT_MS / 1000} s how the reload went; its log says`,

@@ -1,5 +1,6 @@
 /** Turns `owner/repo` or a clone URL from the command line into a target. */
 import { BrokerError } from '../../shared/errors.js';
+import { normalizeHost } from '../../shared/hosts.js';
 import { printable } from '../../shared/printable.js';
 import type { CredentialTarget } from '../../shared/protocol.js';
 import { parseCredentialInput } from '../credential-protocol.js';
@@ -69,4 +70,38 @@ export function targetFromArgument(argument: string, hostOption: string): Creden
   }
   const { protocol, host } = parseHostOption(hostOption);
   return { protocol, host, path: argument };
+}
+
+/** The host an owner/repo argument names when --host does not, for a daemon that predates choosing. */
+export const FALLBACK_HOST = 'github.com';
+
+export interface TokenTarget {
+  target: CredentialTarget;
+  /** True for owner/repo without --host: the daemon serves it on its one host. */
+  hostFromDaemon: boolean;
+}
+
+/**
+ * `token`'s argument and --host. Without --host, an owner/repo argument is
+ * served on the one host the daemon has an integration for (found in a
+ * trial: it meant github.com even to a daemon that serves only a GitHub
+ * Enterprise Server). A --host that names another host than the clone URL
+ * beside it is refused: one of the two is a mistake, and it was ignored.
+ */
+export function tokenTarget(argument: string, hostOption: string | undefined): TokenTarget {
+  const target = targetFromArgument(argument, hostOption ?? FALLBACK_HOST);
+  const isUrl = argument.includes('://');
+  if (isUrl && hostOption !== undefined) {
+    const { protocol, host } = parseHostOption(hostOption);
+    const same =
+      protocol === target.protocol.toLowerCase() &&
+      normalizeHost(protocol, host) === normalizeHost(protocol, target.host);
+    if (!same) {
+      throw new BrokerError(
+        'BAD_REQUEST',
+        `--host '${protocol}://${host}' and the clone URL's '${target.protocol}://${printable(target.host, 200)}' differ; the URL names its host, so leave --host out (it is for an owner/repository argument)`,
+      );
+    }
+  }
+  return { target, hostFromDaemon: hostOption === undefined && !isUrl };
 }

@@ -7,7 +7,7 @@ import { printable } from '../../shared/printable.js';
 import { PROTOCOL_VERSION, type PermissionLevel, type Permissions } from '../../shared/protocol.js';
 import { askDaemon } from '../ask-daemon.js';
 import { requester } from '../git-actions.js';
-import { targetFromArgument } from './target-argument.js';
+import { tokenTarget } from './target-argument.js';
 
 export function parsePermissionFlags(flags: string[]): Permissions | undefined {
   if (flags.length === 0) return undefined;
@@ -36,12 +36,13 @@ export function parsePermissionFlags(flags: string[]): Permissions | undefined {
 export async function printToken(options: {
   socketPath: string;
   repository: string;
-  host: string;
+  /** Undefined: the daemon's one host, for an owner/repo argument. */
+  host: string | undefined;
   permissions: string[];
   json: boolean;
   print: (text: string) => void;
 }): Promise<void> {
-  const target = targetFromArgument(options.repository, options.host);
+  const { target, hostFromDaemon } = tokenTarget(options.repository, options.host);
   const permissions = parsePermissionFlags(options.permissions);
   const reply = await askDaemon(
     options.socketPath,
@@ -51,6 +52,7 @@ export async function printToken(options: {
       target,
       requester: requester(),
       ...(permissions === undefined ? {} : { permissions }),
+      ...(hostFromDaemon ? { hostFromDaemon } : {}),
     },
     { autostart: true },
   ).catch((error: unknown) => {

@@ -50,6 +50,46 @@ t.test(
   },
 );
 
+t.test(
+  'a permission name GitHub does not document loads with a warning naming the key and the likely name',
+  async (t) => {
+    // Found in a trial: "content" for "contents" failed only at mint time,
+    // with GitHub's 422, which names no permission.
+    const dir = keyDir(t);
+    const file = join(dir, 'broker.json');
+
+    const config = await loadConfig(
+      writeConfig(dir, {
+        integrations: [{ ...integration, permissions: { content: 'read', issues: 'write' } }],
+        listeners: [
+          { socket: 'ci.sock', permissions: { contents: 'read', zzz_new_thing: 'read' } },
+        ],
+      }),
+      {},
+    );
+    const clean = await loadConfig(
+      writeConfig(dir, {
+        integrations: [{ ...integration, permissions: { contents: 'read', issues: 'write' } }],
+      }),
+      {},
+    );
+
+    t.same(
+      (config.integrations[0]!.options as GitHubAppOptions).permissions,
+      {
+        content: 'read',
+        issues: 'write',
+      },
+      'kept as written: GitHub adds names over time',
+    );
+    t.same(config.warnings, [
+      `config '${file}': integrations[0].permissions.content is not a permission GitHub documents for App tokens; did you mean "contents"? GitHub refuses to mint a token with a name it does not know (HTTP 422); a name it added after this release is fine`,
+      `config '${file}': listeners[0].permissions.zzz_new_thing is not a permission GitHub documents for App tokens; GitHub refuses to mint a token with a name it does not know (HTTP 422); a name it added after this release is fine`,
+    ]);
+    t.same(clean.warnings, []);
+  },
+);
+
 t.test('errors name the key, the bad value and the fix', async (t) => {
   const dir = keyDir(t);
   const cases: [unknown, RegExp][] = [
@@ -88,7 +128,34 @@ t.test('errors name the key, the bad value and the fix', async (t) => {
       { integrations: [{ ...integration, cacheTtlSeconds: -5 }] },
       /cacheTtlSeconds must be a positive whole number, got -5/,
     ],
-    [{ integrations: [integration, integration] }, /two integrations are named "github-app"/],
+    // Found in a trial: two without a name on one host were told about names.
+    [
+      { integrations: [integration, integration] },
+      /: integrations\[0\] and integrations\[1\] both serve host 'github\.com', and a host takes one integration; remove one, or give each its own "host"$/,
+    ],
+    [
+      {
+        integrations: [
+          integration,
+          { ...integration, host: 'ghe.example.com', apiBaseUrl: 'https://ghe.example.com/api/v3' },
+        ],
+      },
+      /: integrations\[0\] and integrations\[1\] are both named "github-app" \(without a "name", an integration is named after its provider, "github-app"\); give each a distinct "name"$/,
+    ],
+    [
+      {
+        integrations: [
+          { ...integration, name: 'one' },
+          {
+            ...integration,
+            name: 'one',
+            host: 'ghe.example.com',
+            apiBaseUrl: 'https://ghe.example.com/api/v3',
+          },
+        ],
+      },
+      /: integrations\[0\] and integrations\[1\] are both named "one"; give each a distinct "name"$/,
+    ],
     [
       { integrations: [{ ...integration, host: 'github.com.:443' }] },
       /host must be written without a trailing dot or a default port \(:443, :80\), as "github\.com"/,
@@ -99,7 +166,7 @@ t.test('errors name the key, the bad value and the fix', async (t) => {
     ],
     [
       { integrations: [integration, { ...integration, name: 'second' }] },
-      /integrations "github-app" and "second" both serve host 'github\.com'; give each its own "host"/,
+      /integrations\[0\] and integrations\[1\] \("second"\) both serve host 'github\.com'/,
     ],
     [
       '{\n  "auditLog": "x"\n  "integrations": []\n}',

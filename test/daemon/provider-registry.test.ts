@@ -59,3 +59,27 @@ t.test('routes are remembered, and the answer stays the one routing gives', asyn
   t.equal(route('https', 'git.example'), replacement, 'the new integration after a reload');
   t.throws(() => route('http', '127.0.0.1:8080'), { code: 'NO_INTEGRATION' });
 });
+
+t.test(
+  'a request naming no host goes to the one host served, or is refused with the hosts',
+  async (t) => {
+    const one = new ProviderRegistry([integrationFor('ghe.example.com', 'ghe')]);
+    const two = new ProviderRegistry([
+      integrationFor('ghe.example.com', 'ghe'),
+      integrationFor('github.com', 'github'),
+    ]);
+
+    t.equal(one.soleHost(), 'ghe.example.com');
+    t.throws(() => two.soleHost(), {
+      code: 'BAD_REQUEST',
+      message:
+        'no host was named, and this daemon serves several: ghe.example.com, github.com; pass --host with one of them, or give a clone URL',
+    });
+    // A host no integration serves is refused with the ones served, a typo plain to see.
+    t.throws(() => two.route({ protocol: 'https', host: 'ghe.exmaple.com', path: 'a/b' }), {
+      code: 'NO_INTEGRATION',
+      message:
+        "no integration is configured for host 'ghe.exmaple.com' (this daemon serves ghe.example.com, github.com)",
+    });
+  },
+);

@@ -121,10 +121,21 @@ t.test('an unknown command or option names itself and points at --help', async (
   const w = await world(t);
 
   const unknown = await cli(w, ['frobnicate']);
+  const typo = await cli(w, ['stauts', '--json']);
   const help = await runHelper(['token', '--help'], '', w.env);
 
+  // Found in a trial: yargs said "Did you mean status?", not what was typed.
   t.equal(unknown.code, 2);
-  t.match(unknown.stderr, /frobnicate.*see 'git-credential-broker --help'/);
+  t.equal(
+    unknown.stderr,
+    "git-credential-broker: unknown command 'frobnicate'; run git-credential-broker --help for the commands\n",
+  );
+  t.equal(typo.code, 2);
+  t.equal(
+    typo.stderr,
+    "git-credential-broker: unknown command 'stauts'; did you mean 'status'? Run git-credential-broker --help for the commands\n",
+  );
+  t.equal(typo.stdout, '');
   t.match(help.stdout, /Examples:/);
   t.match(help.stdout, /--permission contents=read/);
 

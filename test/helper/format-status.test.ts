@@ -56,6 +56,16 @@ t.test('status says how the last reload went, once there was one', async (t) => 
     }),
     /^last reload: +ok 1m0s ago; needs a restart for: listeners \(…\)$/m,
   );
+  t.match(
+    at({
+      count: 4,
+      requestedAtMs: 540_000,
+      atMs: 540_000,
+      ok: true,
+      warnings: ['one likely mistake', 'another'],
+    }),
+    /^last reload: +ok 1m0s ago\n {2}warning: one likely mistake\n {2}warning: another\nintegrations:$/m,
+  );
 });
 
 t.test('status names the proxy each API is reached through, or why none', async (t) => {

@@ -1,10 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import { isolatedGitHome } from '../fixtures/git.js';
+import { HELPER_BIN } from '../fixtures/repo-root.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
 t.test(
@@ -62,6 +64,95 @@ t.test(
       t.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       t.match(result.stderr, /--config was given an empty path/);
     }
+  },
+);
+
+t.test(
+  'an empty GIT_CREDENTIAL_BROKER_CONFIG or _SOCKET stops the command with the variable named',
+  async (t) => {
+    const home = t.testdir();
+    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: '', XDG_RUNTIME_DIR: home };
+    const defaultConfig = join(home, '.config', 'git-credential-broker', 'config.json');
+    await mkdir(dirname(defaultConfig), { recursive: true });
+    // The default config would start a daemon: the empty variable must not lead to it.
+    await writeFile(defaultConfig, '{"integrations": []}');
+
+    const daemon = await runHelper(['daemon'], '', { ...env, GIT_CREDENTIAL_BROKER_CONFIG: '' });
+    const detached = await runHelper(['daemon', '--detach'], '', {
+      ...env,
+      GIT_CREDENTIAL_BROKER_CONFIG: '',
+    });
+    const get = await runHelper(['get'], 'protocol=https\nhost=github.com\n\n', {
+      ...env,
+      GIT_CREDENTIAL_BROKER_SOCKET: '',
+    });
+    const status = await runHelper(['status', '--json'], '', {
+      ...env,
+      GIT_CREDENTIAL_BROKER_SOCKET: '',
+    });
+
+    for (const [name, result] of Object.entries({ daemon, detached })) {
+      t.equal(result.code, 1, `${name}: ${result.stderr}`);
+      t.match(
+        result.stderr,
+        /^git-credential-broker: GIT_CREDENTIAL_BROKER_CONFIG is set but empty; set it to the config file's path, or unset it/,
+        name,
+      );
+      t.notMatch(result.stderr, /integrations must be/, `${name}: the default config was not read`);
+    }
+    t.equal(get.code, 1, get.stderr);
+    t.equal(get.stdout, 'quit=1\n', 'git is told not to prompt');
+    t.match(get.stderr, /GIT_CREDENTIAL_BROKER_SOCKET is set but empty/);
+    t.equal(status.code, 1);
+    t.match(JSON.parse(status.stdout), {
+      running: false,
+      code: 'CONFIG',
+      error: /GIT_CREDENTIAL_BROKER_SOCKET is set but empty/,
+    });
+  },
+);
+
+t.test(
+  'an action a later git may add is ignored silently, as gitcredentials(7) asks',
+  async (t) => {
+    // Git runs `HELPER ACTION` with the request on a pipe; no daemon is needed
+    // to ignore it, and git reads nothing back.
+    const input = 'protocol=https\nhost=github.com\npath=acme/widgets\n\n';
+    for (const args of [['capability'], ['--socket', '/nonexistent/d.sock', 'frobnicate']]) {
+      const result = await runHelper(args, input);
+
+      t.equal(result.code, 0, args.join(' '));
+      t.equal(result.stdout, '', 'nothing for git to read');
+      t.equal(result.stderr, '', 'nothing on the terminal either');
+    }
+    // A slip away from one of our commands is no git action, pipe or not.
+    const typo = await runHelper(['--socket', '/nonexistent/d.sock', 'stauts'], input);
+    t.equal(typo.code, 2);
+    t.match(typo.stderr, /unknown command 'stauts'; did you mean 'status'\?/);
+  },
+);
+
+t.test(
+  'an unknown command typed at a terminal is refused, far from every command or not',
+  { skip: spawnSync('script', ['--version']).status === 0 ? false : 'needs util-linux script' },
+  async (t) => {
+    // script(1) gives the helper a terminal on stdin, as a person has.
+    const typed = (command: string) =>
+      spawnSync('script', ['-qec', `${process.execPath} ${HELPER_BIN} ${command}`, '/dev/null'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+
+    const far = typed('capability');
+    const near = typed('stauts');
+
+    t.equal(far.status, 2, far.stdout);
+    t.match(
+      far.stdout,
+      "git-credential-broker: unknown command 'capability'; run git-credential-broker --help for the commands",
+    );
+    t.equal(near.status, 2, near.stdout);
+    t.match(near.stdout, "unknown command 'stauts'; did you mean 'status'? Run");
   },
 );
 

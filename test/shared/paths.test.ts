@@ -45,6 +45,35 @@ t.test('an empty --socket is an error, not the default socket', async (t) => {
   }
 });
 
+t.test(
+  "the broker's variables set but empty are refused, naming the variable and the default",
+  async (t) => {
+    // Found in a trial: an empty GIT_CREDENTIAL_BROKER_CONFIG silently meant
+    // the default config, where `--config ''` was refused.
+    const env = { HOME: '/h', XDG_RUNTIME_DIR: '/run/user/1' };
+    for (const empty of ['', ' ']) {
+      t.throws(() => resolveConfigPath({ ...env, GIT_CREDENTIAL_BROKER_CONFIG: empty }), {
+        code: 'CONFIG',
+        message:
+          "GIT_CREDENTIAL_BROKER_CONFIG is set but empty; set it to the config file's path, or unset it (unset GIT_CREDENTIAL_BROKER_CONFIG) to use the default, '/h/.config/git-credential-broker/config.json'",
+      });
+      t.throws(() => resolveSocketPath({ ...env, GIT_CREDENTIAL_BROKER_SOCKET: empty }), {
+        code: 'CONFIG',
+        message:
+          "GIT_CREDENTIAL_BROKER_SOCKET is set but empty; set it to the daemon's socket path, or unset it (unset GIT_CREDENTIAL_BROKER_SOCKET) to use the default, '/run/user/1/git-credential-broker/daemon.sock'",
+      });
+    }
+
+    // A flag still wins over the variable, empty or not; empty XDG_* means their default.
+    t.equal(resolveConfigPath({ ...env, GIT_CREDENTIAL_BROKER_CONFIG: '' }, '/c.json'), '/c.json');
+    t.equal(resolveSocketPath({ ...env, GIT_CREDENTIAL_BROKER_SOCKET: '' }, '/s.sock'), '/s.sock');
+    t.equal(
+      resolveSocketPath({ HOME: '/h', XDG_RUNTIME_DIR: '', XDG_CACHE_HOME: '' }),
+      '/h/.cache/git-credential-broker/daemon.sock',
+    );
+  },
+);
+
 t.test('config and audit log default to the XDG locations', async (t) => {
   t.equal(resolveConfigPath({ HOME: '/h' }), '/h/.config/git-credential-broker/config.json');
   t.equal(resolveConfigPath({ HOME: '/h', GIT_CREDENTIAL_BROKER_CONFIG: '/c.json' }), '/c.json');

@@ -45,6 +45,31 @@ t.test('rejects malformed requests with a reason', async (t) => {
   }
 });
 
+t.test(
+  'a get that leaves the host to the daemon says so with hostFromDaemon: true only',
+  async (t) => {
+    const base = {
+      v: PROTOCOL_VERSION,
+      op: 'get' as const,
+      target: { protocol: 'https', host: 'github.com', path: 'acme/widgets' },
+      requester: { pid: 5, ppid: 4 },
+    };
+
+    const leaving = parseRequest(JSON.stringify({ ...base, hostFromDaemon: true }));
+    const naming = parseRequest(JSON.stringify(base));
+
+    t.same(leaving, { ...base, hostFromDaemon: true });
+    t.same(naming, base, 'absent: the host is the one named');
+    for (const value of [false, 'yes', 1, null]) {
+      t.throws(
+        () => parseRequest(JSON.stringify({ ...base, hostFromDaemon: value })),
+        { code: 'BAD_REQUEST', message: /hostFromDaemon must be true or absent/ },
+        JSON.stringify(value),
+      );
+    }
+  },
+);
+
 t.test('an error reply carries code, message, hint and quit', async (t) => {
   const reply = errorReply(new BadRequestError('bad thing', { hint: 'do this' }));
 
@@ -185,10 +210,18 @@ t.test('a token in a value an error quotes is removed before the quote is cut', 
 });
 
 t.test('a reply the helper cannot read is the daemon, not malformed input', async (t) => {
-  for (const line of ['not json', '[]', '{"v":2,"ok":true}', '{"v":1,"ok":"yes"}']) {
+  for (const line of ['not json', '[]', '{"v":1,"ok":"yes"}']) {
     t.throws(
       () => parseReply(line),
       { code: 'DAEMON_UNREACHABLE', quit: true, message: /restart the daemon after upgrading/ },
+      line,
+    );
+  }
+  // In another version of the protocol: a broker daemon, of another release.
+  for (const line of ['{"v":2,"ok":true}', '{"v":0,"ok":false,"error":{}}']) {
+    t.throws(
+      () => parseReply(line),
+      { code: 'VERSION_MISMATCH', quit: true, message: /restart the daemon after upgrading/ },
       line,
     );
   }

@@ -266,7 +266,8 @@ t.test('a 422 on mint is denied with the reason GitHub gave', async (t) => {
 
   await t.rejects(github.getCredential(target, scope, context), {
     code: 'DENIED',
-    message: /HTTP 422 "There is at least one repository/,
+    message:
+      /HTTP 422 "There is at least one repository.*"\); the repository must be one the App is installed on, and the permissions \(the integration's "permissions" in the broker config\) within what the installation was granted$/,
   });
 });
 
