@@ -9,26 +9,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { helperCommand } from '../../helper/commands/broker-command.js';
-import { configureGit } from '../../helper/commands/configure.js';
 import { isolatedGitHome, type IsolatedGitHome } from '../fixtures/git.js';
+import { configure, helpers } from '../fixtures/global-config.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
 const SECTION = '[credential "https://github.com"]\n';
 /** The broker's entry as configure writes it here. */
 const BROKER = `\thelper = ${helperCommand(undefined)}\n\tuseHttpPath = true\n`;
 
-const unset = (home: IsolatedGitHome) =>
-  configureGit({ scope: 'global', host: 'github.com', unset: true, env: home.env, cwd: home.dir });
-
-/** The helper entries git config lists for github.com ('' for one without a value). */
-function helpers(home: IsolatedGitHome): string[] {
-  const out = spawnSync(
-    'git',
-    ['config', '--global', '-z', '--get-all', 'credential.https://github.com.helper'],
-    { env: home.env, cwd: home.dir, encoding: 'utf8' },
-  ).stdout;
-  return out.split('\0').slice(0, -1);
-}
+const unset = (home: IsolatedGitHome) => configure(home, true);
 
 /** git credential fill for github.com: no helper answers here, and prompting is off. */
 function fill(home: IsolatedGitHome) {

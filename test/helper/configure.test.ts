@@ -10,26 +10,11 @@ import { join } from 'node:path';
 import t from 'tap';
 import { configureGit, type ConfigureResult } from '../../helper/commands/configure.js';
 import { isolatedGitHome, type IsolatedGitHome } from '../fixtures/git.js';
+import { configure, gitConfig, helpers } from '../fixtures/global-config.js';
 import { recordSecrets } from '../fixtures/leak-ledger.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
 const KEY = 'credential.https://github.com.helper';
-
-function gitConfig(home: IsolatedGitHome, ...args: string[]): string {
-  return spawnSync('git', ['config', '--global', ...args], {
-    env: home.env,
-    cwd: home.dir,
-    encoding: 'utf8',
-  }).stdout;
-}
-
-/** The helper entries for github.com, NUL-separated so newlines survive. */
-function helpers(home: IsolatedGitHome): string[] {
-  return gitConfig(home, '-z', '--get-all', KEY).split('\0').slice(0, -1);
-}
-
-const configure = (home: IsolatedGitHome, unset = false) =>
-  configureGit({ scope: 'global', host: 'github.com', unset, env: home.env, cwd: home.dir });
 
 t.test('never prints a secret from a helper it replaces', async (t) => {
   const home = await isolatedGitHome(t);

@@ -5,7 +5,6 @@
  * one something else holds. It warns on stderr, and writes all the same
  * with the exit code it had.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -14,26 +13,13 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { startDaemonProcess } from '../fixtures/daemon-process.js';
 import { isolatedGitHome, type IsolatedGitHome } from '../fixtures/git.js';
+import { helpers } from '../fixtures/global-config.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
 const WARNING = 'git-credential-broker: warning: ';
 
 function configure(home: IsolatedGitHome, args: string[], env: NodeJS.ProcessEnv = {}) {
   return runHelper(['configure', ...args], '', { ...home.env, ...env }, { cwd: home.dir });
-}
-
-/** The broker's helper entries configure wrote for `url`. */
-function helpers(home: IsolatedGitHome, url = 'https://github.com'): string[] {
-  const out = spawnSync(
-    'git',
-    ['config', '--global', '-z', '--get-all', `credential.${url}.helper`],
-    {
-      env: home.env,
-      cwd: home.dir,
-      encoding: 'utf8',
-    },
-  ).stdout;
-  return out.split('\0').slice(0, -1);
 }
 
 /** The config file the daemon and autostart read in `home`'s environment. */

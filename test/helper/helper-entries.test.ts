@@ -3,27 +3,11 @@
  * replace or remove, against a real git config: today's form, and the
  * forms older releases wrote.
  */
-import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { configureGit } from '../../helper/commands/configure.js';
-import { isolatedGitHome, type IsolatedGitHome } from '../fixtures/git.js';
+import { isolatedGitHome } from '../fixtures/git.js';
+import { configure, gitConfig, helpers } from '../fixtures/global-config.js';
 
 const KEY = 'credential.https://github.com.helper';
-
-function gitConfig(home: IsolatedGitHome, ...args: string[]): string {
-  return spawnSync('git', ['config', '--global', ...args], {
-    env: home.env,
-    cwd: home.dir,
-    encoding: 'utf8',
-  }).stdout;
-}
-
-function helpers(home: IsolatedGitHome): string[] {
-  return gitConfig(home, '-z', '--get-all', KEY).split('\0').slice(0, -1);
-}
-
-const configure = (home: IsolatedGitHome, unset = false) =>
-  configureGit({ scope: 'global', host: 'github.com', unset, env: home.env, cwd: home.dir });
 
 /** What older releases of configure wrote, after their empty entry, for a broker installed at `root`. */
 const OLDER_FORMS = (root: string) => [
