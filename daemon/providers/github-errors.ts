@@ -10,6 +10,7 @@ import {
   type BrokerError,
 } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
+import { connectionFailure, describeConnectionFailure } from './connection-failure.js';
 import { ProxyTunnelError } from './proxy-tunnel.js';
 import type { Permissions } from '../../shared/protocol.js';
 import { closestPermission, isKnownPermission } from '../permission-names.js';
@@ -88,6 +89,14 @@ export function mapGitHubError(error: unknown, context: GitHubCallContext): Brok
       return proxy.retryable
         ? new GitHubApiError(message, { cause: error })
         : new ConfigError(message, { cause: error });
+    }
+    const failure = connectionFailure(error);
+    const explained = failure && describeConnectionFailure(failure, context.apiBaseUrl);
+    if (failure !== undefined && explained !== undefined) {
+      const text = `cannot reach GitHub while ${context.action}: ${explained}`;
+      return failure.retryable
+        ? new GitHubApiError(text, { cause: error })
+        : new ConfigError(text, { cause: error });
     }
     const cause =
       error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'did not answer';

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { GitHubClock } from './github-clock.js';
 import { httpFetch, type FetchInit } from './http-fetch.js';
 import { ProxyTunnelError } from './proxy-tunnel.js';
+import { connectionFailure } from './connection-failure.js';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -135,7 +136,9 @@ export function createRetryingFetch(
       } catch (error) {
         // A proxy asking for credentials (407) or refusing the host (403)
         // answers the same way every time.
-        const settled = error instanceof ProxyTunnelError && !error.retryable;
+        const settled =
+          (error instanceof ProxyTunnelError && !error.retryable) ||
+          connectionFailure(error)?.retryable === false;
         if (last || init.signal?.aborted || settled) throw error;
         const waitMs =
           random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
@@ -144,7 +147,7 @@ export function createRetryingFetch(
           { err: error, attempt, waitMs: Math.round(waitMs) },
           error instanceof ProxyTunnelError
             ? 'the proxy did not open a tunnel to GitHub; retrying'
-            : 'GitHub did not answer; retrying',
+            : `GitHub did not answer (${connectionFailure(error)?.code ?? 'no answer'}); retrying`,
         );
         await sleep(waitMs, waitSignal);
         continue;
