@@ -6,6 +6,7 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { request as octokitRequest } from '@octokit/request';
 import { RequestDeniedError } from '../../shared/errors.js';
+import { closestPermission, isKnownPermission } from '../permission-names.js';
 import type {
   CredentialTarget,
   PermissionLevel,
@@ -258,6 +259,14 @@ export class GitHubAppProvider implements CredentialProvider {
     for (const [name, level] of Object.entries(requested)) {
       // Own keys only: 'constructor' or 'toString' must not pass as granted.
       const allowed = Object.hasOwn(ceiling, name) ? ceiling[name] : undefined;
+      if (allowed === undefined && !isKnownPermission(name)) {
+        // Found in a new-user trial: `content=read` was told to raise the
+        // config, which cannot help with a name GitHub does not have.
+        const meant = closestPermission(name);
+        throw new RequestDeniedError(
+          `permission '${name}' is not one GitHub documents for App tokens${meant === undefined ? '' : ` (did you mean '${meant}'?)`}; this integration grants ${canonicalPermissions(ceiling)}`,
+        );
+      }
       if (allowed === undefined || LEVEL_RANK[level] > LEVEL_RANK[allowed]) {
         throw new RequestDeniedError(
           `permission '${name}: ${level}' is beyond what this integration grants (${canonicalPermissions(ceiling)}); ask for less or raise "permissions" in the broker config`,

@@ -14,6 +14,13 @@ export function parsePermissionFlags(flags: string[]): Permissions | undefined {
   const permissions: Permissions = {};
   for (const flag of flags) {
     const match = /^([a-z_]+)=(.*)$/.exec(flag);
+    // Found in a new-user trial: CONTENTS=read was called "not name=level".
+    if (!match && /^[A-Za-z_]+=/.test(flag)) {
+      throw new BrokerError(
+        'BAD_REQUEST',
+        `--permission '${printable(flag, 200)}': permission names are lowercase; for example --permission ${printable(flag.slice(0, flag.indexOf('=')).toLowerCase(), 60)}=read`,
+      );
+    }
     if (!match) {
       throw new BrokerError(
         'BAD_REQUEST',

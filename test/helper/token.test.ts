@@ -17,6 +17,12 @@ t.test('--permission takes name=level and says which part is wrong', async (t) =
     message:
       "--permission 'contents=rw': the level must be read, write or admin; for example --permission contents=read",
   });
+  // Found in a new-user trial: an uppercase name was called "not name=level".
+  t.throws(() => parsePermissionFlags(['CONTENTS=read']), {
+    code: 'BAD_REQUEST',
+    message:
+      "--permission 'CONTENTS=read': permission names are lowercase; for example --permission contents=read",
+  });
   let shown = '';
   try {
     parsePermissionFlags(['contents=\u001b[31mred']);

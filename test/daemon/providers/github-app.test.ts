@@ -185,6 +185,16 @@ t.test(
         code: 'DENIED',
       },
     );
+    // Found in a new-user trial: a name GitHub does not have was told to
+    // raise the config; it is named as a likely typo instead.
+    await t.rejects(
+      async () => github.resolveScope(target, { permissions: { content: 'read' } }, context),
+      {
+        code: 'DENIED',
+        message:
+          "permission 'content' is not one GitHub documents for App tokens (did you mean 'contents'?); this integration grants contents=write",
+      },
+    );
 
     t.same(narrow.permissions, { contents: 'read' });
     t.equal(seen.length, 1, 'only the first lookup reached GitHub');
