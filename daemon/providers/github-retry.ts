@@ -134,15 +134,21 @@ export function createRetryingFetch(
       try {
         response = await baseFetch(url, { ...init, signal });
       } catch (error) {
-        // A proxy asking for credentials (407) or refusing the host (403)
-        // answers the same way every time.
-        const settled =
-          (error instanceof ProxyTunnelError && !error.retryable) ||
-          connectionFailure(error)?.retryable === false;
+        // A proxy asking for credentials (407), refusing the host (403) or
+        // showing an untrusted certificate answers the same way every time,
+        // as does a GitHub whose certificate or host name is not accepted.
+        const proxy = error instanceof ProxyTunnelError ? error : undefined;
+        const settled = proxy?.retryable === false || connectionFailure(error)?.retryable === false;
         if (last || init.signal?.aborted || settled) throw error;
+        // A proxy's 408, 429 or 503 may say when to come back, as GitHub's
+        // answers do; its date is the proxy's, so read against our clock.
+        const askedMs =
+          proxy?.retryAfter === undefined ? undefined : retryAfterMs(proxy.retryAfter, Date.now());
         const waitMs =
-          random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-        if (!fitsBudget(waitMs)) throw error;
+          askedMs !== undefined
+            ? askedMs + random() * policy.baseDelayMs
+            : random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+        if (waitMs > policy.maxDelayMs || !fitsBudget(waitMs)) throw error;
         deps.log.warn(
           { err: error, attempt, waitMs: Math.round(waitMs) },
           error instanceof ProxyTunnelError

@@ -2,12 +2,14 @@
  * NO_PROXY matching, as curl (and so git) reads the variable, plus the
  * `host:port` entries other tools accept:
  *
- * - a comma- or blank-separated list, case-insensitive; `*` matches every host;
- * - a name matches itself and every name below it: `example.com`,
- *   `.example.com` and `*.example.com` all match `example.com` and
- *   `api.example.com`, never `notexample.com`;
+ * - a comma- or blank-separated list, case-insensitive; `*` as the whole
+ *   value matches every host, and inside a list nothing, as in curl;
+ * - a name matches itself and every name below it: `example.com` and
+ *   `.example.com` match `example.com` and `api.example.com`, never
+ *   `notexample.com`. `*.example.com` is read as `.example.com`, which
+ *   curl does not do (there it matches nothing): what the writer meant;
  * - an IP literal matches that address only (`::1` or `[::1]`), a CIDR
- *   range (`10.0.0.0/8`, `fd00::/8`) every address in it; a name never
+ *   range (`10.0.0.0/8`, `fd00::/8`, `[fd00::]/8`) every address in it; a name never
  *   matches an address or the other way round (`localhost` is not `127.0.0.1`);
  * - `entry:port` (`[::1]:8443` for IPv6) matches on that port only.
  */
@@ -28,11 +30,11 @@ function familyOf(address: string): 'ipv4' | 'ipv6' {
 function parseEntry(raw: string): Entry | undefined {
   let text = raw.toLowerCase();
   let port: number | undefined;
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  const bracketed = /^\[([^\]]+)\](\/\d{1,3})?(?::(\d+))?$/.exec(text);
   const hostPort = /^([^:]+):(\d+)$/.exec(text);
   if (bracketed !== null) {
-    text = bracketed[1]!;
-    if (bracketed[2] !== undefined) port = Number(bracketed[2]);
+    text = bracketed[1]! + (bracketed[2] ?? '');
+    if (bracketed[3] !== undefined) port = Number(bracketed[3]);
   } else if (hostPort !== null) {
     // One colon: host:port. Two or more: a bare IPv6 literal, no port.
     text = hostPort[1]!;
@@ -63,7 +65,7 @@ export class NoProxyList {
 
   constructor(value: string) {
     const words = value.split(/[\s,]+/).filter((word) => word !== '');
-    this.#all = words.includes('*');
+    this.#all = value.trim() === '*';
     this.#entries = words.flatMap((word) => parseEntry(word) ?? []);
   }
 

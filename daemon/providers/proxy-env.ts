@@ -102,26 +102,61 @@ export function resolveProxyRoute(origin: URL, env: Env): ProxyRoute {
 }
 
 /**
- * Reads one proxy variable's value. Errors quote at most its scheme, host
- * and port: the value may hold a password.
+ * Reads one proxy variable's value: `scheme://[user[:password]@]host[:port][/]`
+ * and nothing more. Errors quote at most its scheme, host and port, and
+ * those only once the value is known to be shaped like that: a password
+ * with an unencoded `/`, `?`, `#` or `\\` ends the authority early
+ * (`http://ci:2024/Winter@proxy:3128` reads as host `ci`, port 2024).
  */
 export function parseProxyUrl(variable: string, value: string): ProxyEndpoint {
-  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
-  const text = hasScheme ? value : `http://${value}`;
   const example = 'http://HOST:PORT, or http://USER:PASSWORD@HOST:PORT for a proxy that asks';
+  const encode = `percent-encode special characters (# ? / \\ @ : % and space) in the user name and password`;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+  if (scheme !== undefined && scheme !== 'http' && scheme !== 'https') {
+    throw new ConfigError(
+      `environment variable ${variable} names a ${scheme} proxy, which the broker does not support; give it an http:// (or https://) proxy, or add the API host to NO_PROXY`,
+    );
+  }
+  // URL drops tabs and newlines anywhere and reads `\` as `/`: split the
+  // value the way it does, and refuse what could make the two disagree.
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+  if (/[\x00-\x1f\x7f]/.test(value)) {
+    throw new ConfigError(
+      `environment variable ${variable} holds a control character (a tab or line break); write it as ${example}`,
+    );
+  }
+  const text = scheme === undefined ? `http://${value}` : value;
+  const afterScheme = text.slice(text.indexOf('//') + 2);
+  const authority = afterScheme.split(/[/\\?#]/, 1)[0]!;
+  const rest = afterScheme.slice(authority.length);
+  if (rest !== '' && rest !== '/') {
+    throw new ConfigError(
+      `environment variable ${variable} has a path, query or fragment after the proxy's host, or a user name or password with an unencoded special character; write it as ${example}, and ${encode}`,
+    );
+  }
+
+  // URL drops a port that is its scheme's default (:80, :443), which is not
+  // curl's default for proxies (1080): read it from the text.
+  const hostAndPort = authority.slice(authority.lastIndexOf('@') + 1);
+  const written = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostAndPort)?.[1];
+  if (written !== undefined && !/^\d+$/.test(written)) {
+    throw new ConfigError(
+      `environment variable ${variable} has a port that is empty or not a number; write it as ${example}, and ${encode}`,
+    );
+  }
+  if (written !== undefined && (Number(written) < 1 || Number(written) > 65535)) {
+    throw new ConfigError(
+      `environment variable ${variable} has port 0 or a port above 65535; give the proxy's port, from 1 to 65535`,
+    );
+  }
+
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     // Not quoted, and not chained: Node's error holds the whole input.
     throw new ConfigError(
-      `environment variable ${variable} is not a proxy URL the broker can read; write it as ${example} (percent-encode special characters in the password)`,
-    );
-  }
-  const where = `${url.protocol}//${url.host}`;
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(
-      `environment variable ${variable} names a ${url.protocol.slice(0, -1)} proxy ('${where}'), which the broker does not support; give it an http:// (or https://) proxy, or add the API host to NO_PROXY`,
+      `environment variable ${variable} is not a proxy URL the broker can read; write it as ${example}, and ${encode}`,
     );
   }
   if (url.hostname === '') {
@@ -129,12 +164,8 @@ export function parseProxyUrl(variable: string, value: string): ProxyEndpoint {
       `environment variable ${variable} names no proxy host; write it as ${example}`,
     );
   }
-
-  // URL drops a port that is its scheme's default (:80, :443), which is not
-  // curl's default for proxies (1080): read it from the text.
-  const authority = text.slice(text.indexOf('//') + 2).split(/[/?#]/, 1)[0]!;
-  const written = /:(\d+)$/.exec(authority.slice(authority.lastIndexOf('@') + 1));
-  const port = written !== null ? Number(written[1]) : url.protocol === 'https:' ? 443 : 1080;
+  const where = `${url.protocol}//${url.host}`;
+  const port = written !== undefined ? Number(written) : url.protocol === 'https:' ? 443 : 1080;
 
   let authorization: string | undefined;
   if (url.username !== '' || url.password !== '') {
@@ -149,7 +180,7 @@ export function parseProxyUrl(variable: string, value: string): ProxyEndpoint {
     authorization = `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  return new ProxyEndpoint(variable, url.protocol, host, port, authorization);
+  return new ProxyEndpoint(variable, url.protocol as 'http:' | 'https:', host, port, authorization);
 }
 
 /** What status and the startup log show of a route: host and port, never credentials. */

@@ -29,9 +29,11 @@ t.test('entries are separated by commas or blanks; empty ones are skipped', asyn
   t.equal(bypasses('', 'github.com'), false, 'an empty list excludes nothing');
 });
 
-t.test('* excludes every host, alone or in a list', async (t) => {
+t.test('* as the whole value excludes every host; inside a list nothing, as in curl', async (t) => {
   t.equal(bypasses('*', 'api.github.com'), true);
-  t.equal(bypasses('internal.test,*', '10.0.0.1'), true);
+  t.equal(bypasses(' * ', '10.0.0.1'), true);
+  t.equal(bypasses('internal.test,*', '10.0.0.1'), false);
+  t.equal(bypasses('internal.test,*', 'api.internal.test'), true, 'the other entries still count');
   t.equal(bypasses('*github.com', 'api.github.com'), false, 'not a wildcard pattern');
 });
 
@@ -45,6 +47,10 @@ t.test('IP literals match that address only, CIDR ranges every address in them',
   t.equal(bypasses('0:0:0:0:0:0:0:1', '[::1]'), true, 'IPv6 compared as addresses, not text');
   t.equal(bypasses('fd00::/8', '[fd12::5]'), true);
   t.equal(bypasses('fd00::/8', '[fe80::1]'), false);
+  t.equal(bypasses('[fd00::]/8', '[fd12::5]'), true, 'a bracketed address with a range');
+  t.equal(bypasses('[fd00::]/8', '[fe80::1]'), false);
+  t.equal(bypasses('[fd00::]/8:443', '[fd12::5]', 443), true);
+  t.equal(bypasses('[fd00::]/8:443', '[fd12::5]', 8443), false);
   t.equal(bypasses('10.0.0.0/40', '10.0.0.1'), false, 'an impossible range matches nothing');
 });
 

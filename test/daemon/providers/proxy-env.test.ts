@@ -141,7 +141,7 @@ t.test(
     const cases: [string, RegExp][] = [
       [
         `socks5://ci:${password}@proxy.corp:1080`,
-        /ALL_PROXY names a socks5 proxy \('socks5:\/\/proxy\.corp:1080'\), which the broker does not support; give it an http:\/\//,
+        /ALL_PROXY names a socks5 proxy, which the broker does not support; give it an http:\/\//,
       ],
       [
         `http://ci:${password}@proxy corp:3128`,
@@ -151,7 +151,7 @@ t.test(
         `http://ci:${password}%zz@proxy.corp:3128`,
         /ALL_PROXY has a user name or password that is not percent-encoded correctly/,
       ],
-      [`http://ci:${password}@proxy.corp:99999`, /ALL_PROXY is not a proxy URL/],
+      [`http://ci:${password}@proxy.corp:99999`, /ALL_PROXY has port 0 or a port above 65535/],
     ];
 
     for (const [value, message] of cases) {
@@ -161,6 +161,71 @@ t.test(
       t.notMatch(error.message, password);
       t.equal(error.cause, undefined, "no cause: Node's URL error holds the whole value");
     }
+  },
+);
+
+t.test(
+  'a proxy URL is scheme://[user[:password]@]host[:port][/] only; anything after the host is refused unquoted',
+  async (t) => {
+    // Each password holds a character that ends URL's authority early.
+    const passwords = ['2024/Winter', '12?x', 'a#b', 'c\\d'].map(
+      (shape) => `${shape}-${Math.random().toString(36).slice(2)}`,
+    );
+    recordSecrets(passwords);
+    const values = [
+      ...passwords.map((password) => `http://ci:${password}@proxy.corp:3128`),
+      ...passwords.map((password) => `ci:${password}@proxy.corp:3128`),
+      'http://proxy.corp:3128/path',
+      'http://proxy.corp:3128?',
+      'http://proxy.corp:3128#',
+      'http://proxy.corp:3128\\',
+    ];
+
+    for (const value of values) {
+      const error = t.throws(() => parseProxyUrl('https_proxy', value)) as Error;
+      t.type(error, ConfigError);
+      t.match(
+        error.message,
+        /^environment variable https_proxy has a path, query or fragment after the proxy's host, or a user name or password with an unencoded special character; write it as http:\/\/HOST:PORT.*percent-encode special characters \(# \? \/ \\ @ : % and space\) in the user name and password$/,
+      );
+      // Neither the user, the host, the port nor any piece of the password.
+      for (const piece of ['ci:', 'proxy.corp', '3128', '2024', 'Winter', ...passwords]) {
+        t.notOk(error.message.includes(piece), 'nothing after the scheme is quoted');
+      }
+    }
+    t.equal(parseProxyUrl('https_proxy', 'http://proxy.corp:3128/').port, 3128, 'a bare / is fine');
+    t.equal(
+      parseProxyUrl(
+        'https_proxy',
+        `http://ci:${encodeURIComponent(passwords[0]!)}@proxy.corp:3128`,
+      ).proxyAuthorization(),
+      `Basic ${Buffer.from(`ci:${passwords[0]}`).toString('base64')}`,
+      'the same password percent-encoded works',
+    );
+  },
+);
+
+t.test(
+  'a port outside 1-65535, empty or not a number, or a control character, is refused',
+  async (t) => {
+    const cases: [string, RegExp][] = [
+      [
+        'http://proxy.corp:0',
+        /has port 0 or a port above 65535; give the proxy's port, from 1 to 65535/,
+      ],
+      ['proxy.corp:00', /has port 0 or a port above 65535/],
+      ['http://[::1]:0', /has port 0 or a port above 65535/],
+      ['http://proxy.corp:70000', /has port 0 or a port above 65535/],
+      ['http://proxy.corp:', /has a port that is empty or not a number/],
+      ['http://proxy.corp:31x8', /has a port that is empty or not a number/],
+      ['http://proxy.corp:31\t28', /holds a control character/],
+      ['http://proxy.corp:3128\n', /holds a control character/],
+    ];
+
+    for (const [value, message] of cases) {
+      t.throws(() => parseProxyUrl('https_proxy', value), { code: 'CONFIG', message }, value);
+    }
+    t.equal(parseProxyUrl('https_proxy', 'http://[::1]:65535').port, 65535);
   },
 );
 
