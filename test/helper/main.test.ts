@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import t from 'tap';
 import { isolatedGitHome } from '../fixtures/git.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
+import { recordSecrets } from '../fixtures/leak-ledger.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
 t.test(
@@ -302,5 +303,38 @@ t.test(
         /cannot read the broker daemon's reply: .*restart the daemon after upgrading/,
       );
     }
+  },
+);
+
+t.test(
+  'a daemon credential git cannot take (a newline in a value) is the daemon fault: exit 1, git told to stop',
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'gcb-cred-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const secret = 'ghs_NEWLINESECRET\nquit=0';
+    recordSecrets([secret.split('\n')[0]!]);
+    const credential = {
+      username: 'u\nx=y',
+      secret,
+      expiresAtMs: 1e13,
+      granted: {},
+      cached: false,
+    };
+    const socketPath = join(dir, 'd.sock');
+    const server = createServer((socket) =>
+      socket.end(`${JSON.stringify({ v: 1, ok: true, credential })}\n`),
+    );
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    t.teardown(() => server.close());
+
+    const result = await runHelper(
+      ['--socket', socketPath, 'get'],
+      'protocol=https\nhost=github.com\npath=acme/widgets\n\n',
+    );
+
+    t.equal(result.code, 1, result.stderr);
+    t.equal(result.stdout, 'quit=1\n', 'nothing but quit=1 for git');
+    t.match(result.stderr, /the broker daemon sent a credential git cannot take: .*'username'/);
+    t.notMatch(result.stderr, /NEWLINESECRET/);
   },
 );
