@@ -509,3 +509,22 @@ t.test('daemon --detach shows what the new daemon warned about while starting', 
     /^warning: private key '.*' is accessible to other users \(mode 644\); run: chmod 600 '.*'$/m,
   );
 });
+
+t.test('a daemon error code this release does not know never reaches the output', async (t) => {
+  // Found in review: "VERSION_MISMATCH\u001b[31m" came out as is in status --json.
+  const socket = await fakeDaemon(t, {
+    v: 1,
+    ok: false,
+    error: { code: 'VERSION_MISMATCH\u001b[31m', message: 'evil msg', quit: true },
+  });
+
+  const status = await runHelper(['status', '--json', '--socket', socket], '', process.env);
+  const token = await runHelper(['token', 'acme/x', '--json', '--socket', socket], '', process.env);
+
+  t.equal(status.code, 1, status.stderr);
+  t.match(JSON.parse(status.stdout), { code: 'INTERNAL', error: 'evil msg' });
+  t.equal(token.code, 1, token.stderr);
+  t.match(JSON.parse(token.stdout), { code: 'INTERNAL' });
+  t.notOk(/\\u001b/.test(status.stdout + token.stdout), 'no escape, raw or in JSON');
+  t.notOk((status.stdout + token.stdout).includes('\u001b'), 'nor a raw escape');
+});
