@@ -56,7 +56,7 @@ const COMMANDS: ReadonlySet<string> = new Set(COMMAND_NAMES);
  * yargs said "Did you mean status?" and nothing of the word typed, or
  * "Unknown argument: frob". Exit 2. A command line with one of our
  * commands in it is left to yargs, which names the stray word. An action
- * of a later git never reaches this (git-invocation.ts ignores it).
+ * of a later git, on a pipe, never reaches this (git-invocation.ts ignores it).
  */
 function refuseUnknownCommand(argv: string[]): void {
   const word = commandWord(argv);

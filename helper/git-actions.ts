@@ -11,6 +11,7 @@ import {
   type CredentialTarget,
   type EraseRequest,
   type Requester,
+  type WireCredential,
 } from '../shared/protocol.js';
 import {
   parseCredentialInput,
@@ -63,6 +64,27 @@ function report(error: BrokerError, io: ActionIo, action: GitAction): number {
   return exitCodeOf(error);
 }
 
+/**
+ * The credential lines for git, from the daemon's credential. One git
+ * cannot take (a newline in a value) is the daemon's fault, not git's
+ * input: exit 1, not the 2 of a malformed request, and git still stops.
+ */
+function daemonCredential(credential: WireCredential): string {
+  try {
+    return formatCredentialOutput({
+      username: credential.username,
+      password: credential.secret,
+      password_expiry_utc: Math.floor(credential.expiresAtMs / 1000),
+    });
+  } catch (error) {
+    throw new BrokerError(
+      'INTERNAL',
+      `the broker daemon sent a credential git cannot take: ${(error as Error).message}; restart the daemon, and report it if it persists`,
+      { quit: true },
+    );
+  }
+}
+
 /** Runs one git action; returns the exit code (git ignores it, people do not). */
 export async function runGitAction(action: GitAction, io: ActionIo): Promise<number> {
   // The daemon keeps only what it minted; there is nothing for it to store.
@@ -92,13 +114,7 @@ export async function runGitAction(action: GitAction, io: ActionIo): Promise<num
     if (!reply.credential)
       throw new BrokerError('INTERNAL', 'the daemon answered without a credential');
 
-    io.stdout(
-      formatCredentialOutput({
-        username: reply.credential.username,
-        password: reply.credential.secret,
-        password_expiry_utc: Math.floor(reply.credential.expiresAtMs / 1000),
-      }),
-    );
+    io.stdout(daemonCredential(reply.credential));
     return 0;
   } catch (error) {
     return report(toBrokerError(error, 'helper'), io, action);

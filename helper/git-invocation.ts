@@ -4,8 +4,7 @@
  * (bin.ts) loads, so it imports only node built-ins, shared/ and the
  * helper's git path; yargs and the daemon stay out of it.
  */
-import { readSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { fstatSync, readSync } from 'node:fs';
 import { closestWord } from '../shared/closest-word.js';
 import { BadRequestError, toBrokerError } from '../shared/errors.js';
 import { resolveSocketPath } from '../shared/paths.js';
@@ -16,26 +15,39 @@ const GIT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
 
 export type GitInvocation =
   | { action: GitAction; socket?: string }
-  /** An action git added after this release: helpers are to ignore it, silently. */
-  | { action: 'ignore' };
+  /** An action git added after this release (`word`): helpers are to ignore it. */
+  | { action: 'ignore'; word: string };
+
+/**
+ * Whether stdin is what git gives a helper: a pipe (or a socket, as some
+ * programs that run git's helpers use). A terminal, a file or /dev/null is
+ * a person or a script, never git.
+ */
+export function stdinIsFromGit(): boolean {
+  try {
+    const stat = fstatSync(0);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    // No stdin at all (closed): git always gives one.
+    return false;
+  }
+}
 
 /**
  * Whether `word`, the one word git appended to the helper command, is an
  * action of a later git. gitcredentials(7): "If a helper receives any other
  * operation, it should silently ignore the request. This leaves room for
  * future operations to be added". Git names its actions with lowercase
- * words and always gives the helper a pipe on stdin, never a terminal; and
- * no git action will be a slip away from one of our commands. Anything else
- * is a person's mistyped command, which cli.ts refuses with a suggestion.
- * A script that runs an unknown command, far from any of ours, with stdin
- * not a terminal looks exactly like git here, and is ignored too.
+ * words and always gives the helper a pipe on stdin; and no git action will
+ * be a slip away from one of our commands. Anything else is a person's or a
+ * script's mistyped command, which cli.ts refuses with a suggestion.
  */
-function isLaterGitAction(word: string, stdinIsTerminal: () => boolean): boolean {
+function isLaterGitAction(word: string, fromGit: () => boolean): boolean {
   return (
     /^[a-z]+(?:-[a-z]+)*$/.test(word) &&
     !COMMAND_WORDS.has(word) &&
     closestWord(word, COMMAND_WORD_LIST) === undefined &&
-    !stdinIsTerminal()
+    fromGit()
   );
 }
 
@@ -49,7 +61,7 @@ function isLaterGitAction(word: string, stdinIsTerminal: () => boolean): boolean
  */
 export function parseGitInvocation(
   argv: string[],
-  stdinIsTerminal: () => boolean = () => isatty(0),
+  fromGit: () => boolean = stdinIsFromGit,
 ): GitInvocation | undefined {
   let action: GitAction | undefined;
   let socket: string | undefined;
@@ -58,12 +70,8 @@ export function parseGitInvocation(
     if (GIT_ACTIONS.has(word)) {
       if (action !== undefined) return undefined;
       action = word as GitAction;
-    } else if (
-      i === argv.length - 1 &&
-      action === undefined &&
-      isLaterGitAction(word, stdinIsTerminal)
-    ) {
-      return { action: 'ignore' };
+    } else if (i === argv.length - 1 && action === undefined && isLaterGitAction(word, fromGit)) {
+      return { action: 'ignore', word };
     } else if (word.startsWith('--socket=')) {
       if (socket !== undefined) return undefined;
       socket = word.slice('--socket='.length);
@@ -111,8 +119,15 @@ function readInput(): string {
 
 /** Runs what git asked for; resolves with the exit code. */
 export async function runGitInvocation(invocation: GitInvocation): Promise<number> {
-  // Not even its input is read: git ignores SIGPIPE while writing it.
-  if (invocation.action === 'ignore') return 0;
+  // Not even its input is read: git ignores SIGPIPE while writing it. Git
+  // shows a helper's stderr and parses none of it, so the line costs git
+  // nothing, and tells a script that hit this path by mistake.
+  if (invocation.action === 'ignore') {
+    process.stderr.write(
+      `${PROGRAM}: ignoring unknown action '${invocation.word}' (a later git's?); run ${PROGRAM} --help for the commands\n`,
+    );
+    return 0;
+  }
   let socketPath: string;
   try {
     socketPath = resolveSocketPath(process.env, invocation.socket);

@@ -8,18 +8,26 @@
  */
 
 /** Stable codes; the helper and tests match on these, never on messages. */
-export type ErrorCode =
-  | 'CONFIG'
-  | 'GITHUB_API'
-  | 'DAEMON_UNREACHABLE'
-  | 'VERSION_MISMATCH'
-  | 'DENIED'
-  | 'BAD_REQUEST'
-  | 'NO_INTEGRATION'
-  | 'PROVIDER'
-  | 'AUDIT'
-  | 'TIMEOUT'
-  | 'INTERNAL';
+export const ERROR_CODES = [
+  'CONFIG',
+  'GITHUB_API',
+  'DAEMON_UNREACHABLE',
+  'VERSION_MISMATCH',
+  'DENIED',
+  'BAD_REQUEST',
+  'NO_INTEGRATION',
+  'PROVIDER',
+  'AUDIT',
+  'TIMEOUT',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Whether a code from elsewhere (a daemon's reply) is one this release knows. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return (ERROR_CODES as readonly unknown[]).includes(code);
+}
 
 export interface BrokerErrorOptions {
   hint?: string;

@@ -12,6 +12,7 @@ import {
   BrokerError,
   DaemonUnreachableError,
   VersionMismatchError,
+  isErrorCode,
   type ErrorCode,
 } from './errors.js';
 import { withoutTokens } from './printable.js';
@@ -390,6 +391,22 @@ function isOtherVersion(line: string): boolean {
 }
 
 /**
+ * A daemon's error as this release takes it: a code it does not know (a
+ * later release's, or anything a daemon wrote there) becomes INTERNAL, the
+ * daemon failing in a way this release cannot name, so that only known
+ * codes reach output and exit codes.
+ */
+function wireError(error: Record<string, unknown>): WireError {
+  const wire: WireError = {
+    code: isErrorCode(error.code) ? error.code : 'INTERNAL',
+    message: error.message as string,
+    quit: error.quit === true,
+  };
+  if (typeof error.hint === 'string') wire.hint = error.hint;
+  return wire;
+}
+
+/**
  * Parses one reply line; throws VersionMismatchError when it is a reply of
  * another protocol version, DaemonUnreachableError when it is no reply
  * (both quit).
@@ -403,7 +420,7 @@ export function parseReply(line: string): Reply {
   }
   if (value.ok === true) return value as Reply;
   if (value.ok === false && isRecord(value.error) && typeof value.error.message === 'string') {
-    return value as Reply;
+    return { v: PROTOCOL_VERSION, ok: false, error: wireError(value.error) };
   }
   throw unreadableReply('malformed reply from the daemon: missing ok or error', false);
 }

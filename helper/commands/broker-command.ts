@@ -4,6 +4,7 @@
  * value through the shell only as `!COMMAND` or when it starts with `/`;
  * any other value `V` becomes `git credential-V` (credential.c).
  */
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { shellQuote } from '../../shared/printable.js';
 
@@ -101,8 +102,32 @@ function olderBrokerEntry(value: string): 'named' | 'main' | undefined {
   }
   // The last word that ends the binary's name; a space before it is in the path.
   const spaced = /^(\/.*[ \t].*\/git-credential-broker(?:\.cjs)?)(?:[ \t]+(.*))?$/s.exec(value);
-  const options = spaced === null ? undefined : shellWords(spaced[2] ?? '');
+  if (spaced === null || !pathAlone(spaced[1]!)) return undefined;
+  const options = shellWords(spaced[2] ?? '');
   return options !== undefined && socketOnly(options) ? 'named' : undefined;
+}
+
+/**
+ * Whether `text`, split by the shell at its spaces, can only be one path
+ * cut up: a program with arguments (`/usr/bin/env FOO=1 /opt/bin/…`,
+ * `/usr/local/bin/audit-wrap --log /tmp/x /…`) is the user's helper that
+ * merely ends with the broker's path, never an older entry of ours. An
+ * absolute path, an option or an assignment after the first word gives one
+ * away; so does a first word that is a file, which git would run.
+ */
+function pathAlone(text: string): boolean {
+  const [first, ...rest] = text.split(/[ \t]+/);
+  if (rest.some((word) => /^[/-]|^[A-Za-z_][A-Za-z0-9_]*=/.test(word))) return false;
+  return !isFile(first!);
+}
+
+/** Whether `path` is there and not a directory (a program, or the shell's to refuse). */
+function isFile(path: string): boolean {
+  try {
+    return !statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
  * most: never a helper's arguments, nor a user name or password from a key.
  */
 import { printable } from '../../shared/printable.js';
-import { keyScope } from './credential-url-match.js';
+import { keyScope, type CredentialContext } from './credential-url-match.js';
 import { gitBoolean } from './git-boolean.js';
 import { splitKey, type ConfigEntry, type HelperChain } from './helper-chain.js';
 
@@ -85,9 +85,9 @@ export interface WithoutValueOptions {
  * Which requests an entry for some requests only applies to, in words
  * that print nothing from its key: `for the repositories under its path`.
  */
-function requestsOf(entry: ConfigEntry): string {
+function requestsOf(entry: ConfigEntry, context: CredentialContext): string {
   const { url } = splitKey(entry.name);
-  const { username, path } = keyScope(url ?? '');
+  const { username, path, host } = keyScope(url ?? '', context);
   const where =
     path === 'exact'
       ? 'to the one repository path it names'
@@ -95,8 +95,10 @@ function requestsOf(entry: ConfigEntry): string {
         ? 'under its path'
         : undefined;
   if (username) return `requests with its user name${where === undefined ? '' : `, ${where},`}`;
-  if (path === 'exact') return 'the one repository path it names';
-  return path === 'prefix' ? 'the repositories under its path' : 'some requests';
+  const spelled = host ? ' on the host spelled as it is' : '';
+  if (path === 'exact') return `the one repository path it names${spelled}`;
+  if (path === 'prefix') return `the repositories under its path${spelled}`;
+  return host ? 'remotes that spell the host as it does' : 'some requests';
 }
 
 /**
@@ -118,7 +120,10 @@ export function withoutValueProblem(
 
   const named = [
     ...all.map(withoutValueEntry),
-    ...some.map((entry) => `${withoutValueEntry(entry)}, an entry for ${requestsOf(entry)} only`),
+    ...some.map(
+      (entry) =>
+        `${withoutValueEntry(entry)}, an entry for ${requestsOf(entry, chain.context)} only`,
+    ),
   ];
   const missing = `("missing value for 'credential.${printable(splitKey(first.name).variable, 80)}'") before any helper runs${broker ? ', the broker included' : ''}`;
   const requests =
@@ -135,6 +140,11 @@ export function withoutValueProblem(
         : `remove those lines, or give each a value${example}`,
     forSomeOnly: all.length === 0,
   };
+}
+
+/** The requests the problems for some only are about, a key's user name or path not printed. */
+function forSome(url: string): string {
+  return `for some repositories or user names on ${url}, or remotes that spell its host another way`;
 }
 
 function listed(entries: ConfigEntry[]): string {
@@ -169,19 +179,19 @@ export function chainProblems(chain: HelperChain, url: string): string[] {
   }
   if (chain.afterForSome.length > 0) {
     problems.push(
-      `for some repositories or user names on ${url}, git also runs helpers after the broker, and hands each of them those tokens, to store: ${listed(chain.afterForSome)}; remove them, or limit them to other hosts`,
+      `${forSome(url)}, git also runs helpers after the broker, and hands each of them those tokens, to store: ${listed(chain.afterForSome)}; remove them, or limit them to other hosts`,
     );
   }
   if (chain.droppedForSome.length > 0) {
     const one = chain.droppedForSome.length === 1;
     problems.push(
-      `for some repositories or user names on ${url}, git does not run the broker: ${one ? "an empty 'helper =' entry" : "empty 'helper =' entries"} read after it clear${one ? 's' : ''} it, under ${placed(chain.droppedForSome)}; remove ${one ? 'that entry' : 'those entries'}, or have ${one ? 'it' : 'them'} read before the broker's entries`,
+      `${forSome(url)}, git does not run the broker: ${one ? "an empty 'helper =' entry" : "empty 'helper =' entries"} read after it clear${one ? 's' : ''} it, under ${placed(chain.droppedForSome)}; remove ${one ? 'that entry' : 'those entries'}, or have ${one ? 'it' : 'them'} read before the broker's entries`,
     );
   }
   if (chain.pathOffForSome.length > 0) {
     const one = chain.pathOffForSome.length === 1;
     problems.push(
-      `for some repositories or user names on ${url}, ${one ? 'a useHttpPath entry' : 'useHttpPath entries'} read last, under ${placed(chain.pathOffForSome)}, leave${one ? 's' : ''} it off, so git sends no repository path and the broker refuses them; remove ${one ? 'that entry' : 'those entries'}`,
+      `${forSome(url)}, ${one ? 'a useHttpPath entry' : 'useHttpPath entries'} read last, under ${placed(chain.pathOffForSome)}, leave${one ? 's' : ''} it off, so git sends no repository path and the broker refuses them; remove ${one ? 'that entry' : 'those entries'}`,
     );
   }
   if (chain.useHttpPath !== undefined && gitBoolean(chain.useHttpPath.value) !== true) {

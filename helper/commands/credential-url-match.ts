@@ -7,12 +7,18 @@
  * escapes normalized; then scheme, host, port, user name, and path as a
  * prefix ending at a slash. A URL git cannot normalize (`github.com`, no
  * scheme) is read as a partial URL whose parts given, decoded, must equal
- * the request's, its path whole. Every entry that matches applies, in
- * config order (credential.c's `select_all`), not only the best.
+ * the request's, its path whole, and its host as the request spells it:
+ * `GitHub.com` or `github.com:443` applies to the requests of remotes
+ * written that way, which a normalized key for the host matches too. Every
+ * entry that matches applies, in config order (credential.c's
+ * `select_all`), not only the best.
  */
 import { normalizeUrl, percentEncode, urlDecode } from './git-url-normalize.js';
 
-/** `all`: every request for the host; `some`: only those naming a user or path in it. */
+/**
+ * `all`: every request for the host as written; `some`: only those naming
+ * a user or path in it, or spelling the host as it does.
+ */
 export type CredentialUrlMatch = 'all' | 'some' | 'none';
 
 /** The host configure points git at: scheme, and host as written (lowercase, port if any). */
@@ -34,6 +40,8 @@ interface UrlPattern {
   /** The user name and path the key names, as a request holds them. */
   username: string | undefined;
   path: string | undefined;
+  /** The host exactly as a partial URL gives it, which a request must spell alike. */
+  host: string | undefined;
   /** True when the key names no path, or `/`: every path it applies to. */
   everyPath: boolean;
   /** True when its path is the one path it applies to (a partial URL's), not a prefix. */
@@ -45,6 +53,7 @@ const NEVER: UrlPattern = {
   applies: () => false,
   username: undefined,
   path: undefined,
+  host: undefined,
   everyPath: true,
   exactPath: false,
 };
@@ -96,6 +105,7 @@ function fullUrl(url: string): UrlPattern | undefined {
     },
     username: key.user === undefined ? undefined : named(key.user),
     path: path === '' ? undefined : path,
+    host: undefined,
     everyPath: key.path === '/',
     exactPath: false,
   };
@@ -132,6 +142,7 @@ function partialUrl(url: string): UrlPattern {
       (path === '' || path === request.path),
     username,
     path: path === '' ? undefined : path,
+    host,
     everyPath: path === '',
     exactPath: true,
   };
@@ -147,32 +158,59 @@ export function appliesToRequest(url: string, request: CredentialRequest): boole
 }
 
 /**
- * The request for the host that a key names: its user name and its path,
- * if any. The key applies to it whenever it applies to any request for
- * the host at all.
+ * Whether `host` is another spelling of the context's host, one a remote
+ * URL may hold (`GitHub.com`, `github.com:0443`, `github.com.`): git sends
+ * it as written, and a normalized key for the context's host matches it.
+ */
+function spellsHost(host: string, context: CredentialContext): boolean {
+  if (host === context.host) return false;
+  const spelled = normalizeUrl(`${context.protocol}://${host}`, false);
+  const wanted = normalizeUrl(`${context.protocol}://${context.host}`, false);
+  return (
+    spelled !== undefined &&
+    wanted !== undefined &&
+    spelled.path === '/' &&
+    spelled.user === undefined &&
+    spelled.port === wanted.port &&
+    hostsMatch(spelled.host, wanted.host)
+  );
+}
+
+/**
+ * The request for the host that a key names: its user name, its path and
+ * a partial URL's spelling of the host, if any. The key applies to it
+ * whenever it applies to any request for the host at all.
  */
 export function requestNamedBy(url: string, context: CredentialContext): CredentialRequest {
-  const { username, path } = patternOf(url);
-  return { ...context, username, path };
+  const { username, path, host } = patternOf(url);
+  const spelled = host !== undefined && spellsHost(host, context);
+  return { ...context, ...(spelled ? { host } : {}), username, path };
 }
 
 /** How the URL part of a `credential.<url>.*` key applies to `context`. */
 export function matchCredentialUrl(url: string, context: CredentialContext): CredentialUrlMatch {
   const pattern = patternOf(url);
-  if (!pattern.applies(requestNamedBy(url, context))) return 'none';
-  return pattern.username === undefined && pattern.everyPath ? 'all' : 'some';
+  const request = requestNamedBy(url, context);
+  if (!pattern.applies(request)) return 'none';
+  const every = pattern.username === undefined && pattern.everyPath;
+  return every && request.host === context.host ? 'all' : 'some';
 }
 
 /**
  * What part of a host's requests a key names, for saying so without
  * printing it (a key's user name, or a path git reads from `//bob:pw@host`,
- * may hold a password): a user name, and a path that is a prefix or, in a
- * partial URL, the one path.
+ * may hold a password): a user name, another spelling of the host (a
+ * partial URL's), and a path that is a prefix or, in a partial URL, the
+ * one path.
  */
-export function keyScope(url: string): { username: boolean; path: 'prefix' | 'exact' | undefined } {
-  const { username, path, exactPath } = patternOf(url);
+export function keyScope(
+  url: string,
+  context: CredentialContext,
+): { username: boolean; host: boolean; path: 'prefix' | 'exact' | undefined } {
+  const { username, path, exactPath, host } = patternOf(url);
   return {
     username: username !== undefined,
+    host: host !== undefined && spellsHost(host, context),
     path: path === undefined ? undefined : exactPath ? 'exact' : 'prefix',
   };
 }

@@ -5,7 +5,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { sendRequest } from '../../shared/daemon-client.js';
 import {
-  BrokerError,
   ConfigError,
   DaemonUnreachableError,
   toBrokerError,
@@ -19,6 +18,7 @@ import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { daemonAnswers, launchDaemon } from '../daemon-launcher.js';
 import { formatStatus } from './format-status.js';
 import { otherRelease } from './other-release.js';
+import { isDaemonStatus, isRecord, statusShapeProblem } from './status-shape.js';
 import { checkBrokerDaemon, socketHolder } from './socket-holder.js';
 
 export async function runDaemonCommand(options: {
@@ -196,13 +196,20 @@ export async function showStatus(
 ): Promise<void> {
   let socketPath: string | undefined;
   let answered = false;
+  /** The version a status of the wrong shape gave, if any. */
+  let statusVersion: unknown;
   try {
     socketPath = resolveSocketPath(process.env, socketFlag);
     const reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'status' });
     answered = true;
-    const status = unwrapReply(reply, 'status').status;
-    if (typeof status !== 'object' || status === null || Array.isArray(status)) {
-      throw new BrokerError('INTERNAL', 'the daemon answered without a status');
+    const status: unknown = unwrapReply(reply, 'status').status;
+    // Another release answers status in another shape: say so, with the
+    // fix, rather than print half of it or fail on a field it lacks.
+    if (!isDaemonStatus(status)) {
+      statusVersion = isRecord(status) ? status.version : undefined;
+      throw new VersionMismatchError(
+        `its status is not one this release reads (${statusShapeProblem(status)}); restart the daemon after upgrading (git-credential-broker stop, then start it again)`,
+      );
     }
     const ours = {
       running: true,
@@ -217,7 +224,7 @@ export async function showStatus(
     let release:
       { versionMismatch: true; version: string | null; helperVersion: string } | undefined;
     if (failure instanceof VersionMismatchError && socketPath !== undefined) {
-      const other = await otherRelease(socketPath, failure);
+      const other = await otherRelease(socketPath, failure, statusVersion);
       failure = other.error;
       release = { versionMismatch: true, version: other.version, helperVersion: VERSION };
     }

@@ -5,8 +5,9 @@
  * repository, command line), an empty value clearing the list so far; and
  * `useHttpPath` as the last entry that applies sets it. Any `credential.*`
  * entry without a value that applies stops git before it runs a helper.
- * An entry whose key names a user or path applies to some requests only:
- * each such key is followed through the requests it names.
+ * An entry whose key names a user or path, or spells the host otherwise
+ * (`GitHub.com`, a partial URL), applies to some requests only: each such
+ * key is followed through the requests it names.
  */
 import { gitBoolean } from './git-boolean.js';
 import {
@@ -45,6 +46,8 @@ export function parseConfigEntries(output: string): ConfigEntry[] {
 }
 
 export interface HelperChain {
+  /** The host it was worked out for. */
+  context: CredentialContext;
   /** True when git runs a broker helper for every repository on the host. */
   brokerRuns: boolean;
   /** The empty entry that cleared the broker from the list, when one did. */
@@ -54,7 +57,8 @@ export interface HelperChain {
   /** The useHttpPath entry git goes by for the host, if any. */
   useHttpPath: ConfigEntry | undefined;
   /**
-   * For some requests only (a user name or path in the key): the helpers
+   * For some requests only (a user name, path or spelling of the host in
+   * the key): the helpers
    * git runs after the broker, the empty entries that clear it, and the
    * useHttpPath entries it goes by that turn the path off.
    */
@@ -150,13 +154,15 @@ export function helperChain(
   const afterForSome = new Set<ConfigEntry>();
   const droppedForSome = new Set<ConfigEntry>();
   const pathOffForSome = new Set<ConfigEntry>();
-  // Each key that names a user or path names requests git reads more
-  // entries for: those of every request, and those that apply to it too.
+  // Each key that names a user, a path or a spelling of the host names
+  // requests git reads more entries for: each that applies to them, and
+  // not every entry for the host as written does (a partial URL's host must
+  // be spelled alike).
   const someUrls = new Set(settings.flatMap((setting) => (setting.forSome ? [setting.url!] : [])));
   for (const url of someUrls) {
     const request = requestNamedBy(url, context);
     const some = walk(
-      settings.filter((setting) => !setting.forSome || appliesToRequest(setting.url!, request)),
+      settings.filter(({ url }) => url === undefined || appliesToRequest(url, request)),
       isBroker,
     );
     if (all.broker !== -1 && some.droppedBy !== undefined) droppedForSome.add(some.droppedBy);
@@ -171,6 +177,7 @@ export function helperChain(
   }
 
   return {
+    context,
     brokerRuns: all.broker !== -1,
     droppedBy: all.droppedBy,
     after,

@@ -37,16 +37,27 @@ export interface OtherRelease {
   version: string | null;
 }
 
+/**
+ * `refusal` led by what is true. `known` is a version the daemon already
+ * gave (in a status this release cannot read), else its ping is asked.
+ */
 export async function otherRelease(
   socketPath: string,
   refusal: VersionMismatchError,
+  known?: unknown,
 ): Promise<OtherRelease> {
-  const version = await daemonVersion(socketPath);
+  const version =
+    typeof known === 'string' && known !== ''
+      ? printable(known, 40)
+      : await daemonVersion(socketPath);
   const which = version === undefined ? 'its version unknown' : `version ${version}`;
+  // Same version, wrong answers: a build of its own, or no broker; the fix is the same.
+  const lead =
+    version === VERSION
+      ? `a broker daemon on '${socketPath}' says it is version ${version}, as this command, but answers as another release`
+      : `a broker daemon of another release runs on '${socketPath}' (${which}; this command is ${VERSION})`;
   return {
-    error: new VersionMismatchError(
-      `a broker daemon of another release runs on '${socketPath}' (${which}; this command is ${VERSION}): ${refusal.message}`,
-    ),
+    error: new VersionMismatchError(`${lead}: ${refusal.message}`),
     version: version ?? null,
   };
 }

@@ -13,7 +13,9 @@ import {
   isBrokerCommand,
 } from '../../helper/commands/broker-command.js';
 import { isolatedGitHome, type IsolatedGitHome } from '../fixtures/git.js';
+import { configure, gitConfig, helpers } from '../fixtures/global-config.js';
 
+const KEY = 'credential.https://github.com.helper';
 const REQUEST = 'protocol=https\nhost=github.com\npath=acme/widgets.git\n\n';
 
 /** A stand-in broker at `dir/sub/name` that logs `its path|its arguments`. */
@@ -159,5 +161,36 @@ t.test(
       [],
       'other arguments',
     );
+  },
+);
+
+t.test(
+  "a helper of the user's that ends with a path to the broker stays theirs, through configure and --unset",
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    const broker = standIn(home, 'bin', 'git-credential-broker');
+    const theirs = [
+      `/usr/local/bin/audit-wrap --log /tmp/x ${broker}`,
+      `/usr/bin/env FOO=1 ${broker}`,
+      `/usr/bin/sudo -u x ${broker}`,
+      'sudo -u x /opt/bin/git-credential-broker',
+      `/usr/bin/env ${broker} --socket /tmp/x.sock`,
+      // A relative path after the program: the first word is a file git runs.
+      '/usr/bin/nice bin/git-credential-broker',
+    ];
+
+    t.match(runsOf(home, theirs[1]!), [new RegExp(`^${broker}\\|get$`)], 'git runs env, then it');
+    for (const value of theirs) {
+      t.same(sorted(brokerEntries(['', value])), [], `not the broker's: ${value}`);
+    }
+    gitConfig(home, '--remove-section', 'credential.https://github.com');
+    for (const value of theirs) gitConfig(home, '--add', KEY, value);
+    await configure(home);
+    const configured = helpers(home);
+    await configure(home, true);
+
+    t.same(configured.slice(0, theirs.length), theirs, 'configure leaves them, in order');
+    t.equal(configured.length, theirs.length + 2, 'and adds its reset and command after them');
+    t.same(helpers(home), theirs, '--unset takes back only its own');
   },
 );

@@ -327,12 +327,12 @@ t.test(
     );
     t.equal(
       withoutWarnings(dropped.stderr),
-      `git-credential-broker: the broker's entries for https://github.com are in place (--global, ${join(home.dir, '.gitconfig')}; nothing changed), but for some repositories or user names on https://github.com, git does not run the broker: an empty 'helper =' entry read after it clears it, under [credential "https://github.com/acme"] (global config, '${join(home.dir, '.gitconfig')}'); remove that entry, or have it read before the broker's entries\n`,
+      `git-credential-broker: the broker's entries for https://github.com are in place (--global, ${join(home.dir, '.gitconfig')}; nothing changed), but for some repositories or user names on https://github.com, or remotes that spell its host another way, git does not run the broker: an empty 'helper =' entry read after it clears it, under [credential "https://github.com/acme"] (global config, '${join(home.dir, '.gitconfig')}'); remove that entry, or have it read before the broker's entries\n`,
     );
     t.equal(pathOff.code, 1, pathOff.stderr);
     t.match(
       pathOff.stderr,
-      /; also, for some repositories or user names on https:\/\/github\.com, a useHttpPath entry read last, under \[credential "https:\/\/github\.com\/acme"\] \(command config, the command line\), leaves it off, so git sends no repository path and the broker refuses them; remove that entry\n$/,
+      /; also, for some repositories or user names on https:\/\/github\.com, or remotes that spell its host another way, a useHttpPath entry read last, under \[credential "https:\/\/github\.com\/acme"\] \(command config, the command line\), leaves it off, so git sends no repository path and the broker refuses them; remove that entry\n$/,
     );
     t.equal(helpers(home).length, 2, "the broker's entries stay");
   },
@@ -749,3 +749,42 @@ t.test('a helper an includeIf pulls in for another directory is seen only there'
   t.equal(elsewhere.failure, undefined);
   t.match(failureOf(inside), /'store' \(global config, '.*work\.gitconfig'\)/);
 });
+
+t.test(
+  'a helper for remotes that spell the host another way fails configure with exit 1',
+  async (t) => {
+    for (const key of ['GitHub.com', 'github.com:443', 'github.com:0443', 'github.com.']) {
+      const home = await isolatedGitHome(t);
+      await runHelper(['configure'], '', home.env, { cwd: home.dir });
+      append(home.dir, `[credential "${key}"]\n\thelper = store\n`);
+
+      const run = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+
+      t.equal(run.code, 1, key);
+      t.match(
+        withoutWarnings(run.stderr),
+        /^git-credential-broker: the broker's entries for https:\/\/github\.com are in place \(.*; nothing changed\), but for some repositories or user names on https:\/\/github\.com, or remotes that spell its host another way, git also runs helpers after the broker, .*'store' \(global config, /,
+        key,
+      );
+    }
+  },
+);
+
+t.test(
+  'an entry without a value for remotes that spell the host another way is named as such',
+  async (t) => {
+    const home = await isolatedGitHome(t);
+    writeFileSync(join(home.dir, '.gitconfig'), '[credential "GitHub.com"]\n\thelper\n');
+
+    const run = await runHelper(['configure'], '', home.env, { cwd: home.dir });
+    const fill = gitFill(home, 'protocol=https\nhost=GitHub.com\n\n');
+
+    t.equal(run.code, 1);
+    t.match(
+      run.stderr,
+      /git stops at 'helper' without a value under \[credential "GitHub\.com"\] \(global config, '.*'\), an entry for remotes that spell the host as it does only: git fails those requests there/,
+    );
+    t.match(fill.stderr, /missing value/, 'as git does for a remote spelled so');
+    t.same(helpers(home), [], 'nothing written');
+  },
+);

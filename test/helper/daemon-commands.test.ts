@@ -110,12 +110,25 @@ t.test('status --json prints a JSON object on stdout whether or not a daemon run
   });
 });
 
+/** A status of the shape this release prints, from a daemon of another release. */
+const OTHER_RELEASE_STATUS = {
+  version: '0.0.9',
+  pid: 4242,
+  startedAtMs: 1,
+  socket: '/run/d.sock',
+  config: '/etc/broker.json',
+  auditLog: '/var/log/audit.log',
+  integrations: [],
+  cache: [],
+  counters: { hits: 0, misses: 0, mints: 0, denied: 0, errors: 0 },
+};
+
 t.test('status --json says running: true whatever the status itself holds', async (t) => {
   // Found in review: a status holding "running": false overrode it.
   const socketPath = await fakeDaemon(t, {
     v: 1,
     ok: true,
-    status: { running: false, pid: 4242 },
+    status: { ...OTHER_RELEASE_STATUS, running: false, versionMismatch: false },
   });
   const status = await runHelper(['status', '--json', '--socket', socketPath], '', process.env);
   t.equal(status.code, 0, status.stderr);
@@ -123,7 +136,7 @@ t.test('status --json says running: true whatever the status itself holds', asyn
     running: true,
     versionMismatch: true,
     helperVersion: VERSION,
-    pid: 4242,
+    ...OTHER_RELEASE_STATUS,
   });
 });
 
@@ -271,6 +284,63 @@ t.test('status of a daemon of another release that still answers it says so', as
     version: '0.0.9',
     helperVersion: VERSION,
   });
+});
+
+t.test(
+  'a status of another shape says a daemon of another release runs, with the fix, exit 1, never a TypeError',
+  async (t) => {
+    // Found in review: `{}` crashed the text output on `counters.hits`.
+    const statuses: [string, unknown, string | null][] = [
+      ['empty', {}, null],
+      [
+        'partial',
+        { version: '9.9.9', pid: 'abc', integrations: 'x', cache: null, counters: 5 },
+        '9.9.9',
+      ],
+      ['a string', 'hi', null],
+      ['counters without hits', { version: '0.0.8', counters: {} }, '0.0.8'],
+    ];
+    for (const [name, status, version] of statuses) {
+      const socket = await fakeDaemon(t, (op: unknown) =>
+        op === 'status' ? { v: 1, ok: true, status } : { v: 1, ok: true },
+      );
+
+      const text = await runHelper(['status', '--socket', socket], '', process.env);
+      const json = await runHelper(['status', '--json', '--socket', socket], '', process.env);
+
+      t.equal(text.code, 1, `${name}: ${text.stderr}`);
+      t.equal(text.stdout, '', name);
+      t.match(
+        text.stderr,
+        `git-credential-broker: a broker daemon of another release runs on '${socket}' (${version === null ? 'its version unknown' : `version ${version}`}; this command is ${VERSION}): its status is not one this release reads (`,
+        name,
+      );
+      t.notMatch(text.stderr, /TypeError|Cannot read properties/, name);
+      t.equal(text.stderr.match(/restart the daemon/g)?.length, 1, `${name}: the fix, once`);
+      t.equal(json.code, 1, name);
+      t.same(JSON.parse(json.stdout), {
+        running: true,
+        versionMismatch: true,
+        version,
+        helperVersion: VERSION,
+        socket,
+        error: text.stderr.replace(/^git-credential-broker: /, '').trimEnd(),
+        code: 'VERSION_MISMATCH',
+      });
+    }
+  },
+);
+
+t.test('a status of this version but not its shape says so, with the same fix', async (t) => {
+  const socket = await fakeDaemon(t, { v: 1, ok: true, status: { version: VERSION } });
+
+  const text = await runHelper(['status', '--socket', socket], '', process.env);
+
+  t.equal(text.code, 1, text.stderr);
+  t.match(
+    text.stderr,
+    `a broker daemon on '${socket}' says it is version ${VERSION}, as this command, but answers as another release: its status is not one this release reads (pid, `,
+  );
 });
 
 t.test('stop returns once the daemon has exited, so a new one can start at once', async (t) => {
@@ -438,4 +508,23 @@ t.test('daemon --detach shows what the new daemon warned about while starting', 
     started.stdout,
     /^warning: private key '.*' is accessible to other users \(mode 644\); run: chmod 600 '.*'$/m,
   );
+});
+
+t.test('a daemon error code this release does not know never reaches the output', async (t) => {
+  // Found in review: "VERSION_MISMATCH\u001b[31m" came out as is in status --json.
+  const socket = await fakeDaemon(t, {
+    v: 1,
+    ok: false,
+    error: { code: 'VERSION_MISMATCH\u001b[31m', message: 'evil msg', quit: true },
+  });
+
+  const status = await runHelper(['status', '--json', '--socket', socket], '', process.env);
+  const token = await runHelper(['token', 'acme/x', '--json', '--socket', socket], '', process.env);
+
+  t.equal(status.code, 1, status.stderr);
+  t.match(JSON.parse(status.stdout), { code: 'INTERNAL', error: 'evil msg' });
+  t.equal(token.code, 1, token.stderr);
+  t.match(JSON.parse(token.stdout), { code: 'INTERNAL' });
+  t.notOk(/\\u001b/.test(status.stdout + token.stdout), 'no escape, raw or in JSON');
+  t.notOk((status.stdout + token.stdout).includes('\u001b'), 'nor a raw escape');
 });

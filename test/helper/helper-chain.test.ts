@@ -97,6 +97,22 @@ const CASES: {
     config: (_, other) => `[credential "https://bob%40acme@github.com"]\n\thelper = ${other}\n`,
     request: 'protocol=https\nhost=github.com\nusername=bob@acme\npath=acme/widgets.git\n\n',
   },
+  // No scheme: git compares the host as the remote URL spells it, and the
+  // broker's https://github.com matches those remotes too.
+  ...(['GitHub.com', 'github.com:443', 'github.com:0443', 'github.com.'] as const).map((key) => ({
+    name: `a helper for remotes spelled ${key}, read after the broker`,
+    config: (_: string, other: string) => `[credential "${key}"]\n\thelper = ${other}\n`,
+    request: `protocol=https\nhost=${key}\npath=acme/widgets.git\n\n`,
+  })),
+  {
+    name: 'a reset for remotes spelled GitHub.com, read after the broker',
+    config: () => '[credential "GitHub.com"]\n\thelper =\n',
+    request: 'protocol=https\nhost=GitHub.com\npath=acme/widgets.git\n\n',
+  },
+  {
+    name: 'a helper for another port, without a scheme, which the broker does not serve',
+    config: (_, other) => `[credential "github.com:8443"]\n\thelper = ${other}\n`,
+  },
   {
     name: 'a helper under a key with a query, which no request matches',
     config: (_, other) => `[credential "https://github.com?x"]\n\thelper = ${other}\n`,

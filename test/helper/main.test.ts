@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import t from 'tap';
 import { isolatedGitHome } from '../fixtures/git.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
+import { recordSecrets } from '../fixtures/leak-ledger.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
 t.test(
@@ -113,22 +114,67 @@ t.test(
 );
 
 t.test(
-  'an action a later git may add is ignored silently, as gitcredentials(7) asks',
+  'an action a later git may add is ignored on a pipe, exit 0, with one line on stderr',
   async (t) => {
     // Git runs `HELPER ACTION` with the request on a pipe; no daemon is needed
-    // to ignore it, and git reads nothing back.
+    // to ignore it, and git reads nothing back. Git shows stderr, parses none.
     const input = 'protocol=https\nhost=github.com\npath=acme/widgets\n\n';
     for (const args of [['capability'], ['--socket', '/nonexistent/d.sock', 'frobnicate']]) {
       const result = await runHelper(args, input);
 
       t.equal(result.code, 0, args.join(' '));
       t.equal(result.stdout, '', 'nothing for git to read');
-      t.equal(result.stderr, '', 'nothing on the terminal either');
+      t.equal(
+        result.stderr,
+        `git-credential-broker: ignoring unknown action '${args.at(-1)}' (a later git's?); run git-credential-broker --help for the commands\n`,
+      );
     }
     // A slip away from one of our commands is no git action, pipe or not.
     const typo = await runHelper(['--socket', '/nonexistent/d.sock', 'stauts'], input);
     t.equal(typo.code, 2);
     t.match(typo.stderr, /unknown command 'stauts'; did you mean 'status'\?/);
+  },
+);
+
+t.test("a pipe from the shell, as git's pipe(2), counts as git too", async (t) => {
+  // runHelper's stdin is a socket pair (Node's pipes); git's is a FIFO.
+  const run = spawnSync(
+    'sh',
+    [
+      '-c',
+      `printf 'protocol=https\\nhost=github.com\\n\\n' | "$0" "$1" start`,
+      process.execPath,
+      HELPER_BIN,
+    ],
+    { encoding: 'utf8' },
+  );
+
+  t.equal(run.status, 0, run.stderr);
+  t.match(
+    run.stderr,
+    /^git-credential-broker: ignoring unknown action 'start' \(a later git's\?\)/,
+  );
+});
+
+t.test(
+  'an unknown command with stdin a file or /dev/null (a script) is refused, exit 2',
+  async (t) => {
+    const dir = t.testdir({ 'request.txt': 'protocol=https\nhost=github.com\n\n' });
+    for (const stdin of ['/dev/null', join(dir, 'request.txt')]) {
+      const fd = openSync(stdin, 'r');
+      const run = spawnSync(process.execPath, [HELPER_BIN, 'start'], {
+        stdio: [fd, 'pipe', 'pipe'],
+        encoding: 'utf8',
+      });
+      closeSync(fd);
+
+      t.equal(run.status, 2, stdin);
+      t.equal(run.stdout, '');
+      t.equal(
+        run.stderr,
+        "git-credential-broker: unknown command 'start'; run git-credential-broker --help for the commands\n",
+      );
+    }
   },
 );
 
@@ -257,5 +303,38 @@ t.test(
         /cannot read the broker daemon's reply: .*restart the daemon after upgrading/,
       );
     }
+  },
+);
+
+t.test(
+  'a daemon credential git cannot take (a newline in a value) is the daemon fault: exit 1, git told to stop',
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'gcb-cred-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const secret = 'ghs_NEWLINESECRET\nquit=0';
+    recordSecrets([secret.split('\n')[0]!]);
+    const credential = {
+      username: 'u\nx=y',
+      secret,
+      expiresAtMs: 1e13,
+      granted: {},
+      cached: false,
+    };
+    const socketPath = join(dir, 'd.sock');
+    const server = createServer((socket) =>
+      socket.end(`${JSON.stringify({ v: 1, ok: true, credential })}\n`),
+    );
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    t.teardown(() => server.close());
+
+    const result = await runHelper(
+      ['--socket', socketPath, 'get'],
+      'protocol=https\nhost=github.com\npath=acme/widgets\n\n',
+    );
+
+    t.equal(result.code, 1, result.stderr);
+    t.equal(result.stdout, 'quit=1\n', 'nothing but quit=1 for git');
+    t.match(result.stderr, /the broker daemon sent a credential git cannot take: .*'username'/);
+    t.notMatch(result.stderr, /NEWLINESECRET/);
   },
 );

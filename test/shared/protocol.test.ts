@@ -226,3 +226,13 @@ t.test('a reply the helper cannot read is the daemon, not malformed input', asyn
     );
   }
 });
+
+t.test('a daemon error code this release does not know is read as INTERNAL', async (t) => {
+  const reply = (code: unknown) =>
+    parseReply(JSON.stringify({ v: 1, ok: false, error: { code, message: 'm', quit: true } }));
+
+  t.match(reply('VERSION_MISMATCH\u001b[31m'), { ok: false, error: { code: 'INTERNAL' } });
+  t.match(reply('LATER_CODE'), { error: { code: 'INTERNAL', message: 'm', quit: true } });
+  t.match(reply(42), { error: { code: 'INTERNAL' } });
+  t.match(reply('DENIED'), { error: { code: 'DENIED' } }, 'a known code as it is');
+});
