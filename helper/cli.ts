@@ -179,7 +179,8 @@ export async function runCli(argv: string[]): Promise<number> {
           'Hands git short-lived, repository-scoped tokens from a local daemon.',
           'Start:  $0 daemon --detach',
           'Then:   $0 configure',
-          'The daemon reads ~/.config/git-credential-broker/config.json; configure',
+          'The daemon reads git-credential-broker/config.json in $XDG_CONFIG_HOME',
+          '(else ~/.config), or --config; configure',
           'points git at the broker for github.com. Git then runs it as a',
           'credential helper with get, store or erase.',
         ].join('\n'),
@@ -261,7 +262,11 @@ export async function runCli(argv: string[]): Promise<number> {
         "point git at the broker for a host (resets that host's helper chain, turns on useHttpPath)",
         (command) =>
           command
-            .option('global', { type: 'boolean', describe: 'write ~/.gitconfig (the default)' })
+            .option('global', {
+              type: 'boolean',
+              describe:
+                'write the global config: $GIT_CONFIG_GLOBAL, else ~/.gitconfig (the default)',
+            })
             .option('local', { type: 'boolean', describe: "write this repository's .git/config" })
             .option('system', { type: 'boolean', describe: 'write the system gitconfig' })
             .conflicts('global', ['local', 'system'])

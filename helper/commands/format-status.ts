@@ -43,6 +43,19 @@ function describeApi(api: StatusApi): string {
   return via;
 }
 
+/**
+ * Cached tokens listed one a line, at most: a daemon serving thousands of
+ * repositories would otherwise print thousands of lines (found in review,
+ * with 10,000 cached). `status --json` has every one.
+ */
+export const CACHE_LINES_MAX = 50;
+
+/** The entries the text shows: all, or those whose serving ends soonest. */
+function firstServedOut(cache: DaemonStatus['cache']): DaemonStatus['cache'] {
+  if (cache.length <= CACHE_LINES_MAX) return cache;
+  return [...cache].sort((a, b) => a.staleAtMs - b.staleAtMs).slice(0, CACHE_LINES_MAX);
+}
+
 /** Human-readable status; never shows a secret (the daemon sends none). */
 export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
   const lines = [
@@ -50,7 +63,7 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
     `socket:       ${status.socket}`,
     `config:       ${status.config}`,
     `audit log:    ${status.auditLog}${status.auditLogFailing === true ? ' (FAILING: writes fail, so no credential is served; the daemon log says why)' : ''}`,
-    `counters:     ${status.counters.hits} hits, ${status.counters.misses} misses, ${status.counters.mints} mints, ${status.counters.denied} denied, ${status.counters.errors} errors`,
+    `counters:     hits ${status.counters.hits}, misses ${status.counters.misses}, mints ${status.counters.mints}, denied ${status.counters.denied}, errors ${status.counters.errors}`,
     ...(status.lastReload === undefined
       ? []
       : [`last reload:  ${describeReload(status.lastReload, nowMs)}`]),
@@ -70,8 +83,8 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
               .join(',');
       return `  ${l.socket}: ${allow}; at most ${ceiling}`;
     }),
-    `cached:       ${status.cache.length === 0 ? 'nothing' : ''}`.trimEnd(),
-    ...status.cache.map((entry) => {
+    `cached:       ${status.cache.length === 0 ? 'nothing' : status.cache.length > CACHE_LINES_MAX ? `${status.cache.length} tokens, the ${CACHE_LINES_MAX} that stop being served first (status --json lists all)` : ''}`.trimEnd(),
+    ...firstServedOut(status.cache).map((entry) => {
       const permissions = Object.entries(entry.permissions)
         .map(([name, level]) => `${name}:${level}`)
         .join(',');

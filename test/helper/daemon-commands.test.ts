@@ -34,7 +34,7 @@ t.test('status shows integrations, cached repositories and counters, never a tok
     new RegExp(`local-github \\(github-app\\) for ${w.github.host.replace('.', '\\.')}`),
   );
   t.match(text.stdout, /acme\/widgets \[contents:write\] via local-github: served for \d+m/);
-  t.match(text.stdout, /1 hits, 1 misses, 1 mints, 0 denied, 0 errors/);
+  t.match(text.stdout, /hits 1, misses 1, mints 1, denied 0, errors 0/);
   t.match(
     text.stdout,
     /listeners:\n {2}.*daemon\.sock: any repository; at most the integration's permissions/,

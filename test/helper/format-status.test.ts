@@ -111,3 +111,35 @@ t.test('status names the proxy each API is reached through, or why none', async 
     ].join('\n'),
   );
 });
+
+t.test('a long cache is listed by the tokens served out first, at most 50 lines', async (t) => {
+  // Found in review: 10,000 cached tokens printed 10,000 lines.
+  const many = status(false);
+  many.cache = Array.from({ length: 120 }, (_, i) => ({
+    integration: 'github-app',
+    repository: `acme/repo-${i}`,
+    permissions: { contents: 'read' },
+    // Out of order: the listing sorts them.
+    staleAtMs: 3_600_000 + ((i * 37) % 120) * 1000,
+    expiresAtMs: 7_200_000,
+  }));
+  const text = formatStatus(many, 60_000);
+  const lines = text.split('\n').filter((line) => line.startsWith('  acme/'));
+  t.equal(lines.length, 50);
+  t.match(
+    text,
+    /cached: +120 tokens, the 50 that stop being served first \(status --json lists all\)/,
+  );
+  const soonest = many.cache.filter((entry) => entry.staleAtMs < 3_600_000 + 50 * 1000);
+  t.equal(soonest.length, 50);
+  for (const entry of soonest) t.ok(text.includes(`  ${entry.repository} [`), entry.repository);
+
+  many.cache = many.cache.slice(0, 3);
+  t.equal(
+    formatStatus(many, 60_000)
+      .split('\n')
+      .filter((l) => l.startsWith('  acme/')).length,
+    3,
+  );
+  t.notMatch(formatStatus(many, 60_000), /status --json lists all/);
+});
