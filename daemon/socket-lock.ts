@@ -33,6 +33,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 import { printable } from '../shared/printable.js';
+import { mayBeBrokerDaemon } from '../shared/process-arguments.js';
 
 const OWNER_ENTRY = /^owner-(\d+)-[0-9a-f]{16}$/;
 
@@ -54,7 +55,11 @@ export function lockPath(socketPath: string): string {
   return `${socketPath}.lock`;
 }
 
-/** Whether a process runs; a zombie (killed, not yet reaped) does not. */
+/**
+ * Whether a process runs that may be the lock's daemon; a zombie (killed,
+ * not yet reaped) does not, nor a process that is plainly something else
+ * (the pid reused since, after a reboot say).
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -65,10 +70,11 @@ export function processAlive(pid: number): boolean {
   // container may be never; on Linux, /proc tells the two apart.
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return false;
   } catch {
     return true;
   }
+  return mayBeBrokerDaemon(pid);
 }
 
 /** What stands at the lock's path, and what a starter may do about it. */

@@ -116,6 +116,26 @@ t.test('a lock held by a dead daemon that is still a zombie is taken over', asyn
   await releaseSocketPath(socketPath);
 });
 
+t.test(
+  'a lock naming a live process that is no broker daemon (a reused pid) is taken over',
+  { skip: process.platform !== 'linux' && 'only Linux tells what a pid runs' },
+  async (t) => {
+    const dir = socketDir(t);
+    const socketPath = join(dir, 'daemon.sock');
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    t.teardown(() => sleeper.kill('SIGKILL'));
+    // Until exec: before it, the child is a copy of this node process.
+    await until(() => readFileSync(`/proc/${sleeper.pid!}/cmdline`, 'utf8').startsWith('sleep'));
+    leftLock(socketPath, sleeper.pid!);
+
+    await claimSocketPath(socketPath);
+
+    t.same(lockOwners(socketPath), [String(process.pid)], 'the lock is ours now');
+    t.equal(sleeper.exitCode, null, 'and the sleep process was left alone');
+    await releaseSocketPath(socketPath);
+  },
+);
+
 /** The pids the lock directory names, in the entries' order. */
 function lockOwners(socketPath: string): string[] {
   return readdirSync(`${socketPath}.lock`).map(
