@@ -84,7 +84,16 @@ type Holder =
   /** A lock file of an older release that has no pid in it yet. */
   | { kind: 'starting' }
   | { kind: 'stale'; free: () => void }
-  | { kind: 'foreign'; what: string };
+  | { kind: 'foreign'; what: string }
+  /** The lock could not be read: the system's error code, and what to do. */
+  | { kind: 'unreadable'; code: string; path: string };
+
+/** A read of the lock that failed for a reason other than the lock going away. */
+function unreadable(error: unknown, path: string): Holder {
+  const code = (error as NodeJS.ErrnoException).code ?? 'an unknown error';
+  // Gone between the look and the read: the next round takes it.
+  return code === 'ENOENT' ? { kind: 'free' } : { kind: 'unreadable', code, path };
+}
 
 /** Ignores a path that is gone, or that is a directory (unlink never removes one). */
 function unlinkIfThere(path: string): void {
@@ -110,14 +119,18 @@ function judge(lock: string): Holder {
     let entries: string[];
     try {
       entries = readdirSync(lock);
-    } catch {
-      return { kind: 'free' };
+    } catch (error) {
+      return unreadable(error, lock);
     }
     const [entry, ...more] = entries;
     if (entry === undefined) return { kind: 'free' };
     const pid = OWNER_ENTRY.exec(entry)?.[1];
     if (pid === undefined || more.length > 0) {
       return { kind: 'foreign', what: `'${printable(entries.slice(0, 3).join("', '"), 200)}'` };
+    }
+    // unlink(2) never removes a directory: it could not be freed, ever.
+    if (lstatSync(join(lock, entry), { throwIfNoEntry: false })?.isDirectory() === true) {
+      return { kind: 'foreign', what: `a directory named '${entry}', not an owner entry` };
     }
     return judgeOwner(Number(pid), () => unlinkIfThere(join(lock, entry)));
   }
@@ -126,8 +139,8 @@ function judge(lock: string): Holder {
     let text: string;
     try {
       text = readFileSync(lock, 'utf8');
-    } catch {
-      return { kind: 'free' };
+    } catch (error) {
+      return unreadable(error, lock);
     }
     const free = (): void => unlinkIfThere(lock);
     if (/^\d+$/.test(text.trim())) return judgeOwner(Number(text.trim()), free);
@@ -174,6 +187,24 @@ export function takeSocketLock(socketPath: string, stopCommand: string): void {
   const lock = lockPath(socketPath);
   const owner = `owner-${process.pid}-${randomBytes(8).toString('hex')}`;
   const staging = `${lock}.${owner}`;
+  try {
+    takeLock(socketPath, stopCommand, lock, owner, staging);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof ConfigError || (code !== 'EACCES' && code !== 'EPERM')) throw error;
+    throw new ConfigError(
+      `cannot take the lock '${lock}': ${code} on '${printable(String((error as NodeJS.ErrnoException).path ?? lock), 300)}'; the directory '${dirname(lock)}' and the lock in it must be writable by the user who runs the daemon`,
+    );
+  }
+}
+
+function takeLock(
+  socketPath: string,
+  stopCommand: string,
+  lock: string,
+  owner: string,
+  staging: string,
+): void {
   mkdirSync(staging, { mode: 0o700 });
   try {
     writeFileSync(join(staging, owner), '', { mode: 0o600 });
@@ -192,6 +223,10 @@ export function takeSocketLock(socketPath: string, stopCommand: string): void {
         case 'starting':
           throw new ConfigError(
             `another broker daemon is starting on '${socketPath}' (its lock '${lock}' has no pid yet); wait for it, or remove the lock if no daemon runs`,
+          );
+        case 'unreadable':
+          throw new ConfigError(
+            `cannot read the lock '${holder.path}' (${holder.code}); make it and '${dirname(lock)}' readable by the user who runs the daemon, or remove the lock if no daemon runs on '${socketPath}'`,
           );
         case 'foreign':
           throw new ConfigError(

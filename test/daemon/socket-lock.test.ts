@@ -136,6 +136,18 @@ t.test(
   },
 );
 
+t.test('an owner entry that is a directory is reported as such, not as a race', async (t) => {
+  const dir = socketDir(t);
+  const socketPath = join(dir, 'daemon.sock');
+  const lock = `${socketPath}.lock`;
+  // A dead pid's entry, but a directory: unlink could never free it.
+  mkdirSync(join(lock, 'owner-999999999-0123456789abcdef'), { recursive: true });
+
+  await t.rejects(claimSocketPath(socketPath), {
+    message: `'${lock}' is not a broker daemon's lock (it holds a directory named 'owner-999999999-0123456789abcdef', not an owner entry); remove it if no daemon runs on '${socketPath}'`,
+  });
+});
+
 /** The pids the lock directory names, in the entries' order. */
 function lockOwners(socketPath: string): string[] {
   return readdirSync(`${socketPath}.lock`).map(
