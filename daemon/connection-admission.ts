@@ -1,13 +1,15 @@
 /**
  * Which connections a socket server takes, and for how long it waits on
  * them: at most MAX_CONNECTIONS at once (the rest answered "busy", and
- * reported in the log at most every BUSY_REPORT_MS), each with
- * REQUEST_LINE_TIMEOUT_MS to deliver its whole request line.
+ * reported in the log at most every BUSY_REPORT_MS, unless they ask for
+ * ping, status or stop), each with REQUEST_LINE_TIMEOUT_MS to deliver its
+ * whole request line.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { DaemonUnreachableError } from '../shared/errors.js';
-import { encodeMessage, errorReply } from '../shared/protocol.js';
+import { encodeMessage, errorReply, parseRequest } from '../shared/protocol.js';
+import type { ControlRequest } from './control-ops.js';
 
 /**
  * A connection must deliver its whole request line within this time, however
@@ -92,23 +94,31 @@ export class ConnectionAdmission {
    * Answers a connection beyond the cap "busy", once the client has sent
    * something (or ended): answering at once raced its write, which then
    * failed with EPIPE and lost the answer. Until then the request-line
-   * deadline applies as to anyone.
+   * deadline applies as to anyone. A control request (ping, status, stop)
+   * whose line came whole in the first chunk goes to `serveControl`
+   * instead: a daemon saturated by credential requests must still be
+   * stoppable over its socket (found in review).
    */
-  refuse(socket: Socket): void {
-    this.#warnBusy();
+  refuse(socket: Socket, serveControl?: (request: ControlRequest) => void): void {
     socket.on('error', () => undefined);
     let answered = false;
-    const busy = (): void => {
+    const busy = (chunk?: Buffer): void => {
       if (answered) return;
       answered = true;
       this.requestIn(socket);
+      const control = serveControl && chunk && controlRequest(chunk);
+      if (control) {
+        serveControl(control);
+        return;
+      }
+      this.#warnBusy();
       // Read and drop the rest, or its end never arrives and it lingers.
       socket.resume();
       if (socket.destroyed) return;
       socket.end(busyReply(), () => socket.destroy());
     };
     socket.once('data', busy);
-    socket.once('end', busy);
+    socket.once('end', () => busy());
   }
 
   /**
@@ -181,6 +191,22 @@ export class ConnectionAdmission {
     );
     this.#busyReportedAtMs = performance.now();
     this.#busyRefused = 0;
+  }
+}
+
+/**
+ * The chunk's request when it is a whole control request line. Parsed here
+ * once and handed on; anything else (a credential request, a partial or
+ * malformed line) is answered busy.
+ */
+function controlRequest(chunk: Buffer): ControlRequest | undefined {
+  const newline = chunk.indexOf(0x0a);
+  if (newline === -1) return undefined;
+  try {
+    const request = parseRequest(chunk.subarray(0, newline).toString('utf8'));
+    return request.op === 'get' || request.op === 'erase' ? undefined : request;
+  } catch {
+    return undefined;
   }
 }
 

@@ -45,7 +45,8 @@ export async function answerControl(
 ): Promise<Reply> {
   switch (request.op) {
     case 'ping':
-      return { v: PROTOCOL_VERSION, ok: true, daemonVersion: socket.version };
+      // The pid is no secret: a restricted socket's refusals name it too.
+      return { v: PROTOCOL_VERSION, ok: true, daemonVersion: socket.version, pid: process.pid };
     case 'status':
       return {
         v: PROTOCOL_VERSION,

@@ -33,6 +33,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 import { printable } from '../shared/printable.js';
+import { mayBeBrokerDaemon } from '../shared/process-arguments.js';
 
 const OWNER_ENTRY = /^owner-(\d+)-[0-9a-f]{16}$/;
 
@@ -54,7 +55,11 @@ export function lockPath(socketPath: string): string {
   return `${socketPath}.lock`;
 }
 
-/** Whether a process runs; a zombie (killed, not yet reaped) does not. */
+/**
+ * Whether a process runs that may be the lock's daemon; a zombie (killed,
+ * not yet reaped) does not, nor a process that is plainly something else
+ * (the pid reused since, after a reboot say).
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -65,10 +70,11 @@ export function processAlive(pid: number): boolean {
   // container may be never; on Linux, /proc tells the two apart.
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return false;
   } catch {
     return true;
   }
+  return mayBeBrokerDaemon(pid);
 }
 
 /** What stands at the lock's path, and what a starter may do about it. */
@@ -78,7 +84,16 @@ type Holder =
   /** A lock file of an older release that has no pid in it yet. */
   | { kind: 'starting' }
   | { kind: 'stale'; free: () => void }
-  | { kind: 'foreign'; what: string };
+  | { kind: 'foreign'; what: string }
+  /** The lock could not be read: the system's error code, and what to do. */
+  | { kind: 'unreadable'; code: string; path: string };
+
+/** A read of the lock that failed for a reason other than the lock going away. */
+function unreadable(error: unknown, path: string): Holder {
+  const code = (error as NodeJS.ErrnoException).code ?? 'an unknown error';
+  // Gone between the look and the read: the next round takes it.
+  return code === 'ENOENT' ? { kind: 'free' } : { kind: 'unreadable', code, path };
+}
 
 /** Ignores a path that is gone, or that is a directory (unlink never removes one). */
 function unlinkIfThere(path: string): void {
@@ -104,14 +119,18 @@ function judge(lock: string): Holder {
     let entries: string[];
     try {
       entries = readdirSync(lock);
-    } catch {
-      return { kind: 'free' };
+    } catch (error) {
+      return unreadable(error, lock);
     }
     const [entry, ...more] = entries;
     if (entry === undefined) return { kind: 'free' };
     const pid = OWNER_ENTRY.exec(entry)?.[1];
     if (pid === undefined || more.length > 0) {
       return { kind: 'foreign', what: `'${printable(entries.slice(0, 3).join("', '"), 200)}'` };
+    }
+    // unlink(2) never removes a directory: it could not be freed, ever.
+    if (lstatSync(join(lock, entry), { throwIfNoEntry: false })?.isDirectory() === true) {
+      return { kind: 'foreign', what: `a directory named '${entry}', not an owner entry` };
     }
     return judgeOwner(Number(pid), () => unlinkIfThere(join(lock, entry)));
   }
@@ -120,8 +139,8 @@ function judge(lock: string): Holder {
     let text: string;
     try {
       text = readFileSync(lock, 'utf8');
-    } catch {
-      return { kind: 'free' };
+    } catch (error) {
+      return unreadable(error, lock);
     }
     const free = (): void => unlinkIfThere(lock);
     if (/^\d+$/.test(text.trim())) return judgeOwner(Number(text.trim()), free);
@@ -168,6 +187,24 @@ export function takeSocketLock(socketPath: string, stopCommand: string): void {
   const lock = lockPath(socketPath);
   const owner = `owner-${process.pid}-${randomBytes(8).toString('hex')}`;
   const staging = `${lock}.${owner}`;
+  try {
+    takeLock(socketPath, stopCommand, lock, owner, staging);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof ConfigError || (code !== 'EACCES' && code !== 'EPERM')) throw error;
+    throw new ConfigError(
+      `cannot take the lock '${lock}': ${code} on '${printable(String((error as NodeJS.ErrnoException).path ?? lock), 300)}'; the directory '${dirname(lock)}' and the lock in it must be writable by the user who runs the daemon`,
+    );
+  }
+}
+
+function takeLock(
+  socketPath: string,
+  stopCommand: string,
+  lock: string,
+  owner: string,
+  staging: string,
+): void {
   mkdirSync(staging, { mode: 0o700 });
   try {
     writeFileSync(join(staging, owner), '', { mode: 0o600 });
@@ -186,6 +223,10 @@ export function takeSocketLock(socketPath: string, stopCommand: string): void {
         case 'starting':
           throw new ConfigError(
             `another broker daemon is starting on '${socketPath}' (its lock '${lock}' has no pid yet); wait for it, or remove the lock if no daemon runs`,
+          );
+        case 'unreadable':
+          throw new ConfigError(
+            `cannot read the lock '${holder.path}' (${holder.code}); make it and '${dirname(lock)}' readable by the user who runs the daemon, or remove the lock if no daemon runs on '${socketPath}'`,
           );
         case 'foreign':
           throw new ConfigError(

@@ -22,7 +22,7 @@ import { asSocketPath } from '../shared/paths.js';
 import { withoutTokens } from '../shared/printable.js';
 import type { ClientPolicy } from './client-policy.js';
 import { ConnectionAdmission } from './connection-admission.js';
-import { answerControl, type DaemonControl } from './control-ops.js';
+import { answerControl, type ControlRequest, type DaemonControl } from './control-ops.js';
 import type { CredentialService } from './credential-service.js';
 import type { RequestContext } from './provider.js';
 
@@ -138,7 +138,10 @@ export class SocketServer {
       admission.leave(socket);
     });
     if (!admitted) {
-      admission.refuse(socket);
+      admission.refuse(socket, (request) => {
+        handled = true;
+        void this.#serve(socket, request, requestId, log);
+      });
       return;
     }
 
@@ -173,14 +176,19 @@ export class SocketServer {
   }
 
   /** Answers one request line: every failure becomes an error reply. */
-  async #serve(socket: Socket, line: string, requestId: string, log: () => Logger): Promise<void> {
+  async #serve(
+    socket: Socket,
+    line: string | ControlRequest,
+    requestId: string,
+    log: () => Logger,
+  ): Promise<void> {
     this.#serving++;
     try {
       let reply: Reply | string;
       try {
         // One async step per request: a cache hit is answered in a few
         // microseconds, and each extra await is a good part of that.
-        const request = parseRequest(line);
+        const request = typeof line === 'string' ? parseRequest(line) : line;
         if (request.op === 'get') {
           const context = this.#context(request.requester, requestId, log);
           reply = credentialLine(await this.#options.service.get(request, context));

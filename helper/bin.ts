@@ -8,7 +8,10 @@
  */
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
 import { parseGitInvocation, runGitInvocation } from './git-invocation.js';
+
+exitQuietlyWhenStdoutCloses();
 
 // No top-level await: a CommonJS bundle cannot have one.
 const invocation = parseGitInvocation(process.argv.slice(2));

@@ -4,7 +4,11 @@
  * for people (`daemon`, `status`, `--help`). The installed binary is the
  * bundled bin.ts, which answers git itself and hands the rest to this file.
  */
+import { exitQuietlyWhenStdoutCloses } from './closed-stdout.js';
 import { parseGitInvocation, runGitInvocation } from './git-invocation.js';
+
+// Here too: main.js also runs on its own (autostart, a source checkout).
+exitQuietlyWhenStdoutCloses();
 
 async function main(argv: string[]): Promise<number> {
   const invocation = parseGitInvocation(argv);

@@ -9,6 +9,7 @@ import { DaemonUnreachableError, type BrokerError } from './errors.js';
 import {
   encodeMessage,
   MAX_MESSAGE_BYTES,
+  MAX_STATUS_REPLY_BYTES,
   parseReply,
   type Reply,
   type Request,
@@ -67,6 +68,8 @@ export function sendRequest(
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
+    // Only status lists the whole cache; any other reply that large is no reply.
+    const maxReplyBytes = request.op === 'status' ? MAX_STATUS_REPLY_BYTES : MAX_MESSAGE_BYTES;
     // A path, never a port, whatever the string looks like.
     const socket = connect({ path: socketPath });
 
@@ -93,10 +96,10 @@ export function sendRequest(
     });
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (received > MAX_MESSAGE_BYTES) {
+      if (received > maxReplyBytes) {
         finish(
           new DaemonUnreachableError(
-            `the broker daemon at '${socketPath}' sent an oversized reply`,
+            `the broker daemon at '${socketPath}' sent a reply larger than ${maxReplyBytes} bytes to '${request.op}'; is a broker daemon on that socket?`,
           ),
         );
         return;

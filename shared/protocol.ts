@@ -24,6 +24,16 @@ export const PROTOCOL_VERSION = 1;
 /** Largest request or reply line, newline included, either side accepts. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 
+/**
+ * Largest `status` reply a client accepts: the status lists every cached
+ * token, and 64 KiB held only ~450 (found in review: with more, status,
+ * reload, stop and --detach all failed). Sized for 100,000 cache entries of
+ * up to ~1 KiB each (a 39-character owner, a 100-character repository, a
+ * dozen permissions, two timestamps; a typical one is ~170 bytes), about
+ * 100 MiB, rounded up. Every other reply stays within MAX_MESSAGE_BYTES.
+ */
+export const MAX_STATUS_REPLY_BYTES = 128 * 1024 * 1024;
+
 /** Where git wants to authenticate, as git's credential protocol names it. */
 export interface CredentialTarget {
   protocol: string;
@@ -78,7 +88,11 @@ export interface EraseRequest {
   requester: Requester;
 }
 
-/** Liveness check; the reply carries the daemon's version. */
+/**
+ * Liveness check; the reply carries the daemon's version and, from daemons
+ * of this release on, its pid (a small reply `stop` can wait on, where
+ * `status` may be megabytes).
+ */
 export interface PingRequest {
   v: number;
   op: 'ping';
@@ -204,6 +218,8 @@ export type Reply =
       credential?: WireCredential;
       erased?: number;
       daemonVersion?: string;
+      /** The daemon's process id, in a ping reply; absent from older daemons. */
+      pid?: number;
       status?: DaemonStatus;
     }
   | { v: number; ok: false; error: WireError };

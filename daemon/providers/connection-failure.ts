@@ -10,7 +10,7 @@
 /** A failure, what it means, and whether trying again can change it. */
 export interface ConnectionFailure {
   code: string;
-  kind: 'certificate' | 'name' | 'refused' | 'other';
+  kind: 'certificate' | 'name' | 'refused' | 'descriptors' | 'other';
   /** False when the same call will fail the same way until the setup changes. */
   retryable: boolean;
 }
@@ -50,6 +50,9 @@ export function connectionFailure(error: unknown): ConnectionFailure | undefined
   // EAI_AGAIN is a resolver that did not answer in time: that may pass.
   if (code === 'ENOTFOUND') return { code, kind: 'name', retryable: false };
   if (code === 'ECONNREFUSED') return { code, kind: 'refused', retryable: true };
+  // This process (EMFILE) or the whole system (ENFILE) is out of file
+  // descriptors: a local problem, which passes as other sockets close.
+  if (code === 'EMFILE' || code === 'ENFILE') return { code, kind: 'descriptors', retryable: true };
   return { code, kind: 'other', retryable: true };
 }
 
@@ -63,6 +66,8 @@ export function describeConnectionFailure(
       return `the TLS certificate of '${origin}' is not accepted (${failure.code}); for a server with a private CA, start the daemon with NODE_EXTRA_CA_CERTS set to that CA's PEM file; for a name mismatch, make apiBaseUrl use the name the certificate is for`;
     case 'name':
       return `the host name of '${origin}' does not resolve (${failure.code}); check apiBaseUrl and this machine's DNS`;
+    case 'descriptors':
+      return `the daemon could not open a connection to '${origin}': ${failure.code === 'EMFILE' ? 'it has' : 'the system has'} no file descriptor left (${failure.code}), so GitHub was not asked; raise the limit (ulimit -n, or LimitNOFILE= in a systemd unit) or lower the load on the daemon`;
     case 'refused':
       return `'${origin}' refused the connection (${failure.code}); check apiBaseUrl's host and port, and that the server runs`;
     default:

@@ -15,7 +15,7 @@ import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
 import { PROTOCOL_VERSION, STOP_WAIT_MS } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
 import { askDaemon, unwrapReply } from '../ask-daemon.js';
-import { daemonAnswers, launchDaemon } from '../daemon-launcher.js';
+import { launchDaemon } from '../daemon-launcher.js';
 import { formatStatus } from './format-status.js';
 import { otherRelease } from './other-release.js';
 import { isDaemonStatus, isRecord, statusShapeProblem } from './status-shape.js';
@@ -121,19 +121,28 @@ function startupWarnings(logPath: string, from: number, pid: number | undefined)
   return warnings;
 }
 
+/**
+ * The pid of the daemon on `socketPath`, checked to be a broker daemon of
+ * this installation, or why there is none. Ping carries it (small, served
+ * on every socket); a daemon of an older release answers only in its status.
+ */
+async function daemonPid(socketPath: string): Promise<{ pid?: number; why?: string }> {
+  try {
+    let pid = (await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'ping' })).pid;
+    pid ??= (await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' })).status?.pid;
+    checkBrokerDaemon(pid);
+    return { pid };
+  } catch (error) {
+    return { why: (error as Error).message };
+  }
+}
+
 export async function stopDaemon(socketPath: string, print: (text: string) => void): Promise<void> {
   // The pid, to wait for the process itself: the daemon stops answering on
   // its socket first and exits only once its requests are answered, and a
   // new daemon cannot start until then (found in review: stop, then
   // daemon --detach, failed). Only a daemon of this installation and user.
-  let pid: number | undefined;
-  try {
-    const status = (await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' })).status;
-    checkBrokerDaemon(status?.pid);
-    pid = status?.pid;
-  } catch {
-    // No status here (a listener with a policy, another namespace): the socket is watched instead.
-  }
+  const { pid, why } = await daemonPid(socketPath);
   try {
     await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'stop' });
   } catch (error) {
@@ -144,15 +153,21 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
     }
     throw error;
   }
+  if (pid === undefined) {
+    // A socket that no longer answers is no exited daemon: it may still be
+    // finishing requests and revoking tokens (found in review: "stopped"
+    // printed while the daemon still drained).
+    throw new ConfigError(
+      `the daemon on '${socketPath}' was asked to stop, but whether it has exited cannot be told: its pid is unknown (${printable(why ?? 'no pid', 300)}); check with ps before starting another`,
+    );
+  }
   const deadline = Date.now() + STOP_WAIT_MS;
-  const running = async (): Promise<boolean> =>
-    pid === undefined ? daemonAnswers(socketPath, 500) : processExists(pid);
-  while (Date.now() < deadline && (await running())) {
+  while (Date.now() < deadline && processExists(pid)) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  if (await running()) {
+  if (processExists(pid)) {
     throw new ConfigError(
-      `the daemon on '${socketPath}'${pid === undefined ? '' : ` (pid ${pid})`} was asked to stop and is still running after ${STOP_WAIT_MS / 1000} s; its log says what it is waiting for`,
+      `the daemon on '${socketPath}' (pid ${pid}) was asked to stop and is still running after ${STOP_WAIT_MS / 1000} s; its log says what it is waiting for`,
     );
   }
   print(`daemon on ${socketPath} stopped\n`);

@@ -4,11 +4,12 @@
  * `daemon --detach` tell a daemon it can leave running from a path it must
  * not touch.
  */
-import { readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { readlinkSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../../shared/daemon-client.js';
 import { ConfigError, DaemonUnreachableError } from '../../shared/errors.js';
+import { processArguments } from '../../shared/process-arguments.js';
 import { PROTOCOL_VERSION, type DaemonStatus } from '../../shared/protocol.js';
 
 export type SocketHolder =
@@ -84,7 +85,7 @@ export function checkBrokerDaemon(pid: unknown, procRoot = '/proc'): asserts pid
   }
   let runs = false;
   try {
-    const words = readFileSync(`${where}/cmdline`, 'utf8').split('\0');
+    const words = processArguments(pid, procRoot) ?? [];
     // The script is node's first argument that is not an option.
     const at = words.findIndex((word, i) => i > 0 && !word.startsWith('-'));
     const script = realpathSync(resolve(readlinkSync(`${where}/cwd`), words[at] ?? ''));

@@ -15,6 +15,14 @@ import {
   type InProcessDaemonOptions,
 } from '../fixtures/in-process-daemon.js';
 
+/** A credential request: beyond the cap, only control requests are served. */
+const GET_LINE = `${JSON.stringify({
+  v: 1,
+  op: 'get',
+  target: { protocol: 'https', host: 'git.example', path: 'acme/widgets' },
+  requester: { pid: 1, ppid: 0 },
+})}\n`;
+
 async function daemon(t: Test, options: InProcessDaemonOptions = {}): Promise<InProcessDaemon> {
   const d = await startInProcessDaemon(options);
   t.teardown(() => d.stop());
@@ -66,13 +74,13 @@ t.test('refusals in a window are reported when it ends, with their count', async
       .filter((line) => line.includes('refusing connections'))
       .map((line) => JSON.parse(line) as { refused: number });
 
-  await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
+  await exchange(d.socketPath, GET_LINE);
   t.same(
     reports().map((r) => r.refused),
     [1],
     'the first refusal is reported at once',
   );
-  for (let i = 0; i < 4; i++) await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
+  for (let i = 0; i < 4; i++) await exchange(d.socketPath, GET_LINE);
   t.equal(reports().length, 1, 'the next ones wait for the end of the window');
   await until(() => reports().length === 2);
   t.same(
@@ -84,8 +92,8 @@ t.test('refusals in a window are reported when it ends, with their count', async
   t.equal(reports().length, 2, 'and with no refusal since, nothing more');
 
   // Refusals pending when the server closes are reported then.
-  await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
-  await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
+  await exchange(d.socketPath, GET_LINE);
+  await exchange(d.socketPath, GET_LINE);
   held.destroy();
   await d.server.close();
   t.same(
@@ -99,9 +107,9 @@ t.test('connections beyond the cap are answered busy; the others are served', as
   const held = [await openIdle(d.socketPath), await openIdle(d.socketPath)];
   await until(() => d.server.connections === 2);
 
-  const { reply } = await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
+  const { reply } = await exchange(d.socketPath, GET_LINE);
   // More refusals in a burst: logged once, not once each.
-  for (let i = 0; i < 5; i++) await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
+  for (let i = 0; i < 5; i++) await exchange(d.socketPath, GET_LINE);
   t.equal(
     d.logText().match(/refusing connections: too many open/g)?.length,
     1,
@@ -112,4 +120,18 @@ t.test('connections beyond the cap are answered busy; the others are served', as
 
   t.match(JSON.parse(reply), { ok: false, error: { code: 'DAEMON_UNREACHABLE', quit: false } });
   await stillServes(t, d);
+});
+
+t.test('beyond the cap, ping and status are served and counted as no refusal', async (t) => {
+  const d = await daemon(t, { maxConnections: 1 });
+  const held = await openIdle(d.socketPath);
+  t.teardown(() => held.destroy());
+  await until(() => d.server.connections === 1);
+
+  const ping = await exchange(d.socketPath, '{"v":1,"op":"ping"}\n');
+  const trickled = await exchange(d.socketPath, '{"v":1,"op":"pi');
+
+  t.match(JSON.parse(ping.reply), { ok: true, pid: process.pid });
+  t.match(JSON.parse(trickled.reply), { ok: false, error: { code: 'DAEMON_UNREACHABLE' } });
+  t.equal(d.logText().match(/"refused":1/g)?.length, 1, 'only the partial line was refused');
 });

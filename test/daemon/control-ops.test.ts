@@ -20,14 +20,14 @@ function control(hasUnrestrictedSocket = true) {
 
 const sandbox = { name: 'sandbox', allow: ['acme/*'] };
 
-t.test('ping answers with the daemon version on every socket', async (t) => {
+t.test('ping answers with the daemon version and pid on every socket', async (t) => {
   const reply = await answerControl(
     { v: PROTOCOL_VERSION, op: 'ping' },
     { version: '1.2.3', policy: sandbox },
     log,
   );
 
-  t.same(reply, { v: PROTOCOL_VERSION, ok: true, daemonVersion: '1.2.3' });
+  t.same(reply, { v: PROTOCOL_VERSION, ok: true, daemonVersion: '1.2.3', pid: process.pid });
 });
 
 t.test('status and stop are served on a socket without a client policy', async (t) => {

@@ -116,6 +116,38 @@ t.test('a lock held by a dead daemon that is still a zombie is taken over', asyn
   await releaseSocketPath(socketPath);
 });
 
+t.test(
+  'a lock naming a live process that is no broker daemon (a reused pid) is taken over',
+  { skip: process.platform !== 'linux' && 'only Linux tells what a pid runs' },
+  async (t) => {
+    const dir = socketDir(t);
+    const socketPath = join(dir, 'daemon.sock');
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    t.teardown(() => sleeper.kill('SIGKILL'));
+    // Until exec: before it, the child is a copy of this node process.
+    await until(() => readFileSync(`/proc/${sleeper.pid!}/cmdline`, 'utf8').startsWith('sleep'));
+    leftLock(socketPath, sleeper.pid!);
+
+    await claimSocketPath(socketPath);
+
+    t.same(lockOwners(socketPath), [String(process.pid)], 'the lock is ours now');
+    t.equal(sleeper.exitCode, null, 'and the sleep process was left alone');
+    await releaseSocketPath(socketPath);
+  },
+);
+
+t.test('an owner entry that is a directory is reported as such, not as a race', async (t) => {
+  const dir = socketDir(t);
+  const socketPath = join(dir, 'daemon.sock');
+  const lock = `${socketPath}.lock`;
+  // A dead pid's entry, but a directory: unlink could never free it.
+  mkdirSync(join(lock, 'owner-999999999-0123456789abcdef'), { recursive: true });
+
+  await t.rejects(claimSocketPath(socketPath), {
+    message: `'${lock}' is not a broker daemon's lock (it holds a directory named 'owner-999999999-0123456789abcdef', not an owner entry); remove it if no daemon runs on '${socketPath}'`,
+  });
+});
+
 /** The pids the lock directory names, in the entries' order. */
 function lockOwners(socketPath: string): string[] {
   return readdirSync(`${socketPath}.lock`).map(

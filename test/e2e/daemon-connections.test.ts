@@ -5,6 +5,10 @@ import { connect, type Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { processExists } from '../../helper/commands/daemon-commands.js';
+import { MAX_CONNECTIONS } from '../../daemon/connection-admission.js';
+import { sendRequest } from '../../shared/daemon-client.js';
+import { PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { createBrokerWorld } from '../fixtures/broker-world.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
 import { runHelper } from '../fixtures/run-helper.js';
@@ -81,6 +85,39 @@ t.test(
     t.match(garbageReply, /"code":"BAD_REQUEST"/);
     t.equal(served.code, 0, served.stderr);
     t.match(served.stdout, /^password=/m);
+  },
+);
+
+t.test(
+  'a daemon holding its 256 connections still answers ping, status and stop, and nothing else',
+  async (t) => {
+    const w = await createBrokerWorld(t.testdir());
+    t.teardown(() => w.stop());
+    const idle = await Promise.all(
+      Array.from({ length: MAX_CONNECTIONS }, () => open(w.daemon.socketPath)),
+    );
+    for (const socket of idle) socket.on('error', () => undefined);
+    t.teardown(() => idle.forEach((socket) => socket.destroy()));
+
+    const ping = await sendRequest(w.daemon.socketPath, { v: PROTOCOL_VERSION, op: 'ping' });
+    const get = await runHelper(
+      ['--socket', w.daemon.socketPath, 'get'],
+      `protocol=http\nhost=${w.github.host}\npath=acme/widgets\n\n`,
+      w.env,
+    );
+    const status = await runHelper(['status', '--socket', w.daemon.socketPath], '', w.env);
+    const stop = await runHelper(['stop', '--socket', w.daemon.socketPath], '', w.env);
+    // Gone or a zombie its parent, this test, has yet to reap: not running.
+    const runningWhenStopReturned = processExists(w.daemon.pid);
+
+    t.match(ping, { ok: true, pid: w.daemon.pid });
+    t.notMatch(get.stdout, /password=/, 'a credential request is over the cap');
+    t.match(get.stderr, /busy/);
+    t.equal(status.code, 0, status.stderr);
+    t.match(status.stdout, /daemon: +running/);
+    t.equal(stop.code, 0, stop.stderr);
+    t.match(stop.stdout, /stopped/);
+    t.notOk(runningWhenStopReturned, 'the daemon had exited when stop said so');
   },
 );
 

@@ -3,6 +3,9 @@
  * when git erases them and, when configured, when the daemon stops.
  */
 import t, { type Test } from 'tap';
+import { REVOCATION_CONCURRENCY } from '../../daemon/token-revoker.js';
+import { sendRequest } from '../../shared/daemon-client.js';
+import { PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
 import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
 import { runHelper } from '../fixtures/run-helper.js';
@@ -108,6 +111,51 @@ t.test('with revokeOnShutdown, stopping the daemon revokes every live token', as
     { reason: 'shutdown', outcome: 'revoked' },
   ]);
 });
+
+t.test(
+  'revokeOnShutdown revokes many tokens, at most REVOCATION_CONCURRENCY at a time',
+  async (t) => {
+    const repos = Array.from({ length: 100 }, (_, i) => `repo-${i}`);
+    const w = await createBrokerWorld(t.testdir(), {
+      installed: repos,
+      bareRepos: false,
+      config: { revokeOnShutdown: true },
+    });
+    t.teardown(() => w.stop());
+    let next = 0;
+    const fill = async (): Promise<void> => {
+      for (let i = next++; i < repos.length; i = next++) {
+        const reply = await sendRequest(w.daemon.socketPath, {
+          v: PROTOCOL_VERSION,
+          op: 'get',
+          target: { protocol: 'http', host: w.github.host, path: `acme/${repos[i]!}` },
+          requester: { pid: process.pid, ppid: process.ppid },
+        });
+        if (!reply.ok) throw new Error(reply.error.message);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, fill));
+    // Slow revocations, so that any more at once would overlap.
+    w.github.injectFault({
+      method: 'DELETE',
+      path: /\/installation\/token$/,
+      status: 0,
+      delayMs: 100,
+      times: Infinity,
+    });
+
+    const code = await w.daemon.stop();
+
+    t.equal(code, 0);
+    t.same(
+      revocations(w),
+      Array.from({ length: repos.length }, () => 204),
+      'every token',
+    );
+    t.equal((await revokedEvents(w)).length, repos.length);
+    t.equal(w.github.peakInFlight.get('DELETE'), REVOCATION_CONCURRENCY, 'never more at once');
+  },
+);
 
 t.test('without revokeOnShutdown, stopping the daemon revokes nothing', async (t) => {
   const w = await world(t);

@@ -366,6 +366,24 @@ t.test('stop returns once the daemon has exited, so a new one can start at once'
   t.ok(exitedWhenStopReturned, 'the daemon had exited when stop returned');
 });
 
+t.test('stop that cannot learn the daemon pid says so and fails, never "stopped"', async (t) => {
+  // A daemon of an older release: no pid in its ping, and here none in its status either.
+  const socketPath = await fakeDaemon(t, (op: unknown) =>
+    op === 'status'
+      ? { v: 1, ok: true, status: { version: VERSION, cache: [] } }
+      : { v: 1, ok: true, daemonVersion: VERSION },
+  );
+
+  const stop = await runHelper(['stop', '--socket', socketPath], '', process.env);
+
+  t.equal(stop.code, 1, stop.stderr);
+  t.equal(stop.stdout, '');
+  t.match(
+    stop.stderr,
+    `the daemon on '${socketPath}' was asked to stop, but whether it has exited cannot be told: its pid is unknown (the daemon reported a pid that is not a process id`,
+  );
+});
+
 t.test('stop ends the daemon gracefully', async (t) => {
   const w = await world(t);
 

@@ -119,3 +119,17 @@ t.test('a refused connection is still retried, and named', async (t) => {
   t.equal(mapped.code, 'GITHUB_API');
   t.match(mapped.message, /refused the connection \(ECONNREFUSED\)/);
 });
+
+for (const code of ['EMFILE', 'ENFILE'] as const) {
+  t.test(`${code} is named as this machine running out of file descriptors`, async (t) => {
+    const error = Object.assign(new Error(`connect ${code}`), { code });
+    const wrapped = Object.assign(new Error('fetch failed'), { status: 500, cause: error });
+
+    const mapped = mapGitHubError(wrapped, CONTEXT);
+
+    t.match(connectionFailure(error), { kind: 'descriptors', retryable: true });
+    t.match(mapped.message, `no file descriptor left (${code}), so GitHub was not asked`);
+    t.match(mapped.message, /ulimit -n/);
+    t.notMatch(mapped.message, /did not answer|check the network/);
+  });
+}
