@@ -18,7 +18,20 @@ t.test('status --json into a pipe closed early exits quietly with 141', async (t
     expiresAtMs: 0,
     staleAtMs: 0,
   }));
-  const socketPath = await fakeDaemon(t, { v: 1, ok: true, status: { version: VERSION, cache } });
+  // Every field status reads, so the status is printed, not refused for its shape.
+  const status = {
+    version: VERSION,
+    pid: 4242,
+    startedAtMs: 0,
+    socket: '/run/fake.sock',
+    config: '/etc/broker.json',
+    auditLog: '/var/log/audit.log',
+    integrations: [],
+    listeners: [],
+    counters: { hits: 0, misses: 0, mints: 0, denied: 0, errors: 0 },
+    cache,
+  };
+  const socketPath = await fakeDaemon(t, { v: 1, ok: true, status });
   const child = spawn(process.execPath, [HELPER_BIN, 'status', '--json', '--socket', socketPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
