@@ -3,16 +3,14 @@
  * size limit, and Retry-After; then the same answers from a real proxy on
  * loopback.
  */
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { createHttpFetch } from '../../../daemon/providers/http-fetch.js';
 import {
   MAX_ANSWER_HEAD_BYTES,
   readConnectAnswer,
 } from '../../../daemon/providers/proxy-answer.js';
 import { parseProxyUrl } from '../../../daemon/providers/proxy-env.js';
-import { ProxyFixture, type ProxyFixtureOptions } from '../../fixtures/connect-proxy.js';
+import { startOrigin as origin, startProxy as proxy } from '../../fixtures/connect-proxy.js';
 
 const read = (text: string) => readConnectAnswer(Buffer.from(text, 'latin1'));
 
@@ -76,22 +74,6 @@ t.test('Retry-After is read from the final answer, in any case', async (t) => {
   });
   t.notOk('retryAfter' in (read('HTTP/1.1 503 Busy\r\n\r\n') as object));
 });
-
-async function origin(t: Test): Promise<string> {
-  const server = createServer((_request: IncomingMessage, response) => response.end('{"ok":1}'));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function proxy(t: Test, options: ProxyFixtureOptions): Promise<ProxyFixture> {
-  const fixture = await ProxyFixture.start(options);
-  t.teardown(() => fixture.stop());
-  return fixture;
-}
 
 t.test(
   'a real proxy answering in bare LF, or with 100 Continue first, opens the tunnel',

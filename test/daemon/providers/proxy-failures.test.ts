@@ -6,13 +6,11 @@
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pino from 'pino';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { GitHubClock } from '../../../daemon/providers/github-clock.js';
 import { mapGitHubError } from '../../../daemon/providers/github-errors.js';
 import {
@@ -22,25 +20,9 @@ import {
 } from '../../../daemon/providers/github-retry.js';
 import { createHttpFetch } from '../../../daemon/providers/http-fetch.js';
 import { parseProxyUrl } from '../../../daemon/providers/proxy-env.js';
-import { ProxyFixture, type ProxyFixtureOptions } from '../../fixtures/connect-proxy.js';
+import { startOrigin as origin, startProxy as proxy } from '../../fixtures/connect-proxy.js';
 import { REPO_ROOT } from '../../fixtures/repo-root.js';
 import { selfSignedCert } from '../../fixtures/tls-cert.js';
-
-async function origin(t: Test): Promise<string> {
-  const server = createServer((_request: IncomingMessage, response) => response.end('{"ok":1}'));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function proxy(t: Test, options: ProxyFixtureOptions): Promise<ProxyFixture> {
-  const fixture = await ProxyFixture.start(options);
-  t.teardown(() => fixture.stop());
-  return fixture;
-}
 
 function retrying(url: string, policy: Partial<RetryPolicy> = {}) {
   return createRetryingFetch(
