@@ -3,9 +3,8 @@
  * The retry policy itself is tested in test/daemon/providers/.
  */
 import t, { type Test } from 'tap';
-import { createBrokerWorld, OWNER, type BrokerWorld } from '../fixtures/broker-world.js';
+import { createBrokerWorld, type BrokerWorld, helperGet } from '../fixtures/broker-world.js';
 import { assertNoSecrets } from '../fixtures/leak-scan.js';
-import { runHelper } from '../fixtures/run-helper.js';
 
 const MINT = /\/access_tokens$/;
 
@@ -13,13 +12,6 @@ async function world(t: Test, integration: Record<string, unknown>): Promise<Bro
   const w = await createBrokerWorld(t.testdir(), { bareRepos: false, integration });
   t.teardown(() => w.stop());
   return w;
-}
-
-function helperGet(w: BrokerWorld) {
-  return runHelper(
-    ['--socket', w.daemon.socketPath, 'get'],
-    `protocol=http\nhost=${w.github.host}\npath=${OWNER}/widgets.git\n\n`,
-  );
 }
 
 t.test(

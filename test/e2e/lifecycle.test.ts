@@ -7,11 +7,10 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { sendRequest } from '../../shared/daemon-client.js';
 import { PROTOCOL_VERSION } from '../../shared/protocol.js';
-import { createBrokerWorld, OWNER, type BrokerWorld } from '../fixtures/broker-world.js';
+import { createBrokerWorld, OWNER, type BrokerWorld, helperGet } from '../fixtures/broker-world.js';
 import { startDaemonProcess } from '../fixtures/daemon-process.js';
 import { createTestApp } from '../fixtures/app-keys.js';
 import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
-import { runHelper } from '../fixtures/run-helper.js';
 
 const MINT = /\/access_tokens$/;
 
@@ -19,13 +18,6 @@ async function world(t: Test, options = {}): Promise<BrokerWorld> {
   const w = await createBrokerWorld(t.testdir(), options);
   t.teardown(() => w.stop());
   return w;
-}
-
-function helperGet(w: BrokerWorld, repo: string, socketPath = w.daemon.socketPath) {
-  return runHelper(
-    ['--socket', socketPath, 'get'],
-    `protocol=http\nhost=${w.github.host}\npath=${OWNER}/${repo}.git\n\n`,
-  );
 }
 
 /** Waits (bounded) until the fixture has received `count` requests. */

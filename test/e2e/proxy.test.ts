@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { createBrokerWorld, OWNER, type BrokerWorld } from '../fixtures/broker-world.js';
+import { createBrokerWorld, type BrokerWorld, helperGet } from '../fixtures/broker-world.js';
 import { ProxyFixture, type ProxyFixtureOptions } from '../fixtures/connect-proxy.js';
 import { startDaemonProcess } from '../fixtures/daemon-process.js';
 import { recordOutput, recordSecrets } from '../fixtures/leak-ledger.js';
@@ -35,13 +35,6 @@ async function world(
   });
   t.teardown(() => w.stop());
   return w;
-}
-
-function helperGet(w: BrokerWorld) {
-  return runHelper(
-    ['--socket', w.daemon.socketPath, 'get'],
-    `protocol=http\nhost=${w.github.host}\npath=${OWNER}/widgets.git\n\n`,
-  );
 }
 
 async function statusOf(w: BrokerWorld): Promise<{ text: string; json: string; api: unknown }> {

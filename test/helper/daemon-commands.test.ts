@@ -18,6 +18,19 @@ function secretsOf(w: BrokerWorld): string[] {
   return [...w.github.issuedTokens(), ...privateKeyFragments(w.app.privateKeyPem)];
 }
 
+/** What status --json must print for a daemon of another release: what the text says. */
+function mismatchReport(version: string | null, socket: string, stderr: string) {
+  return {
+    running: true,
+    versionMismatch: true,
+    version,
+    helperVersion: VERSION,
+    socket,
+    error: stderr.replace(/^git-credential-broker: /, '').trimEnd(),
+    code: 'VERSION_MISMATCH',
+  };
+}
+
 t.test('status shows integrations, cached repositories and counters, never a token', async (t) => {
   const w = await world(t);
   await cli(w, ['token', w.cloneUrl('widgets')]);
@@ -232,15 +245,7 @@ t.test(
       t.equal(json.code, 1, name);
       t.same(
         report,
-        {
-          running: true,
-          versionMismatch: true,
-          version,
-          helperVersion: VERSION,
-          socket,
-          error: text.stderr.replace(/^git-credential-broker: /, '').trimEnd(),
-          code: 'VERSION_MISMATCH',
-        },
+        mismatchReport(version, socket, text.stderr),
         `${name}: the JSON says what the text says`,
       );
       t.match(
@@ -318,15 +323,7 @@ t.test(
       t.notMatch(text.stderr, /TypeError|Cannot read properties/, name);
       t.equal(text.stderr.match(/restart the daemon/g)?.length, 1, `${name}: the fix, once`);
       t.equal(json.code, 1, name);
-      t.same(JSON.parse(json.stdout), {
-        running: true,
-        versionMismatch: true,
-        version,
-        helperVersion: VERSION,
-        socket,
-        error: text.stderr.replace(/^git-credential-broker: /, '').trimEnd(),
-        code: 'VERSION_MISMATCH',
-      });
+      t.same(JSON.parse(json.stdout), mismatchReport(version, socket, text.stderr));
     }
   },
 );

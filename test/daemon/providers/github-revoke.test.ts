@@ -91,9 +91,9 @@ t.test('any other refusal is an error that does not carry the token', async (t) 
   t.notMatch(String((error as Error).message), TOKEN);
 });
 
-t.test("an aborted revocation ends at once, in a call or in a retry's backoff", async (t) => {
-  // Retries as the provider's do, with a backoff far longer than the test.
-  const retrying = createRetryingFetch(
+/** Retries as the provider's do, with a backoff far longer than any test. */
+function slowRetrying() {
+  return createRetryingFetch(
     { clock: new GitHubClock(), log: pino({ level: 'silent' }), random: () => 1 },
     {
       maxAttempts: 4,
@@ -103,6 +103,10 @@ t.test("an aborted revocation ends at once, in a call or in a retry's backoff", 
       totalBudgetMs: 25_000,
     },
   );
+}
+
+t.test("an aborted revocation ends at once, in a call or in a retry's backoff", async (t) => {
+  const retrying = slowRetrying();
   for (const [status, what] of [
     [0, 'a GitHub that never answers'],
     [503, 'a GitHub failing, retried after a backoff'],
@@ -133,16 +137,7 @@ t.test('many revocations sharing one signal end with it, and Node warns of no le
   const onWarning = (warning: Error): void => void warnings.push(warning.name);
   process.on('warning', onWarning);
   t.teardown(() => process.off('warning', onWarning));
-  const retrying = createRetryingFetch(
-    { clock: new GitHubClock(), log: pino({ level: 'silent' }), random: () => 1 },
-    {
-      maxAttempts: 4,
-      baseDelayMs: 8000,
-      maxDelayMs: 10_000,
-      attemptTimeoutMs: 10_000,
-      totalBudgetMs: 25_000,
-    },
-  );
+  const retrying = slowRetrying();
   const { seen, baseUrl } = await stub(t, 503);
   const limit = new AbortController();
   const revoke = (): Promise<unknown> =>
