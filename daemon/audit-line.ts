@@ -45,7 +45,10 @@ export interface AuditRecord {
   erased?: number;
   /** For token.revoked: 'revoked', or 'expired' when it no longer worked anyway. */
   outcome?: string;
-  /** Why a token was revoked: 'erase' or 'shutdown'. */
+  /**
+   * Why a token was revoked ('erase', 'shutdown'), or why a request was
+   * denied when it is not its policy's allow list or ceiling ('mint_limit').
+   */
   reason?: string;
   /** On a mint started by a hit shortly before the cached token went stale. */
   refreshedAhead?: boolean;

@@ -12,26 +12,55 @@ import type { CredentialProvider, ResolvedScope } from './provider.js';
 export interface ClientPolicy {
   /** Names the listener in errors, logs and audit records: its socket path. */
   name: string;
-  /** Lowercase `owner/repo` or `owner/*`; undefined allows every repository. */
+  /**
+   * Lowercase `owner/repo` or `owner/*` (on any configured host), or
+   * `host/owner/repo` or `host/owner/*` (on that host only); undefined
+   * allows every repository.
+   */
   allow?: readonly string[];
   /** The most a token served here may carry; undefined: the integration's. */
   permissions?: Permissions;
+  /** Requests a minute that may reach GitHub (mint-limit.ts); undefined: no limit. */
+  maxMintsPerMinute?: number;
+  /** The group whose members may connect too (socket-access.ts); undefined: this user only. */
+  group?: string;
 }
 
-/** An allow-list entry: an account and one repository in it, or all (`*`). */
-export const REPOSITORY_PATTERN = /^[a-z0-9][a-z0-9-]{0,38}\/(\*|[a-z0-9._-]{1,100})$/;
+/** An account and one repository in it, or all (`*`). */
+const OWNER_REPOSITORY = '[a-z0-9][a-z0-9-]{0,38}/(\\*|[a-z0-9._-]{1,100})';
+
+/** An allow-list entry without a host: `owner/repo` or `owner/*`. */
+export const REPOSITORY_PATTERN = new RegExp(`^${OWNER_REPOSITORY}$`);
+
+/**
+ * An allow-list entry with a host, written as in the config's `host`
+ * (lowercase, `:port` unless the default): `github.com/acme/*`.
+ */
+export const HOST_REPOSITORY_PATTERN = new RegExp(
+  `^([a-z0-9.-]+(:[0-9]{1,5})?|\\[[0-9a-f:.]+\\](:[0-9]{1,5})?)/${OWNER_REPOSITORY}$`,
+);
 
 const LEVEL_RANK: Record<PermissionLevel, number> = { read: 1, write: 2, admin: 3 };
 
-/** True when the normalized repository matches one of the patterns. */
-export function repositoryAllowed(patterns: readonly string[], repository: string): boolean {
+/**
+ * True when the normalized repository on `host` (an integration's host, as
+ * configured) matches one of the patterns.
+ */
+export function repositoryAllowed(
+  patterns: readonly string[],
+  host: string,
+  repository: string,
+): boolean {
   // Patterns name owner/repository; a path with more (or fewer) segments
   // matches none, whatever its first two are.
   const parts = repository.split('/');
   if (parts.length !== 2) return false;
   const [owner, name] = parts;
   return patterns.some((pattern) => {
-    const [allowedOwner, allowedName] = pattern.split('/');
+    const split = pattern.split('/');
+    // Without a host, a pattern means every host, as before hosts existed.
+    if (split.length === 3 && split.shift() !== host) return false;
+    const [allowedOwner, allowedName] = split;
     return allowedOwner === owner && (allowedName === '*' || allowedName === name);
   });
 }
@@ -46,6 +75,13 @@ export function permissionsBeyond(permissions: Permissions, ceiling: Permissions
     .map(([name, level]) => `${name}: ${level}`);
 }
 
+/** What a policy judges a request with: the integration that serves it. */
+export interface PolicyIntegration {
+  provider: CredentialProvider;
+  /** `host`: as configured, lowercase and without a default port. */
+  config: { host: string };
+}
+
 /**
  * Checks a request against the policy before the provider sees it. Returns
  * the permissions to ask the provider for: what the client asked, else the
@@ -53,7 +89,7 @@ export function permissionsBeyond(permissions: Permissions, ceiling: Permissions
  */
 export function authorizeRequest(
   policy: ClientPolicy | undefined,
-  provider: CredentialProvider,
+  { provider, config: { host } }: PolicyIntegration,
   target: CredentialTarget,
   requested: Permissions | undefined,
 ): Permissions | undefined {
@@ -68,9 +104,9 @@ export function authorizeRequest(
     // The provider's own normalization (case, `.git`, escapes, slashes) is
     // what it would mint for, so it is what the policy must judge.
     const repository = provider.repositoryOf?.(target);
-    if (repository === undefined || !repositoryAllowed(policy.allow, repository)) {
+    if (repository === undefined || !repositoryAllowed(policy.allow, host, repository)) {
       throw new RequestDeniedError(
-        `repository '${repository ?? printable(target.path ?? '', 200)}' on '${target.host}' is not allowed on socket '${policy.name}'; allowed there: ${policy.allow.join(', ')}`,
+        `repository '${repository ?? printable(target.path ?? '', 200)}' on host '${host}' is not allowed on socket '${policy.name}'; allowed there: ${policy.allow.join(', ')}`,
       );
     }
   }
@@ -96,7 +132,7 @@ export function authorizeRequest(
 export function assertScopeWithin(
   policy: ClientPolicy | undefined,
   scope: ResolvedScope,
-  provider: CredentialProvider,
+  { provider, config: { host } }: PolicyIntegration,
   target: CredentialTarget,
 ): void {
   if (policy === undefined) return;
@@ -104,7 +140,7 @@ export function assertScopeWithin(
   const repository = provider.repositoryOf?.(target);
   const wrongRepository =
     policy.allow !== undefined &&
-    (scope.repository !== repository || !repositoryAllowed(policy.allow, scope.repository));
+    (scope.repository !== repository || !repositoryAllowed(policy.allow, host, scope.repository));
   const beyond =
     policy.permissions === undefined
       ? []

@@ -229,7 +229,10 @@ export async function loadConfig(
     auditLog: auditLog === undefined ? defaultAuditLogPath(env) : resolveFrom(file, auditLog),
     autostart,
     integrations,
-    listeners: parseListeners(top),
+    listeners: await parseListeners(
+      top,
+      integrations.map(({ host }) => host),
+    ),
     revokeOnShutdown: parseRevokeOnShutdown(top),
     warnings: top.warnings,
   };

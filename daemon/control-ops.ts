@@ -21,9 +21,18 @@ export interface DaemonControl {
   hasUnrestrictedSocket(): boolean;
 }
 
-/** Whether a socket's clients are held to a policy (an allow list or a ceiling). */
+/**
+ * Whether a socket's clients are held to a policy (an allow list, a
+ * ceiling, a mint limit), or may be other users (a group): either way a
+ * sandbox's, not the operator's.
+ */
 export function isRestricted(policy: ClientPolicy | undefined): boolean {
-  return policy?.allow !== undefined || policy?.permissions !== undefined;
+  return (
+    policy?.allow !== undefined ||
+    policy?.permissions !== undefined ||
+    policy?.maxMintsPerMinute !== undefined ||
+    policy?.group !== undefined
+  );
 }
 
 export type ControlRequest = Exclude<Request, { op: 'get' | 'erase' }>;

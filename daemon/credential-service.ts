@@ -19,6 +19,7 @@ import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provid
 import type { Integration, ProviderRegistry } from './provider-registry.js';
 import type { TokenRevoker } from './token-revoker.js';
 import { MintCoordinator } from './mint-coordinator.js';
+import { MintLimitError } from './mint-limit.js';
 import { keyPrefixOf } from './cache-key-prefix.js';
 import { checkEnvelope } from './envelope-check.js';
 import { HitFactsMemo, toWire } from './hit-facts.js';
@@ -117,7 +118,7 @@ export class CredentialService {
       const { provider } = integration;
       const permissions = authorizeRequest(
         context.policy,
-        provider,
+        integration,
         request.target,
         request.permissions,
       );
@@ -125,7 +126,7 @@ export class CredentialService {
       const resolving = provider.resolveScope(request.target, requested, context);
       const resolved = isPromise(resolving) ? await resolving : resolving;
       scope = { ...resolved, cacheKey: keyPrefixOf(integration.config) + resolved.cacheKey };
-      assertScopeWithin(context.policy, scope, provider, request.target);
+      assertScopeWithin(context.policy, scope, integration, request.target);
       const served: ServedRequest = { request, context, startedMs, integration, scope };
 
       let hit = this.#cache.getNow(scope.cacheKey);
@@ -145,6 +146,11 @@ export class CredentialService {
       }
 
       this.counters.misses++;
+      // Only a request that starts a mint spends the socket's limit: one
+      // that joins a mint in flight calls GitHub no more than a hit does.
+      if (context.mintLimit !== undefined && !this.#minter.minting(scope.cacheKey)) {
+        context.mintLimit.spend(context);
+      }
       const { envelope, shared, fallback } = await this.#mintUnrevoked(
         integration,
         request,
@@ -184,7 +190,7 @@ export class CredentialService {
     const integration = this.#registry.route(request.target);
     // A client may not erase (and so revoke) what it could not have obtained.
     try {
-      authorizeRequest(context.policy, integration.provider, request.target, undefined);
+      authorizeRequest(context.policy, integration, request.target, undefined);
     } catch (error) {
       const brokerError = toBrokerError(error);
       await this.#recordFailure(request, context, startedMs, integration, undefined, brokerError);
@@ -368,6 +374,7 @@ export class CredentialService {
     return this.#audit.record(event, {
       ...requestRecord(request, context, startedMs, integration, scope, this.#now()),
       error: { code: error.code, message: error.message },
+      ...(error instanceof MintLimitError ? { reason: error.reason } : {}),
     });
   }
 }

@@ -3,23 +3,47 @@
  * get. See client-policy.ts for what a policy means.
  *
  *   "listeners": [
- *     { "socket": "/run/broker/ci.sock", "allow": ["acme/*"],
- *       "permissions": { "contents": "read" } }
+ *     { "socket": "/run/broker/ci/daemon.sock", "allow": ["github.com/acme/*"],
+ *       "permissions": { "contents": "read" }, "group": "ci",
+ *       "maxMintsPerMinute": 30 }
  *   ]
  */
 import { resolve } from 'node:path';
-import { REPOSITORY_PATTERN, type ClientPolicy } from './client-policy.js';
+import { normalizeHost } from '../shared/hosts.js';
+import { HOST_REPOSITORY_PATTERN, REPOSITORY_PATTERN, type ClientPolicy } from './client-policy.js';
 import { ConfigFields, describe } from './config-fields.js';
 import { resolveFrom } from './config.js';
+import { parseGroupAccess, type GroupAccess } from './socket-access.js';
 
 export interface ListenerConfig {
   socket: string;
   policy: ClientPolicy;
+  /** Set when the socket is open to a group (0660); absent: this user only (0600). */
+  access?: GroupAccess;
 }
 
-const LISTENER_KEYS = ['socket', 'allow', 'permissions'];
+const LISTENER_KEYS = ['socket', 'allow', 'permissions', 'group', 'mode', 'maxMintsPerMinute'];
 
-function parseAllow(fields: ConfigFields): string[] | undefined {
+/** Why an allow entry is malformed, or undefined when it is well formed. */
+function allowEntryProblem(pattern: string): string | undefined {
+  if (REPOSITORY_PATTERN.test(pattern)) return undefined;
+  if (!HOST_REPOSITORY_PATTERN.test(pattern)) {
+    return 'must be "owner/repository", "owner/*", "host/owner/repository" or "host/owner/*"';
+  }
+  const host = pattern.slice(0, pattern.indexOf('/'));
+  const canonical = normalizeHost('http', normalizeHost('https', host));
+  if (canonical !== host) {
+    return `must name its host as the integration's "host" does, without a trailing dot or a default port (${canonical})`;
+  }
+  return undefined;
+}
+
+/**
+ * Reads `allow`. A pattern's host matches as git's does, whatever its case;
+ * one no integration serves is allowed (a reload may add it) but warned of,
+ * since it matches nothing until then.
+ */
+function parseAllow(fields: ConfigFields, hosts: readonly string[]): string[] | undefined {
   const value = fields.object.allow;
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.length === 0) {
@@ -30,35 +54,66 @@ function parseAllow(fields: ConfigFields): string[] | undefined {
   }
   return value.map((entry: unknown, index) => {
     const pattern = typeof entry === 'string' ? entry.toLowerCase() : '';
-    if (!REPOSITORY_PATTERN.test(pattern)) {
-      fields.fail(
+    const problem = pattern === '' ? 'must be "owner/repository"' : allowEntryProblem(pattern);
+    if (problem !== undefined) fields.fail(`allow[${index}]`, `${problem}, got ${describe(entry)}`);
+    const parts = pattern.split('/');
+    if (parts.length === 3 && !hosts.includes(parts[0]!)) {
+      fields.warn(
         `allow[${index}]`,
-        `must be "owner/repository" or "owner/*", got ${describe(entry)}`,
+        `names host '${parts[0]!}', which no integration serves (${hosts.join(', ')}), so it allows nothing; check the host, or add an integration for it`,
       );
     }
     return pattern;
   });
 }
 
-/** Parses `listeners`; socket paths are resolved against the config file. */
-export function parseListeners(top: ConfigFields): ListenerConfig[] {
+function parseMaxMints(fields: ConfigFields): number | undefined {
+  const value = fields.object.maxMintsPerMinute;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    // 0 would refuse every mint: a socket that serves only what others cached.
+    fields.fail(
+      'maxMintsPerMinute',
+      `must be a positive whole number (requests a minute that may mint), got ${describe(value)}; leave it out for no limit`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Parses `listeners`; socket paths are resolved against the config file.
+ * `hosts`: the integrations' hosts, which `allow` patterns may name.
+ */
+export async function parseListeners(
+  top: ConfigFields,
+  hosts: readonly string[],
+): Promise<ListenerConfig[]> {
   const list = top.object.listeners;
   if (list === undefined) return [];
   if (!Array.isArray(list)) return top.fail('listeners', `must be an array, got ${describe(list)}`);
 
-  const listeners = list.map((raw: unknown, index) => {
+  const listeners: ListenerConfig[] = [];
+  for (const [index, raw] of list.entries()) {
     const fields = ConfigFields.of(top.file, `listeners[${index}]`, raw, top.warnings);
     fields.allowOnly(LISTENER_KEYS);
     const socket = resolve(
       resolveFrom(top.file, fields.string('socket', '"/run/git-credential-broker/ci.sock"')),
     );
     const policy: ClientPolicy = { name: socket };
-    const allow = parseAllow(fields);
+    const allow = parseAllow(fields, hosts);
     if (allow !== undefined) policy.allow = allow;
     const permissions = fields.optionalPermissions('permissions');
     if (permissions !== undefined) policy.permissions = permissions;
-    return { socket, policy };
-  });
+    const maxMints = parseMaxMints(fields);
+    if (maxMints !== undefined) policy.maxMintsPerMinute = maxMints;
+    const access = await parseGroupAccess(fields);
+    if (access === undefined) {
+      listeners.push({ socket, policy });
+      continue;
+    }
+    policy.group = access.group.name;
+    listeners.push({ socket, policy, access });
+  }
 
   const seen = new Set<string>();
   for (const { socket } of listeners) {

@@ -5,9 +5,11 @@
  */
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import type { StatusListener } from '../shared/protocol.js';
 import type { ClientPolicy } from './client-policy.js';
 import type { CredentialService } from './credential-service.js';
 import type { ListenerConfig } from './listener-config.js';
+import { MintLimiter } from './mint-limit.js';
 import { claimSocketPath, releaseSocketPath } from './socket-file.js';
 import type { DaemonControl } from './control-ops.js';
 import { SocketServer } from './socket-server.js';
@@ -26,18 +28,20 @@ export interface RunningListener {
   socket: string;
   policy: ClientPolicy;
   server: SocketServer;
+  /** Its `maxMintsPerMinute`, with the requests it refused. */
+  mintLimiter?: MintLimiter;
 }
 
 /** The sockets to listen on, the default first, each once. */
 export function plannedListeners(
   defaultSocket: string,
   listeners: readonly ListenerConfig[],
-): { socket: string; policy: ClientPolicy }[] {
+): ListenerConfig[] {
   const socket = resolve(defaultSocket);
   const configured = listeners.find((listener) => listener.socket === socket);
   // Every listener has a policy, if only to name it in audit records.
   return [
-    { socket, policy: configured?.policy ?? { name: socket } },
+    configured ?? { socket, policy: { name: socket } },
     ...listeners.filter((listener) => listener !== configured),
   ];
 }
@@ -46,9 +50,14 @@ export async function startListeners(options: ListenerOptions): Promise<RunningL
   const running: RunningListener[] = [];
   const claimed: string[] = [];
   try {
-    for (const { socket, policy } of plannedListeners(options.defaultSocket, options.listeners)) {
-      await claimSocketPath(socket);
+    for (const planned of plannedListeners(options.defaultSocket, options.listeners)) {
+      const { socket, policy, access } = planned;
+      await claimSocketPath(socket, access);
       claimed.push(socket);
+      const mintLimiter =
+        policy.maxMintsPerMinute === undefined
+          ? undefined
+          : new MintLimiter(socket, policy.maxMintsPerMinute);
       const server = new SocketServer({
         socketPath: socket,
         service: options.service,
@@ -56,9 +65,16 @@ export async function startListeners(options: ListenerOptions): Promise<RunningL
         log: options.log.child({ socket }),
         version: options.version,
         policy,
+        ...(access === undefined ? {} : { access }),
+        ...(mintLimiter === undefined ? {} : { mintLimit: mintLimiter }),
       });
       await server.listen();
-      running.push({ socket, policy, server });
+      running.push({
+        socket,
+        policy,
+        server,
+        ...(mintLimiter === undefined ? {} : { mintLimiter }),
+      });
     }
   } catch (error) {
     await closeListeners(running);
@@ -76,4 +92,17 @@ export async function closeListeners(listeners: readonly RunningListener[]): Pro
       await releaseSocketPath(listener.socket);
     }),
   );
+}
+
+/** A listener as `status` shows it. */
+export function listenerStatus({ socket, policy, mintLimiter }: RunningListener): StatusListener {
+  return {
+    socket,
+    ...(policy.allow === undefined ? {} : { allow: [...policy.allow] }),
+    ...(policy.permissions === undefined ? {} : { permissions: policy.permissions }),
+    ...(policy.group === undefined ? {} : { group: policy.group }),
+    ...(mintLimiter === undefined
+      ? {}
+      : { maxMintsPerMinute: mintLimiter.perMinute, mintsRefused: mintLimiter.refused }),
+  };
 }

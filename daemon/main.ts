@@ -13,7 +13,7 @@ import { IdleCompactor, tuneHeapForDaemon } from './heap-tuning.js';
 import { CredentialService } from './credential-service.js';
 import { ProviderRegistry, type Integration } from './provider-registry.js';
 import { PROVIDER_KINDS } from './providers/index.js';
-import { startListeners, type RunningListener } from './listener.js';
+import { listenerStatus, startListeners, type RunningListener } from './listener.js';
 import { shutDown } from './shutdown.js';
 import { isRestricted, type DaemonControl } from './control-ops.js';
 import { TokenCache } from './token-cache.js';
@@ -134,11 +134,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       auditLog: config.auditLog,
       auditLogFailing: audit.failing,
       integrations: describeIntegrations(registry.integrations),
-      listeners: listeners.map(({ socket, policy }) => ({
-        socket,
-        ...(policy.allow === undefined ? {} : { allow: [...policy.allow] }),
-        ...(policy.permissions === undefined ? {} : { permissions: policy.permissions }),
-      })),
+      listeners: listeners.map(listenerStatus),
       cache: await service.cacheStatus(),
       counters: { ...service.counters },
       ...(reloader.lastReload === undefined
@@ -173,6 +169,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         socket,
         allow: policy.allow ?? '*',
         permissions: policy.permissions ?? 'integration',
+        group: policy.group ?? 'none',
+        maxMintsPerMinute: policy.maxMintsPerMinute ?? 'none',
       })),
       config: config.path,
       auditLog: config.auditLog,

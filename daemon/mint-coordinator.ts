@@ -134,6 +134,11 @@ export class MintCoordinator {
     void refresh.finally(() => this.#refreshes.delete(refresh));
   }
 
+  /** Whether a mint for the scope is in flight now: a miss would share it. */
+  minting(cacheKey: string): boolean {
+    return this.#inFlight.has(cacheKey);
+  }
+
   /** Waits for background refreshes; call after the server stops accepting. */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.#refreshes]);

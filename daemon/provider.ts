@@ -14,6 +14,18 @@ export interface RequestContext {
   log: Logger;
   /** The policy of the socket the request came in on; absent: unrestricted. */
   policy?: ClientPolicy;
+  /**
+   * The socket's limit on requests that reach the upstream service; absent:
+   * none. A provider that calls upstream while resolving a scope (a lookup
+   * the mint needs) spends it first: `context.mintLimit?.spend(context)`.
+   */
+  mintLimit?: MintLimit;
+}
+
+/** A socket's budget of requests that reach upstream (see mint-limit.ts). */
+export interface MintLimit {
+  /** Charges the request once; throws RequestDeniedError when none are left. */
+  spend(context: RequestContext): void;
 }
 
 /** What the client asked for beyond the target. */

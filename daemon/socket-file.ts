@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
+import { ensureGroupDirectory, type GroupAccess } from './socket-access.js';
 import { releaseSocketLock, takeSocketLock } from './socket-lock.js';
 
 /** Creates the socket's directory 0700, or checks an existing one. */
@@ -63,8 +64,10 @@ function stopCommand(socketPath: string): string {
 /**
  * Makes the socket path free to listen on: refuses while another daemon
  * holds it or answers there, and removes the file a crashed daemon left.
+ * With `access`, its directory must let the group through instead of
+ * being private.
  */
-export async function claimSocketPath(socketPath: string): Promise<void> {
+export async function claimSocketPath(socketPath: string, access?: GroupAccess): Promise<void> {
   // Checked first: a directory given as --socket would otherwise be judged
   // by its parent's mode, which says nothing about the mistake.
   if (lstatSync(socketPath, { throwIfNoEntry: false })?.isDirectory() === true) {
@@ -72,7 +75,8 @@ export async function claimSocketPath(socketPath: string): Promise<void> {
       `'${socketPath}' is a directory; --socket takes the socket file's path, for example --socket '${join(socketPath, 'daemon.sock')}'`,
     );
   }
-  ensurePrivateDirectory(dirname(socketPath));
+  if (access === undefined) ensurePrivateDirectory(dirname(socketPath));
+  else ensureGroupDirectory(dirname(socketPath), access);
   takeSocketLock(socketPath, stopCommand(socketPath));
 
   let stats;

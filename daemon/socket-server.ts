@@ -21,6 +21,8 @@ import {
 import { asSocketPath } from '../shared/paths.js';
 import { withoutTokens } from '../shared/printable.js';
 import type { ClientPolicy } from './client-policy.js';
+import type { MintLimit } from './provider.js';
+import { openSocketToGroup, type GroupAccess } from './socket-access.js';
 import { ConnectionAdmission } from './connection-admission.js';
 import { answerControl, type ControlRequest, type DaemonControl } from './control-ops.js';
 import type { CredentialService } from './credential-service.js';
@@ -35,6 +37,10 @@ export interface SocketServerOptions {
   version: string;
   /** What this socket's clients may obtain; absent: unrestricted. */
   policy?: ClientPolicy;
+  /** The group that may connect besides this user; absent: the socket is 0600. */
+  access?: GroupAccess;
+  /** The socket's limit on requests that reach GitHub; absent: none. */
+  mintLimit?: MintLimit;
   /** Connections served at once (MAX_CONNECTIONS). */
   maxConnections?: number;
   /** Deadline for the whole request line (REQUEST_LINE_TIMEOUT_MS). */
@@ -87,7 +93,10 @@ export class SocketServer {
     return this.#serving;
   }
 
-  /** Listens with the socket file created 0600 (umask set around listen). */
+  /**
+   * Listens with the socket file created 0600 (umask set around listen),
+   * then opened to its group if it has one.
+   */
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       const previous = process.umask(0o177);
@@ -99,8 +108,16 @@ export class SocketServer {
       this.#server.listen(asSocketPath(this.#options.socketPath), () => {
         process.umask(previous);
         this.#server.off('error', onError);
-        // Belt and braces for platforms that ignore umask on sockets.
-        chmodSync(this.#options.socketPath, 0o600);
+        try {
+          // Belt and braces for platforms that ignore umask on sockets.
+          chmodSync(this.#options.socketPath, 0o600);
+          const { access } = this.#options;
+          if (access !== undefined) openSocketToGroup(this.#options.socketPath, access);
+        } catch (error) {
+          this.#server.close();
+          reject(error);
+          return;
+        }
         resolve();
       });
     });
@@ -226,6 +243,7 @@ export class SocketServer {
       },
     };
     if (this.#options.policy !== undefined) context.policy = this.#options.policy;
+    if (this.#options.mintLimit !== undefined) context.mintLimit = this.#options.mintLimit;
     return context;
   }
 

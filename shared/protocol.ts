@@ -153,6 +153,19 @@ export interface StatusApi {
   ignored?: string;
 }
 
+/** One socket the daemon listens on (`status`). */
+export interface StatusListener {
+  socket: string;
+  allow?: string[];
+  permissions?: Permissions;
+  /** The group whose members may connect too (the socket is 0660); absent: 0600. */
+  group?: string;
+  /** Its limit on requests a minute that reach GitHub. */
+  maxMintsPerMinute?: number;
+  /** Requests that limit refused since the daemon started (also counted as denied). */
+  mintsRefused?: number;
+}
+
 export interface DaemonStatus {
   version: string;
   pid: number;
@@ -165,7 +178,7 @@ export interface DaemonStatus {
   /** `api` for integrations that call an HTTP API (github-app). */
   integrations: { name: string; provider: string; host: string; api?: StatusApi }[];
   /** Every socket the daemon listens on, with its client policy. */
-  listeners?: { socket: string; allow?: string[]; permissions?: Permissions }[];
+  listeners?: StatusListener[];
   cache: StatusCacheEntry[];
   counters: StatusCounters;
   /** How the last reload ended; absent until the first. */

@@ -300,6 +300,10 @@ export class GitHubAppProvider implements CredentialProvider {
 
     const pending = this.#lookups.get(repository.key);
     if (pending) return pending;
+    // A lookup spends the App's rate limit as a mint does: a socket's
+    // maxMintsPerMinute covers it (a 404 is not remembered, so asking for
+    // repositories that do not exist would otherwise call GitHub unchecked).
+    context.mintLimit?.spend(context);
     const lookup = this.#lookUpInstallation(repository, context);
     this.#lookups.set(repository.key, lookup);
     try {

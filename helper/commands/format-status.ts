@@ -81,7 +81,12 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
           : Object.entries(l.permissions)
               .map(([name, level]) => `${name}:${level}`)
               .join(',');
-      return `  ${l.socket}: ${allow}; at most ${ceiling}`;
+      const group = l.group === undefined ? '' : `; group ${l.group} may connect`;
+      const limit =
+        l.maxMintsPerMinute === undefined
+          ? ''
+          : `; at most ${l.maxMintsPerMinute} mints a minute (refused ${l.mintsRefused ?? 0})`;
+      return `  ${l.socket}: ${allow}; at most ${ceiling}${group}${limit}`;
     }),
     `cached:       ${status.cache.length === 0 ? 'nothing' : status.cache.length > CACHE_LINES_MAX ? `${status.cache.length} tokens, the ${CACHE_LINES_MAX} that stop being served first (status --json lists all)` : ''}`.trimEnd(),
     ...firstServedOut(status.cache).map((entry) => {

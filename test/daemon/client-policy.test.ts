@@ -10,7 +10,7 @@ import type { CredentialProvider } from '../../daemon/provider.js';
 import { parseRepository } from '../../daemon/providers/github-repository.js';
 import { RequestDeniedError } from '../../shared/errors.js';
 
-const provider = {
+const github = {
   kind: 'github-app',
   repositoryOf: (target) => {
     try {
@@ -20,6 +20,9 @@ const provider = {
     }
   },
 } as CredentialProvider;
+/** The integration a policy judges with: its provider and configured host. */
+const on = (provider: CredentialProvider, host = 'github.com') => ({ provider, config: { host } });
+const provider = on(github);
 
 const policy: ClientPolicy = {
   name: '/run/a.sock',
@@ -33,9 +36,9 @@ const target = (path?: string) =>
     : { protocol: 'https', host: 'github.com', path };
 
 t.test('an owner pattern allows every repository of that owner and no other', async (t) => {
-  t.ok(repositoryAllowed(['tools/*'], 'tools/anything'));
-  t.notOk(repositoryAllowed(['tools/*'], 'toolsx/anything'));
-  t.notOk(repositoryAllowed(['acme/widgets'], 'acme/widgets2'));
+  t.ok(repositoryAllowed(['tools/*'], 'github.com', 'tools/anything'));
+  t.notOk(repositoryAllowed(['tools/*'], 'github.com', 'toolsx/anything'));
+  t.notOk(repositoryAllowed(['acme/widgets'], 'github.com', 'acme/widgets2'));
 });
 
 t.test('a request names a repository the provider normalizes before it is judged', async (t) => {
@@ -52,7 +55,7 @@ t.test('a restricted socket denies a target that names no repository', async (t)
     () =>
       authorizeRequest(
         policy,
-        { kind: 'bare' } as CredentialProvider,
+        on({ kind: 'bare' } as CredentialProvider),
         target('acme/widgets'),
         undefined,
       ),
@@ -108,13 +111,13 @@ t.test('an empty permissions object asks for the ceiling, not the provider defau
 
 t.test('a pattern matches only a path of exactly owner/repository', async (t) => {
   for (const repository of ['acme/widgets/extra', 'acme/widgets/x/y', 'acme', 'acme/widgets/.']) {
-    t.notOk(repositoryAllowed(['acme/widgets', 'acme/*'], repository), repository);
+    t.notOk(repositoryAllowed(['acme/widgets', 'acme/*'], 'github.com', repository), repository);
   }
-  t.ok(repositoryAllowed(['acme/widgets'], 'acme/widgets'));
+  t.ok(repositoryAllowed(['acme/widgets'], 'github.com', 'acme/widgets'));
 });
 
 t.test('a request with no path on a restricted socket gets the useHttpPath fix', async (t) => {
-  const provider = { repositoryOf: () => undefined } as unknown as CredentialProvider;
+  const provider = on({ repositoryOf: () => undefined } as unknown as CredentialProvider);
 
   t.throws(
     () =>
@@ -128,5 +131,33 @@ t.test('a request with no path on a restricted socket gets the useHttpPath fix',
       code: 'DENIED',
       message: /git config --global credential\.https:\/\/github\.com\.useHttpPath true/,
     },
+  );
+});
+
+t.test('a pattern with a host allows only on that host; one without, on every host', async (t) => {
+  const patterns = ['ghe.example.com/acme/*', 'github.com/tools/cli', 'shared/*'];
+
+  t.ok(repositoryAllowed(patterns, 'ghe.example.com', 'acme/widgets'));
+  t.notOk(repositoryAllowed(patterns, 'github.com', 'acme/widgets'), 'acme/* only on ghe');
+  t.ok(repositoryAllowed(patterns, 'github.com', 'tools/cli'));
+  t.notOk(repositoryAllowed(patterns, 'ghe.example.com', 'tools/cli'));
+  t.ok(repositoryAllowed(patterns, 'github.com', 'shared/x'), 'no host: any host');
+  t.ok(repositoryAllowed(patterns, '127.0.0.1:8080', 'shared/x'));
+  t.notOk(repositoryAllowed(['127.0.0.1:8080/acme/*'], '127.0.0.1:8081', 'acme/x'), 'port counts');
+});
+
+t.test('a denial names the host the request was judged for', async (t) => {
+  const hosted: ClientPolicy = { name: '/run/b.sock', allow: ['ghe.example.com/acme/*'] };
+
+  t.throws(
+    () => authorizeRequest(hosted, on(github, 'github.com'), target('acme/widgets'), undefined),
+    {
+      code: 'DENIED',
+      message:
+        "repository 'acme/widgets' on host 'github.com' is not allowed on socket '/run/b.sock'; allowed there: ghe.example.com/acme/*",
+    },
+  );
+  t.doesNotThrow(() =>
+    authorizeRequest(hosted, on(github, 'ghe.example.com'), target('acme/widgets'), undefined),
   );
 });

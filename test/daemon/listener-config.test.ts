@@ -85,3 +85,77 @@ t.test('the --socket listener is unrestricted unless the config names it', async
     [['/run/x/a.sock', policy]],
   );
 });
+
+t.test('allow takes host/owner/repo and host/owner/*, the host in any case', async (t) => {
+  const path = configWith(t, {
+    listeners: [
+      {
+        socket: 'ci.sock',
+        allow: ['GitHub.com/Acme/*', 'github.com/tools/cli', 'acme/x', '127.0.0.1:8080/a/b'],
+        maxMintsPerMinute: 30,
+      },
+    ],
+  });
+
+  const config = await loadConfig(path, {});
+
+  t.same(config.listeners[0]!.policy.allow, [
+    'github.com/acme/*',
+    'github.com/tools/cli',
+    'acme/x',
+    '127.0.0.1:8080/a/b',
+  ]);
+  t.equal(config.listeners[0]!.policy.maxMintsPerMinute, 30);
+  t.same(
+    config.warnings,
+    [
+      `config '${path}': listeners[0].allow[3] names host '127.0.0.1:8080', which no integration serves (github.com), so it allows nothing; check the host, or add an integration for it`,
+    ],
+    'a host no integration serves is warned of',
+  );
+});
+
+t.test('a malformed host pattern or mint limit is a config error that says why', async (t) => {
+  const bad: [unknown, RegExp][] = [
+    [
+      { allow: ['github.com:443/acme/*'] },
+      /allow\[0\] must name its host as the integration's "host" does, without a trailing dot or a default port \(github\.com\), got "github\.com:443\/acme\/\*"/,
+    ],
+    [{ allow: ['github.com./acme/*'] }, /allow\[0\] must name its host .*\(github\.com\)/],
+    [
+      { allow: ['https://github.com/acme/*'] },
+      /allow\[0\] must be "owner\/repository", "owner\/\*", "host\/owner\/repository" or "host\/owner\/\*", got/,
+    ],
+    [{ allow: ['github.com/acme'] }, /allow\[0\] must be "owner\/repository"/],
+    [{ allow: ['a/b/c/d'] }, /allow\[0\]/],
+    [{ allow: ['github.com/*/*'] }, /allow\[0\]/],
+    [{ allow: [''] }, /allow\[0\] must be "owner\/repository", got ""/],
+    [{ maxMintsPerMinute: 0 }, /maxMintsPerMinute must be a positive whole number/],
+    [{ maxMintsPerMinute: 1.5 }, /maxMintsPerMinute must be a positive whole number/],
+    [{ maxMintsPerMinute: '30' }, /maxMintsPerMinute must be a positive whole number/],
+  ];
+
+  for (const [extra, message] of bad) {
+    await t.rejects(
+      loadConfig(configWith(t, { listeners: [{ socket: 'a.sock', ...(extra as object) }] }), {}),
+      { code: 'CONFIG', message },
+    );
+  }
+});
+
+t.test(
+  'an unknown group is a config error when the config loads (start and reload alike)',
+  async (t) => {
+    await t.rejects(
+      loadConfig(
+        configWith(t, { listeners: [{ socket: 'a.sock', group: 'gcb-no-such-group' }] }),
+        {},
+      ),
+      {
+        code: 'CONFIG',
+        message:
+          /listeners\[0\]\.group names group 'gcb-no-such-group', which this machine does not know/,
+      },
+    );
+  },
+);
