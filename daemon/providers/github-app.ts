@@ -17,7 +17,7 @@ import type {
 import { createGitHubRequests } from './github-api.js';
 import type { GitHubAppOptions } from './github-app-kind.js';
 import { GitHubClock } from './github-clock.js';
-import { mapGitHubError, type GitHubCallContext } from './github-errors.js';
+import { githubStatus, mapGitHubError, type GitHubCallContext } from './github-errors.js';
 import { InstallationLookup } from './github-installations.js';
 import { canonicalPermissions, permissionsWithin, samePermissions } from './github-permissions.js';
 import { describeRoute, DIRECT } from './proxy-env.js';
@@ -140,7 +140,7 @@ export class GitHubAppProvider implements CredentialProvider {
       data = response.data;
     } catch (error) {
       // A removed installation answers 404; look it up afresh next time.
-      if ((error as { status?: number }).status === 404) this.#installations.forget(repository.key);
+      if (githubStatus(error) === 404) this.#installations.forget(repository.key);
       const asked = Object.entries(scope.permissions)
         .map(([name, level]) => `${name}:${level}`)
         .join(',');

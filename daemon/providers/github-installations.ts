@@ -8,7 +8,7 @@ import type { request as octokitRequest } from '@octokit/request';
 import { RequestDeniedError } from '../../shared/errors.js';
 import type { RequestContext } from '../provider.js';
 import { apiBaseHint } from './github-api.js';
-import { mapGitHubError, type GitHubCallContext } from './github-errors.js';
+import { githubStatus, mapGitHubError, type GitHubCallContext } from './github-errors.js';
 import type { RepositoryRef } from './github-repository.js';
 
 export interface InstallationLookupOptions {
@@ -66,7 +66,7 @@ export class InstallationLookup {
       });
       installationId = response.data.id;
     } catch (error) {
-      if ((error as { status?: number }).status === 404) {
+      if (githubStatus(error) === 404) {
         throw new RequestDeniedError(
           `GitHub App '${appId}' is not installed on '${repository.owner}/${repository.name}', or that repository does not exist; install the App on it (or its account) and retry${apiBaseHint(error, apiBaseUrl)}`,
         );
