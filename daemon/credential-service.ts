@@ -3,27 +3,26 @@
  * through the provider, and audits the outcome. Knows providers only through
  * the provider interface.
  */
-import { ProviderError, toBrokerError, type BrokerError } from '../shared/errors.js';
+import { ProviderError, toBrokerError } from '../shared/errors.js';
 import type {
   EraseRequest,
   GetRequest,
-  Permissions,
   StatusCacheEntry,
   StatusCounters,
   WireCredential,
 } from '../shared/protocol.js';
-import { assertScopeWithin, authorizeRequest, permissionsBeyond } from './client-policy.js';
+import { assertScopeWithin, authorizeRequest } from './client-policy.js';
 import type { AuditLog } from './audit-log.js';
 import { AUDIT_EVENTS, type AuditRecord } from './audit-line.js';
 import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
 import type { TokenRevoker } from './token-revoker.js';
 import { MintCoordinator } from './mint-coordinator.js';
-import { MintLimitError } from './mint-limit.js';
 import { keyPrefixOf } from './cache-key-prefix.js';
 import { checkEnvelope } from './envelope-check.js';
+import { eraseCredentials, type EraseDeps } from './credential-erase.js';
 import { HitFactsMemo, toWire } from './hit-facts.js';
-import { describeTarget, requestRecord, requireWritten } from './request-audit.js';
+import { describeTarget, recordFailure, requestRecord, requireWritten } from './request-audit.js';
 import {
   envelopeFingerprint,
   fingerprint,
@@ -64,6 +63,7 @@ export class CredentialService {
   readonly #minter: MintCoordinator;
   /** In order of first hit; dropped on erase, and the oldest past HIT_FACTS_KEPT. */
   readonly #hitFacts = new HitFactsMemo();
+  readonly #eraseDeps: EraseDeps;
   readonly counters: StatusCounters = {
     hits: 0,
     misses: 0,
@@ -91,6 +91,14 @@ export class CredentialService {
         this.#revoker?.track({ integration, scope, target: describeTarget(target), envelope });
       },
     });
+    this.#eraseDeps = {
+      registry: this.#registry,
+      cache: this.#cache,
+      audit: this.#audit,
+      revoker: this.#revoker,
+      hitFacts: this.#hitFacts,
+      now: this.#now,
+    };
   }
 
   /**
@@ -175,83 +183,23 @@ export class CredentialService {
       if (brokerError.code === 'INTERNAL') {
         context.log.error({ err: error }, 'unexpected error while serving a credential');
       }
-      await this.#recordFailure(request, context, startedMs, integration, scope, brokerError);
+      await recordFailure(
+        this.#audit,
+        this.#now,
+        request,
+        context,
+        startedMs,
+        integration,
+        scope,
+        brokerError,
+      );
       throw brokerError;
     }
   }
 
-  /**
-   * Drops cached credentials for the target's repository. With a password,
-   * only the entry holding that secret: git erases the credential it just
-   * used, and a newer token for the same scope must survive.
-   */
-  async erase(request: EraseRequest, context: RequestContext): Promise<number> {
-    const startedMs = this.#now();
-    const integration = this.#registry.route(request.target);
-    // A client may not erase (and so revoke) what it could not have obtained.
-    try {
-      authorizeRequest(context.policy, integration, request.target, undefined);
-    } catch (error) {
-      const brokerError = toBrokerError(error);
-      await this.#recordFailure(request, context, startedMs, integration, undefined, brokerError);
-      throw brokerError;
-    }
-    const scope = await integration.provider.resolveScope(request.target, {}, context);
-    const wanted = request.password === undefined ? undefined : fingerprint(request.password);
-    // Nor touch a token beyond its socket's ceiling: a read-only sandbox must
-    // not revoke the write token another client is pushing with.
-    const ceiling = context.policy?.permissions;
-    // "Unspecified" (a provider's empty set) counts as beyond any ceiling.
-    const within = (permissions: Permissions): boolean =>
-      ceiling === undefined ||
-      (Object.keys(permissions).length > 0 && permissionsBeyond(permissions, ceiling).length === 0);
-    // With the token in hand, it alone identifies the entry, even one cached
-    // under an integration that a reload renamed or replaced.
-    // An integration renamed by a reload leaves its tokens under a name no
-    // integration has now: they are this repository's too.
-    const current = new Set(this.#registry.integrations.map(({ config }) => config.name));
-    const sameIntegration = (name: string): boolean =>
-      wanted !== undefined || name === integration.config.name || !current.has(name);
-
-    const deleted = await this.#cache.deleteWhere(
-      (entry) =>
-        sameIntegration(entry.integration) &&
-        entry.scope.repository === scope.repository &&
-        within(entry.scope.permissions) &&
-        (wanted === undefined || envelopeFingerprint(entry.envelope) === wanted),
-    );
-    for (const entry of deleted) this.#hitFacts.delete(entry.envelope);
-    integration.provider.forget?.(request.target, scope);
-
-    await this.#audit.record(AUDIT_EVENTS.erased, {
-      ...requestRecord(request, context, startedMs, integration, scope, this.#now()),
-      // Only a token the daemon issued is fingerprinted: the password git
-      // sends may be a person's own.
-      tokenSha256: deleted.length > 0 ? envelopeFingerprint(deleted[0]!.envelope) : null,
-      erased: deleted.length,
-    });
-    // Git erases a credential it found wanting: make sure no one else can use it.
-    // A revocation of this repository's that failed before is tried again,
-    // whatever token this erase names: git's erase names the token it used
-    // last, never the one erased before (found in review).
-    const revoker = this.#revoker;
-    await revoker?.revokeWhere(
-      (issued) =>
-        sameIntegration(issued.integration.config.name) &&
-        issued.scope.repository === scope.repository &&
-        within(issued.scope.permissions) &&
-        (wanted === undefined ||
-          envelopeFingerprint(issued.envelope) === wanted ||
-          revoker.hasFailed(issued)),
-      {
-        reason: 'erase',
-        requestId: context.requestId,
-        requester: request.requester,
-        listener: context.policy?.name ?? null,
-        log: context.log,
-      },
-    );
-    return deleted.length;
+  /** Drops, and revokes, what git found wanting: see credential-erase.ts. */
+  erase(request: EraseRequest, context: RequestContext): Promise<number> {
+    return eraseCredentials(this.#eraseDeps, request, context);
   }
 
   /**
@@ -358,23 +306,5 @@ export class CredentialService {
   async #forget(envelope: CredentialEnvelope): Promise<void> {
     this.#hitFacts.delete(envelope);
     await this.#cache.deleteWhere((entry) => entry.envelope === envelope);
-  }
-
-  #recordFailure(
-    request: GetRequest | EraseRequest,
-    context: RequestContext,
-    startedMs: number,
-    integration: Integration | undefined,
-    scope: ResolvedScope | undefined,
-    error: BrokerError,
-  ): Promise<unknown> {
-    // A host we do not serve is not an event about a credential.
-    if (error.code === 'NO_INTEGRATION') return Promise.resolve();
-    const event = error.code === 'DENIED' ? AUDIT_EVENTS.denied : AUDIT_EVENTS.failed;
-    return this.#audit.record(event, {
-      ...requestRecord(request, context, startedMs, integration, scope, this.#now()),
-      error: { code: error.code, message: error.message },
-      ...(error instanceof MintLimitError ? { reason: error.reason } : {}),
-    });
   }
 }

@@ -1,12 +1,14 @@
 /**
- * What the audit lines about one request share, and the rule that no
- * credential leaves unless its line was written.
+ * What the audit lines about one request share, the line for one that
+ * failed, and the rule that no credential leaves unless its line was written.
  */
-import { AuditLogError } from '../shared/errors.js';
+import { AuditLogError, type BrokerError } from '../shared/errors.js';
 import type { CredentialTarget, EraseRequest, GetRequest } from '../shared/protocol.js';
-import type { AuditRecord } from './audit-line.js';
+import type { AuditLog } from './audit-log.js';
+import { AUDIT_EVENTS, type AuditRecord } from './audit-line.js';
 import type { RequestContext, ResolvedScope } from './provider.js';
 import type { Integration } from './provider-registry.js';
+import { MintLimitError } from './mint-limit.js';
 
 /** The target as audit lines show it: protocol://host/path, as git asked. */
 export function describeTarget(target: CredentialTarget): string {
@@ -57,4 +59,27 @@ export function requireWritten(written: boolean): void {
       },
     );
   }
+}
+
+/**
+ * Audits a request that was denied or failed, as far as it got. A host no
+ * integration serves is not an event about a credential: nothing is written.
+ */
+export function recordFailure(
+  audit: AuditLog,
+  now: () => number,
+  request: GetRequest | EraseRequest,
+  context: RequestContext,
+  startedMs: number,
+  integration: Integration | undefined,
+  scope: ResolvedScope | undefined,
+  error: BrokerError,
+): Promise<unknown> {
+  if (error.code === 'NO_INTEGRATION') return Promise.resolve();
+  const event = error.code === 'DENIED' ? AUDIT_EVENTS.denied : AUDIT_EVENTS.failed;
+  return audit.record(event, {
+    ...requestRecord(request, context, startedMs, integration, scope, now()),
+    error: { code: error.code, message: error.message },
+    ...(error instanceof MintLimitError ? { reason: error.reason } : {}),
+  });
 }

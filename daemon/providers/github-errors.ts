@@ -44,6 +44,18 @@ function proxyFailure(error: unknown): ProxyTunnelError | undefined {
 }
 
 /**
+ * The HTTP status GitHub answered a failed call with, or undefined when
+ * GitHub did not answer. Every check of GitHub's status reads it here: a
+ * proxy's refusal of the tunnel never counts, however it is wrapped, even
+ * if an error someday carries the proxy's status as `status`.
+ */
+export function githubStatus(error: unknown): number | undefined {
+  if (proxyFailure(error) !== undefined) return undefined;
+  const status = (error as HttpErrorLike | null)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
  * What to check when GitHub refuses a mint as unprocessable (422): it does
  * not say which repository or permission it did not like. A name GitHub
  * does not document is the likeliest (a typo), and every name asked comes
@@ -76,7 +88,7 @@ function githubMessage(error: HttpErrorLike): string {
 
 export function mapGitHubError(error: unknown, context: GitHubCallContext): BrokerError {
   const httpError = error as HttpErrorLike;
-  const status = typeof httpError.status === 'number' ? httpError.status : undefined;
+  const status = githubStatus(error);
   const message = githubMessage(httpError);
   const said = message === '' ? `HTTP ${status}` : `HTTP ${status} "${message}"`;
 

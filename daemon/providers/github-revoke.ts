@@ -5,7 +5,7 @@
  */
 import type { request as octokitRequest } from '@octokit/request';
 import type { CredentialEnvelope, RevokeOutcome } from '../provider.js';
-import { mapGitHubError, type GitHubCallContext } from './github-errors.js';
+import { githubStatus, mapGitHubError, type GitHubCallContext } from './github-errors.js';
 
 export async function revokeInstallationToken(
   request: typeof octokitRequest,
@@ -25,7 +25,7 @@ export async function revokeInstallationToken(
     return 'revoked';
   } catch (error) {
     // 401 "Bad credentials": the token stopped working already.
-    if ((error as { status?: number }).status === 401) return 'expired';
+    if (githubStatus(error) === 401) return 'expired';
     throw mapGitHubError(error, context);
   }
 }

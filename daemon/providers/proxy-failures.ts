@@ -23,16 +23,20 @@ export class ProxyTunnelError extends Error {
     readonly proxy: string,
     /** False when trying again cannot help (407, 403, an untrusted certificate): the setup must change. */
     readonly retryable: boolean,
-    options?: { cause?: unknown; status?: number; retryAfter?: string },
+    options?: { cause?: unknown; proxyStatus?: number; retryAfter?: string },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ProxyTunnelError';
-    this.status = options?.status;
+    this.proxyStatus = options?.proxyStatus;
     this.retryAfter = options?.retryAfter;
   }
 
-  /** The proxy's HTTP status, when it answered the CONNECT. */
-  readonly status: number | undefined;
+  /**
+   * The proxy's HTTP status, when it answered the CONNECT. Not named
+   * `status`, which code judging GitHub's answers reads: a proxy's 403 or
+   * 404 is not GitHub refusing or an App that is not installed.
+   */
+  readonly proxyStatus: number | undefined;
   /** The `Retry-After` of that answer (seconds or an HTTP date), when it had one. */
   readonly retryAfter: string | undefined;
 }
@@ -50,7 +54,7 @@ export function refusal(
   const { status, reason } = answer;
   const said = `HTTP ${status}${reason === '' ? '' : ` ${reason}`}`;
   const options = {
-    status,
+    proxyStatus: status,
     ...(answer.retryAfter === undefined ? {} : { retryAfter: answer.retryAfter }),
   };
   const fail = (message: string, retryable: boolean): ProxyTunnelError =>

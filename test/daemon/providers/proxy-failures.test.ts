@@ -54,7 +54,7 @@ t.test('408 and 429 pass: retried like a 5xx, and git is not told to stop', asyn
 
     t.match(error, {
       retryable: true,
-      status,
+      proxyStatus: status,
       message: new RegExp(
         `turned away the request for a tunnel to '127\\.0\\.0\\.1:\\d+' for now \\(HTTP ${status} `,
       ),

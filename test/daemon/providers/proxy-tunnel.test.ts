@@ -111,7 +111,7 @@ t.test('a 407 names the proxy, says what to fix, and is not retried', async (t) 
   t.type(none, ProxyTunnelError);
   t.match(none, {
     retryable: false,
-    status: 407,
+    proxyStatus: 407,
     message: `proxy '${fixture.label}' (from https_proxy) asks for a user name and password (HTTP 407 Proxy Authentication Required); put them in https_proxy: http://USER:PASSWORD@${fixture.label}`,
   });
   t.match(wrong, {
