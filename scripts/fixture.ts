@@ -14,6 +14,8 @@ import { HELPER_BIN } from '../test/fixtures/repo-root.js';
 const INSTALLED = ['widgets', 'gadgets'];
 const NOT_INSTALLED = ['secret-plans'];
 
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 /** The line after the instructions, once everything is up. */
 const READY_LINE = 'Ctrl-C (or SIGTERM) here stops everything above and removes';
 
@@ -56,7 +58,11 @@ function describe(world: BrokerWorld): string {
   );
 }
 
-/** Resolves with the first SIGINT or SIGTERM; later ones only say that cleanup runs. */
+/**
+ * Resolves with the first SIGINT, SIGTERM or SIGHUP (a closed terminal: the
+ * daemon in the same process group takes its SIGHUP as "reload" and would
+ * live on, found in review); later ones only say that cleanup runs.
+ */
 function untilStopped(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     let received: NodeJS.Signals | undefined;
@@ -68,14 +74,27 @@ function untilStopped(): Promise<NodeJS.Signals> {
       received = signal;
       resolve(signal);
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   });
+}
+
+/**
+ * Writes to stdout, or nowhere once its reader is gone (`| head -1`): an
+ * EPIPE must not end the process before the cleanup (found in review).
+ */
+let stdoutOpen = true;
+process.stdout.on('error', () => (stdoutOpen = false));
+function say(text: string): void {
+  if (stdoutOpen) process.stdout.write(text);
 }
 
 async function main(): Promise<number> {
   // Listening before anything starts: a Ctrl-C during startup cleans up too.
-  const stopped = untilStopped();
+  let signalled = false;
+  const stopped = untilStopped().then((signal) => {
+    signalled = true;
+    return signal;
+  });
   const dir = await mkdtemp(join(tmpdir(), 'git-credential-broker-fixture-'));
   let world: BrokerWorld | undefined;
   try {
@@ -85,10 +104,15 @@ async function main(): Promise<number> {
     await mkdir(binDir);
     await symlink(HELPER_BIN, join(binDir, 'git-credential-broker'));
 
-    process.stdout.write(
-      `${describe(world)}\nIn another shell:\n\n${instructions(world, binDir)}\n` +
-        `${READY_LINE} ${dir}\n`,
-    );
+    // A signal during startup stops the world: no instructions for it.
+    if (!signalled) {
+      say(
+        `${describe(world)}\nIn another shell:\n\n${instructions(world, binDir)}\n` +
+          `${READY_LINE} ${dir}\n` +
+          `(after a kill -9 of this process instead: git-credential-broker --socket ` +
+          `${quote(world.daemon.socketPath)} stop; rm -rf ${quote(dir)})\n`,
+      );
+    }
     let stopping = false;
     void world.daemon.exited.then((code) => {
       if (!stopping) {
@@ -99,7 +123,7 @@ async function main(): Promise<number> {
     });
     const signal = await stopped;
     stopping = true;
-    process.stdout.write(`\n${signal}: stopping the daemon and the local GitHub\n`);
+    say(`\n${signal}: stopping the daemon and the local GitHub\n`);
     return 0;
   } catch (error) {
     process.stderr.write(`fixture failed: ${(error as Error).message}\n`);
@@ -108,7 +132,7 @@ async function main(): Promise<number> {
   } finally {
     await world?.stop();
     await rm(dir, { recursive: true, force: true });
-    process.stdout.write(`removed ${dir}\n`);
+    say(`removed ${dir}\n`);
   }
 }
 

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { withoutProxyVariables } from '../fixtures/connect-proxy.js';
-import { recordOutput } from '../fixtures/leak-ledger.js';
+import { LEDGER_DIR, recordOutput } from '../fixtures/leak-ledger.js';
 import { REPO_ROOT } from '../fixtures/repo-root.js';
 
 const SCRIPT = join(REPO_ROOT, 'dist', 'scripts', 'fixture.js');
@@ -64,10 +64,14 @@ function portAccepts(port: number): Promise<boolean> {
   });
 }
 
-async function runFixture(t: Test) {
+async function runFixture(t: Test, extraEnv: NodeJS.ProcessEnv = {}) {
   // The user's home as the fixture and the pasted commands see it.
   const home = await mkdtemp(join(tmpdir(), 'gcb-fixture-home-'));
-  const env: NodeJS.ProcessEnv = { ...withoutProxyVariables(process.env), HOME: home };
+  const env: NodeJS.ProcessEnv = {
+    ...withoutProxyVariables(process.env),
+    HOME: home,
+    ...extraEnv,
+  };
   for (const name of Object.keys(env)) {
     if (name.startsWith('GIT_') || name.startsWith('XDG_')) delete env[name];
   }
@@ -152,3 +156,30 @@ for (const [signal, toGroup] of [
     },
   );
 }
+
+t.test(
+  'a closed terminal (SIGHUP to its group, its reader gone) leaves nothing behind either, nor its secrets in the checkout',
+  async (t) => {
+    // As a user runs it: outside tap, so the leak ledger must stay shut.
+    const fixture = await runFixture(t, { TAP: '' });
+    const printed = fixture.output();
+    const daemonPid = Number(/^broker daemon: pid (\d+), /m.exec(printed)![1]);
+    const started = descendants(fixture.child.pid!);
+    t.ok(started.has(daemonPid), 'the daemon is its child');
+
+    // `npm run fixture | head -1`: writing the stop message then fails with EPIPE.
+    fixture.child.stdout.destroy();
+    process.kill(-fixture.child.pid!, 'SIGHUP');
+    const code = await fixture.exited;
+    recordOutput('npm run fixture output (SIGHUP)', fixture.output());
+
+    t.equal(code, 0, 'it exits 0, not on an EPIPE', { output: fixture.output() });
+    t.notMatch(fixture.output(), /EPIPE|Error:/, 'no stack trace');
+    const left = [...started].filter(([pid, at]) => startTime(pid) === at);
+    t.same(left, [], 'no process it started runs: the daemon took SIGHUP as reload before');
+    t.notOk(existsSync(fixture.dir), 'its directory is gone');
+    const ledger = existsSync(LEDGER_DIR) ? readdirSync(LEDGER_DIR) : [];
+    const own = ledger.filter((name) => name.includes(`-${fixture.child.pid}`));
+    t.same(own, [], 'it wrote no key lines or outputs into the checkout');
+  },
+);
