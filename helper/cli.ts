@@ -5,7 +5,7 @@
 import yargs, { type Argv } from 'yargs';
 import { closestWord } from '../shared/closest-word.js';
 import { BrokerError } from '../shared/errors.js';
-import { printable } from '../shared/printable.js';
+import { printable, terminalJson } from '../shared/printable.js';
 import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
 import { VERSION } from '../shared/version.js';
 import { COMMAND_NAMES, COMMAND_WORD_LIST, COMMAND_WORDS } from './command-names.js';
@@ -151,7 +151,7 @@ function jsonForFailure(argv: string[], error: unknown, commandLineFault: boolea
   } else {
     return;
   }
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${terminalJson(report)}\n`);
 }
 
 export async function runCli(argv: string[]): Promise<number> {

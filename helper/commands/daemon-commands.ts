@@ -10,7 +10,7 @@ import {
   toBrokerError,
   VersionMismatchError,
 } from '../../shared/errors.js';
-import { printable, shellQuote } from '../../shared/printable.js';
+import { printable, shellQuote, terminalJson } from '../../shared/printable.js';
 import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
 import { PROTOCOL_VERSION, STOP_WAIT_MS } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
@@ -233,7 +233,7 @@ export async function showStatus(
     };
     // First in the object, and not something the daemon's answer can change.
     const report = { ...ours, ...status, ...ours };
-    print(json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(status));
+    print(json ? `${terminalJson(report)}\n` : formatStatus(status));
   } catch (error) {
     let failure = toBrokerError(error, 'helper');
     let release:
@@ -251,7 +251,7 @@ export async function showStatus(
         error: printable(failure.message, 2000),
         code: failure.code,
       };
-      print(`${JSON.stringify(report, null, 2)}\n`);
+      print(`${terminalJson(report)}\n`);
     }
     throw release === undefined ? error : failure;
   }
