@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { configSha256 } from '../shared/config-digest.js';
 import { normalizeHost } from '../shared/hosts.js';
 import { ConfigError } from '../shared/errors.js';
 import { defaultAuditLogPath } from '../shared/paths.js';
@@ -29,6 +30,8 @@ export interface IntegrationConfig {
 
 export interface DaemonConfig {
   path: string;
+  /** SHA-256 of the file's bytes as loaded (configSha256). */
+  sha256: string;
   auditLog: string;
   /** Read by the helper: start a daemon when none answers. */
   autostart: boolean;
@@ -49,10 +52,10 @@ const TOP_KEYS = [
 ] as const;
 const COMMON_KEYS = ['name', 'provider', 'host', 'cacheTtlSeconds', 'minTokenLifeSeconds'];
 
-async function readJson(path: string): Promise<unknown> {
-  let text: string;
+async function readJson(path: string): Promise<{ value: unknown; sha256: string }> {
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
@@ -68,8 +71,9 @@ async function readJson(path: string): Promise<unknown> {
       `cannot read config file '${path}': ${code ?? 'unknown error'}; make it readable by this user`,
     );
   }
+  const text = bytes.toString('utf8');
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text) as unknown, sha256: configSha256(bytes) };
   } catch (error) {
     throw new ConfigError(
       `config file '${path}' is not valid JSON: ${jsonProblem(text, (error as Error).message)}`,
@@ -205,7 +209,8 @@ export async function loadConfig(
   env: Record<string, string | undefined>,
 ): Promise<DaemonConfig> {
   const file = resolve(path);
-  const top = ConfigFields.of(file, '', await readJson(file));
+  const { value, sha256 } = await readJson(file);
+  const top = ConfigFields.of(file, '', value);
   top.allowOnly(TOP_KEYS);
 
   const list = top.object.integrations;
@@ -226,6 +231,7 @@ export async function loadConfig(
   const auditLog = top.optionalString('auditLog');
   return {
     path: file,
+    sha256,
     auditLog: auditLog === undefined ? defaultAuditLogPath(env) : resolveFrom(file, auditLog),
     autostart,
     integrations,

@@ -131,6 +131,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       startedAtMs,
       socket: options.socketPath,
       config: config.path,
+      configSha256: reloader.config.sha256,
       auditLog: config.auditLog,
       auditLogFailing: audit.failing,
       integrations: describeIntegrations(registry.integrations),

@@ -159,6 +159,12 @@ export interface DaemonStatus {
   startedAtMs: number;
   socket: string;
   config: string;
+  /**
+   * SHA-256 (hex) of the config file's bytes the daemon serves with: as it
+   * started, or as the last reload that succeeded read them. Absent from
+   * daemons before this field.
+   */
+  configSha256?: string;
   auditLog: string;
   /** Writes to the audit log fail now: no credential is served until one succeeds. */
   auditLogFailing?: boolean;
@@ -420,6 +426,24 @@ function wireError(error: Record<string, unknown>): WireError {
   };
   if (typeof error.hint === 'string') wire.hint = error.hint;
   return wire;
+}
+
+/**
+ * Why a reply line is in no version of this protocol, or undefined when it
+ * is one: every broker daemon, of any release, answers a JSON object with
+ * a numeric `v`. Anything else comes from a program that is no broker
+ * daemon, and upgrading or restarting one would not help.
+ */
+export function foreignReply(line: string): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return 'its answer is not JSON';
+  }
+  if (!isRecord(value)) return 'its answer is not a JSON object';
+  if (typeof value.v !== 'number') return 'its answer has no protocol version';
+  return undefined;
 }
 
 /**
