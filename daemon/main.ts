@@ -146,6 +146,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         ? {}
         : { lastReload: reloader.lastReload, recentReloads: reloader.recentReloads }),
     }),
+    reloads: () => {
+      const last = reloader.lastReload;
+      return last === undefined
+        ? { ended: 0 }
+        : { ended: last.count, lastRequestedAtMs: last.requestedAtMs };
+    },
     stop: () => void stop(),
     hasUnrestrictedSocket: () => listeners.some(({ policy }) => !isRestricted(policy)),
   };

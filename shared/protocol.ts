@@ -180,6 +180,17 @@ export interface DaemonStatus {
   recentReloads?: ReloadOutcome[];
 }
 
+/** How many reload outcomes a daemon keeps for `status` (recentReloads). */
+export const RECENT_RELOADS = 8;
+
+/** Reloads so far, as a ping reports them. */
+export interface ReloadProgress {
+  /** Reloads ended since the daemon started (ReloadOutcome.count of the last). */
+  ended: number;
+  /** ReloadOutcome.requestedAtMs of the last one ended; absent before the first. */
+  lastRequestedAtMs?: number;
+}
+
 /** How a reload of the daemon's config (SIGHUP) ended. */
 export interface ReloadOutcome {
   /** Reloads since the daemon started, this one included: a newer one counts higher. */
@@ -226,6 +237,13 @@ export type Reply =
       daemonVersion?: string;
       /** The daemon's process id, in a ping reply; absent from older daemons. */
       pid?: number;
+      /**
+       * In a ping reply on a socket without a client policy: how many
+       * reloads have ended, and when the last of them was asked for. A
+       * small reply `reload` polls to see its reload land, where `status`
+       * may be megabytes. Absent from older daemons.
+       */
+      reloads?: ReloadProgress;
       status?: DaemonStatus;
     }
   | { v: number; ok: false; error: WireError };
