@@ -8,7 +8,7 @@ import { configSha256 } from '../shared/config-digest.js';
 import { normalizeHost } from '../shared/hosts.js';
 import { ConfigError } from '../shared/errors.js';
 import { defaultAuditLogPath } from '../shared/paths.js';
-import { ConfigFields } from './config-fields.js';
+import { ConfigFields, unknownKeysError } from './config-fields.js';
 import { parseListeners, parseRevokeOnShutdown, type ListenerConfig } from './listener-config.js';
 import { PROVIDER_KINDS } from './providers/index.js';
 
@@ -133,7 +133,7 @@ async function parseIntegration(
   env: Record<string, string | undefined> = {},
 ): Promise<IntegrationConfig> {
   const file = top.file;
-  const fields = ConfigFields.of(file, at, raw, top.warnings);
+  const fields = ConfigFields.of(file, at, raw, top);
   const provider = fields.string('provider', '"github-app"');
   const kind = PROVIDER_KINDS[provider];
   if (kind === undefined) {
@@ -203,6 +203,23 @@ function checkDistinct(file: string, list: unknown[], integrations: IntegrationC
   }
 }
 
+/**
+ * Runs one part of the parse. When it fails and the file has unknown keys,
+ * the failure waits (undefined): the rest is read for more unknown keys,
+ * and those are reported instead. Otherwise the failure is the error.
+ */
+async function unlessUnknownKeys<T>(
+  top: ConfigFields,
+  parse: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await parse();
+  } catch (error) {
+    if (top.unknownKeys.length === 0) throw error;
+    return undefined;
+  }
+}
+
 /** Loads and validates the config file; throws ConfigError naming the bad key. */
 export async function loadConfig(
   path: string,
@@ -215,6 +232,8 @@ export async function loadConfig(
 
   const list = top.object.integrations;
   if (!Array.isArray(list) || list.length === 0) {
+    // "integration": [...] is a typo of the key, not a missing list.
+    if (top.unknownKeys.length > 0) throw unknownKeysError(file, top.unknownKeys);
     return top.fail(
       'integrations',
       'must be a non-empty array of integrations; see the README for an example',
@@ -222,8 +241,15 @@ export async function loadConfig(
   }
   const integrations: IntegrationConfig[] = [];
   for (const [index, raw] of list.entries()) {
-    integrations.push(await parseIntegration(top, `integrations[${index}]`, raw, env));
+    const integration = await unlessUnknownKeys(top, () =>
+      parseIntegration(top, `integrations[${index}]`, raw, env),
+    );
+    if (integration !== undefined) integrations.push(integration);
   }
+  const listeners = await unlessUnknownKeys(top, async () => parseListeners(top));
+  // Every unknown key of the file at once, before any other problem: a
+  // mistyped key is often why a required one is "missing".
+  if (top.unknownKeys.length > 0) throw unknownKeysError(file, top.unknownKeys);
   checkDistinct(file, list, integrations);
 
   const autostart: unknown = top.object.autostart ?? false;
@@ -235,7 +261,7 @@ export async function loadConfig(
     auditLog: auditLog === undefined ? defaultAuditLogPath(env) : resolveFrom(file, auditLog),
     autostart,
     integrations,
-    listeners: parseListeners(top),
+    listeners: listeners!,
     revokeOnShutdown: parseRevokeOnShutdown(top),
     warnings: top.warnings,
   };

@@ -47,7 +47,7 @@ export function parseListeners(top: ConfigFields): ListenerConfig[] {
   if (!Array.isArray(list)) return top.fail('listeners', `must be an array, got ${describe(list)}`);
 
   const listeners = list.map((raw: unknown, index) => {
-    const fields = ConfigFields.of(top.file, `listeners[${index}]`, raw, top.warnings);
+    const fields = ConfigFields.of(top.file, `listeners[${index}]`, raw, top);
     fields.allowOnly(LISTENER_KEYS);
     const socket = resolve(
       resolveFrom(top.file, fields.string('socket', '"/run/git-credential-broker/ci.sock"')),
