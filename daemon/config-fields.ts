@@ -3,6 +3,7 @@
  * read (`integrations[0].appId`), the bad value, and what would be right, so a
  * config error says exactly what to fix.
  */
+import { closestWord } from '../shared/closest-word.js';
 import { ConfigError } from '../shared/errors.js';
 import type { PermissionLevel, Permissions } from '../shared/protocol.js';
 import { withoutTokens } from '../shared/printable.js';
@@ -19,16 +20,18 @@ export class ConfigFields {
     readonly object: JsonObject,
     /** What is allowed but likely wrong; shared by every object of one file. */
     readonly warnings: string[] = [],
+    /** Keys no object defines, found so far; shared by every object of one file. */
+    readonly unknownKeys: UnknownKey[] = [],
   ) {}
 
-  /** Reads a nested object and returns fields for it. */
-  static of(file: string, at: string, value: unknown, warnings: string[] = []): ConfigFields {
+  /** Reads a nested object and returns fields for it, sharing `parent`'s findings. */
+  static of(file: string, at: string, value: unknown, parent?: ConfigFields): ConfigFields {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new ConfigError(
         `config '${file}': ${at || 'the file'} must be a JSON object, got ${describe(value)}`,
       );
     }
-    return new ConfigFields(file, at, value as JsonObject, warnings);
+    return new ConfigFields(file, at, value as JsonObject, parent?.warnings, parent?.unknownKeys);
   }
 
   key(name: string): string {
@@ -45,11 +48,19 @@ export class ConfigFields {
     this.warnings.push(withoutTokens(`config '${this.file}': ${this.key(name)} ${problem}`));
   }
 
-  /** Rejects keys this object does not define, catching typos early. */
+  /**
+   * Notes the keys this object does not define, catching typos; the file
+   * is refused once read, with every such key at once (unknownKeysError).
+   */
   allowOnly(names: readonly string[]): void {
     for (const name of Object.keys(this.object)) {
       if (!names.includes(name)) {
-        this.fail(name, `is not a known key; allowed here: ${names.join(', ')}`);
+        this.unknownKeys.push({
+          at: this.at,
+          key: this.key(name),
+          meant: closestWord(name, names),
+          allowed: names,
+        });
       }
     }
   }
@@ -108,8 +119,42 @@ export class ConfigFields {
     const value = this.object[name];
     return value === undefined
       ? undefined
-      : ConfigFields.of(this.file, this.key(name), value, this.warnings);
+      : ConfigFields.of(this.file, this.key(name), value, this);
   }
+}
+
+/** A key no object of the config defines, where it is and what was likely meant. */
+export interface UnknownKey {
+  /** The object's location: '' for the top level, `integrations[0]`. */
+  at: string;
+  /** The key's location: `integrations[0].permisions`. */
+  key: string;
+  meant: string | undefined;
+  allowed: readonly string[];
+}
+
+/**
+ * Every unknown key of a file in one error (found in review: only the
+ * first was named, so each typo cost a round trip), each with a "did you
+ * mean" when one key is close, and what each object allows.
+ */
+export function unknownKeysError(file: string, keys: readonly UnknownKey[]): ConfigError {
+  const named = ({ key, meant }: UnknownKey): string =>
+    meant === undefined ? key : `${key} (did you mean "${meant}"?)`;
+  if (keys.length === 1) {
+    const { key, meant, allowed } = keys[0]!;
+    const guess = meant === undefined ? '' : ` did you mean "${meant}"?`;
+    return new ConfigError(
+      `config '${file}': ${key} is not a known key;${guess} allowed here: ${allowed.join(', ')}`,
+    );
+  }
+  const allowed = new Map(keys.map(({ at, allowed }) => [at, allowed]));
+  const where = [...allowed].map(
+    ([at, names]) => `allowed in ${at === '' ? 'the top level' : at}: ${names.join(', ')}`,
+  );
+  return new ConfigError(
+    `config '${file}': ${keys.length} keys are not known: ${keys.map(named).join(', ')}; ${where.join('; ')}`,
+  );
 }
 
 /**

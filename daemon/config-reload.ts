@@ -10,12 +10,12 @@
 import type { Logger } from 'pino';
 import { toBrokerError } from '../shared/errors.js';
 import { printable, withoutTokens } from '../shared/printable.js';
-import type { ReloadOutcome } from '../shared/protocol.js';
+import { RECENT_RELOADS, type ReloadOutcome } from '../shared/protocol.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
 
-/** Reload outcomes kept for status. */
-export const RECENT_RELOADS = 8;
+/** Reload outcomes kept for status: defined with the protocol, which `reload` reads. */
+export { RECENT_RELOADS };
 
 export interface ConfigReloaderOptions {
   configPath: string;

@@ -4,10 +4,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { configSha256 } from '../shared/config-digest.js';
 import { normalizeHost } from '../shared/hosts.js';
 import { ConfigError } from '../shared/errors.js';
 import { defaultAuditLogPath } from '../shared/paths.js';
-import { ConfigFields } from './config-fields.js';
+import { ConfigFields, unknownKeysError } from './config-fields.js';
 import { parseListeners, parseRevokeOnShutdown, type ListenerConfig } from './listener-config.js';
 import { PROVIDER_KINDS } from './providers/index.js';
 
@@ -29,6 +30,8 @@ export interface IntegrationConfig {
 
 export interface DaemonConfig {
   path: string;
+  /** SHA-256 of the file's bytes as loaded (configSha256). */
+  sha256: string;
   auditLog: string;
   /** Read by the helper: start a daemon when none answers. */
   autostart: boolean;
@@ -49,10 +52,10 @@ const TOP_KEYS = [
 ] as const;
 const COMMON_KEYS = ['name', 'provider', 'host', 'cacheTtlSeconds', 'minTokenLifeSeconds'];
 
-async function readJson(path: string): Promise<unknown> {
-  let text: string;
+async function readJson(path: string): Promise<{ value: unknown; sha256: string }> {
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
@@ -68,8 +71,9 @@ async function readJson(path: string): Promise<unknown> {
       `cannot read config file '${path}': ${code ?? 'unknown error'}; make it readable by this user`,
     );
   }
+  const text = bytes.toString('utf8');
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text) as unknown, sha256: configSha256(bytes) };
   } catch (error) {
     throw new ConfigError(
       `config file '${path}' is not valid JSON: ${jsonProblem(text, (error as Error).message)}`,
@@ -129,7 +133,7 @@ async function parseIntegration(
   env: Record<string, string | undefined> = {},
 ): Promise<IntegrationConfig> {
   const file = top.file;
-  const fields = ConfigFields.of(file, at, raw, top.warnings);
+  const fields = ConfigFields.of(file, at, raw, top);
   const provider = fields.string('provider', '"github-app"');
   const kind = PROVIDER_KINDS[provider];
   if (kind === undefined) {
@@ -199,17 +203,37 @@ function checkDistinct(file: string, list: unknown[], integrations: IntegrationC
   }
 }
 
+/**
+ * Runs one part of the parse. When it fails and the file has unknown keys,
+ * the failure waits (undefined): the rest is read for more unknown keys,
+ * and those are reported instead. Otherwise the failure is the error.
+ */
+async function unlessUnknownKeys<T>(
+  top: ConfigFields,
+  parse: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await parse();
+  } catch (error) {
+    if (top.unknownKeys.length === 0) throw error;
+    return undefined;
+  }
+}
+
 /** Loads and validates the config file; throws ConfigError naming the bad key. */
 export async function loadConfig(
   path: string,
   env: Record<string, string | undefined>,
 ): Promise<DaemonConfig> {
   const file = resolve(path);
-  const top = ConfigFields.of(file, '', await readJson(file));
+  const { value, sha256 } = await readJson(file);
+  const top = ConfigFields.of(file, '', value);
   top.allowOnly(TOP_KEYS);
 
   const list = top.object.integrations;
   if (!Array.isArray(list) || list.length === 0) {
+    // "integration": [...] is a typo of the key, not a missing list.
+    if (top.unknownKeys.length > 0) throw unknownKeysError(file, top.unknownKeys);
     return top.fail(
       'integrations',
       'must be a non-empty array of integrations; see the README for an example',
@@ -217,8 +241,16 @@ export async function loadConfig(
   }
   const integrations: IntegrationConfig[] = [];
   for (const [index, raw] of list.entries()) {
-    integrations.push(await parseIntegration(top, `integrations[${index}]`, raw, env));
+    const integration = await unlessUnknownKeys(top, () =>
+      parseIntegration(top, `integrations[${index}]`, raw, env),
+    );
+    if (integration !== undefined) integrations.push(integration);
   }
+  const hosts = integrations.map(({ host }) => host);
+  const listeners = await unlessUnknownKeys(top, () => parseListeners(top, hosts));
+  // Every unknown key of the file at once, before any other problem: a
+  // mistyped key is often why a required one is "missing".
+  if (top.unknownKeys.length > 0) throw unknownKeysError(file, top.unknownKeys);
   checkDistinct(file, list, integrations);
 
   const autostart: unknown = top.object.autostart ?? false;
@@ -226,13 +258,11 @@ export async function loadConfig(
   const auditLog = top.optionalString('auditLog');
   return {
     path: file,
+    sha256,
     auditLog: auditLog === undefined ? defaultAuditLogPath(env) : resolveFrom(file, auditLog),
     autostart,
     integrations,
-    listeners: await parseListeners(
-      top,
-      integrations.map(({ host }) => host),
-    ),
+    listeners: listeners!,
     revokeOnShutdown: parseRevokeOnShutdown(top),
     warnings: top.warnings,
   };

@@ -7,6 +7,7 @@ import { BadRequestError, RequestDeniedError } from '../shared/errors.js';
 import {
   PROTOCOL_VERSION,
   type DaemonStatus,
+  type ReloadProgress,
   type Reply,
   type Request,
 } from '../shared/protocol.js';
@@ -15,6 +16,8 @@ import type { ClientPolicy } from './client-policy.js';
 /** Daemon-level operations the socket exposes beside credentials. */
 export interface DaemonControl {
   status(): Promise<DaemonStatus>;
+  /** Reloads so far, for ping; absent where the daemon does not track them (tests). */
+  reloads?(): ReloadProgress;
   /** Begins a graceful shutdown; called after the reply is sent. */
   stop(): void;
   /** Whether any of the daemon's sockets has no client policy. */
@@ -53,9 +56,18 @@ export async function answerControl(
   log: () => Logger,
 ): Promise<Reply> {
   switch (request.op) {
-    case 'ping':
+    case 'ping': {
       // The pid is no secret: a restricted socket's refusals name it too.
-      return { v: PROTOCOL_VERSION, ok: true, daemonVersion: socket.version, pid: process.pid };
+      // Reloads are the operator's business, as status is.
+      const reloads = isRestricted(socket.policy) ? undefined : socket.control?.reloads?.();
+      return {
+        v: PROTOCOL_VERSION,
+        ok: true,
+        daemonVersion: socket.version,
+        pid: process.pid,
+        ...(reloads === undefined ? {} : { reloads }),
+      };
+    }
     case 'status':
       return {
         v: PROTOCOL_VERSION,

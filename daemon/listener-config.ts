@@ -94,7 +94,7 @@ export async function parseListeners(
 
   const listeners: ListenerConfig[] = [];
   for (const [index, raw] of list.entries()) {
-    const fields = ConfigFields.of(top.file, `listeners[${index}]`, raw, top.warnings);
+    const fields = ConfigFields.of(top.file, `listeners[${index}]`, raw, top);
     fields.allowOnly(LISTENER_KEYS);
     const socket = resolve(
       resolveFrom(top.file, fields.string('socket', '"/run/git-credential-broker/ci.sock"')),

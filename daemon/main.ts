@@ -131,6 +131,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       startedAtMs,
       socket: options.socketPath,
       config: config.path,
+      configSha256: reloader.config.sha256,
       auditLog: config.auditLog,
       auditLogFailing: audit.failing,
       integrations: describeIntegrations(registry.integrations),
@@ -141,6 +142,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         ? {}
         : { lastReload: reloader.lastReload, recentReloads: reloader.recentReloads }),
     }),
+    reloads: () => {
+      const last = reloader.lastReload;
+      return last === undefined
+        ? { ended: 0 }
+        : { ended: last.count, lastRequestedAtMs: last.requestedAtMs };
+    },
     stop: () => void stop(),
     hasUnrestrictedSocket: () => listeners.some(({ policy }) => !isRestricted(policy)),
   };

@@ -3,9 +3,12 @@
  * one live daemon per socket path.
  */
 import { connect } from 'node:net';
-import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ConfigError } from '../shared/errors.js';
+import { sendRequest } from '../shared/daemon-client.js';
+import { ConfigError, DaemonUnreachableError, VersionMismatchError } from '../shared/errors.js';
+import { printable } from '../shared/printable.js';
+import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import { ensureGroupDirectory, type GroupAccess } from './socket-access.js';
 import { releaseSocketLock, takeSocketLock } from './socket-lock.js';
 
@@ -56,6 +59,37 @@ export function socketAnswers(socketPath: string, timeoutMs = 1000): Promise<boo
   });
 }
 
+function kindOf(stats: Stats): string {
+  if (stats.isFile()) return 'a regular file';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  if (stats.isFIFO()) return 'a named pipe';
+  return 'a device or other special file';
+}
+
+/**
+ * Why the daemon cannot listen where something already does, named by how
+ * it answers a ping: every broker daemon, of any release, answers in the
+ * protocol (a refusal or "busy" included); another program does not; one
+ * that says nothing may be either.
+ */
+async function whoListens(socketPath: string): Promise<string> {
+  const choose = 'or choose another path with --socket';
+  try {
+    await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'ping' }, PING_TIMEOUT_MS);
+  } catch (error) {
+    if (error instanceof DaemonUnreachableError && error.notBroker) {
+      return `something that is not a broker daemon is listening on '${socketPath}' (${printable(error.message, 300)}); stop that program, ${choose}`;
+    }
+    if (!(error instanceof VersionMismatchError)) {
+      return `something is already listening on '${socketPath}' and did not answer as a broker daemon (${printable((error as Error).message, 300)}): a broker daemon that hangs, or another program; stop it, ${choose}`;
+    }
+  }
+  return `another broker daemon is already listening on '${socketPath}'; stop it first (${stopCommand(socketPath)}), ${choose}`;
+}
+
+/** A ping does no work: a broker daemon answers it at once, even when busy. */
+const PING_TIMEOUT_MS = 2000;
+
 /** The stop command that reaches the daemon on this socket. */
 function stopCommand(socketPath: string): string {
   return `git-credential-broker stop --socket '${socketPath}'`;
@@ -88,15 +122,13 @@ export async function claimSocketPath(socketPath: string, access?: GroupAccess):
   if (!stats.isSocket()) {
     releaseSocketLock(socketPath);
     throw new ConfigError(
-      `'${socketPath}' exists and is not a socket; the daemon will not replace it: choose another --socket path`,
+      `'${socketPath}' exists and is not a socket but ${kindOf(stats)}: the broker did not create it, and the daemon will not replace it; move it away if nothing needs it, or choose another --socket path`,
     );
   }
 
   if (await socketAnswers(socketPath)) {
     releaseSocketLock(socketPath);
-    throw new ConfigError(
-      `another broker daemon is already listening on '${socketPath}'; stop it first (${stopCommand(socketPath)}), or choose another path with --socket`,
-    );
+    throw new ConfigError(await whoListens(socketPath));
   }
   unlinkSync(socketPath);
 }

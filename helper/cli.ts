@@ -5,7 +5,7 @@
 import yargs, { type Argv } from 'yargs';
 import { closestWord } from '../shared/closest-word.js';
 import { BrokerError } from '../shared/errors.js';
-import { printable } from '../shared/printable.js';
+import { printable, terminalJson } from '../shared/printable.js';
 import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
 import { VERSION } from '../shared/version.js';
 import { COMMAND_NAMES, COMMAND_WORD_LIST, COMMAND_WORDS } from './command-names.js';
@@ -37,14 +37,34 @@ const VALUE_OPTIONS: ReadonlySet<string> = new Set([
   '--permission',
 ]);
 
-/** The command a command line names: its first word that is neither an option nor an option's value. */
-function commandWord(argv: string[]): string | undefined {
+/** Where the command word is: the first word that is neither an option nor an option's value; -1 when none. */
+function commandIndex(argv: string[]): number {
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
     if (VALUE_OPTIONS.has(word)) i++;
-    else if (!word.startsWith('-')) return word;
+    else if (!word.startsWith('-')) return i;
   }
-  return undefined;
+  return -1;
+}
+
+/** The command a command line names. */
+function commandWord(argv: string[]): string | undefined {
+  return argv[commandIndex(argv)];
+}
+
+/**
+ * The command line with its command word first: `--json status` is
+ * `status --json`. yargs reads an option before the command with the
+ * top-level options only, where --json is unknown and took `status` for
+ * its value (found in review: "name a command", and with --json a JSON
+ * report of running: false while a daemon ran). Moved, every option means
+ * the same before or after the command, and one the command does not take
+ * is refused by name, as after it. Only one of our commands is moved.
+ */
+function commandFirst(argv: string[]): string[] {
+  const at = commandIndex(argv);
+  if (at <= 0 || !COMMANDS.has(argv[at]!)) return argv;
+  return [argv[at]!, ...argv.slice(0, at), ...argv.slice(at + 1)];
 }
 
 export { COMMAND_NAMES };
@@ -151,10 +171,11 @@ function jsonForFailure(argv: string[], error: unknown, commandLineFault: boolea
   } else {
     return;
   }
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${terminalJson(report)}\n`);
 }
 
-export async function runCli(argv: string[]): Promise<number> {
+export async function runCli(given: string[]): Promise<number> {
+  const argv = commandFirst(given);
   // Until yargs runs a handler, whatever fails is the command line's fault.
   let commandLineFault = true;
   try {

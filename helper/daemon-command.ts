@@ -6,6 +6,7 @@
  */
 import { BrokerError } from '../shared/errors.js';
 import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
+import { printable } from '../shared/printable.js';
 import { exitCodeOf, PROGRAM } from './git-actions.js';
 
 export interface DaemonInvocation {
@@ -39,7 +40,8 @@ export async function runDaemonCommand(invocation: DaemonInvocation): Promise<nu
     });
     return 0;
   } catch (error) {
-    process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
+    // A config file's text can reach the message (a key's name): printable.
+    process.stderr.write(`${PROGRAM}: ${printable((error as Error).message, 4000)}\n`);
     // The README's table, as every other command: 2 for a malformed command
     // line, 1 for anything else (a config problem included).
     return error instanceof BrokerError ? exitCodeOf(error) : 1;

@@ -8,6 +8,7 @@ import { fstatSync, readSync } from 'node:fs';
 import { closestWord } from '../shared/closest-word.js';
 import { BadRequestError, toBrokerError } from '../shared/errors.js';
 import { resolveSocketPath } from '../shared/paths.js';
+import { printable } from '../shared/printable.js';
 import { COMMAND_WORD_LIST, COMMAND_WORDS } from './command-names.js';
 import { exitCodeOf, runGitAction, PROGRAM, type GitAction } from './git-actions.js';
 
@@ -124,7 +125,7 @@ export async function runGitInvocation(invocation: GitInvocation): Promise<numbe
   // nothing, and tells a script that hit this path by mistake.
   if (invocation.action === 'ignore') {
     process.stderr.write(
-      `${PROGRAM}: ignoring unknown action '${invocation.word}' (a later git's?); run ${PROGRAM} --help for the commands\n`,
+      `${PROGRAM}: ignoring unknown action '${printable(invocation.word, 100)}' (a later git's?); run ${PROGRAM} --help for the commands\n`,
     );
     return 0;
   }
@@ -133,7 +134,7 @@ export async function runGitInvocation(invocation: GitInvocation): Promise<numbe
     socketPath = resolveSocketPath(process.env, invocation.socket);
   } catch (error) {
     // A mistake in the helper's own command line: git should stop, not prompt.
-    process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
+    process.stderr.write(`${PROGRAM}: ${printable((error as Error).message, 2000)}\n`);
     if (invocation.action === 'get') process.stdout.write('quit=1\n');
     return exitCodeOf(toBrokerError(error, 'helper'));
   }
@@ -141,7 +142,7 @@ export async function runGitInvocation(invocation: GitInvocation): Promise<numbe
   try {
     if (invocation.action !== 'store') input = readInput();
   } catch (error) {
-    process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
+    process.stderr.write(`${PROGRAM}: ${printable((error as Error).message, 2000)}\n`);
     if (invocation.action === 'get') process.stdout.write('quit=1\n');
     return exitCodeOf(toBrokerError(error, 'helper'));
   }

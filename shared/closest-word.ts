@@ -42,10 +42,11 @@ export function closestWord(word: string, candidates: readonly string[]): string
   let best: { candidate: string; distance: number; prefix: boolean } | undefined;
   for (const candidate of candidates) {
     if (candidate === word) return undefined;
+    // Both sides: config keys are camelCase (`privateKeyPth`).
+    const lower = candidate.toLowerCase();
     // Half of it at least: `repo` is no guess at repository_custom_properties.
-    const prefix =
-      typed.length >= 3 && typed.length * 2 >= candidate.length && candidate.startsWith(typed);
-    const distance = Math.min(editDistance(typed, candidate), prefix ? 1 : Infinity);
+    const prefix = typed.length >= 3 && typed.length * 2 >= lower.length && lower.startsWith(typed);
+    const distance = Math.min(editDistance(typed, lower), prefix ? 1 : Infinity);
     if (distance > allowed) continue;
     const better =
       best === undefined ||

@@ -4,10 +4,12 @@
  */
 import { shellQuote } from './printable.js';
 import { resolveSocketPath } from './paths.js';
+import { statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { DaemonUnreachableError, type BrokerError } from './errors.js';
 import {
   encodeMessage,
+  foreignReply,
   MAX_MESSAGE_BYTES,
   MAX_STATUS_REPLY_BYTES,
   parseReply,
@@ -31,6 +33,25 @@ function startHint(socketPath: string): string {
   return `start it with: git-credential-broker daemon --detach${socket}`;
 }
 
+/**
+ * What the path is when it is no socket ('a regular file', 'a directory'):
+ * connecting to one fails as a socket nobody listens on does (ECONNREFUSED
+ * on Linux), which had been reported as a stale socket.
+ */
+function notASocket(socketPath: string): string | undefined {
+  let stats;
+  try {
+    stats = statSync(socketPath, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (stats === undefined || stats.isSocket()) return undefined;
+  if (stats.isFile()) return 'a regular file';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a named pipe';
+  return 'a device or other special file';
+}
+
 function unreachable(
   socketPath: string,
   error: NodeJS.ErrnoException,
@@ -42,11 +63,20 @@ function unreachable(
         `no broker daemon is listening at '${socketPath}'; ${startHint(socketPath)}`,
         { noDaemon: !connected },
       );
-    case 'ECONNREFUSED':
+    case 'ECONNREFUSED': {
+      const kind = notASocket(socketPath);
+      if (kind !== undefined) {
+        // Nothing to start: a daemon would refuse the path too. Not
+        // noDaemon, so neither autostart nor stop takes it for "no daemon".
+        return new DaemonUnreachableError(
+          `'${socketPath}' is ${kind}, not a socket: the broker did not create it, and no daemon can listen there; move it away if nothing needs it, or give the broker another --socket path`,
+        );
+      }
       return new DaemonUnreachableError(
         `the broker daemon at '${socketPath}' is not running (stale socket); ${startHint(socketPath)}`,
         { noDaemon: !connected },
       );
+    }
     case 'EACCES':
       return new DaemonUnreachableError(
         `permission denied on the broker socket '${socketPath}'; run git as the user that runs the daemon`,
@@ -110,8 +140,19 @@ export function sendRequest(
         return;
       }
       chunks.push(chunk.subarray(0, newline));
+      const line = Buffer.concat(chunks).toString('utf8');
+      const foreign = foreignReply(line);
+      if (foreign !== undefined) {
+        finish(
+          new DaemonUnreachableError(
+            `something answers on '${socketPath}', but not in the broker's protocol (${foreign}): it is no broker daemon of any release; stop what listens there, or give the broker another --socket path`,
+            { quit: true, notBroker: true },
+          ),
+        );
+        return;
+      }
       try {
-        finish(undefined, parseReply(Buffer.concat(chunks).toString('utf8')));
+        finish(undefined, parseReply(line));
       } catch (error) {
         finish(error as BrokerError);
       }
@@ -119,7 +160,7 @@ export function sendRequest(
     socket.on('end', () => {
       finish(
         new DaemonUnreachableError(
-          `the broker daemon at '${socketPath}' closed the connection without a reply; check its log`,
+          `what listens at '${socketPath}' closed the connection without a reply; a broker daemon's log says why, and another program there is no broker daemon`,
         ),
       );
     });

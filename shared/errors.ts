@@ -83,10 +83,20 @@ export class DaemonUnreachableError extends BrokerError {
    * there but busy, slow or failing must not get a second one started.
    */
   readonly noDaemon: boolean;
+  /**
+   * True when what answered on the socket answered in no version of the
+   * broker's protocol: another program, which no upgrade or restart of
+   * the broker fixes.
+   */
+  readonly notBroker: boolean;
 
-  constructor(message: string, options: BrokerErrorOptions & { noDaemon?: boolean } = {}) {
+  constructor(
+    message: string,
+    options: BrokerErrorOptions & { noDaemon?: boolean; notBroker?: boolean } = {},
+  ) {
     super('DAEMON_UNREACHABLE', message, options);
     this.noDaemon = options.noDaemon ?? false;
+    this.notBroker = options.notBroker ?? false;
   }
 }
 

@@ -1,13 +1,29 @@
 /**
+ * What must not reach a terminal from text someone else wrote: C0 and C1
+ * controls and DEL (escape sequences, bells, carriage returns, newlines
+ * that would forge a line of output), the Unicode line and paragraph
+ * separators, and the bidirectional overrides and isolates, which make a
+ * line read in another order than it is written.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what this matches
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/** Whether `text` holds a character printable() would replace. */
+export function hasUnprintable(text: string): boolean {
+  UNPRINTABLE.lastIndex = 0;
+  return UNPRINTABLE.test(text);
+}
+
+/**
  * Makes text from the network or from git safe to print on a terminal or in
- * a log: control characters (escape sequences, bells, carriage returns)
- * become '?', and GitHub-token-shaped values are replaced. A path or a
- * server's message must not be able to rewrite the user's screen.
+ * a log: the characters above become '?', and GitHub-token-shaped values
+ * are replaced. A path or a server's message must not be able to rewrite
+ * the user's screen. The one rule for everything the helper prints that a
+ * daemon, git or a server supplied.
  */
 export function printable(text: string, maxLength = 500): string {
   // Tokens out before the cut: a token cut short is too short to recognize.
-  // eslint-disable-next-line no-control-regex -- control characters are what this removes
-  const clean = withoutTokens(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  const clean = withoutTokens(text).replace(UNPRINTABLE, '?');
   return clean.length > maxLength ? `${clean.slice(0, maxLength)}…` : clean;
 }
 
@@ -32,4 +48,18 @@ export function withoutTokens(text: string): string {
 /** Quotes a word for a POSIX shell (the one git runs helpers through, or a user pasting). */
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `value` as indented JSON that a terminal cannot act on either: JSON
+ * escapes only C0 controls, so DEL, C1 controls, the line separators and
+ * bidirectional controls a daemon sent would otherwise reach the screen
+ * raw. They are written as \u escapes: the same JSON value, parsed.
+ */
+export function terminalJson(value: unknown): string {
+  // UNPRINTABLE without C0: JSON has escaped those, and its own line breaks are ours.
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -172,6 +172,12 @@ export interface DaemonStatus {
   startedAtMs: number;
   socket: string;
   config: string;
+  /**
+   * SHA-256 (hex) of the config file's bytes the daemon serves with: as it
+   * started, or as the last reload that succeeded read them. Absent from
+   * daemons before this field.
+   */
+  configSha256?: string;
   auditLog: string;
   /** Writes to the audit log fail now: no credential is served until one succeeds. */
   auditLogFailing?: boolean;
@@ -185,6 +191,17 @@ export interface DaemonStatus {
   lastReload?: ReloadOutcome;
   /** The last few reloads, oldest first: `reload` finds its own among them. */
   recentReloads?: ReloadOutcome[];
+}
+
+/** How many reload outcomes a daemon keeps for `status` (recentReloads). */
+export const RECENT_RELOADS = 8;
+
+/** Reloads so far, as a ping reports them. */
+export interface ReloadProgress {
+  /** Reloads ended since the daemon started (ReloadOutcome.count of the last). */
+  ended: number;
+  /** ReloadOutcome.requestedAtMs of the last one ended; absent before the first. */
+  lastRequestedAtMs?: number;
 }
 
 /** How a reload of the daemon's config (SIGHUP) ended. */
@@ -233,6 +250,13 @@ export type Reply =
       daemonVersion?: string;
       /** The daemon's process id, in a ping reply; absent from older daemons. */
       pid?: number;
+      /**
+       * In a ping reply on a socket without a client policy: how many
+       * reloads have ended, and when the last of them was asked for. A
+       * small reply `reload` polls to see its reload land, where `status`
+       * may be megabytes. Absent from older daemons.
+       */
+      reloads?: ReloadProgress;
       status?: DaemonStatus;
     }
   | { v: number; ok: false; error: WireError };
@@ -433,6 +457,24 @@ function wireError(error: Record<string, unknown>): WireError {
   };
   if (typeof error.hint === 'string') wire.hint = error.hint;
   return wire;
+}
+
+/**
+ * Why a reply line is in no version of this protocol, or undefined when it
+ * is one: every broker daemon, of any release, answers a JSON object with
+ * a numeric `v`. Anything else comes from a program that is no broker
+ * daemon, and upgrading or restarting one would not help.
+ */
+export function foreignReply(line: string): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return 'its answer is not JSON';
+  }
+  if (!isRecord(value)) return 'its answer is not a JSON object';
+  if (typeof value.v !== 'number') return 'its answer has no protocol version';
+  return undefined;
 }
 
 /**

@@ -62,6 +62,10 @@ export async function daemonWarnings(
   switch (holder.kind) {
     case 'restricted':
       return [];
+    case 'other-release':
+      return [
+        `a broker daemon of another release runs on ${on} (${holder.version === undefined ? 'its version unknown' : `version ${holder.version}`}), and git's helper cannot use it: restart it with this release (git-credential-broker stop${option}, then daemon --detach${option})`,
+      ];
     case 'other':
       return [
         `${on} does not answer as a broker daemon (${printable(holder.reason, 300)}), so git gets no credential for ${url} there until a broker daemon does`,
@@ -85,12 +89,11 @@ export async function daemonWarnings(
   }
 
   const { status } = holder;
-  const hosts = Array.isArray(status.integrations)
-    ? status.integrations.map((integration) => String(integration.host).toLowerCase())
-    : [];
+  // Shape-checked by socketHolder.
+  const hosts = status.integrations.map((integration) => integration.host.toLowerCase());
   if (hosts.includes(host)) return [];
   const serves = hosts.length === 0 ? 'serves no host' : `serves ${quoted(hosts)} only`;
   return [
-    `the broker daemon on ${on} ${serves}, so git gets no credential for ${url} from it: add an integration for ${host} to its config ('${printable(String(status.config), 300)}'), then run 'git-credential-broker reload${option}'`,
+    `the broker daemon on ${on} ${serves}, so git gets no credential for ${url} from it: add an integration for ${host} to its config ('${printable(status.config, 300)}'), then run 'git-credential-broker reload${option}'`,
   ];
 }

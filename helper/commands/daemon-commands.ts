@@ -3,6 +3,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { configSha256 } from '../../shared/config-digest.js';
 import { sendRequest } from '../../shared/daemon-client.js';
 import {
   ConfigError,
@@ -10,9 +11,9 @@ import {
   toBrokerError,
   VersionMismatchError,
 } from '../../shared/errors.js';
-import { printable, shellQuote } from '../../shared/printable.js';
+import { printable, shellQuote, terminalJson } from '../../shared/printable.js';
 import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
-import { PROTOCOL_VERSION, STOP_WAIT_MS } from '../../shared/protocol.js';
+import { PROTOCOL_VERSION, STOP_WAIT_MS, type DaemonStatus } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
 import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { launchDaemon } from '../daemon-launcher.js';
@@ -50,8 +51,10 @@ export async function runDaemonCommand(options: {
 
 /**
  * True when a broker daemon of this release already serves `socketPath`
- * with this config: --detach then has nothing to do, so a startup script
- * may run it twice. Anything else on the path is refused with what it is.
+ * with this config, as the file reads now: --detach then has nothing to do,
+ * so a startup script may run it twice. Anything else on the path is
+ * refused with what it is, and a daemon that differs with each way it
+ * differs and the fix for it.
  */
 async function alreadyRunning(
   configPath: string,
@@ -64,8 +67,13 @@ async function alreadyRunning(
     case 'nothing':
       return false;
     case 'other':
+      throw new ConfigError(`${printable(holder.reason, 600)}; nothing was started`);
+    case 'other-release':
+      // Same version, other answers: a build of its own, or no broker.
       throw new ConfigError(
-        `'${socketPath}' is held by something that does not answer as a broker daemon (${printable(holder.reason, 300)}); nothing was started: stop what holds it, or choose another path with --socket`,
+        holder.version === VERSION
+          ? `'${socketPath}' answers as a broker daemon of version ${VERSION}, as this command, but not as this release does (${printable(holder.reason, 400)}); nothing was started: stop what listens there, or choose another path with --socket`
+          : `a broker daemon of another release (${holder.version === undefined ? 'its version unknown' : `version ${holder.version}`}; this is version ${VERSION}) is running on '${socketPath}': ${printable(holder.reason, 400)}; nothing was started: stop it first (${stop}), then start this release`,
       );
     case 'restricted':
       throw new ConfigError(
@@ -74,14 +82,14 @@ async function alreadyRunning(
   }
   const { status } = holder;
   const running = `a broker daemon (pid ${status.pid}, version ${printable(status.version, 40)}) is already running on '${socketPath}' with config '${printable(status.config, 300)}'`;
-  if (resolve(configPath) !== status.config) {
+  const differences = differencesFrom(status, resolve(configPath));
+  if (differences.length > 0) {
+    // Only the file's content differs: reload applies it in place.
+    const fix = differences.every((difference) => difference.reloadFixes)
+      ? `run git-credential-broker reload --socket ${shellQuote(socketPath)} to apply it (listeners and auditLog changes need a restart: ${stop}, then start it again)`
+      : `stop it first (${stop}), then start this one, or leave it running`;
     throw new ConfigError(
-      `${running}, not '${resolve(configPath)}'; nothing was started: stop it first (${stop}) to run one with that config, or leave it running`,
-    );
-  }
-  if (status.version !== VERSION) {
-    throw new ConfigError(
-      `${running}, but this is version ${VERSION}; nothing was started: stop it first (${stop}), then start this release`,
+      `${running}, but ${differences.map(({ what }) => what).join(', and ')}; nothing was started: ${fix}`,
     );
   }
   try {
@@ -94,6 +102,43 @@ async function alreadyRunning(
   }
   print(`${running}; nothing to start\n`);
   return true;
+}
+
+/**
+ * How the running daemon differs from the one --detach would start: its
+ * config file, that file's content since the daemon read it, its release.
+ * Found in review: only the path was compared, so a daemon serving a
+ * config since edited, or of an older release, counted as "the same".
+ */
+function differencesFrom(
+  status: DaemonStatus,
+  configPath: string,
+): { what: string; reloadFixes: boolean }[] {
+  const differences: { what: string; reloadFixes: boolean }[] = [];
+  if (configPath !== status.config) {
+    differences.push({ what: `this command was given '${configPath}'`, reloadFixes: false });
+  } else if (status.configSha256 !== undefined) {
+    let now: string | undefined;
+    try {
+      now = configSha256(readFileSync(configPath));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+      differences.push({
+        what: `'${configPath}' cannot be read here to compare (${code})`,
+        reloadFixes: false,
+      });
+    }
+    if (now !== undefined && now !== status.configSha256) {
+      differences.push({
+        what: `'${configPath}' has changed since the daemon loaded it`,
+        reloadFixes: true,
+      });
+    }
+  }
+  if (status.version !== VERSION) {
+    differences.push({ what: `this command is version ${VERSION}`, reloadFixes: false });
+  }
+  return differences;
 }
 
 /**
@@ -233,7 +278,7 @@ export async function showStatus(
     };
     // First in the object, and not something the daemon's answer can change.
     const report = { ...ours, ...status, ...ours };
-    print(json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(status));
+    print(json ? `${terminalJson(report)}\n` : formatStatus(status));
   } catch (error) {
     let failure = toBrokerError(error, 'helper');
     let release:
@@ -251,7 +296,7 @@ export async function showStatus(
         error: printable(failure.message, 2000),
         code: failure.code,
       };
-      print(`${JSON.stringify(report, null, 2)}\n`);
+      print(`${terminalJson(report)}\n`);
     }
     throw release === undefined ? error : failure;
   }

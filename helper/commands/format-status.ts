@@ -1,8 +1,21 @@
 /**
  * What `status` prints for a person: the daemon's status, one fact a line.
+ * Every string in it is the daemon's word, and whatever answers on the
+ * socket can say anything: each goes through printable(), so none can
+ * move the cursor, recolour the terminal or forge a line of its own.
  */
-import type { DaemonStatus, ReloadOutcome, StatusApi } from '../../shared/protocol.js';
+import { printable } from '../../shared/printable.js';
+import type { DaemonStatus, Permissions, ReloadOutcome, StatusApi } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
+
+/** A daemon-supplied string as printed; paths and messages get more room than names. */
+const text = (value: string, maxLength = 300): string => printable(value, maxLength);
+
+function permissionList(permissions: Permissions): string {
+  return Object.entries(permissions)
+    .map(([name, level]) => `${text(name, 80)}:${text(level, 20)}`)
+    .join(',');
+}
 
 function duration(ms: number): string {
   if (ms <= 0) return 'expired';
@@ -15,11 +28,15 @@ function duration(ms: number): string {
 function describeReload(reload: ReloadOutcome, nowMs: number): string {
   const agoMs = nowMs - reload.atMs;
   const when = agoMs < 1000 ? 'just now' : `${duration(agoMs)} ago`;
-  if (!reload.ok) return `FAILED ${when} (still serving the config before): ${reload.error ?? ''}`;
+  if (!reload.ok) {
+    return `FAILED ${when} (still serving the config before): ${text(reload.error ?? '', 1000)}`;
+  }
   const restart = reload.needsRestart?.length
-    ? `; needs a restart for: ${reload.needsRestart.join('; ')}`
+    ? `; needs a restart for: ${reload.needsRestart.map((what) => text(what, 400)).join('; ')}`
     : '';
-  const warnings = (reload.warnings ?? []).map((warning) => `\n  warning: ${warning}`).join('');
+  const warnings = (reload.warnings ?? [])
+    .map((warning) => `\n  warning: ${text(warning, 1000)}`)
+    .join('');
   return `ok ${when}${restart}${warnings}`;
 }
 
@@ -32,13 +49,14 @@ function otherVersion(version: string): string {
 
 /** Where an integration's API calls go: its origin, and the proxy or why none. */
 function describeApi(api: StatusApi): string {
-  const via = `; API ${api.origin}, proxy ${api.proxy}`;
-  if (api.proxy !== 'none') return `${via} (from ${api.proxyVariable ?? 'the environment'})`;
+  const via = `; API ${text(api.origin)}, proxy ${text(api.proxy)}`;
+  const variable = api.proxyVariable === undefined ? undefined : text(api.proxyVariable, 40);
+  if (api.proxy !== 'none') return `${via} (from ${variable ?? 'the environment'})`;
   if (api.excludedBy !== undefined) {
-    return `${via} (${api.excludedBy} excludes it from ${api.proxyVariable ?? 'the proxy'})`;
+    return `${via} (${text(api.excludedBy, 40)} excludes it from ${variable ?? 'the proxy'})`;
   }
   if (api.ignored !== undefined) {
-    return `${via} (${api.ignored} is not read for http, as in curl: set http_proxy)`;
+    return `${via} (${text(api.ignored, 40)} is not read for http, as in curl: set http_proxy)`;
   }
   return via;
 }
@@ -59,10 +77,10 @@ function firstServedOut(cache: DaemonStatus['cache']): DaemonStatus['cache'] {
 /** Human-readable status; never shows a secret (the daemon sends none). */
 export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
   const lines = [
-    `daemon:       running, version ${status.version}${otherVersion(status.version)}, pid ${status.pid}, up ${duration(nowMs - status.startedAtMs)}`,
-    `socket:       ${status.socket}`,
-    `config:       ${status.config}`,
-    `audit log:    ${status.auditLog}${status.auditLogFailing === true ? ' (FAILING: writes fail, so no credential is served; the daemon log says why)' : ''}`,
+    `daemon:       running, version ${text(status.version, 40)}${otherVersion(status.version)}, pid ${status.pid}, up ${duration(nowMs - status.startedAtMs)}`,
+    `socket:       ${text(status.socket)}`,
+    `config:       ${text(status.config)}`,
+    `audit log:    ${text(status.auditLog)}${status.auditLogFailing === true ? ' (FAILING: writes fail, so no credential is served; the daemon log says why)' : ''}`,
     `counters:     hits ${status.counters.hits}, misses ${status.counters.misses}, mints ${status.counters.mints}, denied ${status.counters.denied}, errors ${status.counters.errors}`,
     ...(status.lastReload === undefined
       ? []
@@ -70,30 +88,27 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
     'integrations:',
     ...status.integrations.map(
       (i) =>
-        `  ${i.name} (${i.provider}) for ${i.host}${i.api === undefined ? '' : describeApi(i.api)}`,
+        `  ${text(i.name, 100)} (${text(i.provider, 40)}) for ${text(i.host, 260)}${i.api === undefined ? '' : describeApi(i.api)}`,
     ),
     'listeners:',
     ...(status.listeners ?? []).map((l) => {
-      const allow = l.allow === undefined ? 'any repository' : l.allow.join(', ');
+      const allow =
+        l.allow === undefined ? 'any repository' : l.allow.map((a) => text(a, 200)).join(', ');
       const ceiling =
         l.permissions === undefined
           ? "the integration's permissions"
-          : Object.entries(l.permissions)
-              .map(([name, level]) => `${name}:${level}`)
-              .join(',');
-      const group = l.group === undefined ? '' : `; group ${l.group} may connect`;
+          : permissionList(l.permissions);
+      const group = l.group === undefined ? '' : `; group ${text(l.group)} may connect`;
       const limit =
         l.maxMintsPerMinute === undefined
           ? ''
           : `; at most ${l.maxMintsPerMinute} mints a minute (refused ${l.mintsRefused ?? 0})`;
-      return `  ${l.socket}: ${allow}; at most ${ceiling}${group}${limit}`;
+      return `  ${text(l.socket)}: ${allow}; at most ${ceiling}${group}${limit}`;
     }),
     `cached:       ${status.cache.length === 0 ? 'nothing' : status.cache.length > CACHE_LINES_MAX ? `${status.cache.length} tokens, the ${CACHE_LINES_MAX} that stop being served first (status --json lists all)` : ''}`.trimEnd(),
     ...firstServedOut(status.cache).map((entry) => {
-      const permissions = Object.entries(entry.permissions)
-        .map(([name, level]) => `${name}:${level}`)
-        .join(',');
-      return `  ${entry.repository} [${permissions}] via ${entry.integration}: served for ${duration(entry.staleAtMs - nowMs)}, expires in ${duration(entry.expiresAtMs - nowMs)}`;
+      const permissions = permissionList(entry.permissions);
+      return `  ${text(entry.repository, 200)} [${permissions}] via ${text(entry.integration, 100)}: served for ${duration(entry.staleAtMs - nowMs)}, expires in ${duration(entry.expiresAtMs - nowMs)}`;
     }),
   ];
   return `${lines.join('\n')}\n`;

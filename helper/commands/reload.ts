@@ -1,17 +1,30 @@
 /**
  * `reload`: sends SIGHUP to the daemon on a socket, which reloads its config
- * file and keys (daemon/config-reload.ts). The pid comes from `status`, so
+ * file and keys (daemon/config-reload.ts), then polls ping (small) until the
+ * reload has ended and reads its outcome from one status. The pid comes from `status`, so
  * only the daemon's unrestricted socket can be used (a listener with a
  * client policy refuses status), and it is checked to be a broker daemon of
  * this user before any signal is sent: a daemon in another pid namespace (a
  * container sharing its socket) reports a pid that means another process here.
  */
 import { statSync } from 'node:fs';
-import { BrokerError, ConfigError, RequestDeniedError } from '../../shared/errors.js';
+import {
+  BrokerError,
+  ConfigError,
+  RequestDeniedError,
+  VersionMismatchError,
+} from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
-import { PROTOCOL_VERSION, type DaemonStatus, type ReloadOutcome } from '../../shared/protocol.js';
+import {
+  PROTOCOL_VERSION,
+  RECENT_RELOADS,
+  type DaemonStatus,
+  type ReloadOutcome,
+} from '../../shared/protocol.js';
 import { askDaemon } from '../ask-daemon.js';
+import { otherRelease } from './other-release.js';
 import { checkBrokerDaemon } from './socket-holder.js';
+import { isDaemonStatus, isRecord, statusShapeProblem } from './status-shape.js';
 
 /** Refuses a socket another user owns: whoever holds the path picks the pid. */
 export function checkSocketOwner(socketPath: string): void {
@@ -82,8 +95,21 @@ async function daemonStatus(socketPath: string): Promise<DaemonStatus> {
       throw error;
     },
   );
-  if (!reply.status) throw new ConfigError('the daemon answered without a status');
-  return reply.status;
+  // Its pid is signalled and its strings printed: a status of another
+  // shape (another release's, or no broker's) is refused, not read.
+  const status: unknown = reply.status;
+  if (!isDaemonStatus(status)) {
+    const version = isRecord(status) ? status.version : undefined;
+    const { error } = await otherRelease(
+      socketPath,
+      new VersionMismatchError(
+        `its status is not one this release reads (${statusShapeProblem(status)}); restart the daemon after upgrading (git-credential-broker stop, then start it again)`,
+      ),
+      version,
+    );
+    throw error;
+  }
+  return status;
 }
 
 /** The outcome of the first reload asked for at or after `sentAtMs`, once the daemon reports it. */
@@ -94,8 +120,20 @@ async function reloadAfter(
   const deadline = Date.now() + RELOAD_WAIT_MS;
   while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
+    // Reloads end in the order asked: once the last one ended was asked
+    // for at or after the signal, ours has ended, and one status says how.
+    const { reloads } = await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'ping' });
+    if (reloads !== undefined && !((reloads.lastRequestedAtMs ?? -Infinity) >= sentAtMs)) {
+      continue;
+    }
+    // Without `reloads` (a daemon before them), status is polled as it was.
     const ours = reloadAskedSince((await daemonStatus(socketPath)).recentReloads, sentAtMs);
     if (ours !== undefined) return ours;
+    if (reloads !== undefined) {
+      throw new ConfigError(
+        `the daemon on '${socketPath}' reloaded more than ${RECENT_RELOADS} times since this reload was asked for, and no longer lists its outcome; run reload again`,
+      );
+    }
   }
   return undefined;
 }

@@ -8,14 +8,18 @@ import { readlinkSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../../shared/daemon-client.js';
-import { ConfigError, DaemonUnreachableError } from '../../shared/errors.js';
+import { ConfigError, DaemonUnreachableError, VersionMismatchError } from '../../shared/errors.js';
+import { printable } from '../../shared/printable.js';
 import { processArguments } from '../../shared/process-arguments.js';
 import { PROTOCOL_VERSION, type DaemonStatus } from '../../shared/protocol.js';
+import { isDaemonStatus, isRecord, statusShapeProblem } from './status-shape.js';
 
 export type SocketHolder =
   | { kind: 'nothing' }
   /** A broker daemon that answered status. */
   | { kind: 'daemon'; status: DaemonStatus }
+  /** A broker daemon of another release: another protocol version, or a status of another shape. */
+  | { kind: 'other-release'; version: string | undefined; reason: string }
   /** A broker daemon that refused status: a listener with a client policy. */
   | { kind: 'restricted'; refusal: string }
   /** Something that does not answer as a broker daemon does. */
@@ -30,13 +34,27 @@ export async function socketHolder(socketPath: string): Promise<SocketHolder> {
     reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'status' }, STATUS_TIMEOUT_MS);
   } catch (error) {
     if (error instanceof DaemonUnreachableError && error.noDaemon) return { kind: 'nothing' };
+    if (error instanceof VersionMismatchError) {
+      return { kind: 'other-release', version: undefined, reason: error.message };
+    }
     return { kind: 'other', reason: (error as Error).message };
   }
   if (!reply.ok) return { kind: 'restricted', refusal: reply.error.message };
   if (reply.status === undefined) {
     return { kind: 'other', reason: 'it answered status without one' };
   }
-  return { kind: 'daemon', status: reply.status };
+  // Its fields reach messages and decisions: a status of another shape is
+  // another release's (or no broker's), never read as this one's.
+  const status: unknown = reply.status;
+  if (!isDaemonStatus(status)) {
+    const version = isRecord(status) && typeof status.version === 'string' ? status.version : '';
+    return {
+      kind: 'other-release',
+      version: version === '' ? undefined : printable(version, 40),
+      reason: `its status is not one this release reads (${statusShapeProblem(status)})`,
+    };
+  }
+  return { kind: 'daemon', status };
 }
 
 /**

@@ -40,6 +40,7 @@ const STATUS_FIELDS: Record<string, Check> = {
   startedAtMs: number,
   socket: string,
   config: string,
+  configSha256: optional(string),
   auditLog: string,
   auditLogFailing: optional(boolean),
   counters: shaped({ hits: number, misses: number, mints: number, denied: number, errors: number }),

@@ -67,7 +67,9 @@ t.test('takes over a stale socket and lock, and refuses while a daemon answers',
   t.ok(statSync(socketPath).isSocket(), 'a stale socket file is there');
 
   await claimSocketPath(socketPath);
-  const live = createServer();
+  // Silent, as a hung daemon: reads the ping claimSocketPath sends (unread,
+  // its connection would keep close() waiting) and never answers.
+  const live = createServer((connection) => connection.on('error', () => {}).resume());
   await new Promise<void>((resolve) => live.listen(socketPath, resolve));
   t.teardown(() => live.close());
   await releaseSocketPath(socketPath);

@@ -150,6 +150,6 @@ t.test('something else on the socket is named as such', async (t) => {
   t.equal(run.code, 0, run.stderr);
   t.match(
     run.stderr,
-    `${WARNING}'${socket}' does not answer as a broker daemon (the broker daemon at '${socket}' closed the connection without a reply; check its log), so git gets no credential for https://github.com there until a broker daemon does\n`,
+    `${WARNING}'${socket}' does not answer as a broker daemon (what listens at '${socket}' closed the connection without a reply; a broker daemon's log says why, and another program there is no broker daemon), so git gets no credential for https://github.com there until a broker daemon does\n`,
   );
 });

@@ -461,12 +461,12 @@ t.test(
     t.equal(otherConfigRun.code, 1);
     t.match(
       otherConfigRun.stderr,
-      `already running on '${w.daemon.socketPath}' with config '${w.daemon.configPath}', not '${otherConfig}'; nothing was started`,
+      `already running on '${w.daemon.socketPath}' with config '${w.daemon.configPath}', but this command was given '${otherConfig}'; nothing was started: stop it first`,
     );
     t.equal(heldRun.code, 1);
     t.match(
       heldRun.stderr,
-      `'${held}' is held by something that does not answer as a broker daemon`,
+      `something answers on '${held}', but not in the broker's protocol (its answer is not JSON): it is no broker daemon of any release`,
     );
     t.equal(heldRun.stdout, '');
     const fakeRun = await runHelper(
@@ -475,7 +475,11 @@ t.test(
       { ...w.env, ...env },
     );
     t.equal(fakeRun.code, 1, fakeRun.stdout);
-    t.match(fakeRun.stderr, /answers as a broker daemon, but .*not a broker daemon/);
+    // Its status lacks what a status of this release holds.
+    t.match(
+      fakeRun.stderr,
+      /answers as a broker daemon of version .*, but not as this release does/,
+    );
   },
 );
 

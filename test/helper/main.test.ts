@@ -298,9 +298,12 @@ t.test(
 
       t.equal(result.code, 1, reply);
       t.equal(result.stdout, 'quit=1\n', 'git is told not to prompt');
+      // Not JSON is no broker daemon of any release: upgrading would not help.
       t.match(
         result.stderr,
-        /cannot read the broker daemon's reply: .*restart the daemon after upgrading/,
+        reply === 'not json'
+          ? /not in the broker's protocol \(its answer is not JSON\): it is no broker daemon of any release/
+          : /cannot read the broker daemon's reply: .*restart the daemon after upgrading/,
       );
     }
   },

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { printable, withoutTokens } from '../../shared/printable.js';
+import { hasUnprintable, printable, terminalJson, withoutTokens } from '../../shared/printable.js';
 
 t.test('control characters cannot reach the terminal', async (t) => {
   t.equal(printable('a\u001b]0;pwned\u0007\u001b[31mRED\r\nb'), 'a?]0;pwned??[31mRED??b');
@@ -32,4 +32,27 @@ t.test('a token is removed before text is cut short, not after', async (t) => {
   const token = `ghp_${randomBytes(18).toString('hex')}`;
   const text = printable(`${'x'.repeat(100)}${token}`, 120);
   t.notOk(text.includes(token.slice(0, 12)), text);
+});
+
+t.test('line separators and bidirectional controls are unprintable too', async (t) => {
+  t.equal(printable('a\u2028b\u202ec\u2066d\u200f'), 'a?b?c?d?');
+  t.ok(hasUnprintable('x\u2029'));
+  t.notOk(hasUnprintable('acme/widgets é'));
+});
+
+t.test('terminalJson escapes what JSON leaves raw, and parses back the same', async (t) => {
+  const value = { s: 'a\u001b\u009b\u2028\u202e\u007fé', n: 1 };
+
+  const json = terminalJson(value);
+
+  t.notMatch(json, /[\u007f-\u009f\u2028\u202e]/);
+  t.match(json, /\\u009b/);
+  t.same(JSON.parse(json), value);
+  t.equal(
+    json,
+    JSON.stringify(value, null, 2).replace(
+      /[\u007f-\u009f\u2028\u202e]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    ),
+  );
 });

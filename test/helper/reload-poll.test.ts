@@ -1,0 +1,100 @@
+/**
+ * `reload` sees its reload land by polling ping (a few bytes), reading the
+ * daemon's whole status only before the signal and once after; a daemon
+ * without `reloads` in its ping is polled by status as before. A status of
+ * another shape is refused before any signal. A relay socket on /tmp in
+ * front of a real daemon counts what reload asks, and can rewrite replies.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
+import { runHelper } from '../fixtures/run-helper.js';
+
+type Rewrite = (op: string, reply: Record<string, unknown>) => Record<string, unknown>;
+
+/** A socket that passes each request line to the daemon and its reply back, counting ops. */
+async function relay(t: Test, daemonSocket: string, rewrite: Rewrite = (_, reply) => reply) {
+  const dir = await mkdtemp(join(tmpdir(), 'gcb-relay-'));
+  const path = join(dir, 'relay.sock');
+  const ops: string[] = [];
+  const server = createServer((client) => {
+    client.on('error', () => {});
+    client.once('data', (request: Buffer) => {
+      const op = String((JSON.parse(request.toString()) as { op: unknown }).op);
+      ops.push(op);
+      const upstream = connect({ path: daemonSocket });
+      upstream.on('error', () => client.destroy());
+      let text = '';
+      upstream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      upstream.on('end', () => {
+        const reply = JSON.parse(text) as Record<string, unknown>;
+        client.end(`${JSON.stringify(rewrite(op, reply))}\n`);
+      });
+      upstream.write(request);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  t.teardown(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { path, ops };
+}
+
+async function reloads(w: BrokerWorld): Promise<unknown[]> {
+  const run = await runHelper(['status', '--json', '--socket', w.daemon.socketPath], '', w.env);
+  return (JSON.parse(run.stdout) as { recentReloads?: unknown[] }).recentReloads ?? [];
+}
+
+t.test('reload polls ping and reads the status once before and once after', async (t) => {
+  const w = await createBrokerWorld(t.testdir(), { bareRepos: false });
+  t.teardown(() => w.stop());
+  const { path, ops } = await relay(t, w.daemon.socketPath);
+
+  const run = await runHelper(['reload', '--socket', path], '', w.env);
+
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /reloaded '.*' and the keys it names/);
+  t.equal(ops.filter((op) => op === 'status').length, 2, `ops: ${ops.join(' ')}`);
+  t.ok(ops.includes('ping'), 'the wait is on ping');
+  t.equal((await reloads(w)).length, 1);
+});
+
+t.test('a daemon whose ping has no reloads (an older one) is polled by status', async (t) => {
+  const w = await createBrokerWorld(t.testdir(), { bareRepos: false });
+  t.teardown(() => w.stop());
+  const { path, ops } = await relay(t, w.daemon.socketPath, (op, reply) => {
+    if (op !== 'ping') return reply;
+    const older = { ...reply };
+    delete older.reloads;
+    return older;
+  });
+
+  const run = await runHelper(['reload', '--socket', path], '', w.env);
+
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /reloaded '.*' and the keys it names/);
+  t.ok(ops.filter((op) => op === 'status').length >= 2, `ops: ${ops.join(' ')}`);
+});
+
+t.test('a status of another shape is refused before any signal is sent', async (t) => {
+  const w = await createBrokerWorld(t.testdir(), { bareRepos: false });
+  t.teardown(() => w.stop());
+  const { path } = await relay(t, w.daemon.socketPath, (op, reply) => {
+    if (op !== 'status') return reply;
+    const status = reply.status as Record<string, unknown>;
+    return { ...reply, status: { ...status, config: 42 } };
+  });
+
+  const run = await runHelper(['reload', '--socket', path], '', w.env);
+
+  t.equal(run.code, 1);
+  t.match(
+    run.stderr,
+    /its status is not one this release reads \(config not as this release reads them\)/,
+  );
+  t.same(await reloads(w), [], 'the daemon was not signalled');
+});
