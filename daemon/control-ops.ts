@@ -19,6 +19,8 @@ export interface DaemonControl {
   stop(): void;
   /** Whether any of the daemon's sockets has no client policy. */
   hasUnrestrictedSocket(): boolean;
+  /** How long a shutdown may take now (the config as reloaded), for `stop` to wait. */
+  shutdownTimeoutMs?(): number;
 }
 
 /** Whether a socket's clients are held to a policy (an allow list or a ceiling). */
@@ -46,7 +48,16 @@ export async function answerControl(
   switch (request.op) {
     case 'ping':
       // The pid is no secret: a restricted socket's refusals name it too.
-      return { v: PROTOCOL_VERSION, ok: true, daemonVersion: socket.version, pid: process.pid };
+      // The shutdown timeout is an optional field: protocol v1 still.
+      return {
+        v: PROTOCOL_VERSION,
+        ok: true,
+        daemonVersion: socket.version,
+        pid: process.pid,
+        ...(socket.control?.shutdownTimeoutMs === undefined
+          ? {}
+          : { shutdownTimeoutMs: socket.control.shutdownTimeoutMs() }),
+      };
     case 'status':
       return {
         v: PROTOCOL_VERSION,

@@ -119,6 +119,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         audit,
         log,
         revokeOnShutdown: reloader.config.revokeOnShutdown,
+        // As reloaded: a SIGHUP that changed it applies to the next stop.
+        budgetMs: reloader.config.shutdownTimeoutSeconds * 1000,
       });
       resolveStopped();
     })();
@@ -133,6 +135,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       config: config.path,
       auditLog: config.auditLog,
       auditLogFailing: audit.failing,
+      shutdownTimeoutSeconds: reloader.config.shutdownTimeoutSeconds,
       integrations: describeIntegrations(registry.integrations),
       listeners: listeners.map(({ socket, policy }) => ({
         socket,
@@ -146,6 +149,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         : { lastReload: reloader.lastReload, recentReloads: reloader.recentReloads }),
     }),
     stop: () => void stop(),
+    shutdownTimeoutMs: () => reloader.config.shutdownTimeoutSeconds * 1000,
     hasUnrestrictedSocket: () => listeners.some(({ policy }) => !isRestricted(policy)),
   };
 

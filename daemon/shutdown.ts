@@ -1,16 +1,16 @@
 /**
  * The daemon's shutdown, bounded as a whole: it stops accepting, answers
  * the requests in flight, revokes what it must, writes the audit log's last
- * lines and is done within SHUTDOWN_BUDGET_MS, so that `stop`, which waits
- * STOP_WAIT_MS for the process to go, sees it gone. The time is shared in
- * that order: requests in flight first (a mint started just before the
- * stop may take GitHub's whole retry budget, 25 s), the revocations get
- * what is left, and what is still unconfirmed when the time runs out is
- * logged and audited as unrevoked, never waited for.
+ * lines and is done within its budget (`shutdownTimeoutSeconds`, 25 s by
+ * default), so that `stop`, which waits that plus STOP_MARGIN_MS, sees it
+ * gone. The time is shared in that order: requests in flight first (a mint
+ * started just before the stop may take GitHub's whole retry budget, 25
+ * s), the revocations get what is left, and what is still unconfirmed when
+ * the time runs out is logged and audited as unrevoked, never waited for.
  */
 import type { Logger } from 'pino';
 import { BrokerError } from '../shared/errors.js';
-import { STOP_WAIT_MS } from '../shared/protocol.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, STOP_MARGIN_MS } from '../shared/protocol.js';
 import type { AuditLog } from './audit-log.js';
 import type { CredentialService } from './credential-service.js';
 import { closeListeners, type RunningListener } from './listener.js';
@@ -21,10 +21,10 @@ import type { RevocationCause, RevocationSummary, TokenRevoker } from './token-r
  * Left of what `stop` waits: for the process to exit once the shutdown is
  * done, and for `stop` to notice (it looks every 50 ms) on a busy machine.
  */
-export const SHUTDOWN_MARGIN_MS = 5_000;
+export const SHUTDOWN_MARGIN_MS = STOP_MARGIN_MS;
 
-/** The whole shutdown, requests in flight and revocations included, ends within this. */
-export const SHUTDOWN_BUDGET_MS = STOP_WAIT_MS - SHUTDOWN_MARGIN_MS;
+/** The whole shutdown, requests in flight and revocations included, ends within this by default. */
+export const SHUTDOWN_BUDGET_MS = DEFAULT_SHUTDOWN_TIMEOUT_MS;
 
 /**
  * How long the shutdown gives the revocations that failed at erase time
@@ -43,7 +43,7 @@ export interface ShutdownParts {
   audit: AuditLog;
   log: Logger;
   revokeOnShutdown: boolean;
-  /** SHUTDOWN_BUDGET_MS, unless a test shortens it. */
+  /** The config's shutdownTimeoutSeconds in ms; SHUTDOWN_BUDGET_MS when absent. */
   budgetMs?: number;
 }
 

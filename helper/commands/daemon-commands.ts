@@ -12,7 +12,7 @@ import {
 } from '../../shared/errors.js';
 import { printable, shellQuote } from '../../shared/printable.js';
 import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
-import { PROTOCOL_VERSION, STOP_WAIT_MS } from '../../shared/protocol.js';
+import { PROTOCOL_VERSION, STOP_WAIT_MS, stopWaitMs } from '../../shared/protocol.js';
 import { VERSION } from '../../shared/version.js';
 import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { launchDaemon } from '../daemon-launcher.js';
@@ -126,14 +126,20 @@ function startupWarnings(logPath: string, from: number, pid: number | undefined)
  * this installation, or why there is none. Ping carries it (small, served
  * on every socket); a daemon of an older release answers only in its status.
  */
-async function daemonPid(socketPath: string): Promise<{ pid?: number; why?: string }> {
+async function daemonPid(
+  socketPath: string,
+): Promise<{ pid?: number; waitMs: number; why?: string }> {
+  let waitMs = STOP_WAIT_MS;
   try {
-    let pid = (await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'ping' })).pid;
+    const ping = await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'ping' });
+    // What this daemon's shutdown may take, as its config says now.
+    waitMs = stopWaitMs(ping.shutdownTimeoutMs);
+    let pid = ping.pid;
     pid ??= (await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' })).status?.pid;
     checkBrokerDaemon(pid);
-    return { pid };
+    return { pid, waitMs };
   } catch (error) {
-    return { why: (error as Error).message };
+    return { waitMs, why: (error as Error).message };
   }
 }
 
@@ -142,7 +148,7 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
   // its socket first and exits only once its requests are answered, and a
   // new daemon cannot start until then (found in review: stop, then
   // daemon --detach, failed). Only a daemon of this installation and user.
-  const { pid, why } = await daemonPid(socketPath);
+  const { pid, waitMs, why } = await daemonPid(socketPath);
   try {
     await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'stop' });
   } catch (error) {
@@ -161,13 +167,13 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
       `the daemon on '${socketPath}' was asked to stop, but whether it has exited cannot be told: its pid is unknown (${printable(why ?? 'no pid', 300)}); check with ps before starting another`,
     );
   }
-  const deadline = Date.now() + STOP_WAIT_MS;
+  const deadline = Date.now() + waitMs;
   while (Date.now() < deadline && processExists(pid)) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   if (processExists(pid)) {
     throw new ConfigError(
-      `the daemon on '${socketPath}' (pid ${pid}) was asked to stop and is still running after ${STOP_WAIT_MS / 1000} s; its log says what it is waiting for`,
+      `the daemon on '${socketPath}' (pid ${pid}) was asked to stop and is still running after ${waitMs / 1000} s; its log says what it is waiting for`,
     );
   }
   print(`daemon on ${socketPath} stopped\n`);
