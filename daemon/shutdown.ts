@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { BrokerError } from '../shared/errors.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, STOP_MARGIN_MS } from '../shared/protocol.js';
 import type { AuditLog } from './audit-log.js';
+import type { ChildGroups } from './providers/child-groups.js';
 import type { CredentialService } from './credential-service.js';
 import { closeListeners, type RunningListener } from './listener.js';
 import { releaseSocketPath } from './socket-file.js';
@@ -43,6 +44,8 @@ export interface ShutdownParts {
   audit: AuditLog;
   log: Logger;
   revokeOnShutdown: boolean;
+  /** Processes the providers started: none may outlive the daemon. */
+  children?: ChildGroups;
   /** The config's shutdownTimeoutSeconds in ms; SHUTDOWN_BUDGET_MS when absent. */
   budgetMs?: number;
 }
@@ -81,6 +84,15 @@ async function finishRequests(parts: ShutdownParts, waitMs: number): Promise<voi
   });
   const done = await Promise.race([finished, timedOut]);
   clearTimeout(timer);
+  // What is still running is no request's any more: a mint given up on, or
+  // what a finished program left behind. Killing it also fails the
+  // abandoned request's mint, so its client gets an answer after all.
+  parts.children?.killAll(
+    parts.log,
+    done
+      ? 'the daemon is stopping, and it was left running by a credential command that had finished'
+      : `the daemon's shutdown ran out of time (${Math.round(waitMs)} ms) while it ran`,
+  );
   if (done) return;
 
   const inFlight = parts.listeners.reduce((sum, { server }) => sum + server.inFlight, 0);
