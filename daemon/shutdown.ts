@@ -16,6 +16,7 @@ import type { ChildGroups } from './providers/child-groups.js';
 import type { CredentialService } from './credential-service.js';
 import { closeListeners, type RunningListener } from './listener.js';
 import { releaseSocketPath } from './socket-file.js';
+import { markSocketLockStopping } from './socket-lock.js';
 import type { RevocationCause, RevocationSummary, TokenRevoker } from './token-revoker.js';
 
 /**
@@ -55,6 +56,10 @@ export async function shutDown(parts: ShutdownParts): Promise<void> {
   const budgetMs = parts.budgetMs ?? SHUTDOWN_BUDGET_MS;
   const startedMs = performance.now();
   const leftMs = (): number => budgetMs - (performance.now() - startedMs);
+  // The socket files go at once, the locks only once the requests in flight
+  // are answered: a helper that finds no socket meanwhile reads here that
+  // this daemon is stopping, and until when, and waits for it.
+  for (const { socket } of parts.listeners) markSocketLockStopping(socket, Date.now() + budgetMs);
 
   await finishRequests(parts, leftMs());
   await revokeTokens(parts, leftMs());

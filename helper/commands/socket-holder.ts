@@ -11,9 +11,12 @@ import { sendRequest } from '../../shared/daemon-client.js';
 import { ConfigError, DaemonUnreachableError } from '../../shared/errors.js';
 import { processArguments } from '../../shared/process-arguments.js';
 import { PROTOCOL_VERSION, type DaemonStatus } from '../../shared/protocol.js';
+import { stoppingDaemon } from '../../shared/socket-lock-state.js';
 
 export type SocketHolder =
   | { kind: 'nothing' }
+  /** No socket any more, but a daemon shutting down still holds its lock. */
+  | { kind: 'stopping'; pid: number; untilMs: number }
   /** A broker daemon that answered status. */
   | { kind: 'daemon'; status: DaemonStatus }
   /** A broker daemon that refused status: a listener with a client policy. */
@@ -29,7 +32,10 @@ export async function socketHolder(socketPath: string): Promise<SocketHolder> {
   try {
     reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'status' }, STATUS_TIMEOUT_MS);
   } catch (error) {
-    if (error instanceof DaemonUnreachableError && error.noDaemon) return { kind: 'nothing' };
+    if (error instanceof DaemonUnreachableError && error.noDaemon) {
+      const stopping = stoppingDaemon(socketPath);
+      return stopping === undefined ? { kind: 'nothing' } : { kind: 'stopping', ...stopping };
+    }
     return { kind: 'other', reason: (error as Error).message };
   }
   if (!reply.ok) return { kind: 'restricted', refusal: reply.error.message };
