@@ -8,7 +8,8 @@ import { configSha256 } from '../shared/config-digest.js';
 import { normalizeHost } from '../shared/hosts.js';
 import { ConfigError } from '../shared/errors.js';
 import { defaultAuditLogPath } from '../shared/paths.js';
-import { ConfigFields, unknownKeysError } from './config-fields.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../shared/protocol.js';
+import { ConfigFields, describe, unknownKeysError } from './config-fields.js';
 import { parseListeners, parseRevokeOnShutdown, type ListenerConfig } from './listener-config.js';
 import { PROVIDER_KINDS } from './providers/index.js';
 
@@ -16,6 +17,13 @@ import { PROVIDER_KINDS } from './providers/index.js';
 export const DEFAULT_CACHE_TTL_SECONDS = 50 * 60;
 /** A cached credential is never handed out with less life left than this. */
 export const DEFAULT_MIN_TOKEN_LIFE_SECONDS = 10 * 60;
+/** The whole shutdown's bound: see daemon/shutdown.ts and the README's Signals. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000;
+/**
+ * The longest shutdown allowed: a token lives an hour, so past that there
+ * is nothing left to revoke, and a bound that long is a typo.
+ */
+export const MAX_SHUTDOWN_TIMEOUT_SECONDS = 3600;
 
 export interface IntegrationConfig {
   name: string;
@@ -39,6 +47,8 @@ export interface DaemonConfig {
   /** Sockets beside --socket, each with its client policy. */
   listeners: ListenerConfig[];
   revokeOnShutdown: boolean;
+  /** The whole shutdown ends within this (requests in flight, then revocations). */
+  shutdownTimeoutSeconds: number;
   /** What loaded but is likely a mistake (a mistyped permission name): logged, and shown by reload. */
   warnings: string[];
 }
@@ -49,6 +59,7 @@ const TOP_KEYS = [
   'integrations',
   'listeners',
   'revokeOnShutdown',
+  'shutdownTimeoutSeconds',
 ] as const;
 const COMMON_KEYS = ['name', 'provider', 'host', 'cacheTtlSeconds', 'minTokenLifeSeconds'];
 
@@ -264,8 +275,26 @@ export async function loadConfig(
     integrations,
     listeners: listeners!,
     revokeOnShutdown: parseRevokeOnShutdown(top),
+    shutdownTimeoutSeconds: parseShutdownTimeout(top),
     warnings: top.warnings,
   };
+}
+
+function parseShutdownTimeout(top: ConfigFields): number {
+  const value = top.object.shutdownTimeoutSeconds;
+  if (value === undefined) return DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
+  if (
+    typeof value !== 'number' ||
+    !Number.isSafeInteger(value) ||
+    value < 1 ||
+    value > MAX_SHUTDOWN_TIMEOUT_SECONDS
+  ) {
+    return top.fail(
+      'shutdownTimeoutSeconds',
+      `must be a whole number of seconds from 1 to ${MAX_SHUTDOWN_TIMEOUT_SECONDS}, got ${describe(value)}; keep it below what your supervisor waits before SIGKILL (docker stop: 10 s, systemd: 90 s)`,
+    );
+  }
+  return value;
 }
 
 /** Resolves a path written in the config relative to the config's directory. */

@@ -22,6 +22,8 @@ export interface DaemonControl {
   stop(): void;
   /** Whether any of the daemon's sockets has no client policy. */
   hasUnrestrictedSocket(): boolean;
+  /** How long a shutdown may take now (the config as reloaded), for `stop` to wait. */
+  shutdownTimeoutMs?(): number;
 }
 
 /**
@@ -60,12 +62,16 @@ export async function answerControl(
       // The pid is no secret: a restricted socket's refusals name it too.
       // Reloads are the operator's business, as status is.
       const reloads = isRestricted(socket.policy) ? undefined : socket.control?.reloads?.();
+      // The shutdown timeout and reloads are optional fields: protocol v1 still.
       return {
         v: PROTOCOL_VERSION,
         ok: true,
         daemonVersion: socket.version,
         pid: process.pid,
         ...(reloads === undefined ? {} : { reloads }),
+        ...(socket.control?.shutdownTimeoutMs === undefined
+          ? {}
+          : { shutdownTimeoutMs: socket.control.shutdownTimeoutMs() }),
       };
     }
     case 'status':

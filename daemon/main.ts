@@ -12,6 +12,7 @@ import { stderrDestination } from './stderr-log.js';
 import { IdleCompactor, tuneHeapForDaemon } from './heap-tuning.js';
 import { CredentialService } from './credential-service.js';
 import { ProviderRegistry, type Integration } from './provider-registry.js';
+import { ChildGroups } from './providers/child-groups.js';
 import { PROVIDER_KINDS } from './providers/index.js';
 import { listenerStatus, startListeners, type RunningListener } from './listener.js';
 import { shutDown } from './shutdown.js';
@@ -28,6 +29,8 @@ export interface DaemonOptions {
 
 export interface RunningDaemon {
   config: DaemonConfig;
+  /** The processes its providers started. */
+  children: ChildGroups;
   socketPath: string;
   /** Resolves once the daemon has stopped, whoever asked. */
   stopped: Promise<void>;
@@ -57,12 +60,17 @@ export function createDaemonLog(env: Record<string, string | undefined>): Logger
   );
 }
 
-function createIntegrations(config: DaemonConfig, log: Logger): Integration[] {
+function createIntegrations(
+  config: DaemonConfig,
+  log: Logger,
+  children: ChildGroups,
+): Integration[] {
   return config.integrations.map((integration) => ({
     config: integration,
     provider: PROVIDER_KINDS[integration.provider]!.create(integration, {
       log: log.child({ integration: integration.name }),
       now: Date.now,
+      children,
     }),
   }));
 }
@@ -83,14 +91,17 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   // At warn level: `daemon --detach` shows what its daemon warned about.
   for (const warning of config.warnings) log.warn({ config: config.path }, warning);
 
-  const registry = new ProviderRegistry(createIntegrations(config, log));
+  // One for the daemon's life: a reload's new providers share it, and the
+  // old ones' programs still running are in it too.
+  const children = new ChildGroups();
+  const registry = new ProviderRegistry(createIntegrations(config, log, children));
   const reloader = new ConfigReloader({
     configPath: options.configPath,
     env: options.env,
     log,
     registry,
     current: config,
-    createIntegrations: (next) => createIntegrations(next, log),
+    createIntegrations: (next) => createIntegrations(next, log, children),
   });
   const audit = await AuditLog.open(config.auditLog);
   const cache = new TokenCache({ log });
@@ -119,6 +130,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         audit,
         log,
         revokeOnShutdown: reloader.config.revokeOnShutdown,
+        children,
+        // As reloaded: a SIGHUP that changed it applies to the next stop.
+        budgetMs: reloader.config.shutdownTimeoutSeconds * 1000,
       });
       resolveStopped();
     })();
@@ -134,6 +148,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       configSha256: reloader.config.sha256,
       auditLog: config.auditLog,
       auditLogFailing: audit.failing,
+      shutdownTimeoutSeconds: reloader.config.shutdownTimeoutSeconds,
       integrations: describeIntegrations(registry.integrations),
       listeners: listeners.map(listenerStatus),
       cache: await service.cacheStatus(),
@@ -149,6 +164,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         : { ended: last.count, lastRequestedAtMs: last.requestedAtMs };
     },
     stop: () => void stop(),
+    shutdownTimeoutMs: () => reloader.config.shutdownTimeoutSeconds * 1000,
     hasUnrestrictedSocket: () => listeners.some(({ policy }) => !isRestricted(policy)),
   };
 
@@ -191,6 +207,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   return {
     config,
+    children,
     socketPath: options.socketPath,
     stopped,
     stop,
@@ -218,7 +235,13 @@ const EXIT_GRACE_MS = 200;
  */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   tuneHeapForDaemon();
-  const daemon = await startDaemon(options);
+  const log = options.log ?? createDaemonLog(options.env);
+  const daemon = await startDaemon({ ...options, log });
+  // However the process ends (an uncaught error included; SIGKILL is the
+  // one way no code runs), no program a provider started outlives it.
+  process.on('exit', () => {
+    daemon.children.killAll(log, 'the daemon exited while it ran');
+  });
   // Handlers stay until exit: a second signal while stopping joins the same
   // graceful stop instead of killing the process mid-flush, and a late
   // SIGHUP must not kill a draining daemon.

@@ -1,30 +1,32 @@
 /**
  * The daemon's shutdown, bounded as a whole: it stops accepting, answers
  * the requests in flight, revokes what it must, writes the audit log's last
- * lines and is done within SHUTDOWN_BUDGET_MS, so that `stop`, which waits
- * STOP_WAIT_MS for the process to go, sees it gone. The time is shared in
- * that order: requests in flight first (a mint started just before the
- * stop may take GitHub's whole retry budget, 25 s), the revocations get
- * what is left, and what is still unconfirmed when the time runs out is
- * logged and audited as unrevoked, never waited for.
+ * lines and is done within its budget (`shutdownTimeoutSeconds`, 25 s by
+ * default), so that `stop`, which waits that plus STOP_MARGIN_MS, sees it
+ * gone. The time is shared in that order: requests in flight first (a mint
+ * started just before the stop may take GitHub's whole retry budget, 25
+ * s), the revocations get what is left, and what is still unconfirmed when
+ * the time runs out is logged and audited as unrevoked, never waited for.
  */
 import type { Logger } from 'pino';
 import { BrokerError } from '../shared/errors.js';
-import { STOP_WAIT_MS } from '../shared/protocol.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, STOP_MARGIN_MS } from '../shared/protocol.js';
 import type { AuditLog } from './audit-log.js';
+import type { ChildGroups } from './providers/child-groups.js';
 import type { CredentialService } from './credential-service.js';
 import { closeListeners, type RunningListener } from './listener.js';
 import { releaseSocketPath } from './socket-file.js';
+import { markSocketLockStopping } from './socket-lock.js';
 import type { RevocationCause, RevocationSummary, TokenRevoker } from './token-revoker.js';
 
 /**
  * Left of what `stop` waits: for the process to exit once the shutdown is
  * done, and for `stop` to notice (it looks every 50 ms) on a busy machine.
  */
-export const SHUTDOWN_MARGIN_MS = 5_000;
+export const SHUTDOWN_MARGIN_MS = STOP_MARGIN_MS;
 
-/** The whole shutdown, requests in flight and revocations included, ends within this. */
-export const SHUTDOWN_BUDGET_MS = STOP_WAIT_MS - SHUTDOWN_MARGIN_MS;
+/** The whole shutdown, requests in flight and revocations included, ends within this by default. */
+export const SHUTDOWN_BUDGET_MS = DEFAULT_SHUTDOWN_TIMEOUT_MS;
 
 /**
  * How long the shutdown gives the revocations that failed at erase time
@@ -43,7 +45,9 @@ export interface ShutdownParts {
   audit: AuditLog;
   log: Logger;
   revokeOnShutdown: boolean;
-  /** SHUTDOWN_BUDGET_MS, unless a test shortens it. */
+  /** Processes the providers started: none may outlive the daemon. */
+  children?: ChildGroups;
+  /** The config's shutdownTimeoutSeconds in ms; SHUTDOWN_BUDGET_MS when absent. */
   budgetMs?: number;
 }
 
@@ -52,6 +56,10 @@ export async function shutDown(parts: ShutdownParts): Promise<void> {
   const budgetMs = parts.budgetMs ?? SHUTDOWN_BUDGET_MS;
   const startedMs = performance.now();
   const leftMs = (): number => budgetMs - (performance.now() - startedMs);
+  // The socket files go at once, the locks only once the requests in flight
+  // are answered: a helper that finds no socket meanwhile reads here that
+  // this daemon is stopping, and until when, and waits for it.
+  for (const { socket } of parts.listeners) markSocketLockStopping(socket, Date.now() + budgetMs);
 
   await finishRequests(parts, leftMs());
   await revokeTokens(parts, leftMs());
@@ -81,6 +89,15 @@ async function finishRequests(parts: ShutdownParts, waitMs: number): Promise<voi
   });
   const done = await Promise.race([finished, timedOut]);
   clearTimeout(timer);
+  // What is still running is no request's any more: a mint given up on, or
+  // what a finished program left behind. Killing it also fails the
+  // abandoned request's mint, so its client gets an answer after all.
+  parts.children?.killAll(
+    parts.log,
+    done
+      ? 'the daemon is stopping, and it was left running by a credential command that had finished'
+      : `the daemon's shutdown ran out of time (${Math.round(waitMs)} ms) while it ran`,
+  );
   if (done) return;
 
   const inFlight = parts.listeners.reduce((sum, { server }) => sum + server.inFlight, 0);

@@ -20,6 +20,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  appendFileSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -33,9 +34,16 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 import { printable } from '../shared/printable.js';
-import { mayBeBrokerDaemon } from '../shared/process-arguments.js';
+import {
+  describeUntil,
+  lockPath,
+  OWNER_ENTRY,
+  processAlive,
+  readStoppingMark,
+  stoppingMark,
+} from '../shared/socket-lock-state.js';
 
-const OWNER_ENTRY = /^owner-(\d+)-[0-9a-f]{16}$/;
+export { lockPath, processAlive };
 
 /**
  * Releases before this one locked with a file holding the pid, created
@@ -51,36 +59,11 @@ const MAX_ROUNDS = 8;
 /** The owner entry this process holds, by socket path. */
 const held = new Map<string, string>();
 
-export function lockPath(socketPath: string): string {
-  return `${socketPath}.lock`;
-}
-
-/**
- * Whether a process runs that may be the lock's daemon; a zombie (killed,
- * not yet reaped) does not, nor a process that is plainly something else
- * (the pid reused since, after a reboot say).
- */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed daemon stays a zombie until its parent reaps it, which in a
-  // container may be never; on Linux, /proc tells the two apart.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return false;
-  } catch {
-    return true;
-  }
-  return mayBeBrokerDaemon(pid);
-}
-
 /** What stands at the lock's path, and what a starter may do about it. */
 type Holder =
   | { kind: 'free' }
-  | { kind: 'live'; pid: number }
+  /** `stoppingUntilMs`: it is shutting down, and holds the lock until then at the latest. */
+  | { kind: 'live'; pid: number; stoppingUntilMs?: number }
   /** A lock file of an older release that has no pid in it yet. */
   | { kind: 'starting' }
   | { kind: 'stale'; free: () => void }
@@ -105,10 +88,20 @@ function unlinkIfThere(path: string): void {
   }
 }
 
-function judgeOwner(pid: number, free: () => void): Holder {
+function judgeOwner(pid: number, free: () => void, entryPath?: string): Holder {
   // Our own pid in a lock we do not hold: one this process took before and
   // never let go (a daemon started again in the same process).
-  return pid !== process.pid && processAlive(pid) ? { kind: 'live', pid } : { kind: 'stale', free };
+  if (pid === process.pid || !processAlive(pid)) return { kind: 'stale', free };
+  let stoppingUntilMs: number | undefined;
+  try {
+    stoppingUntilMs =
+      entryPath === undefined ? undefined : readStoppingMark(readFileSync(entryPath, 'utf8'));
+  } catch {
+    // Gone since: the next round finds the lock free.
+  }
+  return stoppingUntilMs === undefined
+    ? { kind: 'live', pid }
+    : { kind: 'live', pid, stoppingUntilMs };
 }
 
 function judge(lock: string): Holder {
@@ -132,7 +125,7 @@ function judge(lock: string): Holder {
     if (lstatSync(join(lock, entry), { throwIfNoEntry: false })?.isDirectory() === true) {
       return { kind: 'foreign', what: `a directory named '${entry}', not an owner entry` };
     }
-    return judgeOwner(Number(pid), () => unlinkIfThere(join(lock, entry)));
+    return judgeOwner(Number(pid), () => unlinkIfThere(join(lock, entry)), join(lock, entry));
   }
 
   if (stats.isFile()) {
@@ -217,6 +210,13 @@ function takeLock(
       const holder = judge(lock);
       switch (holder.kind) {
         case 'live':
+          if (holder.stoppingUntilMs !== undefined) {
+            // Not "holds": the launcher waits for a peer that "holds" the
+            // socket to answer, and this one never will.
+            throw new ConfigError(
+              `another broker daemon (pid ${holder.pid}) is stopping on '${socketPath}': it holds the socket's lock until it has answered its requests in flight (by ${describeUntil(holder.stoppingUntilMs)} at the latest); start this one once it has let go (git-credential-broker daemon --detach waits for that)`,
+            );
+          }
           throw new ConfigError(
             `another broker daemon (pid ${holder.pid}) holds '${socketPath}'; stop it first (${stopCommand}), or choose another path with --socket`,
           );
@@ -245,6 +245,23 @@ function takeLock(
   } finally {
     // Gone once renamed; left only when the lock was not taken.
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Marks the lock this process holds on `socketPath` as its daemon's while
+ * it shuts down, until `untilMs` at the latest, so that a helper or
+ * starter finding no socket knows to wait for it rather than report no
+ * daemon or a stale socket. Best effort: a lock that cannot be written only
+ * leaves the others with the plainer message.
+ */
+export function markSocketLockStopping(socketPath: string, untilMs: number): void {
+  const owner = held.get(socketPath);
+  if (owner === undefined) return;
+  try {
+    appendFileSync(join(lockPath(socketPath), owner), stoppingMark(untilMs));
+  } catch {
+    // See above.
   }
 }
 

@@ -10,9 +10,22 @@ import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../shared/daemon-client.js';
 import { ConfigError, DaemonUnreachableError } from '../shared/errors.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
+import { describeUntil, stoppingDaemon } from '../shared/socket-lock-state.js';
 
 /** How long a launcher waits for some daemon to answer. */
 export const LAUNCH_TIMEOUT_MS = 10_000;
+
+/**
+ * The longest a launcher waits for a daemon that is stopping on its socket
+ * to let go of it: git, and whoever waits on git, waits as long. A shutdown
+ * usually lets go far sooner than its deadline (the lock goes once the
+ * requests in flight are answered); past this, the reason is worth more
+ * than a longer wait.
+ */
+export const STOPPING_WAIT_MAX_MS = 30_000;
+
+/** Beyond a stopping daemon's own deadline: for its process to let go once its time is up. */
+const STOPPING_GRACE_MS = 2_000;
 
 export interface LaunchOptions {
   configPath: string;
@@ -59,6 +72,37 @@ function lostRaceFor(log: string, options: LaunchOptions): boolean {
   );
 }
 
+/**
+ * Waits while a daemon that is shutting down holds `socketPath` (its
+ * socket file already gone, its lock not yet), so that a fresh one can
+ * take it: what a restart looks like to git. Throws, with the pid and what
+ * to do, when it does not let go within its own deadline (or
+ * STOPPING_WAIT_MAX_MS). Never two daemons on one socket: the new one is
+ * started only once the lock is free, and the lock decides between
+ * starters as ever.
+ */
+export async function waitForStoppingDaemon(socketPath: string, logPath: string): Promise<void> {
+  const first = stoppingDaemon(socketPath);
+  if (first === undefined) return;
+  const startedMs = Date.now();
+  const deadlineMs = Math.min(first.untilMs + STOPPING_GRACE_MS, startedMs + STOPPING_WAIT_MAX_MS);
+  let holder: typeof first | undefined = first;
+  while (holder !== undefined && Date.now() < deadlineMs) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    holder = stoppingDaemon(socketPath);
+  }
+  if (holder === undefined) return;
+
+  const waited = `${((Date.now() - startedMs) / 1000).toFixed(1)} s`;
+  const stopping = `the broker daemon (pid ${holder.pid}) on '${socketPath}' is shutting down`;
+  // Past its own deadline it is stuck, not slow.
+  throw new DaemonUnreachableError(
+    Date.now() >= holder.untilMs + STOPPING_GRACE_MS
+      ? `${stopping} and still holds the socket past the end of its shutdown time (due by ${describeUntil(holder.untilMs)}); waited ${waited}. It may hang: see its log '${logPath}', and end it (kill -TERM ${holder.pid}; kill -KILL ${holder.pid} if that does not) before running git again`
+      : `${stopping}: it is finishing the requests in flight first (by ${describeUntil(holder.untilMs)} at the latest), and a new daemon starts once it lets go; waited ${waited}. Run git again then, or see its log '${logPath}'`,
+  );
+}
+
 /** Spawns a detached daemon and resolves with its pid once a daemon answers. */
 export async function launchDaemon(options: LaunchOptions): Promise<number | undefined> {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -67,6 +111,9 @@ export async function launchDaemon(options: LaunchOptions): Promise<number | und
     throw new DaemonUnreachableError(
       `cannot start the broker daemon: '${main}' is missing; run git-credential-broker from its installed package (reinstall it), not a copy of the helper file`,
     );
+  }
+  for (const socket of new Set([options.socketPath, options.waitForSocket ?? options.socketPath])) {
+    await waitForStoppingDaemon(socket, options.logPath);
   }
   mkdirSync(dirname(options.logPath), { recursive: true, mode: 0o700 });
   const logFd = openSync(options.logPath, 'a', 0o600);
@@ -97,15 +144,21 @@ export async function launchDaemon(options: LaunchOptions): Promise<number | und
     /^git-credential-broker: /,
     '',
   );
+  const stoppingThere = /another broker daemon \(pid \d+\) is stopping on/.test(last);
   // Another daemon with a socket of this config: likely the one git should
-  // use, which this environment names another socket for.
-  const elsewhere = /another broker daemon/.test(last)
-    ? '; if that daemon is the one to use, give git its socket (configure --socket PATH, or GIT_CREDENTIAL_BROKER_SOCKET)'
-    : '';
+  // use, which this environment names another socket for. Not one that is
+  // stopping: that is a restart to wait out, not a config to change.
+  const elsewhere =
+    /another broker daemon/.test(last) && !stoppingThere
+      ? '; if that daemon is the one to use, give git its socket (configure --socket PATH, or GIT_CREDENTIAL_BROKER_SOCKET)'
+      : '';
   const message = `the broker daemon did not start on '${options.socketPath}'${last === '' ? '' : `: ${last}`}${elsewhere}; see '${options.logPath}'`;
   // A daemon that exits while starting failed on its setup (config, key,
   // socket directory, audit log): asking another helper or the user cannot
   // fix that, so git is told to stop (quit=1), as for any config problem.
   // One still starting after the timeout may yet come up: not final.
-  throw exitedAlone ? new ConfigError(message) : new DaemonUnreachableError(message);
+  // A daemon that began stopping after the wait above: no config problem.
+  throw exitedAlone && !stoppingThere
+    ? new ConfigError(message)
+    : new DaemonUnreachableError(message);
 }

@@ -111,11 +111,38 @@ export interface StopRequest {
 }
 
 /**
- * How long `stop` waits for the daemon to exit once it has asked. The
- * daemon's whole shutdown (requests in flight, revocations, the audit log's
- * last lines) ends well within it: see daemon/shutdown.ts.
+ * What `stop` waits beyond the daemon's own shutdown timeout: for the
+ * process to exit once its shutdown is done, and for `stop` to notice (it
+ * looks every 50 ms) on a busy machine.
  */
-export const STOP_WAIT_MS = 30_000;
+export const STOP_MARGIN_MS = 5_000;
+
+/**
+ * How long a daemon's whole shutdown (requests in flight, revocations, the
+ * audit log's last lines) may take when its config does not say
+ * (`shutdownTimeoutSeconds`): see daemon/shutdown.ts.
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
+
+/**
+ * How long `stop` waits for a daemon that does not report its shutdown
+ * timeout in its ping reply (one of an older release): what those daemons
+ * were built to finish within.
+ */
+export const STOP_WAIT_MS = DEFAULT_SHUTDOWN_TIMEOUT_MS + STOP_MARGIN_MS;
+
+/**
+ * How long `stop` waits for a daemon to exit once it has asked: the
+ * shutdown timeout the daemon reported (`shutdownTimeoutMs` in its ping
+ * reply), plus STOP_MARGIN_MS.
+ */
+export function stopWaitMs(shutdownTimeoutMs: unknown): number {
+  return typeof shutdownTimeoutMs === 'number' &&
+    Number.isFinite(shutdownTimeoutMs) &&
+    shutdownTimeoutMs > 0
+    ? shutdownTimeoutMs + STOP_MARGIN_MS
+    : STOP_WAIT_MS;
+}
 
 export type Request = GetRequest | EraseRequest | PingRequest | StatusRequest | StopRequest;
 
@@ -181,6 +208,8 @@ export interface DaemonStatus {
   auditLog: string;
   /** Writes to the audit log fail now: no credential is served until one succeeds. */
   auditLogFailing?: boolean;
+  /** How long a shutdown may take (`shutdownTimeoutSeconds`); absent from older daemons. */
+  shutdownTimeoutSeconds?: number;
   /** `api` for integrations that call an HTTP API (github-app). */
   integrations: { name: string; provider: string; host: string; api?: StatusApi }[];
   /** Every socket the daemon listens on, with its client policy. */
@@ -257,6 +286,12 @@ export type Reply =
        * may be megabytes. Absent from older daemons.
        */
       reloads?: ReloadProgress;
+      /**
+       * In a ping reply: how long the daemon's shutdown may take now (its
+       * `shutdownTimeoutSeconds`, as reloaded), which `stop` waits for;
+       * absent from older daemons.
+       */
+      shutdownTimeoutMs?: number;
       status?: DaemonStatus;
     }
   | { v: number; ok: false; error: WireError };

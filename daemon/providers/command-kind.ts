@@ -60,7 +60,11 @@ export const commandKind: ProviderKind = {
     };
   },
 
-  create(integration) {
-    return new CommandProvider(integration.name, integration.options as CommandOptions);
+  create(integration, deps) {
+    return new CommandProvider(
+      integration.name,
+      integration.options as CommandOptions,
+      deps.children,
+    );
   },
 };

@@ -2,7 +2,7 @@
  * Runs the configured program for each miss and reads one credential from
  * its JSON output. The daemon caches and audits it like any other.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { ProviderError, RequestDeniedError } from '../../shared/errors.js';
 import { stripGitSuffixes, trimSlashes } from '../../shared/paths-text.js';
 import { printable } from '../../shared/printable.js';
@@ -14,10 +14,18 @@ import type {
   RequestedScopes,
   ResolvedScope,
 } from '../provider.js';
+import { ChildGroups } from './child-groups.js';
 import type { CommandOptions } from './command-kind.js';
 
 /** Largest output read from the program; a credential is far smaller. */
 const MAX_OUTPUT_BYTES = 64 * 1024;
+
+/**
+ * How long a program past its timeout has to end after SIGTERM before its
+ * process group is killed: one that ignored SIGTERM used to hold its
+ * request (and the daemon's shutdown) for good.
+ */
+export const KILL_GRACE_MS = 1000;
 
 /** The repository part of a path: no surrounding slashes, `.git` or lfs suffix; lowercase. */
 export function normalizePath(path: string | undefined): string {
@@ -54,10 +62,15 @@ function parseExpiry(value: unknown): number {
 export class CommandProvider implements CredentialProvider {
   readonly kind = 'command';
 
+  readonly #children: ChildGroups;
+
   constructor(
     readonly name: string,
     readonly options: CommandOptions,
-  ) {}
+    children: ChildGroups = new ChildGroups(),
+  ) {
+    this.#children = children;
+  }
 
   async resolveScope(target: CredentialTarget, requested: RequestedScopes): Promise<ResolvedScope> {
     const repository = normalizePath(target.path);
@@ -126,6 +139,12 @@ export class CommandProvider implements CredentialProvider {
     };
   }
 
+  /**
+   * Runs the program in a process group of its own (detached), so that a
+   * timeout or the daemon's shutdown reaches whatever it started too, and
+   * resolves with its output once the program and everything holding its
+   * output have ended.
+   */
   #run(target: CredentialTarget, scope: ResolvedScope): Promise<string> {
     const [program, ...args] = this.options.argv as [string, ...string[]];
     const env = {
@@ -135,31 +154,62 @@ export class CommandProvider implements CredentialProvider {
       GIT_CREDENTIAL_BROKER_REPOSITORY: scope.repository,
       GIT_CREDENTIAL_BROKER_PERMISSIONS: JSON.stringify(scope.permissions),
     };
+    // Its stderr is never read: it may hold a secret, and nothing quotes it.
+    const child = spawn(program, args, {
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const group = this.#children.track(child, {
+      integration: this.name,
+      command: program,
+      repository: scope.repository,
+    });
     return new Promise((resolve, reject) => {
-      execFile(
-        program,
-        args,
-        { env, timeout: this.options.timeoutMs, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' },
-        (error, stdout) => {
-          if (!error) {
-            resolve(stdout);
-            return;
-          }
-          // Never quote the program's output: it may hold a secret.
-          const { code, killed, signal } = error as NodeJS.ErrnoException & {
-            killed?: boolean;
-            signal?: string;
-          };
-          let why: string;
-          if (code === 'ENOENT') why = 'was not found; check "command" in the broker config';
-          else if (code === 'EACCES') why = 'is not executable; chmod +x it';
-          else if (killed || signal) why = `did not finish within ${this.options.timeoutMs} ms`;
-          else if (code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
-            why = `printed more than ${MAX_OUTPUT_BYTES} bytes`;
-          else why = `exited with code ${String(code)}; run it by hand to see why`;
-          reject(new ProviderError(`credential command '${program}' ${why}`));
-        },
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let why: string | undefined;
+      let graceTimer: NodeJS.Timeout | undefined;
+      const stop = (reason: string): void => {
+        why ??= reason;
+        group.signal('SIGTERM');
+        graceTimer ??= setTimeout(() => group.signal('SIGKILL'), KILL_GRACE_MS);
+      };
+      const timer = setTimeout(
+        () => stop(`did not finish within ${this.options.timeoutMs} ms`),
+        this.options.timeoutMs,
       );
+      let settled = false;
+      const settle = (error: string | undefined): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clearTimeout(graceTimer);
+        // Never quote the program's output: it may hold a secret.
+        if (error === undefined) resolve(Buffer.concat(chunks).toString('utf8'));
+        else reject(new ProviderError(`credential command '${program}' ${error}`));
+      };
+
+      child.stdout!.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_OUTPUT_BYTES) stop(`printed more than ${MAX_OUTPUT_BYTES} bytes`);
+        else chunks.push(chunk);
+      });
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') settle('was not found; check "command" in the broker config');
+        else if (error.code === 'EACCES') settle('is not executable; chmod +x it');
+        else settle(`could not be started: ${error.code ?? 'an unknown error'}`);
+      });
+      // 'close': the program has exited and its output is closed, also by
+      // anything it started that held it.
+      child.on('close', (code, signal) => {
+        const killedFor = group.killedFor;
+        if (killedFor !== undefined) settle(`was killed: ${killedFor}`);
+        else if (why !== undefined) settle(why);
+        else if (code === 0) settle(undefined);
+        else if (signal !== null) settle(`was ended by ${signal}`);
+        else settle(`exited with code ${String(code)}; run it by hand to see why`);
+      });
     });
   }
 }

@@ -6,12 +6,15 @@ import type { Logger } from 'pino';
 import type { ConfigFields } from '../config-fields.js';
 import type { IntegrationConfig } from '../config.js';
 import type { CredentialProvider } from '../provider.js';
+import type { ChildGroups } from './child-groups.js';
 import { commandKind } from './command-kind.js';
 import { githubAppKind } from './github-app-kind.js';
 
 export interface ProviderDeps {
   log: Logger;
   now: () => number;
+  /** The daemon's record of the processes providers start, killed when it stops. */
+  children?: ChildGroups;
 }
 
 export interface ProviderKind {

@@ -66,6 +66,15 @@ export async function daemonWarnings(
       return [
         `a broker daemon of another release runs on ${on} (${holder.version === undefined ? 'its version unknown' : `version ${holder.version}`}), and git's helper cannot use it: restart it with this release (git-credential-broker stop${option}, then daemon --detach${option})`,
       ];
+    case 'stopping': {
+      const autostart = readConfig(resolveConfigPath(env))?.autostart === true;
+      const then = autostart
+        ? 'autostart starts a new one on first use once it has (a git command meanwhile waits for it)'
+        : `then start one with 'git-credential-broker daemon --detach${option}'`;
+      return [
+        `the broker daemon on ${on} (pid ${holder.pid}) is stopping, so git gets no credential for ${url} there until it has exited; ${then}`,
+      ];
+    }
     case 'other':
       return [
         `${on} does not answer as a broker daemon (${printable(holder.reason, 300)}), so git gets no credential for ${url} there until a broker daemon does`,

@@ -13,7 +13,14 @@ import {
 } from '../../shared/errors.js';
 import { printable, shellQuote, terminalJson } from '../../shared/printable.js';
 import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
-import { PROTOCOL_VERSION, STOP_WAIT_MS, type DaemonStatus } from '../../shared/protocol.js';
+import {
+  PROTOCOL_VERSION,
+  STOP_MARGIN_MS,
+  STOP_WAIT_MS,
+  stopWaitMs,
+  type DaemonStatus,
+} from '../../shared/protocol.js';
+import { describeUntil, stoppingDaemon } from '../../shared/socket-lock-state.js';
 import { VERSION } from '../../shared/version.js';
 import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { launchDaemon } from '../daemon-launcher.js';
@@ -65,6 +72,12 @@ async function alreadyRunning(
   const stop = `git-credential-broker stop --socket ${shellQuote(socketPath)}`;
   switch (holder.kind) {
     case 'nothing':
+      return false;
+    case 'stopping':
+      // launchDaemon waits for it to let go of the socket.
+      print(
+        `a broker daemon (pid ${holder.pid}) is stopping on '${socketPath}'; waiting for it to let go (by ${describeUntil(holder.untilMs)} at the latest) to start a new one\n`,
+      );
       return false;
     case 'other':
       throw new ConfigError(`${printable(holder.reason, 600)}; nothing was started`);
@@ -171,14 +184,20 @@ function startupWarnings(logPath: string, from: number, pid: number | undefined)
  * this installation, or why there is none. Ping carries it (small, served
  * on every socket); a daemon of an older release answers only in its status.
  */
-async function daemonPid(socketPath: string): Promise<{ pid?: number; why?: string }> {
+async function daemonPid(
+  socketPath: string,
+): Promise<{ pid?: number; waitMs: number; why?: string }> {
+  let waitMs = STOP_WAIT_MS;
   try {
-    let pid = (await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'ping' })).pid;
+    const ping = await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'ping' });
+    // What this daemon's shutdown may take, as its config says now.
+    waitMs = stopWaitMs(ping.shutdownTimeoutMs);
+    let pid = ping.pid;
     pid ??= (await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' })).status?.pid;
     checkBrokerDaemon(pid);
-    return { pid };
+    return { pid, waitMs };
   } catch (error) {
-    return { why: (error as Error).message };
+    return { waitMs, why: (error as Error).message };
   }
 }
 
@@ -187,14 +206,26 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
   // its socket first and exits only once its requests are answered, and a
   // new daemon cannot start until then (found in review: stop, then
   // daemon --detach, failed). Only a daemon of this installation and user.
-  const { pid, why } = await daemonPid(socketPath);
+  const { pid, waitMs, why } = await daemonPid(socketPath);
   try {
     await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'stop' });
   } catch (error) {
-    // What a stop script wants is no daemon: that is already so.
+    // What a stop script wants is no daemon: that is already so, or will
+    // be once the one stopping there has exited.
     if (error instanceof DaemonUnreachableError && error.noDaemon) {
-      print(`no broker daemon was running on '${socketPath}'\n`);
-      return;
+      const stopping = stoppingDaemon(socketPath);
+      if (stopping === undefined) {
+        print(`no broker daemon was running on '${socketPath}'\n`);
+        return;
+      }
+      checkBrokerDaemon(stopping.pid);
+      print(`the broker daemon on ${socketPath} (pid ${stopping.pid}) was already stopping\n`);
+      return waitForExit(
+        socketPath,
+        stopping.pid,
+        stopping.untilMs - Date.now() + STOP_MARGIN_MS,
+        print,
+      );
     }
     throw error;
   }
@@ -206,13 +237,22 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
       `the daemon on '${socketPath}' was asked to stop, but whether it has exited cannot be told: its pid is unknown (${printable(why ?? 'no pid', 300)}); check with ps before starting another`,
     );
   }
-  const deadline = Date.now() + STOP_WAIT_MS;
+  await waitForExit(socketPath, pid, waitMs, print);
+}
+
+async function waitForExit(
+  socketPath: string,
+  pid: number,
+  waitMs: number,
+  print: (text: string) => void,
+): Promise<void> {
+  const deadline = Date.now() + waitMs;
   while (Date.now() < deadline && processExists(pid)) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   if (processExists(pid)) {
     throw new ConfigError(
-      `the daemon on '${socketPath}' (pid ${pid}) was asked to stop and is still running after ${STOP_WAIT_MS / 1000} s; its log says what it is waiting for`,
+      `the daemon on '${socketPath}' (pid ${pid}) was asked to stop and is still running after ${Math.round(waitMs / 1000)} s; its log says what it is waiting for`,
     );
   }
   print(`daemon on ${socketPath} stopped\n`);
@@ -288,9 +328,22 @@ export async function showStatus(
       failure = other.error;
       release = { versionMismatch: true, version: other.version, helperVersion: VERSION };
     }
+    // No socket, but a daemon shutting down still holds its lock: neither
+    // "not running" nor a stale socket.
+    const stopping =
+      failure instanceof DaemonUnreachableError && failure.noDaemon && socketPath !== undefined
+        ? stoppingDaemon(socketPath)
+        : undefined;
+    if (stopping !== undefined) {
+      failure = new DaemonUnreachableError(
+        `the broker daemon (pid ${stopping.pid}) on '${socketPath}' is stopping: it takes no new requests, and exits once it has finished those in flight and its revocations, by ${describeUntil(stopping.untilMs)} at the latest; then start a new one (git-credential-broker daemon --detach waits for it to exit)`,
+        { noDaemon: true },
+      );
+    }
     if (json) {
       const report = {
         running: answered || release !== undefined,
+        ...(stopping === undefined ? {} : { stopping: true, pid: stopping.pid }),
         ...release,
         socket: socketPath ?? socketFlag ?? null,
         error: printable(failure.message, 2000),
@@ -298,6 +351,6 @@ export async function showStatus(
       };
       print(`${terminalJson(report)}\n`);
     }
-    throw release === undefined ? error : failure;
+    throw release === undefined && stopping === undefined ? error : failure;
   }
 }

@@ -12,10 +12,13 @@ import { ConfigError, DaemonUnreachableError, VersionMismatchError } from '../..
 import { printable } from '../../shared/printable.js';
 import { processArguments } from '../../shared/process-arguments.js';
 import { PROTOCOL_VERSION, type DaemonStatus } from '../../shared/protocol.js';
+import { stoppingDaemon } from '../../shared/socket-lock-state.js';
 import { isDaemonStatus, isRecord, statusShapeProblem } from './status-shape.js';
 
 export type SocketHolder =
   | { kind: 'nothing' }
+  /** No socket any more, but a daemon shutting down still holds its lock. */
+  | { kind: 'stopping'; pid: number; untilMs: number }
   /** A broker daemon that answered status. */
   | { kind: 'daemon'; status: DaemonStatus }
   /** A broker daemon of another release: another protocol version, or a status of another shape. */
@@ -33,7 +36,10 @@ export async function socketHolder(socketPath: string): Promise<SocketHolder> {
   try {
     reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'status' }, STATUS_TIMEOUT_MS);
   } catch (error) {
-    if (error instanceof DaemonUnreachableError && error.noDaemon) return { kind: 'nothing' };
+    if (error instanceof DaemonUnreachableError && error.noDaemon) {
+      const stopping = stoppingDaemon(socketPath);
+      return stopping === undefined ? { kind: 'nothing' } : { kind: 'stopping', ...stopping };
+    }
     if (error instanceof VersionMismatchError) {
       return { kind: 'other-release', version: undefined, reason: error.message };
     }

@@ -287,3 +287,36 @@ t.test('reads the GitHub call timeout and attempts, and rejects bad values', asy
     { code: 'CONFIG', message: /integrations\[0\]\.maxAttempts must be a positive whole number/ },
   );
 });
+
+t.test('shutdownTimeoutSeconds bounds the shutdown: 25 s unless the config says', async (t) => {
+  const dir = keyDir(t);
+
+  const byDefault = await loadConfig(writeConfig(dir, { integrations: [integration] }), {});
+  const set = await loadConfig(
+    writeConfig(dir, { integrations: [integration], shutdownTimeoutSeconds: 8 }),
+    {},
+  );
+
+  t.equal(byDefault.shutdownTimeoutSeconds, 25);
+  t.equal(set.shutdownTimeoutSeconds, 8);
+});
+
+t.test('a shutdownTimeoutSeconds that is no whole number of seconds is refused', async (t) => {
+  const dir = keyDir(t);
+
+  for (const value of [0, -5, 2.5, '10', 3601, null]) {
+    await t.rejects(
+      loadConfig(
+        writeConfig(dir, { integrations: [integration], shutdownTimeoutSeconds: value }),
+        {},
+      ),
+      {
+        code: 'CONFIG',
+        message: new RegExp(
+          `shutdownTimeoutSeconds must be a whole number of seconds from 1 to 3600, got ${JSON.stringify(value)}.*docker stop: 10 s, systemd: 90 s`,
+        ),
+      },
+      `${JSON.stringify(value)} is refused`,
+    );
+  }
+});

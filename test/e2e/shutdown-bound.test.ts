@@ -5,18 +5,21 @@
  * subtest waits out the real bound (25 s), so they run side by side.
  */
 import t, { type Test } from 'tap';
-import { fingerprint } from '../../daemon/token-cache.js';
 import { SHUTDOWN_BUDGET_MS } from '../../daemon/shutdown.js';
 import { STOP_WAIT_MS } from '../../shared/protocol.js';
-import { createBrokerWorld, INSTALLATION_ID, type BrokerWorld } from '../fixtures/broker-world.js';
+import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
 import { cli } from '../fixtures/cli-world.js';
-import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
-import { runHelper, type HelperResult } from '../fixtures/run-helper.js';
+import {
+  assertLeftUnrevoked,
+  assertNothingSecret,
+  get,
+  hangRevocations,
+  logRecords,
+  MINT,
+  shutdownMs,
+} from '../fixtures/shutdown-checks.js';
 
 t.jobs = 4;
-
-const REVOKE = /\/installation\/token$/;
-const MINT = /\/access_tokens$/;
 
 async function world(t: Test): Promise<BrokerWorld> {
   const w = await createBrokerWorld(t.testdir(), {
@@ -26,80 +29,6 @@ async function world(t: Test): Promise<BrokerWorld> {
   });
   t.teardown(() => w.stop());
   return w;
-}
-
-function get(w: BrokerWorld, repo: string): Promise<HelperResult> {
-  return runHelper(
-    ['--socket', w.daemon.socketPath, 'get'],
-    `protocol=http\nhost=${w.github.host}\npath=acme/${repo}.git\n\n`,
-  );
-}
-
-/** GitHub takes every revocation and never answers it. */
-function hangRevocations(w: BrokerWorld): void {
-  w.github.injectFault({
-    method: 'DELETE',
-    path: REVOKE,
-    status: 0,
-    delayMs: 120_000,
-    times: Infinity,
-  });
-}
-
-/** The daemon's own log records with this message. */
-function logRecords(w: BrokerWorld, msg: RegExp): Record<string, unknown>[] {
-  return w.daemon
-    .output()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((record) => typeof record.msg === 'string' && msg.test(record.msg));
-}
-
-/** How long the daemon's shutdown took, as its last log line says. */
-function shutdownMs(w: BrokerWorld): number {
-  return Number(logRecords(w, /^daemon stopped$/)[0]?.durationMs);
-}
-
-/** What the log and the audit log say of the tokens left unrevoked. */
-async function assertLeftUnrevoked(t: Test, w: BrokerWorld, repos: string[]): Promise<void> {
-  const expected = repos.map((repo) => {
-    const { token } = w.github.mints.find((mint) => mint.repositories?.[0] === repo)!;
-    return {
-      repository: `acme/${repo}`,
-      installation: INSTALLATION_ID,
-      tokenSha256: fingerprint(token),
-    };
-  });
-  const byRepository = (a: { repository: string }, b: { repository: string }): number =>
-    a.repository.localeCompare(b.repository);
-
-  const [warning] = logRecords(w, /^tokens left unrevoked at shutdown/);
-  t.match(warning, { unrevoked: repos.length }, 'the log says how many were left');
-  const named = [...((warning?.tokens as { repository: string }[] | undefined) ?? [])];
-  t.match(named.sort(byRepository), expected.sort(byRepository), 'and names each by its metadata');
-
-  const failed = (await w.daemon.auditRecords()).filter((r) => r.event === 'token.failed');
-  t.match(
-    failed.map((r) => ({ ...r, repository: String(r.repository) })).sort(byRepository),
-    expected.map((e) => ({
-      ...e,
-      reason: 'shutdown',
-      error: { code: 'TIMEOUT', message: /the daemon stopped before the revocation was confirmed/ },
-    })),
-    'the audit log has a token.failed line for each',
-  );
-  t.notOk(
-    (await w.daemon.auditRecords()).some((r) => r.event === 'token.revoked'),
-    'none is audited as revoked',
-  );
-}
-
-async function assertNothingSecret(t: Test, w: BrokerWorld, more: Record<string, string> = {}) {
-  assertNoSecrets(t, { daemon: w.daemon.output(), audit: await w.daemon.auditText(), ...more }, [
-    ...w.github.issuedTokens(),
-    ...privateKeyFragments(w.app.privateKeyPem),
-  ]);
 }
 
 t.test('stop returns within its wait while GitHub hangs on every revocation', async (t) => {

@@ -1,0 +1,98 @@
+/**
+ * What a daemon's socket lock tells others: which daemon holds it, and
+ * whether that daemon is stopping. Taking and freeing the lock is the
+ * daemon's (daemon/socket-lock.ts); the helper reads it too, to tell a
+ * daemon that is shutting down from none at all.
+ *
+ * The lock is a directory beside the socket, `<socket>.lock`, holding one
+ * entry, `owner-<pid>-<nonce>`. The entry is empty while its daemon starts
+ * and serves. When the daemon's shutdown begins, its socket file is gone
+ * at once but the lock stays until the requests in flight are answered;
+ * the daemon then appends one line to its entry, `stopping <untilMs>`: the
+ * time (ms since the epoch) by which its shutdown ends at the latest. An
+ * append to an empty file, so a reader finds either nothing or the whole
+ * line, never a half-written lock; and the entry's name, which the lock's
+ * rules go by, does not change.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mayBeBrokerDaemon } from './process-arguments.js';
+
+export const OWNER_ENTRY = /^owner-(\d+)-[0-9a-f]{16}$/;
+
+export function lockPath(socketPath: string): string {
+  return `${socketPath}.lock`;
+}
+
+/** The line a stopping daemon appends to its owner entry. */
+export function stoppingMark(untilMs: number): string {
+  return `stopping ${Math.ceil(untilMs)}\n`;
+}
+
+/** The time a stopping mark names; undefined for an entry without one. */
+export function readStoppingMark(text: string): number | undefined {
+  const until = /^stopping (\d+)\n/.exec(text)?.[1];
+  return until === undefined ? undefined : Number(until);
+}
+
+/**
+ * Whether a process runs that may be the lock's daemon; a zombie (killed,
+ * not yet reaped) does not, nor a process that is plainly something else
+ * (the pid reused since, after a reboot say).
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed daemon stays a zombie until its parent reaps it, which in a
+  // container may be never; on Linux, /proc tells the two apart.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return false;
+  } catch {
+    return true;
+  }
+  return mayBeBrokerDaemon(pid);
+}
+
+/** A daemon that holds the socket's lock while it shuts down. */
+export interface StoppingDaemon {
+  pid: number;
+  /** When its shutdown ends at the latest, ms since the epoch. */
+  untilMs: number;
+}
+
+/**
+ * The daemon holding `socketPath`'s lock, if it is alive and has marked
+ * itself stopping; undefined for anything else (no lock, a daemon starting
+ * or serving, one of an older release, a lock that cannot be read).
+ */
+export function stoppingDaemon(socketPath: string): StoppingDaemon | undefined {
+  const lock = lockPath(socketPath);
+  let entries: string[];
+  try {
+    entries = readdirSync(lock);
+  } catch {
+    return undefined;
+  }
+  const [entry, ...more] = entries;
+  const pid = entry === undefined ? undefined : OWNER_ENTRY.exec(entry)?.[1];
+  if (pid === undefined || more.length > 0) return undefined;
+  let untilMs: number | undefined;
+  try {
+    untilMs = readStoppingMark(readFileSync(join(lock, entry!), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (untilMs === undefined || !processAlive(Number(pid))) return undefined;
+  return { pid: Number(pid), untilMs };
+}
+
+/** A stopping daemon's deadline, as a person reads it: local time and seconds from now. */
+export function describeUntil(untilMs: number, nowMs = Date.now()): string {
+  const seconds = Math.round((untilMs - nowMs) / 1000);
+  const when = seconds >= 0 ? `in ${seconds} s` : `${-seconds} s ago`;
+  return `${new Date(untilMs).toTimeString().slice(0, 8)}, ${when}`;
+}
