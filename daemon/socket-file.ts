@@ -7,7 +7,7 @@ import { lstatSync, mkdirSync, statSync, unlinkSync, type Stats } from 'node:fs'
 import { basename, dirname, join } from 'node:path';
 import { sendRequest } from '../shared/daemon-client.js';
 import { ConfigError, DaemonUnreachableError, VersionMismatchError } from '../shared/errors.js';
-import { printable } from '../shared/printable.js';
+import { printable, shellQuote } from '../shared/printable.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import { ensureGroupDirectory, type GroupAccess } from './socket-access.js';
 import { releaseSocketLock, takeSocketLock } from './socket-lock.js';
@@ -92,7 +92,7 @@ const PING_TIMEOUT_MS = 2000;
 
 /** The stop command that reaches the daemon on this socket. */
 function stopCommand(socketPath: string): string {
-  return `git-credential-broker stop --socket '${socketPath}'`;
+  return `git-credential-broker stop --socket ${shellQuote(socketPath)}`;
 }
 
 /**

@@ -44,6 +44,20 @@ function proxyFailure(error: unknown): ProxyTunnelError | undefined {
 }
 
 /**
+ * Whether the call ran out of its time, however the HTTP client wrapped
+ * that: octokit turns the fetch's TimeoutError into a RequestError whose
+ * cause it is, and its name alone said "did not answer" (found in review).
+ */
+function timedOut(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (current.name === 'TimeoutError') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
  * The HTTP status GitHub answered a failed call with, or undefined when
  * GitHub did not answer. Every check of GitHub's status reads it here: a
  * proxy's refusal of the tunnel never counts, however it is wrapped, even
@@ -110,8 +124,7 @@ export function mapGitHubError(error: unknown, context: GitHubCallContext): Brok
         ? new GitHubApiError(text, { cause: error })
         : new ConfigError(text, { cause: error });
     }
-    const cause =
-      error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'did not answer';
+    const cause = timedOut(error) ? 'timed out' : 'did not answer';
     const via = context.proxy === undefined ? '' : ` (through proxy '${context.proxy}')`;
     const check = context.proxy === undefined ? 'the network' : 'the network, the proxy';
     return new GitHubApiError(

@@ -133,3 +133,18 @@ for (const code of ['EMFILE', 'ENFILE'] as const) {
     t.notMatch(mapped.message, /did not answer|check the network/);
   });
 }
+
+t.test('a call that ran out of time says so, however octokit wrapped it', async (t) => {
+  // As @octokit/request hands on an aborted fetch: status 500, the
+  // AbortSignal.timeout()'s TimeoutError as the cause.
+  const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+  const wrapped = Object.assign(new Error('request failed'), { status: 500, cause: timeout });
+  for (const error of [timeout, wrapped]) {
+    const mapped = mapGitHubError(error, CONTEXT);
+    t.equal(mapped.code, 'GITHUB_API', 'retryable upstream failure');
+    t.match(mapped.message, /timed out while/);
+    t.notMatch(mapped.message, /did not answer/);
+  }
+  const other = Object.assign(new Error('request failed'), { status: 500, cause: new Error('x') });
+  t.match(mapGitHubError(other, CONTEXT).message, /did not answer while/);
+});
