@@ -6,7 +6,8 @@ import { connect } from 'node:net';
 import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
-import { ensureGroupDirectory, type GroupAccess } from './socket-access.js';
+import { ensureGroupDirectory } from './group-directory.js';
+import type { GroupAccess } from './socket-access.js';
 import { releaseSocketLock, takeSocketLock } from './socket-lock.js';
 
 /** Creates the socket's directory 0700, or checks an existing one. */
@@ -76,7 +77,7 @@ export async function claimSocketPath(socketPath: string, access?: GroupAccess):
     );
   }
   if (access === undefined) ensurePrivateDirectory(dirname(socketPath));
-  else ensureGroupDirectory(dirname(socketPath), access);
+  else ensureGroupDirectory(dirname(socketPath), access.group);
   takeSocketLock(socketPath, stopCommand(socketPath));
 
   let stats;
