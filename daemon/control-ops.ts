@@ -40,6 +40,19 @@ export function isRestricted(policy: ClientPolicy | undefined): boolean {
   );
 }
 
+/** Why a socket counts as a sandbox's, for a refusal: a policy, a group, or both. */
+function whyRestricted(policy: ClientPolicy): string {
+  const held =
+    policy.allow !== undefined ||
+    policy.permissions !== undefined ||
+    policy.maxMintsPerMinute !== undefined;
+  const group = policy.group === undefined ? undefined : `open to group '${policy.group}'`;
+  if (!held) return `which is ${group ?? 'restricted'}`;
+  return group === undefined
+    ? 'which has a client policy'
+    : `which has a client policy and is ${group}`;
+}
+
 export type ControlRequest = Exclude<Request, { op: 'get' | 'erase' }>;
 
 /** The socket a control request came in on, as far as answering it goes. */
@@ -98,10 +111,10 @@ function requireUnrestricted(socket: ControlSocket, op: string): DaemonControl {
   if (policy !== undefined && isRestricted(policy)) {
     const fix =
       control?.hasUnrestrictedSocket() === false
-        ? `and this daemon has no socket without one: stop it with SIGTERM (kill -TERM ${process.pid})`
+        ? `and every socket of this daemon is a sandbox's: stop it with SIGTERM (kill -TERM ${process.pid})`
         : "use the daemon's --socket";
     throw new RequestDeniedError(
-      `'${op}' is not allowed on socket '${policy.name}', which has a client policy; ${fix}`,
+      `'${op}' is not allowed on socket '${policy.name}', ${whyRestricted(policy)}; ${fix}`,
     );
   }
   if (control === undefined) throw new BadRequestError(`'${op}' is not served on this socket`);

@@ -9,8 +9,9 @@ import type { AuditLog } from './audit-log.js';
 import { AUDIT_EVENTS } from './audit-line.js';
 import { authorizeRequest, permissionsBeyond } from './client-policy.js';
 import type { HitFactsMemo } from './hit-facts.js';
-import type { RequestContext } from './provider.js';
-import type { ProviderRegistry } from './provider-registry.js';
+import type { RequestContext, ResolvedScope } from './provider.js';
+import { listenerOf } from './listener-key.js';
+import type { Integration, ProviderRegistry } from './provider-registry.js';
 import { recordFailure, requestRecord } from './request-audit.js';
 import { envelopeFingerprint, fingerprint, type TokenCache } from './token-cache.js';
 import type { TokenRevoker } from './token-revoker.js';
@@ -56,7 +57,7 @@ export async function eraseCredentials(
     );
     throw brokerError;
   }
-  const scope = await integration.provider.resolveScope(request.target, {}, context);
+  const repository = await erasedRepository(integration, request, context);
   const wanted = request.password === undefined ? undefined : fingerprint(request.password);
   // Nor touch a token beyond its socket's ceiling: a read-only sandbox must
   // not revoke the write token another client is pushing with.
@@ -72,19 +73,23 @@ export async function eraseCredentials(
   const current = new Set(registry.integrations.map(({ config }) => config.name));
   const sameIntegration = (name: string): boolean =>
     wanted !== undefined || name === integration.config.name || !current.has(name);
+  // Tokens are never shared between sockets: an erase on one never makes
+  // another socket's next request a miss that spends its limit.
+  const listener = listenerOf(context);
+  const erasable = (scope: ResolvedScope): boolean =>
+    scope.listener === listener && scope.repository === repository && within(scope.permissions);
 
   const deleted = await cache.deleteWhere(
     (entry) =>
       sameIntegration(entry.integration) &&
-      entry.scope.repository === scope.repository &&
-      within(entry.scope.permissions) &&
+      erasable(entry.scope) &&
       (wanted === undefined || envelopeFingerprint(entry.envelope) === wanted),
   );
   for (const entry of deleted) hitFacts.delete(entry.envelope);
-  integration.provider.forget?.(request.target, scope);
 
   await audit.record(AUDIT_EVENTS.erased, {
-    ...requestRecord(request, context, startedMs, integration, scope, now()),
+    ...requestRecord(request, context, startedMs, integration, deleted[0]?.scope, now()),
+    repository,
     // Only a token the daemon issued is fingerprinted: the password git
     // sends may be a person's own.
     tokenSha256: deleted.length > 0 ? envelopeFingerprint(deleted[0]!.envelope) : null,
@@ -97,8 +102,7 @@ export async function eraseCredentials(
   await revoker?.revokeWhere(
     (issued) =>
       sameIntegration(issued.integration.config.name) &&
-      issued.scope.repository === scope.repository &&
-      within(issued.scope.permissions) &&
+      erasable(issued.scope) &&
       (wanted === undefined ||
         envelopeFingerprint(issued.envelope) === wanted ||
         revoker.hasFailed(issued)),
@@ -111,4 +115,30 @@ export async function eraseCredentials(
     },
   );
   return deleted.length;
+}
+
+/**
+ * The repository an erase is about, found without calling upstream: erase
+ * needs no installation, and a lookup here would spend (and could be
+ * refused by) the socket's maxMintsPerMinute, or call GitHub unchecked for
+ * repositories that do not exist. Null when the path names none: nothing
+ * the daemon minted can then match.
+ */
+async function erasedRepository(
+  { provider }: Integration,
+  request: EraseRequest,
+  context: RequestContext,
+): Promise<string | null> {
+  if (provider.repositoryOf !== undefined) return provider.repositoryOf(request.target) ?? null;
+  // A provider that cannot name the repository alone resolves the scope,
+  // with no limit to spend: erase is never refused by it.
+  const uncharged: RequestContext = {
+    requestId: context.requestId,
+    requester: context.requester,
+    get log() {
+      return context.log;
+    },
+  };
+  if (context.policy !== undefined) uncharged.policy = context.policy;
+  return (await provider.resolveScope(request.target, {}, uncharged)).repository;
 }

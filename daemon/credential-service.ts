@@ -19,6 +19,7 @@ import type { Integration, ProviderRegistry } from './provider-registry.js';
 import type { TokenRevoker } from './token-revoker.js';
 import { MintCoordinator } from './mint-coordinator.js';
 import { keyPrefixOf } from './cache-key-prefix.js';
+import { listenerKeyOf, listenerOf } from './listener-key.js';
 import { checkEnvelope } from './envelope-check.js';
 import { eraseCredentials, type EraseDeps } from './credential-erase.js';
 import { HitFactsMemo, toWire } from './hit-facts.js';
@@ -133,7 +134,12 @@ export class CredentialService {
       const requested = permissions ? { permissions } : {};
       const resolving = provider.resolveScope(request.target, requested, context);
       const resolved = isPromise(resolving) ? await resolving : resolving;
-      scope = { ...resolved, cacheKey: keyPrefixOf(integration.config) + resolved.cacheKey };
+      scope = {
+        ...resolved,
+        cacheKey: keyPrefixOf(integration.config) + listenerKeyOf(context) + resolved.cacheKey,
+      };
+      const listener = listenerOf(context);
+      if (listener !== undefined) scope.listener = listener;
       assertScopeWithin(context.policy, scope, integration, request.target);
       const served: ServedRequest = { request, context, startedMs, integration, scope };
 

@@ -24,9 +24,26 @@ export interface ListenerConfig {
 
 const LISTENER_KEYS = ['socket', 'allow', 'permissions', 'group', 'mode', 'maxMintsPerMinute'];
 
+/**
+ * Why a well-formed entry's repository name can never match: the name a
+ * request is judged by has lost its `.git` (as git-lfs's and every clone
+ * URL's path does), and `.` or `..` name no repository.
+ */
+function unmatchableName(pattern: string): string | undefined {
+  const name = pattern.slice(pattern.lastIndexOf('/') + 1);
+  if (name === '.' || name === '..') {
+    return `never matches: '${name}' is not a repository name; write "owner/repository" or "owner/*"`;
+  }
+  if (name.endsWith('.git')) {
+    const fixed = pattern.slice(0, -'.git'.length);
+    return `never matches: requests are judged by the repository without its ".git" (as in the clone URL's path), so write "${fixed}"`;
+  }
+  return undefined;
+}
+
 /** Why an allow entry is malformed, or undefined when it is well formed. */
 function allowEntryProblem(pattern: string): string | undefined {
-  if (REPOSITORY_PATTERN.test(pattern)) return undefined;
+  if (REPOSITORY_PATTERN.test(pattern)) return unmatchableName(pattern);
   if (!HOST_REPOSITORY_PATTERN.test(pattern)) {
     return 'must be "owner/repository", "owner/*", "host/owner/repository" or "host/owner/*"';
   }
@@ -35,7 +52,7 @@ function allowEntryProblem(pattern: string): string | undefined {
   if (canonical !== host) {
     return `must name its host as the integration's "host" does, without a trailing dot or a default port (${canonical})`;
   }
-  return undefined;
+  return unmatchableName(pattern);
 }
 
 /**

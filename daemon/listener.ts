@@ -3,7 +3,8 @@
  * in the config's `listeners`, each claimed the same way (private directory,
  * one daemon per socket, stale socket removed) and each with its policy.
  */
-import { resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ConfigError } from '../shared/errors.js';
 import type { Logger } from 'pino';
 import type { StatusListener } from '../shared/protocol.js';
 import type { ClientPolicy } from './client-policy.js';
@@ -46,12 +47,46 @@ export function plannedListeners(
   ];
 }
 
+/** How the config names a listener's socket setting, for an error's fix. */
+function settingOf(listener: ListenerConfig, configured: readonly ListenerConfig[]): string {
+  const index = configured.indexOf(listener);
+  return index === -1 ? '--socket' : `listeners[${index}].socket`;
+}
+
+function describeAccess({ access }: ListenerConfig): string {
+  return access === undefined ? 'this user only' : `open to group '${access.group.name}'`;
+}
+
+/**
+ * Refuses a socket open to a group that shares its directory with a socket
+ * that is not (private, or another group's): one directory cannot be both
+ * 0700 and open to the group, and each check's fix would undo the other's.
+ */
+export function checkSharedDirectories(
+  planned: readonly ListenerConfig[],
+  configured: readonly ListenerConfig[],
+): void {
+  for (const open of planned) {
+    if (open.access === undefined) continue;
+    const directory = dirname(open.socket);
+    const clash = planned.find(
+      (other) =>
+        dirname(other.socket) === directory && other.access?.group.gid !== open.access!.group.gid,
+    );
+    if (clash === undefined) continue;
+    throw new ConfigError(
+      `socket '${open.socket}' (${describeAccess(open)}) and socket '${clash.socket}' (${describeAccess(clash)}) are in one directory '${directory}', which cannot be private and open to a group at once; give ${settingOf(open, configured)} a directory of its own, for example '${join(directory, open.access.group.name, basename(open.socket))}'`,
+    );
+  }
+}
+
 export async function startListeners(options: ListenerOptions): Promise<RunningListener[]> {
   const running: RunningListener[] = [];
   const claimed: string[] = [];
+  const planned = plannedListeners(options.defaultSocket, options.listeners);
+  checkSharedDirectories(planned, options.listeners);
   try {
-    for (const planned of plannedListeners(options.defaultSocket, options.listeners)) {
-      const { socket, policy, access } = planned;
+    for (const { socket, policy, access } of planned) {
       await claimSocketPath(socket, access);
       claimed.push(socket);
       const mintLimiter =

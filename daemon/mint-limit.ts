@@ -67,8 +67,10 @@ export class MintLimiter implements MintLimit {
     // Rounded to the ms first: fractions of a token carry float noise.
     const waitMs = Math.round((1 - this.#tokens) * msPerToken);
     const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
+    const requests =
+      this.perMinute === 1 ? 'request a minute that mints' : 'requests a minute that mint';
     throw new MintLimitError(
-      `socket '${this.#socket}' allows at most ${this.perMinute} requests a minute that mint a token ("maxMintsPerMinute"), and this one would be over it; retry in ${retryAfterSeconds} s (tokens already cached are still served), or raise that listener's "maxMintsPerMinute" in the broker config`,
+      `socket '${this.#socket}' allows at most ${this.perMinute} ${requests} a token ("maxMintsPerMinute"), and this one would be over it; retry in ${retryAfterSeconds} s (tokens already cached are still served), or raise that listener's "maxMintsPerMinute" in the broker config`,
       retryAfterSeconds,
     );
   }

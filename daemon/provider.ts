@@ -45,6 +45,11 @@ export interface ResolvedScope {
   permissions: Permissions;
   /** Provider facts worth auditing (installation id, App id); never secret. */
   metadata: Record<string, string | number>;
+  /**
+   * Set by the daemon's core, not the provider: the socket (listener) the
+   * scope was resolved for. Its tokens serve that socket only.
+   */
+  listener?: string;
 }
 
 /** One credential, as a provider returns it. */
@@ -100,7 +105,4 @@ export interface CredentialProvider {
     envelope: CredentialEnvelope,
     context: { log: Logger; signal?: AbortSignal },
   ): Promise<RevokeOutcome>;
-
-  /** Forgets what it remembered about a target after git reported a failure. */
-  forget?(target: CredentialTarget, scope: ResolvedScope): void;
 }

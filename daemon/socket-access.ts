@@ -6,12 +6,12 @@
  *
  *   { "socket": "/run/broker/ci/daemon.sock", "group": "ci-sandbox" }
  */
-import { chmodSync, chownSync, lstatSync, mkdirSync, statSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, chownSync } from 'node:fs';
 import { ConfigError } from '../shared/errors.js';
 import { ConfigFields, describe } from './config-fields.js';
 import {
   currentIdentity,
+  lookUpGid,
   lookUpGroup,
   mayUseGroup,
   type ProcessIdentity,
@@ -23,11 +23,13 @@ export interface GroupAccess {
   group: UnixGroup;
 }
 
-/** Mode of a socket open to its group, and of the directories made for one. */
+/** Mode of a socket open to its group (its directory: group-directory.ts). */
 export const GROUP_SOCKET_MODE = 0o660;
-const GROUP_DIRECTORY_MODE = 0o710;
 
 const MODES: Record<string, number> = { '0600': 0o600, '600': 0o600, '0660': 0o660, '660': 0o660 };
+
+/** gids are 32-bit, and (uid_t)-1 means "no change" to chown(2). */
+const MAX_GID = 0xfffffffe;
 
 function parseMode(fields: ConfigFields): number | undefined {
   const value = fields.object.mode;
@@ -52,7 +54,22 @@ async function parseGroup(fields: ConfigFields): Promise<UnixGroup | undefined> 
   if (!valid) {
     return fields.fail('group', `must be a group name or a gid, got ${describe(value)}`);
   }
-  const group = await lookUpGroup(value as string | number);
+  // All digits: a gid, however it is written ("4" or 4).
+  if (typeof value === 'number' || /^[0-9]+$/.test(value as string)) {
+    const gid = Number(value);
+    if (!Number.isSafeInteger(gid) || gid > MAX_GID) {
+      return fields.fail('group', `names gid ${String(value)}, which is not a valid gid`);
+    }
+    const found = await lookUpGid(gid);
+    if (found.unknown === true) {
+      fields.warn(
+        'group',
+        `names gid ${gid}, which no group on this machine has (not in /etc/group, nor from getent); the socket is given to gid ${gid} as asked: check that it is the sandbox's gid, or name the group`,
+      );
+    }
+    return found.group;
+  }
+  const group = await lookUpGroup(value as string);
   if (group === undefined) {
     return fields.fail(
       'group',
@@ -93,76 +110,6 @@ export async function parseGroupAccess(
     );
   }
   return { group };
-}
-
-/** Whether members of `gid` (not the owner, not root) may search the directory. */
-function groupMaySearch(stats: Stats, gid: number): boolean {
-  return (stats.mode & 0o001) !== 0 || ((stats.mode & 0o010) !== 0 && stats.gid === gid);
-}
-
-function describeDirectory(stats: Stats): string {
-  return `mode ${(stats.mode & 0o7777).toString(8)}, group ${stats.gid}`;
-}
-
-/**
- * Creates the missing levels of the socket's directory 0710 and gives them
- * to the group: members may pass through, not list or write. An existing
- * directory is only checked: the daemon never changes the mode of one it
- * did not create.
- */
-function createGroupDirectories(directory: string, group: UnixGroup): void {
-  const missing: string[] = [];
-  for (let dir = directory; !lstatSync(dir, { throwIfNoEntry: false }); dir = dirname(dir)) {
-    missing.unshift(dir);
-  }
-  const previous = process.umask(0o077);
-  try {
-    for (const dir of missing) {
-      mkdirSync(dir, { mode: 0o700 });
-      // chown before chmod: never searchable by another group, even briefly.
-      chownSync(dir, -1, group.gid);
-      chmodSync(dir, GROUP_DIRECTORY_MODE);
-    }
-  } finally {
-    process.umask(previous);
-  }
-}
-
-/**
- * Makes sure the group's members can reach the socket: its directory is
- * this user's, writable by no one else (or they could replace the socket),
- * and searchable by the group; so is every directory above it.
- */
-export function ensureGroupDirectory(directory: string, access: GroupAccess): void {
-  const { group } = access;
-  createGroupDirectories(directory, group);
-
-  const stats = statSync(directory);
-  const uid = process.getuid?.();
-  if (uid !== undefined && stats.uid !== uid) {
-    throw new ConfigError(
-      `socket directory '${directory}' belongs to uid ${stats.uid}, not to this user (uid ${uid}); use a directory of your own`,
-    );
-  }
-  if ((stats.mode & 0o022) !== 0) {
-    throw new ConfigError(
-      `socket directory '${directory}' is writable by other users (${describeDirectory(stats)}), who could replace the socket; run: chmod 710 '${directory}'`,
-    );
-  }
-  if (!groupMaySearch(stats, group.gid)) {
-    throw new ConfigError(
-      `socket directory '${directory}' does not let group '${group.name}' reach the socket (${describeDirectory(stats)}); run: chgrp ${group.name} '${directory}' && chmod 710 '${directory}'`,
-    );
-  }
-  for (let above = dirname(directory); ; above = dirname(above)) {
-    const parent = statSync(above);
-    if (!groupMaySearch(parent, group.gid)) {
-      throw new ConfigError(
-        `directory '${above}' above socket directory '${directory}' does not let group '${group.name}' through (${describeDirectory(parent)}), so its members cannot reach the socket; run: chmod o+x '${above}' (or: chgrp ${group.name} '${above}' && chmod g+x '${above}'), or put the socket elsewhere`,
-      );
-    }
-    if (dirname(above) === above) break;
-  }
 }
 
 /** Gives a socket just created (0600) to its group, then opens it to the group. */

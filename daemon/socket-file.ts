@@ -9,7 +9,8 @@ import { sendRequest } from '../shared/daemon-client.js';
 import { ConfigError, DaemonUnreachableError, VersionMismatchError } from '../shared/errors.js';
 import { printable, shellQuote } from '../shared/printable.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
-import { ensureGroupDirectory, type GroupAccess } from './socket-access.js';
+import { ensureGroupDirectory } from './group-directory.js';
+import type { GroupAccess } from './socket-access.js';
 import { releaseSocketLock, takeSocketLock } from './socket-lock.js';
 
 /** Creates the socket's directory 0700, or checks an existing one. */
@@ -110,7 +111,7 @@ export async function claimSocketPath(socketPath: string, access?: GroupAccess):
     );
   }
   if (access === undefined) ensurePrivateDirectory(dirname(socketPath));
-  else ensureGroupDirectory(dirname(socketPath), access);
+  else ensureGroupDirectory(dirname(socketPath), access.group);
   takeSocketLock(socketPath, stopCommand(socketPath));
 
   let stats;

@@ -37,17 +37,54 @@ export function gidInGroupFile(text: string, name: string): number | undefined {
   return undefined;
 }
 
-function getentGid(name: string): Promise<number | undefined> {
+/** `name:x:gid:members` lines; the name of the group with `gid`, if listed. */
+export function nameInGroupFile(text: string, gid: number): string | undefined {
+  for (const line of text.split('\n')) {
+    const [entry, , id] = line.split(':');
+    if (entry !== undefined && entry !== '' && id === String(gid)) return entry;
+  }
+  return undefined;
+}
+
+/** `getent group KEY`'s line (a name or a gid: NSS takes both), or '' when it knows none. */
+function getent(key: string): Promise<string> {
   return new Promise((resolve) => {
     // `--` keeps a name starting with a dash from reading as an option.
-    execFile('getent', ['group', '--', name], { timeout: 5000 }, (error, stdout) => {
-      if (error) {
-        resolve(undefined);
-        return;
-      }
-      resolve(gidInGroupFile(stdout, name));
+    execFile('getent', ['group', '--', key], { timeout: 5000 }, (error, stdout) => {
+      resolve(error ? '' : stdout);
     });
   });
+}
+
+async function groupFileText(groupFile: string): Promise<string> {
+  try {
+    return await readFile(groupFile, 'utf8');
+  } catch {
+    // No /etc/group (a minimal container): getent may still know it.
+    return '';
+  }
+}
+
+/** A group as a gid: whether this machine knows it, and by which name. */
+export interface GidLookup {
+  group: UnixGroup;
+  /** Set when neither the group file nor getent names the gid. */
+  unknown?: true;
+}
+
+/**
+ * Resolves a gid (a number, or a string of digits: no group name is all
+ * digits, as groupadd refuses them) to its group, named as the machine
+ * names it. A gid the machine does not know is still a gid (a sandbox's,
+ * from another user namespace, say), marked unknown for a warning.
+ */
+export async function lookUpGid(gid: number, groupFile = '/etc/group'): Promise<GidLookup> {
+  const name =
+    nameInGroupFile(await groupFileText(groupFile), gid) ??
+    nameInGroupFile(await getent(String(gid)), gid);
+  return name === undefined
+    ? { group: { name: String(gid), gid }, unknown: true }
+    : { group: { name, gid } };
 }
 
 /**
@@ -60,13 +97,9 @@ export async function lookUpGroup(
 ): Promise<UnixGroup | undefined> {
   if (typeof group === 'number') return { name: String(group), gid: group };
 
-  let text = '';
-  try {
-    text = await readFile(groupFile, 'utf8');
-  } catch {
-    // No /etc/group (a minimal container): getent may still know it.
-  }
-  const gid = gidInGroupFile(text, group) ?? (await getentGid(group));
+  const gid =
+    gidInGroupFile(await groupFileText(groupFile), group) ??
+    gidInGroupFile(await getent(group), group);
   return gid === undefined ? undefined : { name: group, gid };
 }
 

@@ -193,10 +193,6 @@ export class GitHubAppProvider implements CredentialProvider {
     );
   }
 
-  forget(_target: CredentialTarget, scope: ResolvedScope): void {
-    this.#installations.forget(scope.repository);
-  }
-
   /** `granted`, or an equal object the daemon already holds. */
   #shared(granted: Permissions, asked: Permissions): Permissions {
     if (samePermissions(granted, asked)) return asked;

@@ -1,8 +1,10 @@
 /**
  * Which installation of the App covers a repository: looked up once
  * (`GET /repos/{owner}/{repo}/installation`), then remembered for the
- * daemon's life, until git reports a failure for that repository or GitHub
- * says the installation is gone.
+ * daemon's life, until GitHub says the installation is gone (a mint's 404).
+ * Not forgotten on git's erase: a cached token's next hit would then need a
+ * lookup, which spends the socket's maxMintsPerMinute, and any socket's
+ * client can send an erase.
  */
 import type { request as octokitRequest } from '@octokit/request';
 import { RequestDeniedError } from '../../shared/errors.js';
@@ -35,7 +37,7 @@ export class InstallationLookup {
     return this.#installations.get(key);
   }
 
-  /** Looks it up next time: the installation was removed, or git saw a failure. */
+  /** Looks it up next time: GitHub says the installation is gone. */
   forget(key: string): void {
     this.#installations.delete(key);
   }

@@ -60,7 +60,7 @@ t.test('status and stop are refused on a socket with a client policy, with the f
         ),
         {
           code: 'DENIED',
-          message: `'${op}' is not allowed on socket 'sandbox', which has a client policy; ${unrestricted ? '' : 'and this daemon has no socket without one: '}${fix}`,
+          message: `'${op}' is not allowed on socket 'sandbox', which has a client policy; ${unrestricted ? '' : "and every socket of this daemon is a sandbox's: "}${fix}`,
         },
       );
     }

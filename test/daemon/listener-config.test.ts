@@ -159,3 +159,59 @@ t.test(
     );
   },
 );
+
+t.test('an allow pattern that can never match is refused with the spelling to use', async (t) => {
+  const cases: [string, RegExp][] = [
+    [
+      'acme/widgets.git',
+      /allow\[0\] never matches: .*write "acme\/widgets", got "acme\/widgets.git"/,
+    ],
+    ['github.com/acme/widgets.git', /write "github.com\/acme\/widgets"/],
+    ['acme/..', /allow\[0\] never matches: '\.\.' is not a repository name/],
+    ['acme/.', /'\.' is not a repository name/],
+  ];
+
+  for (const [pattern, message] of cases) {
+    await t.rejects(
+      loadConfig(configWith(t, { listeners: [{ socket: 'a.sock', allow: [pattern] }] }), {}),
+      { code: 'CONFIG', message },
+      pattern,
+    );
+  }
+  const fine = await loadConfig(
+    configWith(t, { listeners: [{ socket: 'a.sock', allow: ['acme/my.gitops', 'acme/.github'] }] }),
+    {},
+  );
+  t.same(fine.listeners[0]!.policy.allow, ['acme/my.gitops', 'acme/.github'], 'dots elsewhere');
+});
+
+t.test('a group written as digits is a gid; one no group has is a warning', async (t) => {
+  const named = await loadConfig(
+    configWith(t, { listeners: [{ socket: 'a.sock', group: String(process.getegid!()) }] }),
+    {},
+  );
+  const unknownGid = 4_000_000_000;
+  const unknown =
+    process.geteuid?.() === 0
+      ? await loadConfig(
+          configWith(t, { listeners: [{ socket: 'b.sock', group: unknownGid }] }),
+          {},
+        )
+      : undefined;
+
+  t.equal(named.listeners[0]!.access?.group.gid, process.getegid!(), '"N" is gid N');
+  t.not(named.listeners[0]!.access?.group.name, '', 'named as the machine names it');
+  t.same(named.warnings, []);
+  if (unknown !== undefined) {
+    t.equal(unknown.listeners[0]!.access?.group.gid, unknownGid);
+    t.match(unknown.warnings, [
+      new RegExp(
+        `listeners\\[0\\]\\.group names gid ${unknownGid}, which no group on this machine has .*check that it is the sandbox's gid, or name the group`,
+      ),
+    ]);
+  }
+  await t.rejects(
+    loadConfig(configWith(t, { listeners: [{ socket: 'c.sock', group: '4294967295' }] }), {}),
+    { code: 'CONFIG', message: /names gid 4294967295, which is not a valid gid/ },
+  );
+});

@@ -56,3 +56,12 @@ t.test('an idle socket refills to its limit and no further', async (t) => {
   t.doesNotThrow(() => limiter.spend(request()));
   t.throws(() => limiter.spend(request()), { code: 'DENIED' });
 });
+
+t.test('a limit of one says "request", not "requests"', async (t) => {
+  const limiter = new MintLimiter('/run/ci.sock', 1, () => 0);
+  limiter.spend(request());
+
+  t.throws(() => limiter.spend(request()), {
+    message: /allows at most 1 request a minute that mints a token/,
+  });
+});

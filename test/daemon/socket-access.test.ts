@@ -5,7 +5,15 @@
  * another identity is run as `nobody` through setpriv, when that is possible.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,9 +123,13 @@ t.test('a directory above that blocks the group is named, with the fix', async (
 
   await t.rejects(start(t, [grouped(join(root, 'ci', 'd.sock'), group)]), {
     code: 'CONFIG',
-    message: `directory '${root}' above socket directory '${join(root, 'ci')}' does not let group '${group.name}' through (mode 700, group ${statSync(root).gid}), so its members cannot reach the socket; run: chmod o+x '${root}' (or: chgrp ${group.name} '${root}' && chmod g+x '${root}'), or put the socket elsewhere`,
+    message:
+      statSync(root).gid === group.gid
+        ? /run: chmod g\+x/
+        : `directory '${root}' above socket directory '${join(root, 'ci')}' does not let group '${group.name}' through (mode 700, owner uid ${statSync(root).uid}, group ${statSync(root).gid}), so its members cannot reach the socket; run: chmod o+x '${root}' (or: chgrp ${group.name} '${root}' && chmod g+x '${root}'), or put the socket elsewhere`,
   });
   t.equal(statSync(root).mode & 0o777, 0o700, 'left as it was');
+  t.notOk(existsSync(join(root, 'ci')), 'the directory it made for the socket is removed again');
 });
 
 t.test('a socket directory others may write to is refused', async (t) => {
@@ -130,7 +142,7 @@ t.test('a socket directory others may write to is refused', async (t) => {
 
   await t.rejects(start(t, [grouped(join(shared, 'd.sock'), group)]), {
     code: 'CONFIG',
-    message: `socket directory '${shared}' is writable by other users (mode 770, group ${group.gid}), who could replace the socket; run: chmod 710 '${shared}'`,
+    message: `socket directory '${shared}' is writable by other users (mode 770, owner uid ${statSync(shared).uid}, group ${group.gid}), who could replace the socket; run: chmod 710 '${shared}'`,
   });
 });
 
@@ -239,3 +251,157 @@ t.test(
     t.equal(await pingAsNobody(privateSocket, [group.gid]), 'EACCES', 'a 0600 listener');
   },
 );
+
+t.test(
+  'a directory above that a member could rename entries in stops the start (found in review)',
+  { skip: isRoot ? false : 'needs root to give directories to other owners and groups' },
+  async (t) => {
+    const group = otherGroup();
+    if (group === undefined) {
+      t.pass('no group to use here');
+      return;
+    }
+    // The reviewer's swap: as a member, move the socket's directory aside
+    // and put a socket of one's own in its place. Writable by the group,
+    // not sticky, that directory allows it; so does one another user owns.
+    const root = await shortDir(t, 0o711);
+    const groupWritable = join(root, 'gw');
+    mkdirSync(groupWritable);
+    chownSync(groupWritable, -1, group.gid);
+    chmodSync(groupWritable, 0o770);
+    const sticky = join(root, 'sticky');
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    const foreign = join(root, 'foreign');
+    mkdirSync(foreign);
+    chownSync(foreign, 65534, -1);
+    chmodSync(foreign, 0o711);
+
+    await t.rejects(start(t, [grouped(join(groupWritable, 'ci', 'd.sock'), group)]), {
+      code: 'CONFIG',
+      message: `directory '${groupWritable}' above socket directory '${join(groupWritable, 'ci')}' is writable by members of group ${group.gid} and has no sticky bit (mode 770, owner uid 0, group ${group.gid}), so they could move what is in it aside and put another socket in its place; run: chmod go-w '${groupWritable}' (or chmod +t '${groupWritable}', as /tmp has), or put the socket elsewhere`,
+    });
+    await t.rejects(start(t, [grouped(join(foreign, 'ci', 'd.sock'), group)]), {
+      code: 'CONFIG',
+      message: `directory '${foreign}' above socket directory '${join(foreign, 'ci')}' belongs to uid 65534, who could move what is in it aside and put another socket in its place; put the socket under directories that only root or this user (uid 0) own`,
+    });
+    t.notOk(existsSync(join(groupWritable, 'ci')), 'nothing made is left behind');
+    t.notOk(existsSync(join(foreign, 'ci')));
+    const socket = join(sticky, 'ci', 'd.sock');
+    await start(t, [grouped(socket, group)]);
+    t.equal(
+      await pingAsNobody(socket, [group.gid]),
+      'answered',
+      'a sticky directory, as /tmp is, is fine: a member cannot move what it does not own',
+    );
+  },
+);
+
+t.test(
+  'the group reaches the socket as the kernel decides, through symlinks too (found in review)',
+  { skip: isRoot ? false : 'needs root to run a client as another uid' },
+  async (t) => {
+    const group = otherGroup();
+    if (group === undefined) {
+      t.pass('no group to use here');
+      return;
+    }
+    const root = await shortDir(t, 0o711);
+    // 0701 of the socket's own group: others may pass, its members may not.
+    const ownGroupOnly = join(root, 'g701');
+    mkdirSync(ownGroupOnly);
+    chownSync(ownGroupOnly, -1, group.gid);
+    chmodSync(ownGroupOnly, 0o701);
+    // A link in an open directory to a socket directory under a closed one.
+    const closed = join(root, 'closed');
+    mkdirSync(closed, { mode: 0o700 });
+    const real = join(closed, 'ci');
+    mkdirSync(real);
+    chownSync(real, -1, group.gid);
+    chmodSync(real, 0o710);
+    const link = join(root, 'link');
+    symlinkSync(real, link);
+    const dangling = join(root, 'dangling');
+    symlinkSync(join(root, 'nowhere'), dangling);
+
+    await t.rejects(start(t, [grouped(join(ownGroupOnly, 'ci', 'd.sock'), group)]), {
+      code: 'CONFIG',
+      message: `directory '${ownGroupOnly}' above socket directory '${join(ownGroupOnly, 'ci')}' does not let group '${group.name}' through (mode 701, owner uid 0, group ${group.gid}), so its members cannot reach the socket; run: chmod g+x '${ownGroupOnly}' (its group is '${group.name}', so its members get the group's bits, not the others'), or put the socket elsewhere`,
+    });
+    await t.rejects(start(t, [grouped(join(link, 'd.sock'), group)]), {
+      code: 'CONFIG',
+      message: new RegExp(`directory '${closed}' above socket directory '${link}' does not let`),
+    });
+    await t.rejects(start(t, [grouped(join(dangling, 'd.sock'), group)]), {
+      code: 'CONFIG',
+      message: `socket directory '${dangling}' is a symbolic link (or passes through one) to a directory that does not exist; create the directory it points to, or give the socket another path`,
+    });
+
+    // What the check said matches what a member meets.
+    chmodSync(ownGroupOnly, 0o710);
+    chmodSync(closed, 0o711);
+    const throughLink = join(link, 'd.sock');
+    await start(t, [
+      grouped(join(ownGroupOnly, 'ci', 'd.sock'), group),
+      grouped(throughLink, group),
+    ]);
+    t.equal(await pingAsNobody(join(ownGroupOnly, 'ci', 'd.sock'), [group.gid]), 'answered');
+    t.equal(await pingAsNobody(throughLink, [group.gid]), 'answered', 'through the link');
+    chmodSync(ownGroupOnly, 0o701);
+    t.equal(
+      await pingAsNobody(join(ownGroupOnly, 'ci', 'd.sock'), [group.gid]),
+      'EACCES',
+      '0701 of its own group keeps a member out, as the check said',
+    );
+  },
+);
+
+t.test('a socket open to a group beside a private one is refused, naming both', async (t) => {
+  const group = otherGroup() ?? { name: 'primary', gid: process.getegid!() };
+  const dir = await shortDir(t, 0o711);
+  const mainSocket = join(dir, 'main', 'd.sock');
+  const besideMain = join(dir, 'main', 'ci.sock');
+  const privateOne = join(dir, 'new', 'own.sock');
+  const groupOne = join(dir, 'new', 'ci.sock');
+  const log = pino({ level: 'silent' });
+  const service = {} as CredentialService;
+  const startWith = (listeners: ListenerConfig[]) =>
+    startListeners({ defaultSocket: mainSocket, listeners, service, log, version: 'test' });
+
+  await t.rejects(startWith([grouped(besideMain, group)]), {
+    code: 'CONFIG',
+    message: `socket '${besideMain}' (open to group '${group.name}') and socket '${mainSocket}' (this user only) are in one directory '${join(dir, 'main')}', which cannot be private and open to a group at once; give listeners[0].socket a directory of its own, for example '${join(dir, 'main', group.name, 'ci.sock')}'`,
+  });
+  await t.rejects(
+    startWith([{ socket: privateOne, policy: { name: privateOne } }, grouped(groupOne, group)]),
+    {
+      code: 'CONFIG',
+      message: new RegExp(
+        `^socket '${groupOne}' .* and socket '${privateOne}' \\(this user only\\) .* give listeners\\[1\\]\\.socket a directory of its own`,
+      ),
+    },
+  );
+  t.notOk(existsSync(join(dir, 'main')), 'refused before anything was made');
+  t.notOk(existsSync(join(dir, 'new')));
+});
+
+t.test('status on a socket open only to a group says why it is refused', async (t) => {
+  const group = otherGroup() ?? { name: 'primary', gid: process.getegid!() };
+  const root = await shortDir(t, 0o711);
+  const socket = join(root, 'ci', 'd.sock');
+  const { sendRequest } = await import('../../shared/daemon-client.js');
+  const running = await start(t, [
+    { socket, policy: { name: socket, group: group.name }, access: { group } },
+  ]);
+  t.equal(running.length, 2);
+
+  const reply = await sendRequest(socket, { v: PROTOCOL_VERSION, op: 'status' }, 5000);
+
+  t.match(reply, {
+    ok: false,
+    error: {
+      code: 'DENIED',
+      message: `'status' is not allowed on socket '${socket}', which is open to group '${group.name}'; use the daemon's --socket`,
+    },
+  });
+});

@@ -1,7 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { gidInGroupFile, lookUpGroup, mayUseGroup } from '../../daemon/unix-groups.js';
+import {
+  gidInGroupFile,
+  lookUpGid,
+  lookUpGroup,
+  mayUseGroup,
+  nameInGroupFile,
+} from '../../daemon/unix-groups.js';
 
 const GROUP_FILE = 'root:x:0:\nci-sandbox:x:4242:alice,bob\nbroken:x:abc:\n';
 
@@ -30,4 +36,16 @@ t.test('only root or a member may give a socket to a group', async (t) => {
   t.ok(mayUseGroup(27, user), 'a secondary group');
   t.notOk(mayUseGroup(4242, user), 'a group it is not in');
   t.ok(mayUseGroup(4242, { euid: 0, egid: 0, groups: [] }), 'root: any group');
+});
+
+t.test('a gid is named as the group file names it, or marked unknown', async (t) => {
+  const file = join(t.testdir(), 'group');
+  writeFileSync(file, GROUP_FILE);
+
+  t.same(await lookUpGid(4242, file), { group: { name: 'ci-sandbox', gid: 4242 } });
+  t.same(await lookUpGid(4_000_000_001, file), {
+    group: { name: '4000000001', gid: 4_000_000_001 },
+    unknown: true,
+  });
+  t.equal(nameInGroupFile(GROUP_FILE, 42), undefined, 'no prefix matching on the gid');
 });
