@@ -4,7 +4,7 @@
  */
 import { shellQuote } from './printable.js';
 import { resolveSocketPath } from './paths.js';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { DaemonUnreachableError, type BrokerError } from './errors.js';
 import {
@@ -52,6 +52,40 @@ function notASocket(socketPath: string): string | undefined {
   return 'a device or other special file';
 }
 
+/** The group's name in /etc/group, or its number. */
+function groupName(gid: number): string {
+  try {
+    for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [name, , id] = line.split(':');
+      if (name && Number(id) === gid) return `'${name}' (gid ${gid})`;
+    }
+  } catch {
+    // no /etc/group: the number will do
+  }
+  return `gid ${gid}`;
+}
+
+/**
+ * What lets this user connect, from what the socket file says: a listener
+ * open to a group (listeners[].group) wants a member of that group, not the
+ * daemon's user (found in a trial); a directory on the way may be closed.
+ */
+function accessFix(socketPath: string): string {
+  let stats;
+  try {
+    stats = statSync(socketPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EACCES') {
+      return 'a directory on the way to it does not let this user through; run git as the user that runs the daemon, or ask for a listener socket open to your group (listeners[].group)';
+    }
+    return 'run git as the user that runs the daemon';
+  }
+  if ((stats.mode & 0o060) === 0o060) {
+    return `it is open to the group ${groupName(stats.gid)}: run git as a member of that group (or as the user that runs the daemon)`;
+  }
+  return `only its owner (uid ${stats.uid}) may connect: run git as that user, or ask for a listener socket open to your group (listeners[].group)`;
+}
+
 function unreachable(
   socketPath: string,
   error: NodeJS.ErrnoException,
@@ -79,7 +113,7 @@ function unreachable(
     }
     case 'EACCES':
       return new DaemonUnreachableError(
-        `permission denied on the broker socket '${socketPath}'; run git as the user that runs the daemon`,
+        `permission denied on the broker socket '${socketPath}'; ${accessFix(socketPath)}`,
       );
     default:
       return new DaemonUnreachableError(
