@@ -222,6 +222,7 @@ export class CredentialService {
       permissions: entry.scope.permissions,
       expiresAtMs: entry.envelope.expiresAtMs,
       staleAtMs: entry.staleAtMs,
+      ...(entry.scope.listener === undefined ? {} : { listener: entry.scope.listener }),
     }));
   }
 

@@ -154,6 +154,11 @@ export interface StatusCacheEntry {
   expiresAtMs: number;
   /** When the daemon stops serving it from cache. */
   staleAtMs: number;
+  /**
+   * The listener socket it was minted for and is served on; absent for the
+   * daemon's own socket. Tokens are never shared between sockets.
+   */
+  listener?: string;
 }
 
 export interface StatusCounters {

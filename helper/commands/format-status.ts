@@ -108,7 +108,9 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
     `cached:       ${status.cache.length === 0 ? 'nothing' : status.cache.length > CACHE_LINES_MAX ? `${status.cache.length} tokens, the ${CACHE_LINES_MAX} that stop being served first (status --json lists all)` : ''}`.trimEnd(),
     ...firstServedOut(status.cache).map((entry) => {
       const permissions = permissionList(entry.permissions);
-      return `  ${text(entry.repository, 200)} [${permissions}] via ${text(entry.integration, 100)}: served for ${duration(entry.staleAtMs - nowMs)}, expires in ${duration(entry.expiresAtMs - nowMs)}`;
+      // Each socket has tokens of its own: say whose, or two lines look alike.
+      const on = entry.listener === undefined ? '' : ` on ${text(entry.listener, 300)}`;
+      return `  ${text(entry.repository, 200)} [${permissions}] via ${text(entry.integration, 100)}${on}: served for ${duration(entry.staleAtMs - nowMs)}, expires in ${duration(entry.expiresAtMs - nowMs)}`;
     }),
   ];
   return `${lines.join('\n')}\n`;

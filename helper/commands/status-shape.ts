@@ -88,6 +88,7 @@ const STATUS_FIELDS: Record<string, Check> = {
       permissions,
       expiresAtMs: number,
       staleAtMs: number,
+      listener: optional(string),
     }),
   ),
 };

@@ -149,6 +149,7 @@ t.test(
 
     const mine = password((await get(limited)).stdout);
     const theirs = password((await get(other)).stdout);
+    const both = (await cli(w, ['status'])).stdout;
     const erased = await runHelper(
       ['--socket', other, 'erase'],
       credential(w.github.host, 'acme/widgets.git', theirs),
@@ -160,5 +161,8 @@ t.test(
     t.equal(erased.code, 0, erased.stderr);
     t.equal(mineAgain, mine, "the other socket's erase left this socket's token cached");
     t.equal(w.github.mintCount, 2, 'no third mint, so nothing charged to the limited socket');
+    // Two tokens for one repository: status says which socket each is for.
+    t.match(both, `acme/widgets [contents:write] via local-github on ${limited}: served`);
+    t.match(both, `acme/widgets [contents:write] via local-github on ${other}: served`);
   },
 );

@@ -143,3 +143,23 @@ t.test('a long cache is listed by the tokens served out first, at most 50 lines'
   );
   t.notMatch(formatStatus(many, 60_000), /status --json lists all/);
 });
+
+t.test('a cached token names the listener socket it is for, printably', async (t) => {
+  const entry = {
+    integration: 'gh',
+    repository: 'acme/widgets',
+    permissions: { contents: 'read' as const },
+    expiresAtMs: 3_600_000,
+    staleAtMs: 3_000_000,
+  };
+  const text = formatStatus(
+    {
+      ...status(false),
+      cache: [entry, { ...entry, listener: '/run/ci\u001b[2J.sock' }],
+    },
+    0,
+  );
+  t.match(text, /^ {2}acme\/widgets \[contents:read\] via gh: served/m, "the daemon's own socket");
+  t.match(text, /^ {2}acme\/widgets \[contents:read\] via gh on \/run\/ci.*\.sock: served/m);
+  t.notOk(text.includes('\u001b'), 'no escape reaches the terminal');
+});
