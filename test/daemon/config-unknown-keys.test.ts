@@ -34,7 +34,7 @@ t.test('every unknown key of a file is named at once, with what was meant', asyn
   t.match(error, { code: 'CONFIG' });
   t.equal(
     error?.message,
-    `config '${file}': 5 keys are not known: autostrat (did you mean "autostart"?), integrations[0].hots (did you mean "host"?), integrations[1].timeoutSecond (did you mean "timeoutSeconds"?), integrations[1].zzz, listeners[0].alow (did you mean "allow"?); allowed in the top level: auditLog, autostart, integrations, listeners, revokeOnShutdown; allowed in integrations[0]: name, provider, host, cacheTtlSeconds, minTokenLifeSeconds, command, timeoutSeconds, username; allowed in integrations[1]: name, provider, host, cacheTtlSeconds, minTokenLifeSeconds, command, timeoutSeconds, username; allowed in listeners[0]: socket, allow, permissions, group, mode, maxMintsPerMinute`,
+    `config '${file}': 5 keys are not known: autostrat (did you mean "autostart"?), integrations[0].hots (did you mean "host"?), integrations[1].timeoutSecond (did you mean "timeoutSeconds"?), integrations[1].zzz, listeners[0].alow (did you mean "allow"?); allowed in the top level: auditLog, autostart, integrations, listeners, revokeOnShutdown, shutdownTimeoutSeconds; allowed in integrations[0]: name, provider, host, cacheTtlSeconds, minTokenLifeSeconds, command, timeoutSeconds, username; allowed in integrations[1]: name, provider, host, cacheTtlSeconds, minTokenLifeSeconds, command, timeoutSeconds, username; allowed in listeners[0]: socket, allow, permissions, group, mode, maxMintsPerMinute`,
   );
 });
 
