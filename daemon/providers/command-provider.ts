@@ -62,10 +62,40 @@ function checkPath(repository: string): void {
   }
 }
 
-function parseExpiry(value: unknown): number {
-  if (typeof value === 'number' && Number.isFinite(value)) return value * 1000;
-  if (typeof value === 'string') return Date.parse(value);
-  return Number.NaN;
+/** The furthest expiry a program may print: what every provider's credential may claim. */
+const MAX_EXPIRY_AHEAD_MS = 366 * 24 * 60 * 60 * 1000;
+
+/**
+ * `expiresAt` as the README documents it: a number is Unix seconds, a
+ * string ISO 8601. Returns ms since the epoch, or what is wrong with it,
+ * naming what was received (a number or a date is no secret; a string
+ * that is not a date is not quoted, as it might be one).
+ */
+export function parseExpiry(value: unknown, nowMs: number): number | string {
+  const expected = 'expected Unix seconds (a number) or an ISO 8601 date, within a year';
+  let expiresAtMs: number;
+  let received: string;
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    expiresAtMs = value * 1000;
+    received = `${value} (Unix seconds: ${describeMs(expiresAtMs)})`;
+    // Seconds past the year 5000 are milliseconds printed by mistake.
+    if (value > 1e11) return `${value}, which looks like milliseconds; ${expected}`;
+  } else if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) {
+    expiresAtMs = Date.parse(value);
+    received = `'${printable(value, 40)}'`;
+  } else {
+    return `${value === undefined ? 'nothing' : `a ${typeof value} that is no date`}; ${expected}`;
+  }
+  if (expiresAtMs <= nowMs) return `${received}, which has already passed`;
+  if (expiresAtMs > nowMs + MAX_EXPIRY_AHEAD_MS) {
+    return `${received}, more than a year away; ${expected}`;
+  }
+  return expiresAtMs;
+}
+
+function describeMs(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? 'no date' : date.toISOString();
 }
 
 export class CommandProvider implements CredentialProvider {
@@ -125,16 +155,9 @@ export class CommandProvider implements CredentialProvider {
         `credential command '${program}' printed no usable "secret" (a non-empty string on one line)`,
       );
     }
-    const expiresAtMs = parseExpiry(expiresAt);
-    if (!Number.isFinite(expiresAtMs)) {
-      throw new ProviderError(
-        `credential command '${program}' printed no valid "expiresAt" (ISO 8601 or Unix seconds)`,
-      );
-    }
-    if (expiresAtMs <= Date.now()) {
-      throw new ProviderError(
-        `credential command '${program}' printed a credential that has already expired`,
-      );
+    const expiresAtMs = parseExpiry(expiresAt, Date.now());
+    if (typeof expiresAtMs === 'string') {
+      throw new ProviderError(`credential command '${program}' printed "expiresAt" ${expiresAtMs}`);
     }
     return {
       secret,
