@@ -8,6 +8,11 @@ import type { CredentialEnvelope } from './provider.js';
  */
 const MAX_CREDENTIAL_LIFE_MS = 366 * 24 * 60 * 60 * 1000;
 
+function describeExpiry(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? `${ms} ms since the epoch` : date.toISOString();
+}
+
 /**
  * Every provider's credential passes these checks before it is cached or
  * served: one that git cannot use fails this request, not every later one.
@@ -25,7 +30,7 @@ export function checkEnvelope(
         : !Number.isFinite(envelope.expiresAtMs) || envelope.expiresAtMs <= nowMs
           ? 'an expiry that is invalid or already past'
           : envelope.expiresAtMs > nowMs + MAX_CREDENTIAL_LIFE_MS
-            ? 'an expiry more than a year away (milliseconds since the epoch are expected)'
+            ? `an expiry more than a year away (${describeExpiry(envelope.expiresAtMs)}); a credential may claim a year at most`
             : undefined;
   if (problem !== undefined) {
     throw new ProviderError(`integration '${integration}' produced a credential with ${problem}`);

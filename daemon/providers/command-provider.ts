@@ -15,6 +15,7 @@ import type {
   ResolvedScope,
 } from '../provider.js';
 import { ChildGroups } from './child-groups.js';
+import { openOutputSocket } from './output-socket.js';
 import type { CommandOptions } from './command-kind.js';
 
 /** Largest output read from the program; a credential is far smaller. */
@@ -26,6 +27,14 @@ const MAX_OUTPUT_BYTES = 64 * 1024;
  * request (and the daemon's shutdown) for good.
  */
 export const KILL_GRACE_MS = 1000;
+
+/**
+ * How long after the program has exited its output is still read: what it
+ * printed is in the socket already, so this is plenty. Its output closes
+ * at once unless something it started holds it on (a background process),
+ * which must not hold the request too.
+ */
+export const OUTPUT_DRAIN_MS = 250;
 
 /** The repository part of a path: no surrounding slashes, `.git` or lfs suffix; lowercase. */
 export function normalizePath(path: string | undefined): string {
@@ -53,10 +62,40 @@ function checkPath(repository: string): void {
   }
 }
 
-function parseExpiry(value: unknown): number {
-  if (typeof value === 'number' && Number.isFinite(value)) return value * 1000;
-  if (typeof value === 'string') return Date.parse(value);
-  return Number.NaN;
+/** The furthest expiry a program may print: what every provider's credential may claim. */
+const MAX_EXPIRY_AHEAD_MS = 366 * 24 * 60 * 60 * 1000;
+
+/**
+ * `expiresAt` as the README documents it: a number is Unix seconds, a
+ * string ISO 8601. Returns ms since the epoch, or what is wrong with it,
+ * naming what was received (a number or a date is no secret; a string
+ * that is not a date is not quoted, as it might be one).
+ */
+export function parseExpiry(value: unknown, nowMs: number): number | string {
+  const expected = 'expected Unix seconds (a number) or an ISO 8601 date, within a year';
+  let expiresAtMs: number;
+  let received: string;
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    expiresAtMs = value * 1000;
+    received = `${value} (Unix seconds: ${describeMs(expiresAtMs)})`;
+    // Seconds past the year 5000 are milliseconds printed by mistake.
+    if (value > 1e11) return `${value}, which looks like milliseconds; ${expected}`;
+  } else if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) {
+    expiresAtMs = Date.parse(value);
+    received = `'${printable(value, 40)}'`;
+  } else {
+    return `${value === undefined ? 'nothing' : `a ${typeof value} that is no date`}; ${expected}`;
+  }
+  if (expiresAtMs <= nowMs) return `${received}, which has already passed`;
+  if (expiresAtMs > nowMs + MAX_EXPIRY_AHEAD_MS) {
+    return `${received}, more than a year away; ${expected}`;
+  }
+  return expiresAtMs;
+}
+
+function describeMs(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? 'no date' : date.toISOString();
 }
 
 export class CommandProvider implements CredentialProvider {
@@ -116,16 +155,9 @@ export class CommandProvider implements CredentialProvider {
         `credential command '${program}' printed no usable "secret" (a non-empty string on one line)`,
       );
     }
-    const expiresAtMs = parseExpiry(expiresAt);
-    if (!Number.isFinite(expiresAtMs)) {
-      throw new ProviderError(
-        `credential command '${program}' printed no valid "expiresAt" (ISO 8601 or Unix seconds)`,
-      );
-    }
-    if (expiresAtMs <= Date.now()) {
-      throw new ProviderError(
-        `credential command '${program}' printed a credential that has already expired`,
-      );
+    const expiresAtMs = parseExpiry(expiresAt, Date.now());
+    if (typeof expiresAtMs === 'string') {
+      throw new ProviderError(`credential command '${program}' printed "expiresAt" ${expiresAtMs}`);
     }
     return {
       secret,
@@ -142,10 +174,11 @@ export class CommandProvider implements CredentialProvider {
   /**
    * Runs the program in a process group of its own (detached), so that a
    * timeout or the daemon's shutdown reaches whatever it started too, and
-   * resolves with its output once the program and everything holding its
-   * output have ended.
+   * resolves with its output once it has exited: not once everything that
+   * could hold its output has let go, which a background process it
+   * started may never do.
    */
-  #run(target: CredentialTarget, scope: ResolvedScope): Promise<string> {
+  async #run(target: CredentialTarget, scope: ResolvedScope): Promise<string> {
     const [program, ...args] = this.options.argv as [string, ...string[]];
     const env = {
       ...process.env,
@@ -154,43 +187,65 @@ export class CommandProvider implements CredentialProvider {
       GIT_CREDENTIAL_BROKER_REPOSITORY: scope.repository,
       GIT_CREDENTIAL_BROKER_PERMISSIONS: JSON.stringify(scope.permissions),
     };
+    const { reader: output, writer, name } = await openOutputSocket();
     // Its stderr is never read: it may hold a secret, and nothing quotes it.
     const child = spawn(program, args, {
       env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'ignore'],
+      stdio: ['ignore', writer, 'ignore'],
     });
-    const group = this.#children.track(child, {
-      integration: this.name,
-      command: program,
-      repository: scope.repository,
-    });
+    // The program has its copy now; the daemon's would keep the output open.
+    writer.destroy();
+    const group = this.#children.track(
+      child,
+      { integration: this.name, command: program, repository: scope.repository },
+      name,
+    );
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
       let why: string | undefined;
-      let graceTimer: NodeJS.Timeout | undefined;
-      const stop = (reason: string): void => {
-        why ??= reason;
-        group.signal('SIGTERM');
-        graceTimer ??= setTimeout(() => group.signal('SIGKILL'), KILL_GRACE_MS);
-      };
-      const timer = setTimeout(
-        () => stop(`did not finish within ${this.options.timeoutMs} ms`),
-        this.options.timeoutMs,
-      );
+      let exited: string | null | undefined;
+      const timers: NodeJS.Timeout[] = [];
+      const later = (ms: number, run: () => void): void => void timers.push(setTimeout(run, ms));
+
       let settled = false;
-      const settle = (error: string | undefined): void => {
+      const settle = (error: string | null): void => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
-        clearTimeout(graceTimer);
+        for (const timer of timers) clearTimeout(timer);
+        // Still open: something the program started holds its output. The
+        // daemon stops reading it, and kills that process when it stops.
+        group.settled(!output.closed);
+        output.destroy();
         // Never quote the program's output: it may hold a secret.
-        if (error === undefined) resolve(Buffer.concat(chunks).toString('utf8'));
+        if (error === null) resolve(Buffer.concat(chunks).toString('utf8'));
         else reject(new ProviderError(`credential command '${program}' ${error}`));
       };
+      /** The program's result, once it has exited (or could not be made to). */
+      const finish = (): void => {
+        const killedFor = group.killedFor;
+        if (killedFor !== undefined) settle(`was killed: ${killedFor}`);
+        else if (why !== undefined) settle(why);
+        else settle(exited === undefined ? 'could not be stopped' : exited);
+      };
+      const stop = (reason: string): void => {
+        if (why !== undefined) return;
+        why = reason;
+        group.signal('SIGTERM');
+        later(KILL_GRACE_MS, () => {
+          group.signal('SIGKILL');
+          // Bounded even if the program's exit is never seen (a process of
+          // another user in its group): the request ends here at the latest.
+          later(OUTPUT_DRAIN_MS, finish);
+        });
+      };
+      later(this.options.timeoutMs, () =>
+        stop(`did not finish within ${this.options.timeoutMs} ms`),
+      );
 
-      child.stdout!.on('data', (chunk: Buffer) => {
+      output.on('data', (chunk: Buffer) => {
+        if (settled) return;
         size += chunk.length;
         if (size > MAX_OUTPUT_BYTES) stop(`printed more than ${MAX_OUTPUT_BYTES} bytes`);
         else chunks.push(chunk);
@@ -200,15 +255,18 @@ export class CommandProvider implements CredentialProvider {
         else if (error.code === 'EACCES') settle('is not executable; chmod +x it');
         else settle(`could not be started: ${error.code ?? 'an unknown error'}`);
       });
-      // 'close': the program has exited and its output is closed, also by
-      // anything it started that held it.
-      child.on('close', (code, signal) => {
-        const killedFor = group.killedFor;
-        if (killedFor !== undefined) settle(`was killed: ${killedFor}`);
-        else if (why !== undefined) settle(why);
-        else if (code === 0) settle(undefined);
-        else if (signal !== null) settle(`was ended by ${signal}`);
-        else settle(`exited with code ${String(code)}; run it by hand to see why`);
+      child.on('exit', (code, signal) => {
+        if (code === 0) exited = null;
+        else if (signal !== null) exited = `was ended by ${signal}`;
+        else exited = `exited with code ${String(code)}; run it by hand to see why`;
+        // Its last words are read until its output closes, or briefly.
+        if (output.closed) finish();
+        else later(OUTPUT_DRAIN_MS, finish);
+      });
+      // A reset of its end ends the output as a close would.
+      output.on('error', () => undefined);
+      output.on('close', () => {
+        if (exited !== undefined) finish();
       });
     });
   }

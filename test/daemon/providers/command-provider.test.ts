@@ -54,6 +54,40 @@ t.test('accepts Unix seconds and a username from the program', async (t) => {
 });
 
 t.test(
+  'an expiresAt in Unix seconds more than a year ahead is refused as exactly that',
+  async (t) => {
+    const twoYears = 2 * 366 * 24 * 3600;
+    const provider = program(
+      t,
+      `console.log(JSON.stringify({ secret: 'leaky_secret_8', expiresAt: ${Math.floor(Date.now() / 1000) + twoYears} }))`,
+    );
+
+    const error = await provider
+      .getCredential(target, await provider.resolveScope(target, {}))
+      .catch((e: Error) => e);
+
+    t.match(error, {
+      code: 'PROVIDER',
+      message:
+        /printed "expiresAt" \d+ \(Unix seconds: \d{4}-.*Z\), more than a year away; expected Unix seconds \(a number\) or an ISO 8601 date, within a year/,
+    });
+    t.notMatch((error as Error).message, /milliseconds/, 'seconds are what it is asked for');
+  },
+);
+
+t.test('an expiresAt printed in milliseconds is named as such', async (t) => {
+  const provider = program(
+    t,
+    `console.log(JSON.stringify({ secret: 'leaky_secret_9', expiresAt: Date.now() + 600e3 }))`,
+  );
+
+  await t.rejects(provider.getCredential(target, await provider.resolveScope(target, {})), {
+    code: 'PROVIDER',
+    message: /"expiresAt" \d+, which looks like milliseconds; expected Unix seconds/,
+  });
+});
+
+t.test(
   'every way the program can fail is a clear error that never quotes its output',
   async (t) => {
     const cases: [string, RegExp, number?][] = [
@@ -63,10 +97,17 @@ t.test(
       ],
       [`console.log('leaky_secret_2 not json')`, /did not print a JSON object/],
       [`console.log(JSON.stringify({ token: 'leaky_secret_3' }))`, /no usable "secret"/],
-      [`console.log(JSON.stringify({ secret: 'leaky_secret_4' }))`, /no valid "expiresAt"/],
+      [
+        `console.log(JSON.stringify({ secret: 'leaky_secret_4' }))`,
+        /"expiresAt" nothing; expected Unix seconds/,
+      ],
       [
         `console.log(JSON.stringify({ secret: 'leaky_secret_5', expiresAt: '2001-01-01T00:00:00Z' }))`,
-        /already expired/,
+        /"expiresAt" '2001-01-01T00:00:00Z', which has already passed/,
+      ],
+      [
+        `console.log(JSON.stringify({ secret: 'leaky_secret_7', expiresAt: 'leaky_secret_7' }))`,
+        /"expiresAt" a string that is no date; expected Unix seconds/,
       ],
       [
         `console.log(JSON.stringify({ secret: 'leaky\\nsecret_6', expiresAt: 9e9 }))`,
