@@ -1,7 +1,8 @@
 /**
  * Sends one request to the daemon and turns an error reply into a thrown
  * BrokerError. With `autostart`, a missing daemon is started (when the config
- * allows) and the request retried once.
+ * allows) and the request retried once; otherwise git's requests wait for a
+ * daemon that is shutting down to be replaced (restart-wait.ts).
  */
 import { sendRequest } from '../shared/daemon-client.js';
 import { BrokerError, DaemonUnreachableError, VersionMismatchError } from '../shared/errors.js';
@@ -45,11 +46,18 @@ export async function askDaemon(
     return unwrapReply(await sendRequest(socketPath, request), request.op);
   } catch (error) {
     // Only when nothing listens: a busy or failing daemon must not get a twin.
-    if (!(error instanceof DaemonUnreachableError) || !error.noDaemon || !options.autostart) {
-      throw error;
+    if (!(error instanceof DaemonUnreachableError) || !error.noDaemon) throw error;
+    if (options.autostart) {
+      const { autostartDaemon } = await import('./autostart.js');
+      if (await autostartDaemon(socketPath, options.env ?? process.env)) {
+        return unwrapReply(await sendRequest(socketPath, request), request.op);
+      }
     }
-    const { autostartDaemon } = await import('./autostart.js');
-    if (!(await autostartDaemon(socketPath, options.env ?? process.env))) throw error;
+    // git's own requests wait out a restart that someone else does (a
+    // supervisor, the operator); other commands report what they find.
+    if (request.op !== 'get' && request.op !== 'erase') throw error;
+    const { waitThroughRestart } = await import('./restart-wait.js');
+    await waitThroughRestart(socketPath, error);
     return unwrapReply(await sendRequest(socketPath, request), request.op);
   }
 }

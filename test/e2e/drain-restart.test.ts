@@ -8,11 +8,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { processExists } from '../../helper/commands/daemon-commands.js';
-import { stoppingDaemon, type StoppingDaemon } from '../../shared/socket-lock-state.js';
-import { createBrokerWorld, helperGet, type BrokerWorld } from '../fixtures/broker-world.js';
+import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
 import { runGit } from '../fixtures/git.js';
-import { runHelper, type HelperResult } from '../fixtures/run-helper.js';
-import { assertNothingSecret, MINT } from '../fixtures/shutdown-checks.js';
+import { runHelper } from '../fixtures/run-helper.js';
+import { drainFor, markedStopping } from '../fixtures/drain.js';
+import { assertNothingSecret } from '../fixtures/shutdown-checks.js';
 
 t.jobs = 2;
 
@@ -39,31 +39,6 @@ async function drainWorld(t: Test, config: Record<string, unknown> = {}): Promis
   // The daemon a test's helper starts; nothing to stop when none did.
   t.teardown(() => runHelper(['stop', '--socket', w.daemon.socketPath], '', env));
   return { w, env, daemonLog: join(w.dir, 'state', 'git-credential-broker', 'daemon.log') };
-}
-
-/** Starts a request that keeps the daemon busy for `ms`, then SIGTERM: it drains. */
-async function drainFor(w: BrokerWorld, ms: number): Promise<{ inFlight: Promise<HelperResult> }> {
-  w.github.injectFault({ method: 'POST', path: MINT, status: 0, delayMs: ms });
-  const before = w.github.requestsStarted;
-  const inFlight = helperGet(w, 'widgets');
-  // Its installation lookup and its mint reached GitHub: the request is in flight.
-  while (w.github.requestsStarted < before + 2) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  w.daemon.signal('SIGTERM');
-  // In an object: an async function returning the promise itself would wait for it.
-  return { inFlight };
-}
-
-/** Waits until the daemon has marked its lock stopping. */
-async function markedStopping(w: BrokerWorld): Promise<StoppingDaemon> {
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    const stopping = stoppingDaemon(w.daemon.socketPath);
-    if (stopping !== undefined) return stopping;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('the daemon did not mark its lock stopping');
 }
 
 t.test(

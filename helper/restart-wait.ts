@@ -1,0 +1,51 @@
+/**
+ * Waiting out a restart without autostart: git asked on a socket whose
+ * daemon is shutting down (its lock says so), and nothing here may start
+ * one (a sandbox on a listener socket, or autostart off). A supervisor or
+ * the operator starts the next daemon; git waits for it, within bounds,
+ * rather than fail at once with "no daemon is listening" (found in a
+ * new-user trial: every sandbox git command failed during a restart).
+ * Loaded only on that failure path.
+ */
+import { sendRequest } from '../shared/daemon-client.js';
+import { DaemonUnreachableError } from '../shared/errors.js';
+import { shellQuote } from '../shared/printable.js';
+import { PROTOCOL_VERSION } from '../shared/protocol.js';
+import { describeUntil, stoppingDaemon } from '../shared/socket-lock-state.js';
+import { STOPPING_WAIT_MAX_MS } from './daemon-launcher.js';
+
+/** Beyond the old daemon's deadline: for whoever restarts it to have the new one listening. */
+export const RESTART_GRACE_MS = 5_000;
+const POLL_MS = 100;
+const PING_TIMEOUT_MS = 2_000;
+
+/**
+ * Resolves once a daemon answers on `socketPath` again. Throws `original`
+ * when no daemon is stopping there (nothing to wait for), and a message
+ * naming the stopping daemon when none answers in time.
+ */
+export async function waitThroughRestart(
+  socketPath: string,
+  original: Error,
+  maxWaitMs = STOPPING_WAIT_MAX_MS,
+): Promise<void> {
+  const stopping = stoppingDaemon(socketPath);
+  if (stopping === undefined) throw original;
+  const startedMs = Date.now();
+  const deadlineMs = Math.min(stopping.untilMs + RESTART_GRACE_MS, startedMs + maxWaitMs);
+  while (Date.now() < deadlineMs) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    try {
+      // Any answer, even a refusal, comes from a daemon that serves requests.
+      await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'ping' }, PING_TIMEOUT_MS);
+      return;
+    } catch {
+      // not back yet
+    }
+  }
+  const waited = `${Math.round((Date.now() - startedMs) / 1000)} s`;
+  throw new DaemonUnreachableError(
+    `the broker daemon (pid ${stopping.pid}) on '${socketPath}' was shutting down (by ${describeUntil(stopping.untilMs)} at the latest) and no daemon answered there since; waited ${waited}. Whoever runs it (a supervisor, or git-credential-broker daemon --detach --socket ${shellQuote(socketPath)}) has not started the next one: start it, then run git again`,
+    { noDaemon: true },
+  );
+}

@@ -1,0 +1,68 @@
+/**
+ * A restart where git's helper may not start the daemon (autostart off, as
+ * for a sandbox on a listener socket): git waits for whoever restarts it,
+ * within the old daemon's deadline and a grace, instead of failing at once
+ * with "no broker daemon is listening" (found in a new-user trial). Real
+ * daemon processes, real git, the GitHub-compatible fixture.
+ */
+import { join } from 'node:path';
+import t from 'tap';
+import { createBrokerWorld } from '../fixtures/broker-world.js';
+import { drainFor, markedStopping } from '../fixtures/drain.js';
+import { runGit } from '../fixtures/git.js';
+import { runHelper } from '../fixtures/run-helper.js';
+import { assertNothingSecret } from '../fixtures/shutdown-checks.js';
+
+t.jobs = 2;
+
+t.test('git during a restart by someone else waits for the new daemon', async (t) => {
+  const w = await createBrokerWorld(t.testdir(), { installed: ['widgets', 'gadgets'] });
+  t.teardown(() => w.stop());
+  const env = { ...w.env, GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath };
+  t.teardown(() => runHelper(['stop', '--socket', w.daemon.socketPath], '', env));
+
+  const { inFlight } = await drainFor(w, 2500);
+  const stopping = await markedStopping(w);
+  const clone = runGit(['clone', w.cloneUrl('gadgets'), join(w.dir, 'gadgets')], { env: w.env });
+  // The operator's restart: a new daemon once the old one has exited.
+  await w.daemon.exited;
+  const started = await runHelper(['daemon', '--detach', '--socket', w.daemon.socketPath], '', env);
+  const cloned = await clone;
+
+  t.equal(started.code, 0, started.stderr);
+  t.equal(cloned.code, 0, cloned.stderr);
+  t.notMatch(cloned.stderr, /no broker daemon is listening/);
+  t.match((await inFlight).stdout, /^password=ghs_/m, 'the old daemon answered its request');
+  t.equal(stopping.pid, w.daemon.pid);
+  await assertNothingSecret(t, w, { clone: cloned.stderr });
+});
+
+t.test('when no one restarts it, git fails in bounded time naming the daemon', async (t) => {
+  const w = await createBrokerWorld(t.testdir(), {
+    installed: ['widgets', 'gadgets'],
+    // Long enough that git's helper starts before it ends, even on a busy machine.
+    config: { shutdownTimeoutSeconds: 4 },
+  });
+  t.teardown(() => w.stop());
+
+  await drainFor(w, 6000);
+  const stopping = await markedStopping(w);
+  const startedMs = Date.now();
+  const get = await runHelper(
+    ['--socket', w.daemon.socketPath, 'get'],
+    `protocol=http\nhost=${w.github.host}\npath=acme/gadgets.git\n\n`,
+    w.env,
+  );
+  const tookMs = Date.now() - startedMs;
+
+  t.equal(get.code, 1);
+  t.notMatch(get.stdout, /password=/, 'no credential');
+  t.match(
+    get.stderr,
+    `the broker daemon (pid ${stopping.pid}) on '${w.daemon.socketPath}' was shutting down`,
+  );
+  t.match(get.stderr, /no daemon answered there since; waited \d+ s/);
+  t.match(get.stderr, /start it, then run git again/);
+  // Its deadline (4 s) and the grace (5 s), not the 30 s cap.
+  t.ok(tookMs < 25_000, `gave up in ${tookMs} ms`);
+});
