@@ -5,11 +5,12 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { processExists } from '../../helper/commands/daemon-commands.js';
-import { startDaemonProcess, type DaemonProcess } from '../fixtures/daemon-process.js';
+import { commandDaemon, commandGet } from '../fixtures/command-daemon.js';
+import type { DaemonProcess } from '../fixtures/daemon-process.js';
+import { runHelper } from '../fixtures/run-helper.js';
 import { assertNoSecrets } from '../fixtures/leak-scan.js';
-import { runHelper, type HelperResult } from '../fixtures/run-helper.js';
 
 t.jobs = 2;
 
@@ -31,30 +32,6 @@ wait
 `,
   );
   return { command: ['/bin/sh', script], pids };
-}
-
-async function daemonWith(
-  t: Test,
-  dir: string,
-  command: string[],
-  config: Record<string, unknown>,
-  timeoutSeconds: number,
-): Promise<DaemonProcess> {
-  const daemon = await startDaemonProcess(dir, {
-    ...config,
-    integrations: [
-      { name: 'tools', provider: 'command', host: 'tools.internal', command, timeoutSeconds },
-    ],
-  });
-  t.teardown(() => daemon.stop());
-  return daemon;
-}
-
-function get(daemon: DaemonProcess): Promise<HelperResult> {
-  return runHelper(
-    ['--socket', daemon.socketPath, 'get'],
-    'protocol=https\nhost=tools.internal\npath=team/tools.git\n\n',
-  );
 }
 
 /** The two pids once the program has written them. */
@@ -91,8 +68,8 @@ t.test(
   async (t) => {
     const dir = t.testdir();
     const { command, pids } = await stubbornProgram(dir);
-    const daemon = await daemonWith(t, dir, command, { shutdownTimeoutSeconds: 1 }, 60);
-    const inFlight = get(daemon);
+    const daemon = await commandDaemon(t, dir, command, 60, { shutdownTimeoutSeconds: 1 });
+    const inFlight = commandGet(daemon);
     const [child, grandchild] = await startedPids(pids);
 
     const stop = await runHelper(['stop', '--socket', daemon.socketPath], '');
@@ -128,10 +105,10 @@ t.test(
   async (t) => {
     const dir = t.testdir();
     const { command, pids } = await stubbornProgram(dir);
-    const daemon = await daemonWith(t, dir, command, {}, 1);
+    const daemon = await commandDaemon(t, dir, command, 1);
 
     const startedMs = Date.now();
-    const answered = await get(daemon);
+    const answered = await commandGet(daemon);
     const tookMs = Date.now() - startedMs;
     const [child, grandchild] = await startedPids(pids);
 
@@ -156,8 +133,8 @@ left.unref();
 writeFileSync(${JSON.stringify(pids)}, left.pid + '\\n');
 console.log(JSON.stringify({ secret: 'tools_secret_' + Math.random().toString(36).slice(2), expiresAt: Math.floor(Date.now() / 1000) + 3600 }));`,
   );
-  const daemon = await daemonWith(t, dir, [process.execPath, script], {}, 10);
-  const answered = await get(daemon);
+  const daemon = await commandDaemon(t, dir, [process.execPath, script], 10);
+  const answered = await commandGet(daemon);
   const [left] = await startedPids(pids);
 
   const stillThere = processExists(left!);

@@ -10,9 +10,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { processExists } from '../../helper/commands/daemon-commands.js';
-import { startDaemonProcess, type DaemonProcess } from '../fixtures/daemon-process.js';
+import { commandDaemon, commandGet } from '../fixtures/command-daemon.js';
+import type { DaemonProcess } from '../fixtures/daemon-process.js';
+import { runHelper } from '../fixtures/run-helper.js';
 import { assertNoSecrets } from '../fixtures/leak-scan.js';
-import { runHelper, type HelperResult } from '../fixtures/run-helper.js';
 
 t.jobs = 2;
 
@@ -24,23 +25,6 @@ async function shellProgram(dir: string, start: string, tail: string): Promise<s
 }
 
 const PRINT_CREDENTIAL = `echo "{\\"secret\\":\\"tools_secret_$RANDOM$RANDOM\\",\\"expiresAt\\":$(( $(date +%s) + 3600 ))}"`;
-
-async function daemonWith(t: Test, dir: string, command: string[], timeoutSeconds: number) {
-  const daemon = await startDaemonProcess(dir, {
-    integrations: [
-      { name: 'tools', provider: 'command', host: 'tools.internal', command, timeoutSeconds },
-    ],
-  });
-  t.teardown(() => daemon.stop());
-  return daemon;
-}
-
-function get(daemon: DaemonProcess): Promise<HelperResult> {
-  return runHelper(
-    ['--socket', daemon.socketPath, 'get'],
-    'protocol=https\nhost=tools.internal\npath=team/tools.git\n\n',
-  );
-}
 
 async function startedPid(t: Test, dir: string): Promise<number> {
   const deadline = Date.now() + 10_000;
@@ -81,10 +65,10 @@ t.test(
   async (t) => {
     const dir = t.testdir();
     const command = await shellProgram(dir, 'setsid sleep 300 &', `${PRINT_CREDENTIAL}\nexit 0`);
-    const daemon = await daemonWith(t, dir, command, 10);
+    const daemon = await commandDaemon(t, dir, command, 10);
 
     const startedMs = Date.now();
-    const answered = await get(daemon);
+    const answered = await commandGet(daemon);
     const tookMs = Date.now() - startedMs;
     const holder = await startedPid(t, dir);
     const heldOn = processExists(holder);
@@ -109,10 +93,10 @@ t.test(
   async (t) => {
     const dir = t.testdir();
     const command = await shellProgram(dir, 'setsid sleep 300 &', 'sleep 300');
-    const daemon = await daemonWith(t, dir, command, 1);
+    const daemon = await commandDaemon(t, dir, command, 1);
 
     const startedMs = Date.now();
-    const answered = await get(daemon);
+    const answered = await commandGet(daemon);
     const tookMs = Date.now() - startedMs;
     const holder = await startedPid(t, dir);
 
@@ -134,9 +118,9 @@ t.test(
       'set -m\nsleep 300 >/dev/null 2>&1 </dev/null &',
       PRINT_CREDENTIAL,
     );
-    const daemon = await daemonWith(t, dir, command, 10);
+    const daemon = await commandDaemon(t, dir, command, 10);
 
-    const answered = await get(daemon);
+    const answered = await commandGet(daemon);
     const child = await startedPid(t, dir);
     const stop = await runHelper(['stop', '--socket', daemon.socketPath], '');
 
