@@ -2,12 +2,17 @@
  * The daemon's configuration file: JSON, validated on load. See the README's
  * Configuration section for every key and its default.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { configSha256 } from '../shared/config-digest.js';
 import { normalizeHost } from '../shared/hosts.js';
 import { ConfigError } from '../shared/errors.js';
 import { defaultAuditLogPath } from '../shared/paths.js';
+import {
+  MAX_CONFIG_BYTES,
+  NotRegularFileError,
+  readProblem,
+  readRegularFile,
+} from '../shared/regular-file.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../shared/protocol.js';
 import { ConfigFields, describe, unknownKeysError } from './config-fields.js';
 import { parseListeners, parseRevokeOnShutdown, type ListenerConfig } from './listener-config.js';
@@ -66,9 +71,19 @@ const COMMON_KEYS = ['name', 'provider', 'host', 'cacheTtlSeconds', 'minTokenLif
 async function readJson(path: string): Promise<{ value: unknown; sha256: string }> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    bytes = await readRegularFile(path, MAX_CONFIG_BYTES);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof NotRegularFileError && code !== 'EISDIR') {
+      throw new ConfigError(
+        `config file '${path}' ${readProblem(error)}, not a regular file of at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB; give the path of the JSON config file`,
+      );
+    }
+    if (code === 'ENXIO') {
+      throw new ConfigError(
+        `config file '${path}' ${readProblem(error)}; give the path of the JSON config file`,
+      );
+    }
     if (code === 'ENOENT') {
       throw new ConfigError(
         `config file '${path}' does not exist; create it (see the README's Configuration section) or pass --config`,

@@ -13,6 +13,7 @@ import {
 } from '../../shared/errors.js';
 import { printable, shellQuote, terminalJson } from '../../shared/printable.js';
 import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
+import { MAX_CONFIG_BYTES, readProblem, readRegularFileSync } from '../../shared/regular-file.js';
 import {
   PROTOCOL_VERSION,
   STOP_MARGIN_MS,
@@ -133,11 +134,10 @@ function differencesFrom(
   } else if (status.configSha256 !== undefined) {
     let now: string | undefined;
     try {
-      now = configSha256(readFileSync(configPath));
+      now = configSha256(readRegularFileSync(configPath, MAX_CONFIG_BYTES));
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
       differences.push({
-        what: `'${configPath}' cannot be read here to compare (${code})`,
+        what: `'${configPath}' cannot be read here to compare (it ${readProblem(error)})`,
         reloadFixes: false,
       });
     }
