@@ -12,6 +12,8 @@ export type OkReply = Extract<Reply, { ok: true }>;
 export interface AskOptions {
   autostart?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** The reply's time limit; by default that of the request's op (defaultTimeoutMs). */
+  timeoutMs?: number;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function askDaemon(
   options: AskOptions = {},
 ): Promise<OkReply> {
   try {
-    return unwrapReply(await sendRequest(socketPath, request), request.op);
+    return unwrapReply(await sendRequest(socketPath, request, options.timeoutMs), request.op);
   } catch (error) {
     // Only when nothing listens: a busy or failing daemon must not get a twin.
     if (!(error instanceof DaemonUnreachableError) || !error.noDaemon || !options.autostart) {
@@ -50,6 +52,6 @@ export async function askDaemon(
     }
     const { autostartDaemon } = await import('./autostart.js');
     if (!(await autostartDaemon(socketPath, options.env ?? process.env))) throw error;
-    return unwrapReply(await sendRequest(socketPath, request), request.op);
+    return unwrapReply(await sendRequest(socketPath, request, options.timeoutMs), request.op);
   }
 }
