@@ -65,3 +65,52 @@ t.test('a status of another shape is refused before any signal is sent', async (
   );
   t.same(await reloads(w), [], 'the daemon was not signalled');
 });
+
+t.test('recentReloads and ping reloads of another shape are refused by name', async (t) => {
+  const w = await createBrokerWorld(t.testdir(), { bareRepos: false });
+  t.teardown(() => w.stop());
+  // Found in review: these gave raw TypeErrors, or a line per character.
+  const statusCases: [string, (outcome: Record<string, unknown>) => unknown][] = [
+    ['a string', () => 'abc'],
+    ['null entries', () => [null]],
+    ['warnings a number', (outcome) => [{ ...outcome, warnings: 42 }]],
+    ['warnings a string', (outcome) => [{ ...outcome, warnings: 'ABC' }]],
+    ['error a number', (outcome) => [{ ...outcome, ok: false, error: 7 }]],
+  ];
+  const pingCases: [string, unknown][] = [
+    ['null', null],
+    ['a string time', { ended: 1, lastRequestedAtMs: '9e99' }],
+  ];
+
+  for (const [name, recentReloads] of statusCases) {
+    let pinged = false;
+    const { path } = await relay(t, w.daemon.socketPath, (op, reply) => {
+      if (op === 'ping') pinged = true;
+      if (op !== 'status' || !pinged) return reply;
+      const status = reply.status as { recentReloads: Record<string, unknown>[] };
+      const outcome = status.recentReloads.at(-1)!;
+      return { ...reply, status: { ...status, recentReloads: recentReloads(outcome) } };
+    });
+    const run = await runHelper(['reload', '--socket', path], '', w.env);
+    t.equal(run.code, 1, name);
+    t.match(
+      run.stderr,
+      /sent SIGHUP to .*, but then: .*its status is not one this release reads \(recentReloads not as this release reads them\)/,
+      name,
+    );
+    t.notMatch(run.stderr, /TypeError|^warning: A$/m, name);
+    t.notMatch(run.stdout, /^warning: A$/m, name);
+  }
+  for (const [name, reloads] of pingCases) {
+    const { path } = await relay(t, w.daemon.socketPath, (op, reply) =>
+      op === 'ping' ? { ...reply, reloads } : reply,
+    );
+    const run = await runHelper(['reload', '--socket', path], '', w.env);
+    t.equal(run.code, 1, name);
+    t.match(
+      run.stderr,
+      /but then: its ping reply is not one this release reads \(reloads not as this release reads them\); restart the daemon after upgrading/,
+      name,
+    );
+  }
+});
