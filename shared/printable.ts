@@ -2,11 +2,14 @@
  * What must not reach a terminal from text someone else wrote: C0 and C1
  * controls and DEL (escape sequences, bells, carriage returns, newlines
  * that would forge a line of output), the Unicode line and paragraph
- * separators, and the bidirectional overrides and isolates, which make a
- * line read in another order than it is written.
+ * separators, the bidirectional marks, overrides and isolates (U+061C
+ * among them), which make a line read in another order than it is
+ * written, and the invisible ones (zero-width space, joiners, word joiner,
+ * byte order mark), which make two different strings look the same.
  */
-// eslint-disable-next-line no-control-regex -- control characters are what this matches
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE =
+  // eslint-disable-next-line no-control-regex -- control characters are what this matches
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g;
 
 /** Whether `text` holds a character printable() would replace. */
 export function hasUnprintable(text: string): boolean {
@@ -59,7 +62,7 @@ export function shellQuote(word: string): string {
 export function terminalJson(value: unknown): string {
   // UNPRINTABLE without C0: JSON has escaped those, and its own line breaks are ours.
   return JSON.stringify(value, null, 2).replace(
-    /[\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g,
+    /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g,
     (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }

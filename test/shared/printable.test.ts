@@ -56,3 +56,19 @@ t.test('terminalJson escapes what JSON leaves raw, and parses back the same', as
     ),
   );
 });
+
+t.test('the Arabic letter mark and invisible characters are unprintable too', async (t) => {
+  // Found in review: these passed as they were, so two hosts or paths that
+  // differ by an invisible character printed the same.
+  const invisible = ['\u061c', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff'];
+
+  for (const character of invisible) {
+    const code = character.charCodeAt(0).toString(16).padStart(4, '0');
+    t.equal(printable(`a${character}b`), 'a?b', `U+${code} in printable`);
+    t.ok(hasUnprintable(character), `U+${code} is unprintable`);
+    const json = terminalJson({ s: `a${character}b` });
+    t.match(json, `a\\u${code}b`, `U+${code} escaped in terminalJson`);
+    t.same(JSON.parse(json), { s: `a${character}b` });
+  }
+  t.equal(printable('acme/widgets é ü'), 'acme/widgets é ü', 'letters stay');
+});
