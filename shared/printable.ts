@@ -53,6 +53,24 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Deeper than any value this product sends: nothing real is cut. */
+const MAX_JSON_DEPTH = 64;
+
+/**
+ * JSON-parsed `value` with whatever lies more than `depth` levels down
+ * replaced by a note. JSON.stringify recurses, so a reply nested 200,000
+ * deep (from a fake daemon: JSON.parse takes it) overflowed the stack and
+ * crashed \`status --json\` (found in review).
+ */
+function withinDepth(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth === 0) return '[nested too deep; not shown]';
+  if (Array.isArray(value)) return value.map((item) => withinDepth(item, depth - 1));
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) copy[key] = withinDepth(item, depth - 1);
+  return copy;
+}
+
 /**
  * `value` as indented JSON that a terminal cannot act on either: JSON
  * escapes only C0 controls, so DEL, C1 controls, the line separators and
@@ -61,7 +79,7 @@ export function shellQuote(word: string): string {
  */
 export function terminalJson(value: unknown): string {
   // UNPRINTABLE without C0: JSON has escaped those, and its own line breaks are ours.
-  return JSON.stringify(value, null, 2).replace(
+  return JSON.stringify(withinDepth(value, MAX_JSON_DEPTH), null, 2).replace(
     /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g,
     (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );

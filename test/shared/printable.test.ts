@@ -72,3 +72,17 @@ t.test('the Arabic letter mark and invisible characters are unprintable too', as
   }
   t.equal(printable('acme/widgets é ü'), 'acme/widgets é ü', 'letters stay');
 });
+
+t.test('terminalJson prints a value nested too deep for JSON.stringify', async (t) => {
+  // What a fake daemon sent in review: status --json then crashed.
+  const deep = JSON.parse(
+    `{"extra":${'['.repeat(200_000)}${']'.repeat(200_000)},"n":1}`,
+  ) as unknown;
+
+  const json = terminalJson(deep);
+
+  const parsed = JSON.parse(json) as { n: number; extra: unknown };
+  t.equal(parsed.n, 1, 'the rest is printed');
+  t.match(json, /"\[nested too deep; not shown\]"/);
+  t.same(JSON.parse(terminalJson({ a: [[{ b: 1 }]] })), { a: [[{ b: 1 }]] }, 'shallow is kept');
+});
