@@ -4,6 +4,7 @@
  * once a minute; opened anew for log rotation.
  */
 import {
+  constants,
   closeSync,
   fchmodSync,
   fstatSync,
@@ -13,6 +14,14 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileKind, NotRegularFileError } from '../shared/regular-file.js';
+
+const APPEND_FLAGS =
+  constants.O_WRONLY |
+  constants.O_APPEND |
+  constants.O_CREAT |
+  constants.O_NONBLOCK |
+  constants.O_NOCTTY;
 
 /** How often a failing audit log is reported on stderr, at most. */
 const REPORT_EVERY_MS = 60_000;
@@ -22,9 +31,18 @@ const REPORT_EVERY_MS = 60_000;
  * whoever created it (logrotate's `create 0644`, say).
  */
 function openAuditFile(path: string): number {
-  const fd = openSync(path, 'a', 0o600);
+  // O_NONBLOCK: opening a FIFO to write blocks until a reader comes, and
+  // this runs on the main thread (found in review: a FIFO as auditLog).
+  // With it, a FIFO without a reader fails (ENXIO), and one with a reader
+  // is refused below: its reader could stall every credential. A character
+  // device stays allowed (/dev/null to keep no audit log).
+  const fd = openSync(path, APPEND_FLAGS, 0o600);
   try {
-    if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+    const stats = fstatSync(fd);
+    if (!stats.isFile() && !stats.isCharacterDevice()) {
+      throw new NotRegularFileError('ENOTREG', fileKind(stats));
+    }
+    if ((stats.mode & 0o077) !== 0) fchmodSync(fd, 0o600);
   } catch (error) {
     closeSync(fd);
     throw error;
@@ -138,6 +156,9 @@ export function openFix(code: string | undefined): string {
   switch (code) {
     case 'EISDIR':
       return 'that is a directory; set "auditLog" in the config to a file path';
+    case 'ENOTREG':
+    case 'ENXIO':
+      return 'an audit log must be a regular file; set "auditLog" in the config to a file path';
     case 'ENOTDIR':
     case 'EEXIST':
       return 'part of that path is a file, not a directory; set "auditLog" in the config to a path in a directory';

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
+import { NotRegularFileError } from '../shared/regular-file.js';
 import { AuditFile, openFix } from './audit-file.js';
 import { auditLine, gapLine, type AuditEvent, type AuditRecord } from './audit-line.js';
 import { writeStderr } from './stderr-log.js';
@@ -75,6 +76,11 @@ export class AuditLog {
       return new AuditLog(new AuditFile(path, say));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
+      if (error instanceof NotRegularFileError) {
+        throw new ConfigError(
+          `cannot open audit log '${path}': it is ${error.what}; ${openFix(code)}`,
+        );
+      }
       throw new ConfigError(
         `cannot open audit log '${path}': ${code ?? (error as Error).message}; ${openFix(code)}`,
       );

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { toBrokerError } from '../shared/errors.js';
 import { printable, withoutTokens } from '../shared/printable.js';
 import { RECENT_RELOADS, type ReloadOutcome } from '../shared/protocol.js';
-import { loadConfig, type DaemonConfig } from './config.js';
+import { loadConfig, tokenFreeError, type DaemonConfig } from './config.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
 
 /** Reload outcomes kept for status: defined with the protocol, which `reload` reads. */
@@ -88,7 +88,9 @@ export class ConfigReloader {
     try {
       next = await loadConfig(configPath, env);
       registry.replaceAll(this.#keepUnchanged(this.#options.createIntegrations(next)));
-    } catch (error) {
+    } catch (caught) {
+      // A provider's own checks quote the config too.
+      const error = tokenFreeError(caught);
       log.error(
         { err: error, config: configPath },
         'config reload failed; still serving with the previous config',

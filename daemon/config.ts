@@ -2,13 +2,13 @@
  * The daemon's configuration file: JSON, validated on load. See the README's
  * Configuration section for every key and its default.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { configSha256 } from '../shared/config-digest.js';
 import { normalizeHost } from '../shared/hosts.js';
-import { ConfigError } from '../shared/errors.js';
+import { BrokerError, ConfigError } from '../shared/errors.js';
 import { defaultAuditLogPath } from '../shared/paths.js';
+import { withoutTokens } from '../shared/printable.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../shared/protocol.js';
+import { readJson } from './config-file.js';
 import { ConfigFields, describe, unknownKeysError } from './config-fields.js';
 import { parseListeners, parseRevokeOnShutdown, type ListenerConfig } from './listener-config.js';
 import { PROVIDER_KINDS } from './providers/index.js';
@@ -62,61 +62,6 @@ const TOP_KEYS = [
   'shutdownTimeoutSeconds',
 ] as const;
 const COMMON_KEYS = ['name', 'provider', 'host', 'cacheTtlSeconds', 'minTokenLifeSeconds'];
-
-async function readJson(path: string): Promise<{ value: unknown; sha256: string }> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new ConfigError(
-        `config file '${path}' does not exist; create it (see the README's Configuration section) or pass --config`,
-      );
-    }
-    // Found in a new-user trial: a directory was told to be made readable.
-    if (code === 'EISDIR') {
-      throw new ConfigError(`config file '${path}' is a directory; give the config file's path`);
-    }
-    throw new ConfigError(
-      `cannot read config file '${path}': ${code ?? 'unknown error'}; make it readable by this user`,
-    );
-  }
-  const text = bytes.toString('utf8');
-  try {
-    return { value: JSON.parse(text) as unknown, sha256: configSha256(bytes) };
-  } catch (error) {
-    throw new ConfigError(
-      `config file '${path}' is not valid JSON: ${jsonProblem(text, (error as Error).message)}`,
-    );
-  }
-}
-
-/**
- * What JSON.parse found wrong, with its line and column, in words that quote
- * nothing from the file: Node's own message quotes the text around an
- * unexpected character, which is often the value mistyped, a secret among
- * them (found in review: it reached \`status\` through the last reload).
- */
-function jsonProblem(text: string, message: string): string {
-  const at = (position: number): string => {
-    const before = text.slice(0, position);
-    return ` at line ${before.split('\n').length}, column ${before.length - before.lastIndexOf('\n')}`;
-  };
-  const positioned = /^([A-Za-z ',{}[\]]+?) (?:in|after) JSON at position (\d+)$/.exec(message);
-  if (positioned !== null && !/[^\x20-\x7e]/.test(positioned[1]!)) {
-    return `${positioned[1]!.replace(/^\w/, (c) => c.toLowerCase())}${at(Number(positioned[2]))}`;
-  }
-  if (/^Unexpected end of JSON input$/.test(message)) return 'it ends before the JSON is complete';
-  // "Unexpected token 'h', ..."assword", hunter2-Su"... is not valid JSON":
-  // V8 shows ten characters on each side of the token.
-  const unexpected = /^Unexpected token .*?, (\.\.\.)?"(.*)"(?:\.\.\.)? is not valid JSON$/s.exec(
-    message,
-  );
-  const start = unexpected === null ? -1 : text.indexOf(unexpected[2]!);
-  if (start === -1) return 'an unexpected character';
-  return `an unexpected character${at(start + (unexpected![1] === undefined ? 0 : 10))}`;
-}
 
 function parseHost(fields: ConfigFields): string {
   const host = fields.string('host', '"github.com"').toLowerCase();
@@ -231,8 +176,36 @@ async function unlessUnknownKeys<T>(
   }
 }
 
-/** Loads and validates the config file; throws ConfigError naming the bad key. */
+/**
+ * Loads and validates the config file; throws ConfigError naming the bad
+ * key. Its messages quote the file's keys and values, so a token pasted
+ * into the wrong place is taken out of them here, once for every check
+ * (found in review: a token-shaped unknown key reached daemon.log whole).
+ */
 export async function loadConfig(
+  path: string,
+  env: Record<string, string | undefined>,
+): Promise<DaemonConfig> {
+  try {
+    return await parseConfigFile(path, env);
+  } catch (error) {
+    throw tokenFreeError(error);
+  }
+}
+
+/** `error` with token-shaped text in its message and hint replaced. */
+export function tokenFreeError(error: unknown): unknown {
+  if (!(error instanceof BrokerError)) return error;
+  const message = withoutTokens(error.message);
+  const hint = error.hint === undefined ? undefined : withoutTokens(error.hint);
+  if (message === error.message && hint === error.hint) return error;
+  const options = { quit: error.quit, ...(hint === undefined ? {} : { hint }) };
+  return error instanceof ConfigError
+    ? new ConfigError(message, options)
+    : new BrokerError(error.code, message, options);
+}
+
+async function parseConfigFile(
   path: string,
   env: Record<string, string | undefined>,
 ): Promise<DaemonConfig> {

@@ -13,6 +13,8 @@ export type OkReply = Extract<Reply, { ok: true }>;
 export interface AskOptions {
   autostart?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** The reply's time limit; by default that of the request's op (defaultTimeoutMs). */
+  timeoutMs?: number;
 }
 
 /**
@@ -43,14 +45,14 @@ export async function askDaemon(
   options: AskOptions = {},
 ): Promise<OkReply> {
   try {
-    return unwrapReply(await sendRequest(socketPath, request), request.op);
+    return unwrapReply(await sendRequest(socketPath, request, options.timeoutMs), request.op);
   } catch (error) {
     // Only when nothing listens: a busy or failing daemon must not get a twin.
     if (!(error instanceof DaemonUnreachableError) || !error.noDaemon) throw error;
     if (options.autostart) {
       const { autostartDaemon } = await import('./autostart.js');
       if (await autostartDaemon(socketPath, options.env ?? process.env)) {
-        return unwrapReply(await sendRequest(socketPath, request), request.op);
+        return unwrapReply(await sendRequest(socketPath, request, options.timeoutMs), request.op);
       }
     }
     // git's own requests wait out a restart that someone else does (a
@@ -58,6 +60,6 @@ export async function askDaemon(
     if (request.op !== 'get' && request.op !== 'erase') throw error;
     const { waitThroughRestart } = await import('./restart-wait.js');
     await waitThroughRestart(socketPath, error);
-    return unwrapReply(await sendRequest(socketPath, request), request.op);
+    return unwrapReply(await sendRequest(socketPath, request, options.timeoutMs), request.op);
   }
 }

@@ -3,7 +3,6 @@
  * the helper starts one and retries. Loaded only on that failure path, so a
  * running daemon costs git nothing extra.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   defaultDaemonLogPath,
@@ -11,6 +10,7 @@ import {
   resolveSocketPath,
   SOCKET_ENV,
 } from '../shared/paths.js';
+import { MAX_CONFIG_BYTES, readRegularFileSync } from '../shared/regular-file.js';
 import { launchDaemon } from './daemon-launcher.js';
 
 interface AutostartConfig {
@@ -20,7 +20,9 @@ interface AutostartConfig {
 
 function readConfig(configPath: string): AutostartConfig | undefined {
   try {
-    return JSON.parse(readFileSync(configPath, 'utf8')) as AutostartConfig;
+    return JSON.parse(
+      readRegularFileSync(configPath, MAX_CONFIG_BYTES).toString('utf8'),
+    ) as AutostartConfig;
   } catch {
     // No readable config: the daemon could not start anyway.
     return undefined;

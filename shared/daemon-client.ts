@@ -19,6 +19,19 @@ import {
 
 /** How long a client waits for the daemon's reply (minting can take a while). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/**
+ * How long a client waits for ping, status or stop, which do no GitHub
+ * work: found in review, `stop` waited 60 s twice on a socket that never
+ * answered, and `reload` 60 s a poll.
+ */
+export const CONTROL_REQUEST_TIMEOUT_MS = 5_000;
+
+/** The timeout a request gets when its caller names none. */
+export function defaultTimeoutMs(op: Request['op']): number {
+  return op === 'ping' || op === 'status' || op === 'stop'
+    ? CONTROL_REQUEST_TIMEOUT_MS
+    : DEFAULT_REQUEST_TIMEOUT_MS;
+}
 
 /** How to start the daemon this client was looking for: on its socket, if not the default. */
 function startHint(socketPath: string): string {
@@ -126,7 +139,7 @@ function unreachable(
 export function sendRequest(
   socketPath: string,
   request: Request,
-  timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+  timeoutMs = defaultTimeoutMs(request.op),
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -2,11 +2,14 @@
  * What must not reach a terminal from text someone else wrote: C0 and C1
  * controls and DEL (escape sequences, bells, carriage returns, newlines
  * that would forge a line of output), the Unicode line and paragraph
- * separators, and the bidirectional overrides and isolates, which make a
- * line read in another order than it is written.
+ * separators, the bidirectional marks, overrides and isolates (U+061C
+ * among them), which make a line read in another order than it is
+ * written, and the invisible ones (zero-width space, joiners, word joiner,
+ * byte order mark), which make two different strings look the same.
  */
-// eslint-disable-next-line no-control-regex -- control characters are what this matches
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE =
+  // eslint-disable-next-line no-control-regex -- control characters are what this matches
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g;
 
 /** Whether `text` holds a character printable() would replace. */
 export function hasUnprintable(text: string): boolean {
@@ -50,6 +53,24 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Deeper than any value this product sends: nothing real is cut. */
+const MAX_JSON_DEPTH = 64;
+
+/**
+ * JSON-parsed `value` with whatever lies more than `depth` levels down
+ * replaced by a note. JSON.stringify recurses, so a reply nested 200,000
+ * deep (from a fake daemon: JSON.parse takes it) overflowed the stack and
+ * crashed \`status --json\` (found in review).
+ */
+function withinDepth(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth === 0) return '[nested too deep; not shown]';
+  if (Array.isArray(value)) return value.map((item) => withinDepth(item, depth - 1));
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) copy[key] = withinDepth(item, depth - 1);
+  return copy;
+}
+
 /**
  * `value` as indented JSON that a terminal cannot act on either: JSON
  * escapes only C0 controls, so DEL, C1 controls, the line separators and
@@ -58,8 +79,8 @@ export function shellQuote(word: string): string {
  */
 export function terminalJson(value: unknown): string {
   // UNPRINTABLE without C0: JSON has escaped those, and its own line breaks are ours.
-  return JSON.stringify(value, null, 2).replace(
-    /[\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g,
+  return JSON.stringify(withinDepth(value, MAX_JSON_DEPTH), null, 2).replace(
+    /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g,
     (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }

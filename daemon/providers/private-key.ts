@@ -3,15 +3,26 @@
  * form every JWT signer accepts. Errors name the file, never its content.
  */
 import { createPrivateKey } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { ConfigError } from '../../shared/errors.js';
+import {
+  MAX_PRIVATE_KEY_BYTES,
+  NotRegularFileError,
+  readProblem,
+  readRegularFile,
+} from '../../shared/regular-file.js';
 
 export async function loadPrivateKey(path: string, key: string): Promise<string> {
   let pem: string;
   try {
-    pem = await readFile(path, 'utf8');
+    pem = (await readRegularFile(path, MAX_PRIVATE_KEY_BYTES)).toString('utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof NotRegularFileError || code === 'ENXIO') {
+      throw new ConfigError(
+        `private key '${path}' named by ${key} ${readProblem(error)}; a key is a regular file of at most ${MAX_PRIVATE_KEY_BYTES / 1024} KiB: point ${key} at the .pem file downloaded from the App's settings page`,
+      );
+    }
     const fix =
       code === 'ENOENT'
         ? `check ${key}; download the key from the App's settings page`

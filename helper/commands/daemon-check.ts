@@ -7,7 +7,7 @@
  * change. A listener with a client policy refuses `status`: then nothing is
  * said, rather than a guess.
  */
-import { readFileSync } from 'node:fs';
+import { MAX_CONFIG_BYTES, readRegularFileSync } from '../../shared/regular-file.js';
 import { normalizeHost } from '../../shared/hosts.js';
 import { resolveConfigPath, resolveSocketPath } from '../../shared/paths.js';
 import { printable, shellQuote } from '../../shared/printable.js';
@@ -18,7 +18,7 @@ import { socketHolder } from './socket-holder.js';
 function readConfig(path: string): { autostart: boolean; hosts: string[] | undefined } | undefined {
   let config: unknown;
   try {
-    config = JSON.parse(readFileSync(path, 'utf8'));
+    config = JSON.parse(readRegularFileSync(path, MAX_CONFIG_BYTES).toString('utf8'));
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 /**
  * `daemon`, `stop` and `status`: run, stop and inspect the daemon.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { configSha256 } from '../../shared/config-digest.js';
 import { sendRequest } from '../../shared/daemon-client.js';
@@ -13,6 +13,7 @@ import {
 } from '../../shared/errors.js';
 import { printable, shellQuote, terminalJson } from '../../shared/printable.js';
 import { defaultDaemonLogPath, resolveSocketPath } from '../../shared/paths.js';
+import { MAX_CONFIG_BYTES, readProblem, readRegularFileSync } from '../../shared/regular-file.js';
 import {
   PROTOCOL_VERSION,
   STOP_MARGIN_MS,
@@ -128,16 +129,15 @@ function differencesFrom(
   configPath: string,
 ): { what: string; reloadFixes: boolean }[] {
   const differences: { what: string; reloadFixes: boolean }[] = [];
-  if (configPath !== status.config) {
+  if (!samePath(configPath, status.config)) {
     differences.push({ what: `this command was given '${configPath}'`, reloadFixes: false });
   } else if (status.configSha256 !== undefined) {
     let now: string | undefined;
     try {
-      now = configSha256(readFileSync(configPath));
+      now = configSha256(readRegularFileSync(configPath, MAX_CONFIG_BYTES));
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
       differences.push({
-        what: `'${configPath}' cannot be read here to compare (${code})`,
+        what: `'${configPath}' cannot be read here to compare (it ${readProblem(error)})`,
         reloadFixes: false,
       });
     }
@@ -151,7 +151,42 @@ function differencesFrom(
   if (status.version !== VERSION) {
     differences.push({ what: `this command is version ${VERSION}`, reloadFixes: false });
   }
+  // Found in review: after a reload that changed listeners or auditLog the
+  // daemon's configSha256 is the file's, yet it still runs the old ones,
+  // and --detach said there was nothing to start.
+  const pending = changesAwaitingRestart(status);
+  if (pending.length > 0) {
+    differences.push({
+      what: `changes its last reload took in need a restart (${pending.map((what) => printable(what, 300)).join('; ')})`,
+      reloadFixes: false,
+    });
+  }
   return differences;
+}
+
+/**
+ * Whether two paths name one file: a symbolic link to the daemon's config
+ * is that config (found in review: it was called a different one).
+ */
+function samePath(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What the config in use changed that the daemon applies only on restart:
+ * said by its last reload that took (a refused one after it changed
+ * nothing). Each reload compares with the config the daemon started with,
+ * so the last one that took tells the whole.
+ */
+function changesAwaitingRestart(status: DaemonStatus): string[] {
+  const reloads = status.recentReloads ?? (status.lastReload ? [status.lastReload] : []);
+  const lastTaken = reloads.filter((outcome) => outcome.ok).at(-1);
+  return lastTaken?.needsRestart ?? [];
 }
 
 /**

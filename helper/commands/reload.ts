@@ -11,10 +11,12 @@ import { statSync } from 'node:fs';
 import {
   BrokerError,
   ConfigError,
+  DaemonUnreachableError,
   RequestDeniedError,
   VersionMismatchError,
 } from '../../shared/errors.js';
-import { printable } from '../../shared/printable.js';
+import { CONTROL_REQUEST_TIMEOUT_MS } from '../../shared/daemon-client.js';
+import { printable, shellQuote } from '../../shared/printable.js';
 import {
   PROTOCOL_VERSION,
   RECENT_RELOADS,
@@ -24,7 +26,7 @@ import {
 import { askDaemon } from '../ask-daemon.js';
 import { otherRelease } from './other-release.js';
 import { checkBrokerDaemon } from './socket-holder.js';
-import { isDaemonStatus, isRecord, statusShapeProblem } from './status-shape.js';
+import { isDaemonStatus, isRecord, pingShapeProblem, statusShapeProblem } from './status-shape.js';
 
 /** Refuses a socket another user owns: whoever holds the path picks the pid. */
 export function checkSocketOwner(socketPath: string): void {
@@ -39,6 +41,8 @@ export function checkSocketOwner(socketPath: string): void {
 
 /** How long `reload` waits for the daemon to say how the reload went. */
 export const RELOAD_WAIT_MS = 10_000;
+/** Less of the wait than this left: no request is sent that could not be answered in it. */
+const MIN_POLL_MS = 100;
 
 export async function reloadDaemon(
   socketPath: string,
@@ -53,20 +57,41 @@ export async function reloadDaemon(
   try {
     process.kill(status.pid, 'SIGHUP');
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // ESRCH: it exited between its status and the signal; no user fixes that.
+    const fix =
+      code === 'ESRCH'
+        ? `it has exited since it answered; start it again ('git-credential-broker daemon --detach --socket ${shellQuote(socketPath)}'), which reads the config anew`
+        : 'run reload as the user who runs the daemon';
     throw new ConfigError(
-      `cannot send SIGHUP to the broker daemon (pid ${status.pid}): ${(error as NodeJS.ErrnoException).code ?? 'unknown error'}; run reload as the user who runs the daemon`,
+      `cannot send SIGHUP to the broker daemon (pid ${status.pid}): ${code ?? 'unknown error'}; ${fix}`,
     );
   }
+  const daemon = `the broker daemon (pid ${status.pid}) on '${printable(socketPath, 300)}'`;
+  // Whatever goes wrong from here, the signal went out: the reload may
+  // still end well, so say so and where to see how it went (found in
+  // review: a timeout read as if nothing had been done).
+  const sent = `sent SIGHUP to ${daemon}, so it reloads its config`;
+  const check = `see how the reload went with 'git-credential-broker status' (last reload) or in the daemon's log`;
   // Found in a new-user trial: reload said it was sent and exited 0 when the
   // daemon refused the config, which only its log said.
-  const outcome = await reloadAfter(socketPath, sentAtMs);
-  const daemon = `the broker daemon (pid ${status.pid}) on '${socketPath}'`;
+  let outcome: ReloadOutcome | undefined;
+  try {
+    outcome = await reloadAfter(socketPath, sentAtMs);
+  } catch (error) {
+    if (!(error instanceof BrokerError)) throw error;
+    throw new BrokerError(
+      error.code,
+      `${sent}, but then: ${error.message}; ${check}`,
+      error.hint === undefined ? {} : { hint: error.hint },
+    );
+  }
   const config = `'${printable(status.config, 300)}'`;
   // Shown whatever else is said: the new config is in use with them.
   for (const warning of outcome?.warnings ?? []) print(`warning: ${printable(warning, 1000)}\n`);
   if (outcome === undefined) {
     throw new ConfigError(
-      `sent SIGHUP to ${daemon}, which did not say within ${RELOAD_WAIT_MS / 1000} s how the reload went; its log says`,
+      `${sent}, but it did not say within ${RELOAD_WAIT_MS / 1000} s how the reload went (a key or config read may still be under way); ${check}`,
     );
   }
   if (!outcome.ok) {
@@ -82,19 +107,18 @@ export async function reloadDaemon(
   print(`${daemon} reloaded ${config} and the keys it names\n`);
 }
 
-async function daemonStatus(socketPath: string): Promise<DaemonStatus> {
-  const reply = await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' }).catch(
-    (error: unknown) => {
-      // Found in a new-user trial: the refusal named 'status' alone, which
-      // reload had not seemed to ask for.
-      if (error instanceof BrokerError && error.code === 'DENIED') {
-        throw new RequestDeniedError(
-          `reload asks the daemon for its status (its pid, and how the reload went), and ${error.message}`,
-        );
-      }
-      throw error;
-    },
-  );
+async function daemonStatus(socketPath: string, timeoutMs?: number): Promise<DaemonStatus> {
+  const request = { v: PROTOCOL_VERSION, op: 'status' } as const;
+  const reply = await askDaemon(socketPath, request, { timeoutMs }).catch((error: unknown) => {
+    // Found in a new-user trial: the refusal named 'status' alone, which
+    // reload had not seemed to ask for.
+    if (error instanceof BrokerError && error.code === 'DENIED') {
+      throw new RequestDeniedError(
+        `reload asks the daemon for its status (its pid, and how the reload went), and ${error.message}`,
+      );
+    }
+    throw error;
+  });
   // Its pid is signalled and its strings printed: a status of another
   // shape (another release's, or no broker's) is refused, not read.
   const status: unknown = reply.status;
@@ -118,16 +142,41 @@ async function reloadAfter(
   sentAtMs: number,
 ): Promise<ReloadOutcome | undefined> {
   const deadline = Date.now() + RELOAD_WAIT_MS;
+  // Each request within what is left of the wait, so the wait is the
+  // whole bound (found in review: each could take a client's 60 s).
+  const left = (): number => Math.min(CONTROL_REQUEST_TIMEOUT_MS, deadline - Date.now());
+  // A request cut short by the wait's end is the wait ending, not a
+  // daemon that stopped answering.
+  const withinWait = async <T>(ask: (timeoutMs: number) => Promise<T>): Promise<T | undefined> => {
+    if (left() < MIN_POLL_MS) return undefined;
+    try {
+      return await ask(left());
+    } catch (error) {
+      if (error instanceof DaemonUnreachableError && left() <= 0) return undefined;
+      throw error;
+    }
+  };
   while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     // Reloads end in the order asked: once the last one ended was asked
     // for at or after the signal, ours has ended, and one status says how.
-    const { reloads } = await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'ping' });
+    const ping = { v: PROTOCOL_VERSION, op: 'ping' } as const;
+    const pong = await withinWait((timeoutMs) => askDaemon(socketPath, ping, { timeoutMs }));
+    if (pong === undefined) break;
+    const problem = pingShapeProblem(pong);
+    if (problem !== undefined) {
+      throw new VersionMismatchError(
+        `its ping reply is not one this release reads (${problem}); restart the daemon after upgrading (git-credential-broker stop, then start it again)`,
+      );
+    }
+    const { reloads } = pong;
     if (reloads !== undefined && !((reloads.lastRequestedAtMs ?? -Infinity) >= sentAtMs)) {
       continue;
     }
     // Without `reloads` (a daemon before them), status is polled as it was.
-    const ours = reloadAskedSince((await daemonStatus(socketPath)).recentReloads, sentAtMs);
+    const status = await withinWait((timeoutMs) => daemonStatus(socketPath, timeoutMs));
+    if (status === undefined) break;
+    const ours = reloadAskedSince(status.recentReloads, sentAtMs);
     if (ours !== undefined) return ours;
     if (reloads !== undefined) {
       throw new ConfigError(

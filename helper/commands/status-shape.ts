@@ -33,7 +33,18 @@ const shaped =
 /** Permission name to level. */
 const permissions: Check = (value) => isRecord(value) && Object.values(value).every(string);
 
-/** What formatStatus reads, field by field. */
+/** A ReloadOutcome, as `reload` and `daemon --detach` read it. */
+const reloadOutcome = shaped({
+  count: number,
+  requestedAtMs: number,
+  atMs: number,
+  ok: boolean,
+  error: optional(string),
+  needsRestart: optional(arrayOf(string)),
+  warnings: optional(arrayOf(string)),
+});
+
+/** What formatStatus, reload and --detach read, field by field. */
 const STATUS_FIELDS: Record<string, Check> = {
   version: string,
   pid: number,
@@ -53,6 +64,9 @@ const STATUS_FIELDS: Record<string, Check> = {
       warnings: optional(arrayOf(string)),
     }),
   ),
+  // Found in review: read unchecked, a string here made a TypeError and
+  // `warnings: "ABC"` one line per character.
+  recentReloads: optional(arrayOf(reloadOutcome)),
   integrations: arrayOf(
     shaped({
       name: string,
@@ -108,4 +122,18 @@ export function statusShapeProblem(status: unknown): string | undefined {
 /** Narrows a status to DaemonStatus when its shape is right. */
 export function isDaemonStatus(status: unknown): status is DaemonStatus {
   return statusShapeProblem(status) === undefined;
+}
+
+/** What `reload` reads of a ping reply (ReloadProgress), field by field. */
+const PING_FIELDS: Record<string, Check> = {
+  pid: optional(number),
+  reloads: optional(shaped({ ended: number, lastRequestedAtMs: optional(number) })),
+};
+
+/** The fields of a ping reply that are not what this release reads; undefined when none. */
+export function pingShapeProblem(reply: Record<string, unknown>): string | undefined {
+  const wrong = Object.entries(PING_FIELDS).flatMap(([name, check]) =>
+    check(reply[name]) ? [] : [name],
+  );
+  return wrong.length === 0 ? undefined : `${wrong.join(', ')} not as this release reads them`;
 }

@@ -3,7 +3,7 @@
  * it would start: the same config file, as that file reads now, and this
  * release. Otherwise it says what differs and what to do.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { cli, fakeDaemon, world } from '../fixtures/cli-world.js';
@@ -72,4 +72,54 @@ t.test('every difference is named at once: config path and release', async (t) =
     /but '.*broker\.json' has changed since the daemon loaded it, and this command is version [^;]*; nothing was started: stop it first/,
     'reload is no fix when the release differs too',
   );
+});
+
+t.test(
+  'a daemon whose last reload needs a restart is named as one to restart, not as the same',
+  async (t) => {
+    const w = await world(t);
+    const env = { XDG_STATE_HOME: join(w.dir, 'state') };
+    const detach = () => cli(w, ['daemon', '--detach', '--config', w.daemon.configPath], env);
+    const config = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    await writeFile(
+      w.daemon.configPath,
+      JSON.stringify({ ...config, auditLog: join(w.dir, 'moved-audit.log') }),
+    );
+    const reload = await cli(w, ['reload']);
+    const afterReload = await detach();
+    // A refused reload after it changes nothing: the daemon still runs the old audit log.
+    await writeFile(w.daemon.configPath, '{ not json');
+    const refused = await cli(w, ['reload']);
+    await writeFile(
+      w.daemon.configPath,
+      JSON.stringify({ ...config, auditLog: join(w.dir, 'moved-audit.log') }),
+    );
+    const afterRefused = await detach();
+
+    t.equal(reload.code, 1, 'reload itself says a restart is needed');
+    t.equal(afterReload.code, 1);
+    t.match(
+      afterReload.stderr,
+      /is already running .*, but changes its last reload took in need a restart \(auditLog \(still writing to '.*'\)\); nothing was started: stop it first \(git-credential-broker stop --socket .*\), then start this one/,
+    );
+    t.equal(afterReload.stdout, '');
+    t.equal(refused.code, 1);
+    t.equal(afterRefused.code, 1);
+    t.match(afterRefused.stderr, /changes its last reload took in need a restart/);
+  },
+);
+
+t.test('a symbolic link to the daemon config is that config', async (t) => {
+  const w = await world(t);
+  const env = { XDG_STATE_HOME: join(w.dir, 'state') };
+  const link = join(w.dir, 'link.json');
+  await symlink(w.daemon.configPath, link);
+
+  const run = await cli(w, ['daemon', '--detach', '--config', link], env);
+
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /nothing to start/);
 });

@@ -3,46 +3,13 @@
  * daemon's whole status only before the signal and once after; a daemon
  * without `reloads` in its ping is polled by status as before. A status of
  * another shape is refused before any signal. A relay socket on /tmp in
- * front of a real daemon counts what reload asks, and can rewrite replies.
+ * front of a real daemon (test/fixtures/relay-socket.ts) counts what reload
+ * asks, and can rewrite replies.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
+import { relay } from '../fixtures/relay-socket.js';
 import { runHelper } from '../fixtures/run-helper.js';
-
-type Rewrite = (op: string, reply: Record<string, unknown>) => Record<string, unknown>;
-
-/** A socket that passes each request line to the daemon and its reply back, counting ops. */
-async function relay(t: Test, daemonSocket: string, rewrite: Rewrite = (_, reply) => reply) {
-  const dir = await mkdtemp(join(tmpdir(), 'gcb-relay-'));
-  const path = join(dir, 'relay.sock');
-  const ops: string[] = [];
-  const server = createServer((client) => {
-    client.on('error', () => {});
-    client.once('data', (request: Buffer) => {
-      const op = String((JSON.parse(request.toString()) as { op: unknown }).op);
-      ops.push(op);
-      const upstream = connect({ path: daemonSocket });
-      upstream.on('error', () => client.destroy());
-      let text = '';
-      upstream.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      upstream.on('end', () => {
-        const reply = JSON.parse(text) as Record<string, unknown>;
-        client.end(`${JSON.stringify(rewrite(op, reply))}\n`);
-      });
-      upstream.write(request);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  t.teardown(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await rm(dir, { recursive: true, force: true });
-  });
-  return { path, ops };
-}
 
 async function reloads(w: BrokerWorld): Promise<unknown[]> {
   const run = await runHelper(['status', '--json', '--socket', w.daemon.socketPath], '', w.env);
@@ -97,4 +64,53 @@ t.test('a status of another shape is refused before any signal is sent', async (
     /its status is not one this release reads \(config not as this release reads them\)/,
   );
   t.same(await reloads(w), [], 'the daemon was not signalled');
+});
+
+t.test('recentReloads and ping reloads of another shape are refused by name', async (t) => {
+  const w = await createBrokerWorld(t.testdir(), { bareRepos: false });
+  t.teardown(() => w.stop());
+  // Found in review: these gave raw TypeErrors, or a line per character.
+  const statusCases: [string, (outcome: Record<string, unknown>) => unknown][] = [
+    ['a string', () => 'abc'],
+    ['null entries', () => [null]],
+    ['warnings a number', (outcome) => [{ ...outcome, warnings: 42 }]],
+    ['warnings a string', (outcome) => [{ ...outcome, warnings: 'ABC' }]],
+    ['error a number', (outcome) => [{ ...outcome, ok: false, error: 7 }]],
+  ];
+  const pingCases: [string, unknown][] = [
+    ['null', null],
+    ['a string time', { ended: 1, lastRequestedAtMs: '9e99' }],
+  ];
+
+  for (const [name, recentReloads] of statusCases) {
+    let pinged = false;
+    const { path } = await relay(t, w.daemon.socketPath, (op, reply) => {
+      if (op === 'ping') pinged = true;
+      if (op !== 'status' || !pinged) return reply;
+      const status = reply.status as { recentReloads: Record<string, unknown>[] };
+      const outcome = status.recentReloads.at(-1)!;
+      return { ...reply, status: { ...status, recentReloads: recentReloads(outcome) } };
+    });
+    const run = await runHelper(['reload', '--socket', path], '', w.env);
+    t.equal(run.code, 1, name);
+    t.match(
+      run.stderr,
+      /sent SIGHUP to .*, but then: .*its status is not one this release reads \(recentReloads not as this release reads them\)/,
+      name,
+    );
+    t.notMatch(run.stderr, /TypeError|^warning: A$/m, name);
+    t.notMatch(run.stdout, /^warning: A$/m, name);
+  }
+  for (const [name, reloads] of pingCases) {
+    const { path } = await relay(t, w.daemon.socketPath, (op, reply) =>
+      op === 'ping' ? { ...reply, reloads } : reply,
+    );
+    const run = await runHelper(['reload', '--socket', path], '', w.env);
+    t.equal(run.code, 1, name);
+    t.match(
+      run.stderr,
+      /but then: its ping reply is not one this release reads \(reloads not as this release reads them\); restart the daemon after upgrading/,
+      name,
+    );
+  }
 });

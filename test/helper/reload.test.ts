@@ -8,6 +8,7 @@ import t from 'tap';
 import { reloadAskedSince } from '../../helper/commands/reload.js';
 import { checkBrokerDaemon } from '../../helper/commands/socket-holder.js';
 import { createBrokerWorld } from '../fixtures/broker-world.js';
+import { recordSecrets } from '../fixtures/leak-ledger.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
 t.test('reload makes the running daemon read its changed config', async (t) => {
@@ -126,4 +127,39 @@ t.test('reload takes the outcome of the first reload asked for after its signal'
   t.equal(reloadAskedSince([earlierStillRunning, ours], 140), ours);
   t.equal(reloadAskedSince([earlierStillRunning, ours], 90), earlierStillRunning);
   t.equal(reloadAskedSince(undefined, 0), undefined, 'a daemon with no reload yet');
+});
+
+t.test('a token pasted into the config as a key or a value reaches no log or output', async (t) => {
+  // Found in review: the unknown-keys error quoted the key whole, and the
+  // daemon's log line for the refused reload held it.
+  const w = await createBrokerWorld(t.testdir(), { bareRepos: false });
+  t.teardown(() => w.stop());
+  const good = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as {
+    integrations: Record<string, unknown>[];
+  };
+  const asKey = `ghp_${'K'.repeat(36)}`;
+  const asProvider = `ghs_${'P'.repeat(30)}`;
+  const asHost = `ghu_${'h'.repeat(30)}`;
+  recordSecrets([asKey, asProvider, asHost]);
+  const reload = () => runHelper(['reload', '--socket', w.daemon.socketPath], '', w.env);
+  const runs = [];
+  for (const integration of [
+    { ...good.integrations[0], [asKey]: 1 },
+    { ...good.integrations[0], provider: asProvider },
+    { ...good.integrations[0], host: `${asHost}!` },
+  ]) {
+    await writeFile(w.daemon.configPath, JSON.stringify({ ...good, integrations: [integration] }));
+    runs.push(await reload());
+  }
+  const status = await runHelper(['status', '--json', '--socket', w.daemon.socketPath], '', w.env);
+
+  for (const run of runs) {
+    t.equal(run.code, 1);
+    t.match(run.stderr, /refused .*\[token removed\]/);
+  }
+  const everything = [w.daemon.output(), status.stdout, ...runs.map((run) => run.stderr)].join(
+    '\n',
+  );
+  for (const secret of [asKey, asProvider, asHost]) t.notOk(everything.includes(secret));
+  t.match(w.daemon.output(), /\[token removed\]/, 'the log says where one was');
 });

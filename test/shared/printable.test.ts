@@ -56,3 +56,33 @@ t.test('terminalJson escapes what JSON leaves raw, and parses back the same', as
     ),
   );
 });
+
+t.test('the Arabic letter mark and invisible characters are unprintable too', async (t) => {
+  // Found in review: these passed as they were, so two hosts or paths that
+  // differ by an invisible character printed the same.
+  const invisible = ['\u061c', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff'];
+
+  for (const character of invisible) {
+    const code = character.charCodeAt(0).toString(16).padStart(4, '0');
+    t.equal(printable(`a${character}b`), 'a?b', `U+${code} in printable`);
+    t.ok(hasUnprintable(character), `U+${code} is unprintable`);
+    const json = terminalJson({ s: `a${character}b` });
+    t.match(json, `a\\u${code}b`, `U+${code} escaped in terminalJson`);
+    t.same(JSON.parse(json), { s: `a${character}b` });
+  }
+  t.equal(printable('acme/widgets é ü'), 'acme/widgets é ü', 'letters stay');
+});
+
+t.test('terminalJson prints a value nested too deep for JSON.stringify', async (t) => {
+  // What a fake daemon sent in review: status --json then crashed.
+  const deep = JSON.parse(
+    `{"extra":${'['.repeat(200_000)}${']'.repeat(200_000)},"n":1}`,
+  ) as unknown;
+
+  const json = terminalJson(deep);
+
+  const parsed = JSON.parse(json) as { n: number; extra: unknown };
+  t.equal(parsed.n, 1, 'the rest is printed');
+  t.match(json, /"\[nested too deep; not shown\]"/);
+  t.same(JSON.parse(terminalJson({ a: [[{ b: 1 }]] })), { a: [[{ b: 1 }]] }, 'shallow is kept');
+});
