@@ -109,7 +109,11 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
     ...firstServedOut(status.cache).map((entry) => {
       const permissions = permissionList(entry.permissions);
       // Each socket has tokens of its own: say whose, or two lines look alike.
-      const on = entry.listener === undefined ? '' : ` on ${text(entry.listener, 300)}`;
+      // The daemon's own socket goes without saying.
+      const on =
+        entry.listener === undefined || entry.listener === status.socket
+          ? ''
+          : ` on ${text(entry.listener, 300)}`;
       return `  ${text(entry.repository, 200)} [${permissions}] via ${text(entry.integration, 100)}${on}: served for ${duration(entry.staleAtMs - nowMs)}, expires in ${duration(entry.expiresAtMs - nowMs)}`;
     }),
   ];

@@ -155,7 +155,10 @@ t.test('a cached token names the listener socket it is for, printably', async (t
   const text = formatStatus(
     {
       ...status(false),
-      cache: [entry, { ...entry, listener: '/run/ci\u001b[2J.sock' }],
+      cache: [
+        { ...entry, listener: '/run/d.sock' },
+        { ...entry, listener: '/run/ci\u001b[2J.sock' },
+      ],
     },
     0,
   );
