@@ -4,12 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import t, { type Test } from 'tap';
-import { AuditLog } from '../../daemon/audit-log.js';
-import { CredentialService } from '../../daemon/credential-service.js';
+import type { CredentialService } from '../../daemon/credential-service.js';
 import { closeListeners, startListeners } from '../../daemon/listener.js';
-import { ProviderRegistry } from '../../daemon/provider-registry.js';
-import { TokenCache } from '../../daemon/token-cache.js';
-import { StubProvider } from '../fixtures/stub-provider.js';
+import { stubService } from '../fixtures/stub-service.js';
 
 async function shortDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'gcb-ls-'));
@@ -17,21 +14,8 @@ async function shortDir(t: Test): Promise<string> {
   return dir;
 }
 
-async function service(t: Test): Promise<CredentialService> {
-  const log = pino({ level: 'silent' });
-  const config = {
-    name: 'stub',
-    provider: 'stub',
-    host: 'git.example',
-    cacheTtlSeconds: 3000,
-    minTokenLifeSeconds: 600,
-    options: {},
-  };
-  return new CredentialService({
-    registry: new ProviderRegistry([{ config, provider: new StubProvider() }]),
-    cache: new TokenCache({ log }),
-    audit: await AuditLog.open(join(t.testdir(), 'audit.log')),
-  });
+function service(t: Test): Promise<CredentialService> {
+  return stubService(join(t.testdir(), 'audit.log'));
 }
 
 const mode = (path: string): number => statSync(path).mode & 0o777;

@@ -19,16 +19,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import t, { type Test } from 'tap';
-import { AuditLog } from '../../daemon/audit-log.js';
 import { ConfigFields } from '../../daemon/config-fields.js';
-import { CredentialService } from '../../daemon/credential-service.js';
 import type { ListenerConfig } from '../../daemon/listener-config.js';
 import { closeListeners, startListeners } from '../../daemon/listener.js';
-import { ProviderRegistry } from '../../daemon/provider-registry.js';
 import { parseGroupAccess } from '../../daemon/socket-access.js';
-import { TokenCache } from '../../daemon/token-cache.js';
 import { PROTOCOL_VERSION } from '../../shared/protocol.js';
-import { StubProvider } from '../fixtures/stub-provider.js';
+import type { CredentialService } from '../../daemon/credential-service.js';
+import { stubService } from '../fixtures/stub-service.js';
 
 const isRoot = process.geteuid?.() === 0;
 
@@ -54,19 +51,7 @@ async function shortDir(t: Test, mode = 0o700): Promise<string> {
 
 async function start(t: Test, listeners: ListenerConfig[]) {
   const log = pino({ level: 'silent' });
-  const config = {
-    name: 'stub',
-    provider: 'stub',
-    host: 'git.example',
-    cacheTtlSeconds: 3000,
-    minTokenLifeSeconds: 600,
-    options: {},
-  };
-  const service = new CredentialService({
-    registry: new ProviderRegistry([{ config, provider: new StubProvider() }]),
-    cache: new TokenCache({ log }),
-    audit: await AuditLog.open(join(t.testdir(), 'audit.log')),
-  });
+  const service = await stubService(join(t.testdir(), 'audit.log'));
   const main = join(await shortDir(t), 'main', 'd.sock');
   const running = await startListeners({
     defaultSocket: main,
