@@ -88,7 +88,8 @@ t.test('stop and daemon --detach while it drains wait for it, and say so', async
   );
 
   t.equal(stop.code, 0, stop.stderr);
-  t.match(stop.stdout, `(pid ${stopping.pid}) was already stopping`);
+  t.match(stop.stdout, `(pid ${stopping.pid}) on '${w.daemon.socketPath}' is stopping`);
+  t.match(stop.stdout, /; waiting for it to exit\n/);
   t.match(stop.stdout, /stopped\n$/);
   t.ok(exited, 'stop returned once the old daemon had exited');
   t.equal(detach.code, 0, detach.stderr);
