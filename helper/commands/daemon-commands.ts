@@ -22,6 +22,7 @@ import {
   type DaemonStatus,
 } from '../../shared/protocol.js';
 import { describeUntil } from '../../shared/socket-lock-state.js';
+import { stoppingError } from '../../shared/stopping-reply.js';
 import { VERSION } from '../../shared/version.js';
 import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { launchDaemon } from '../daemon-launcher.js';
@@ -333,7 +334,8 @@ export async function showStatus(
   try {
     socketPath = resolveSocketPath(process.env, socketFlag);
     const reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'status' });
-    answered = true;
+    // A daemon that answers only that it is stopping serves no longer.
+    answered = stoppingError(reply) === undefined;
     const status: unknown = unwrapReply(reply, 'status').status;
     // Another release answers status in another shape: say so, with the
     // fix, rather than print half of it or fail on a field it lacks.

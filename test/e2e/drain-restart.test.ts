@@ -137,6 +137,7 @@ t.test(
       `the broker daemon (pid ${stopping.pid}) on '${w.daemon.socketPath}' is shutting down`,
     );
     t.match(get.stderr, `kill -TERM ${stopping.pid}`, 'and says what to do');
+    t.match(get.stderr, /see its log \(where its stderr went\)/, 'no log file that does not exist');
     t.ok(tookMs < 5000, `at once, not after a wait: ${tookMs} ms`);
     t.equal(statusJson.code, 1);
     t.match(JSON.parse(statusJson.stdout), { running: false, stopping: true, pid: stopping.pid });
