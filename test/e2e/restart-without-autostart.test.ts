@@ -86,14 +86,16 @@ t.test(
     const older = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
     t.teardown(() => older.kill());
     const entry = join(`${socket}.lock`, `owner-${older.pid}-0123456789abcdef`);
-    writeFileSync(entry, stoppingMark(Date.now() + 4000));
+    writeFileSync(entry, stoppingMark(Date.now() + 20_000));
 
     const get = runHelper(
       ['--socket', socket, 'get'],
       `protocol=http\nhost=${w.github.host}\npath=acme/gadgets.git\n\n`,
       w.env,
     );
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Long enough for the helper to start and find the lock on a busy
+    // machine (1.5 s was not, in a whole suite's run).
+    await new Promise((resolve) => setTimeout(resolve, 6000));
     // It lets go, and the operator starts this release's daemon there.
     older.kill();
     rmSync(`${socket}.lock`, { recursive: true, force: true });
