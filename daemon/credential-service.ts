@@ -11,7 +11,6 @@ import type {
   StatusCounters,
   WireCredential,
 } from '../shared/protocol.js';
-import { assertScopeWithin, authorizeRequest } from './client-policy.js';
 import type { AuditLog } from './audit-log.js';
 import { AUDIT_EVENTS, type AuditRecord } from './audit-line.js';
 import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
@@ -19,8 +18,9 @@ import type { Integration, ProviderRegistry } from './provider-registry.js';
 import type { TokenRevoker } from './token-revoker.js';
 import { MintCoordinator } from './mint-coordinator.js';
 import { keyPrefixOf } from './cache-key-prefix.js';
-import { listenerKeyOf, listenerOf } from './listener-key.js';
+import { assertScopeWithin } from './client-policy.js';
 import { checkEnvelope } from './envelope-check.js';
+import { isPromise, scopeRequest } from './request-scope.js';
 import { eraseCredentials, type EraseDeps } from './credential-erase.js';
 import { HitFactsMemo, toWire } from './hit-facts.js';
 import { describeTarget, recordFailure, requestRecord, requireWritten } from './request-audit.js';
@@ -38,11 +38,6 @@ export interface CredentialServiceOptions {
   /** Tracks minted credentials; erase revokes them. */
   revoker?: TokenRevoker;
   now?: () => number;
-}
-
-/** A provider's answer, awaited only when it is a promise: a hit then stays synchronous. */
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 /** A request that reached a scope: what every audit line of a served credential needs. */
@@ -124,22 +119,8 @@ export class CredentialService {
       // now could be neither served nor recorded. The audit log retries on
       // its own, and the failure line written below tries too.
       requireWritten(!this.#audit.failing);
-      const { provider } = integration;
-      const permissions = authorizeRequest(
-        context.policy,
-        integration,
-        request.target,
-        request.permissions,
-      );
-      const requested = permissions ? { permissions } : {};
-      const resolving = provider.resolveScope(request.target, requested, context);
-      const resolved = isPromise(resolving) ? await resolving : resolving;
-      scope = {
-        ...resolved,
-        cacheKey: keyPrefixOf(integration.config) + listenerKeyOf(context) + resolved.cacheKey,
-      };
-      const listener = listenerOf(context);
-      if (listener !== undefined) scope.listener = listener;
+      const scoping = scopeRequest(integration, request, context);
+      scope = isPromise(scoping) ? await scoping : scoping;
       assertScopeWithin(context.policy, scope, integration, request.target);
       const served: ServedRequest = { request, context, startedMs, integration, scope };
 

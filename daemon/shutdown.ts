@@ -10,6 +10,7 @@
  */
 import type { Logger } from 'pino';
 import { BrokerError } from '../shared/errors.js';
+import { removeRevokingNote, writeRevokingNote } from '../shared/revoking-note.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, STOP_MARGIN_MS } from '../shared/protocol.js';
 import type { AuditLog } from './audit-log.js';
 import type { ChildGroups } from './providers/child-groups.js';
@@ -56,13 +57,18 @@ export async function shutDown(parts: ShutdownParts): Promise<void> {
   const budgetMs = parts.budgetMs ?? SHUTDOWN_BUDGET_MS;
   const startedMs = performance.now();
   const leftMs = (): number => budgetMs - (performance.now() - startedMs);
-  // The socket files go at once, the locks only once the requests in flight
-  // are answered: a helper that finds no socket meanwhile reads here that
-  // this daemon is stopping, and until when, and waits for it.
-  for (const { socket } of parts.listeners) markSocketLockStopping(socket, Date.now() + budgetMs);
+  // Each socket stays until its lock goes, and refuses every new request
+  // with when this daemon is gone: any client that reaches it learns so,
+  // whatever its uid. The lock says the same to this user, and to helpers
+  // of older releases (whose daemons removed the socket at once).
+  const untilMs = Date.now() + budgetMs;
+  for (const { socket, server } of parts.listeners) {
+    markSocketLockStopping(socket, untilMs);
+    server.refuseAsStopping({ pid: process.pid, untilMs });
+  }
 
   await finishRequests(parts, leftMs());
-  await revokeTokens(parts, leftMs());
+  await revokeTokens(parts, leftMs(), untilMs);
 
   // Lines nothing waits for (a refresh-ahead's mint) may still be queued.
   parts.audit.flush();
@@ -70,14 +76,15 @@ export async function shutDown(parts: ShutdownParts): Promise<void> {
 }
 
 /**
- * Stops accepting and waits for the requests in flight and the background
- * refreshes, for at most `waitMs`. Past it (two GitHub calls in a row, each
- * with its own 25 s, or a slow `command` provider), the requests still in
- * flight are left unanswered: their clients see the connection close.
+ * Waits for the requests in flight and the background refreshes, for at
+ * most `waitMs`, then closes the sockets and lets go of their locks. Past
+ * it (two GitHub calls in a row, each with its own 25 s, or a slow
+ * `command` provider), the requests still in flight are left unanswered:
+ * their clients see the connection close.
  */
 async function finishRequests(parts: ShutdownParts, waitMs: number): Promise<void> {
   const finished = (async () => {
-    await closeListeners(parts.listeners);
+    await Promise.all(parts.listeners.map(({ server }) => server.served()));
     await parts.service.drain();
     return true;
   })();
@@ -98,14 +105,19 @@ async function finishRequests(parts: ShutdownParts, waitMs: number): Promise<voi
       ? 'the daemon is stopping, and it was left running by a credential command that had finished'
       : `the daemon's shutdown ran out of time (${Math.round(waitMs)} ms) while it ran`,
   );
-  if (done) return;
+  if (done) {
+    await closeListeners(parts.listeners);
+    return;
+  }
 
   const inFlight = parts.listeners.reduce((sum, { server }) => sum + server.inFlight, 0);
   parts.log.warn(
     { inFlight, waitedMs: Math.round(waitMs) },
     'stopping with requests still in flight: they did not finish within the time a shutdown has, and their clients get no answer',
   );
-  // The lock and socket are given up all the same: the next daemon finds them free.
+  // The socket (its file goes as it closes) and the lock are given up all
+  // the same: the next daemon finds them free.
+  for (const { server } of parts.listeners) void server.close();
   await Promise.all(parts.listeners.map(({ socket }) => releaseSocketPath(socket)));
 }
 
@@ -115,10 +127,24 @@ async function finishRequests(parts: ShutdownParts, waitMs: number): Promise<voi
  * SHUTDOWN_RETRY_MS at most). Either within `leftMs`, what is left of the
  * shutdown's time.
  */
-async function revokeTokens(parts: ShutdownParts, leftMs: number): Promise<void> {
-  const { revoker, log, revokeOnShutdown } = parts;
+async function revokeTokens(parts: ShutdownParts, leftMs: number, untilMs: number): Promise<void> {
+  const { revoker, revokeOnShutdown } = parts;
   const failed = revoker.failedCount;
   if (!revokeOnShutdown && failed === 0) return;
+
+  // Its sockets are gone: the note tells status and stop what it still does.
+  const count = revokeOnShutdown ? revoker.size : failed;
+  const sockets = count === 0 ? [] : parts.listeners.map(({ socket }) => socket);
+  for (const socket of sockets) writeRevokingNote(socket, count, untilMs);
+  try {
+    await revoke(parts, leftMs, failed);
+  } finally {
+    for (const socket of sockets) removeRevokingNote(socket);
+  }
+}
+
+async function revoke(parts: ShutdownParts, leftMs: number, failed: number): Promise<void> {
+  const { revoker, log, revokeOnShutdown } = parts;
 
   const windowMs = Math.max(0, revokeOnShutdown ? leftMs : Math.min(SHUTDOWN_RETRY_MS, leftMs));
   const limit = new AbortController();

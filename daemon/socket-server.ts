@@ -19,6 +19,7 @@ import {
   type WireCredential,
 } from '../shared/protocol.js';
 import { asSocketPath } from '../shared/paths.js';
+import { stoppingReplyLine, type Stopping } from '../shared/stopping-reply.js';
 import { withoutTokens } from '../shared/printable.js';
 import type { ClientPolicy } from './client-policy.js';
 import type { MintLimit } from './provider.js';
@@ -74,6 +75,8 @@ export class SocketServer {
   /** Requests being served; close() waits for them. */
   #serving = 0;
   #whenServed: (() => void)[] = [];
+  /** Set once the daemon shuts down: the reply every new request gets. */
+  #stoppingLine: string | undefined;
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
@@ -124,13 +127,28 @@ export class SocketServer {
   }
 
   /**
+   * Refuses every request from now on with the stopping reply (its pid and
+   * deadline), while the socket stays, so that any client that reaches it
+   * learns the daemon is stopping; the requests in flight are answered as
+   * ever. close() ends it.
+   */
+  refuseAsStopping(stopping: Stopping): void {
+    this.#stoppingLine = stoppingReplyLine(this.#options.socketPath, stopping);
+  }
+
+  /** Resolves once no request is being served (stopping replies aside). */
+  async served(): Promise<void> {
+    if (this.#serving > 0) await new Promise<void>((resolve) => this.#whenServed.push(resolve));
+  }
+
+  /**
    * Stops accepting, drops connections that have not sent a request (a slow
    * client must not hold up shutdown), and answers the requests in flight.
    */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#admission.close();
-    if (this.#serving > 0) await new Promise<void>((resolve) => this.#whenServed.push(resolve));
+    await this.served();
     await closed;
   }
 
@@ -199,6 +217,10 @@ export class SocketServer {
     requestId: string,
     log: () => Logger,
   ): Promise<void> {
+    if (this.#stoppingLine !== undefined) {
+      this.#reply(socket, this.#stoppingLine);
+      return;
+    }
     this.#serving++;
     try {
       let reply: Reply | string;

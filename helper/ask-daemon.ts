@@ -7,6 +7,7 @@
 import { sendRequest } from '../shared/daemon-client.js';
 import { BrokerError, DaemonUnreachableError, VersionMismatchError } from '../shared/errors.js';
 import type { Reply, Request } from '../shared/protocol.js';
+import { stoppingError } from '../shared/stopping-reply.js';
 
 export type OkReply = Extract<Reply, { ok: true }>;
 
@@ -27,6 +28,8 @@ export interface AskOptions {
  */
 export function unwrapReply(reply: Reply, op?: Request['op']): OkReply {
   if (reply.ok) return reply;
+  const stopping = stoppingError(reply);
+  if (stopping !== undefined) throw stopping;
   const { code, message, hint, quit } = reply.error;
   if (code === 'BAD_REQUEST' && op !== undefined && op !== 'get' && op !== 'erase') {
     const fix = /restart the daemon/.test(message)

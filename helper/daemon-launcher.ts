@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../shared/daemon-client.js';
 import { ConfigError, DaemonUnreachableError } from '../shared/errors.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
-import { describeUntil, stoppingDaemon } from '../shared/socket-lock-state.js';
+import { describeUntil, stoppingDaemon, type StoppingDaemon } from '../shared/socket-lock-state.js';
 
 /** How long a launcher waits for some daemon to answer. */
 export const LAUNCH_TIMEOUT_MS = 10_000;
@@ -82,25 +82,46 @@ function lostRaceFor(log: string, options: LaunchOptions): boolean {
  * starters as ever.
  */
 export async function waitForStoppingDaemon(socketPath: string, logPath: string): Promise<void> {
-  const first = stoppingDaemon(socketPath);
+  const first = await stoppingOn(socketPath);
   if (first === undefined) return;
   const startedMs = Date.now();
   const deadlineMs = Math.min(first.untilMs + STOPPING_GRACE_MS, startedMs + STOPPING_WAIT_MAX_MS);
   let holder: typeof first | undefined = first;
   while (holder !== undefined && Date.now() < deadlineMs) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    holder = stoppingDaemon(socketPath);
+    holder = await stoppingOn(socketPath);
   }
   if (holder === undefined) return;
 
   const waited = `${((Date.now() - startedMs) / 1000).toFixed(1)} s`;
   const stopping = `the broker daemon (pid ${holder.pid}) on '${socketPath}' is shutting down`;
+  // Its log is where --detach and autostart write, if it was started so:
+  // a path that does not exist is no help (found in review).
+  const log = existsSync(logPath)
+    ? `its log ('${logPath}' if autostart or daemon --detach started it)`
+    : 'its log (where its stderr went)';
   // Past its own deadline it is stuck, not slow.
   throw new DaemonUnreachableError(
     Date.now() >= holder.untilMs + STOPPING_GRACE_MS
-      ? `${stopping} and still holds the socket past the end of its shutdown time (due by ${describeUntil(holder.untilMs)}); waited ${waited}. It may hang: see its log '${logPath}', and end it (kill -TERM ${holder.pid}; kill -KILL ${holder.pid} if that does not) before running git again`
-      : `${stopping}: it is finishing the requests in flight first (by ${describeUntil(holder.untilMs)} at the latest), and a new daemon starts once it lets go; waited ${waited}. Run git again then, or see its log '${logPath}'`,
+      ? `${stopping} and still holds the socket past the end of its shutdown time (due by ${describeUntil(holder.untilMs)}); waited ${waited}. It may hang: see ${log}, and end it (kill -TERM ${holder.pid}; kill -KILL ${holder.pid} if that does not) before running git again`
+      : `${stopping}: it is finishing the requests in flight first (by ${describeUntil(holder.untilMs)} at the latest), and a new daemon starts once it lets go; waited ${waited}. Run git again then, or see ${log}`,
   );
+}
+
+/**
+ * The daemon stopping on `socketPath`, as its lock says (this user's), or
+ * else as its socket answers (any user that can reach it: a sandbox cannot
+ * read the lock of the listener it uses).
+ */
+async function stoppingOn(socketPath: string): Promise<StoppingDaemon | undefined> {
+  const locked = stoppingDaemon(socketPath);
+  if (locked !== undefined) return locked;
+  try {
+    const reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'ping' }, 1000);
+    return reply.ok ? undefined : reply.error.stopping;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Spawns a detached daemon and resolves with its pid once a daemon answers. */

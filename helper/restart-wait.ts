@@ -1,6 +1,7 @@
 /**
  * Waiting out a restart without autostart: git asked on a socket whose
- * daemon is shutting down (its lock says so), and nothing here may start
+ * daemon is shutting down (its reply says so, or for a daemon of an older
+ * release that removed its socket at once, its lock), and nothing here may start
  * one (a sandbox on a listener socket, or autostart off). A supervisor or
  * the operator starts the next daemon; git waits for it, within bounds,
  * rather than fail at once with "no daemon is listening" (found in a
@@ -8,10 +9,11 @@
  * Loaded only on that failure path.
  */
 import { sendRequest } from '../shared/daemon-client.js';
-import { DaemonUnreachableError } from '../shared/errors.js';
+import { DaemonStoppingError, DaemonUnreachableError } from '../shared/errors.js';
 import { shellQuote } from '../shared/printable.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import { describeUntil, stoppingDaemon } from '../shared/socket-lock-state.js';
+import { stoppingError } from '../shared/stopping-reply.js';
 import { STOPPING_WAIT_MAX_MS } from './daemon-launcher.js';
 
 /** Beyond the old daemon's deadline: for whoever restarts it to have the new one listening. */
@@ -29,16 +31,25 @@ export async function waitThroughRestart(
   original: Error,
   maxWaitMs = STOPPING_WAIT_MAX_MS,
 ): Promise<void> {
-  const stopping = stoppingDaemon(socketPath);
+  // Its own reply says so to every user; its lock, to the daemon's user.
+  const stopping =
+    original instanceof DaemonStoppingError
+      ? { pid: original.pid, untilMs: original.untilMs }
+      : stoppingDaemon(socketPath);
   if (stopping === undefined) throw original;
   const startedMs = Date.now();
   const deadlineMs = Math.min(stopping.untilMs + RESTART_GRACE_MS, startedMs + maxWaitMs);
   while (Date.now() < deadlineMs) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     try {
-      // Any answer, even a refusal, comes from a daemon that serves requests.
-      await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'ping' }, PING_TIMEOUT_MS);
-      return;
+      // Any answer but the stopping one, even a refusal, comes from a
+      // daemon that serves requests.
+      const reply = await sendRequest(
+        socketPath,
+        { v: PROTOCOL_VERSION, op: 'ping' },
+        PING_TIMEOUT_MS,
+      );
+      if (stoppingError(reply) === undefined) return;
     } catch {
       // not back yet
     }

@@ -16,6 +16,7 @@ import {
   type Reply,
   type Request,
 } from './protocol.js';
+import { stoppingOf } from './stopping-reply.js';
 
 /** How long a client waits for the daemon's reply (minting can take a while). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -25,6 +26,9 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
  * answered, and `reload` 60 s a poll.
  */
 export const CONTROL_REQUEST_TIMEOUT_MS = 5_000;
+
+/** How often a client waiting for a reply looks whether the daemon is stuck stopping. */
+const STUCK_CHECK_MS = 1_000;
 
 /** The timeout a request gets when its caller names none. */
 export function defaultTimeoutMs(op: Request['op']): number {
@@ -154,6 +158,7 @@ export function sendRequest(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearInterval(stuckCheck);
       socket.destroy();
       if (error) reject(error);
       else resolve(reply as Reply);
@@ -165,6 +170,13 @@ export function sendRequest(
         ),
       );
     }, timeoutMs);
+    // A slow reply may be a daemon stuck in its shutdown: its lock says so.
+    const stuckCheck = setInterval(() => {
+      void import('./stuck-daemon.js').then(({ stuckStopping }) => {
+        const stuck = stuckStopping(socketPath);
+        if (stuck !== undefined) finish(stuck);
+      });
+    }, STUCK_CHECK_MS);
 
     let connected = false;
     socket.on('connect', () => {
@@ -199,7 +211,12 @@ export function sendRequest(
         return;
       }
       try {
-        finish(undefined, parseReply(line));
+        const reply = parseReply(line);
+        if (!reply.ok && line.includes('"stopping"')) {
+          const stopping = stoppingOf(line);
+          if (stopping !== undefined) reply.error.stopping = stopping;
+        }
+        finish(undefined, reply);
       } catch (error) {
         finish(error as BrokerError);
       }

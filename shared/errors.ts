@@ -101,6 +101,27 @@ export class DaemonUnreachableError extends BrokerError {
 }
 
 /**
+ * The daemon is shutting down: it answers the requests it had, and refuses
+ * new ones with this until its socket goes (by `untilMs` at the latest).
+ * Nothing serves there meanwhile, and a new daemon can take the socket
+ * once it has gone: noDaemon, as for no daemon at all.
+ */
+export class DaemonStoppingError extends DaemonUnreachableError {
+  readonly pid: number;
+  readonly untilMs: number;
+
+  constructor(
+    message: string,
+    stopping: { pid: number; untilMs: number },
+    options: BrokerErrorOptions = {},
+  ) {
+    super(message, { ...options, noDaemon: true });
+    this.pid = stopping.pid;
+    this.untilMs = stopping.untilMs;
+  }
+}
+
+/**
  * A broker daemon answered, but it is of another release than this helper
  * and cannot serve what was asked (a daemon left running after an
  * upgrade): it is running, and restarting it is the fix.

@@ -273,6 +273,14 @@ export interface WireError {
   message: string;
   hint?: string;
   quit: boolean;
+  /**
+   * Set when the daemon refused because it is shutting down (code
+   * DAEMON_UNREACHABLE, as older helpers know it): its pid, and when its
+   * shutdown ends at the latest (ms since the epoch). Every client that can
+   * reach the socket reads it, whatever its uid, where the lock beside the
+   * socket is the daemon user's alone. See shared/stopping-reply.ts.
+   */
+  stopping?: { pid: number; untilMs: number };
 }
 
 export type Reply =

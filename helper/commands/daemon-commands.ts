@@ -21,7 +21,8 @@ import {
   stopWaitMs,
   type DaemonStatus,
 } from '../../shared/protocol.js';
-import { describeUntil, stoppingDaemon } from '../../shared/socket-lock-state.js';
+import { describeUntil } from '../../shared/socket-lock-state.js';
+import { stoppingError } from '../../shared/stopping-reply.js';
 import { VERSION } from '../../shared/version.js';
 import { askDaemon, unwrapReply } from '../ask-daemon.js';
 import { launchDaemon } from '../daemon-launcher.js';
@@ -29,6 +30,7 @@ import { formatStatus } from './format-status.js';
 import { otherRelease } from './other-release.js';
 import { isDaemonStatus, isRecord, statusShapeProblem } from './status-shape.js';
 import { checkBrokerDaemon, socketHolder } from './socket-holder.js';
+import { describeWindingDown, startAgain, windingDown, windingJson } from './winding-down.js';
 
 export async function runDaemonCommand(options: {
   configPath: string;
@@ -248,19 +250,15 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
     // What a stop script wants is no daemon: that is already so, or will
     // be once the one stopping there has exited.
     if (error instanceof DaemonUnreachableError && error.noDaemon) {
-      const stopping = stoppingDaemon(socketPath);
-      if (stopping === undefined) {
+      const winding = windingDown(socketPath, error);
+      if (winding === undefined) {
         print(`no broker daemon was running on '${socketPath}'\n`);
         return;
       }
-      checkBrokerDaemon(stopping.pid);
-      print(`the broker daemon on ${socketPath} (pid ${stopping.pid}) was already stopping\n`);
-      return waitForExit(
-        socketPath,
-        stopping.pid,
-        stopping.untilMs - Date.now() + STOP_MARGIN_MS,
-        print,
-      );
+      checkBrokerDaemon(winding.pid);
+      print(`${describeWindingDown(socketPath, winding)}; waiting for it to exit\n`);
+      const waitMs = winding.untilMs - Date.now() + STOP_MARGIN_MS;
+      return waitForExit(socketPath, winding.pid, waitMs, print);
     }
     throw error;
   }
@@ -336,7 +334,8 @@ export async function showStatus(
   try {
     socketPath = resolveSocketPath(process.env, socketFlag);
     const reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'status' });
-    answered = true;
+    // A daemon that answers only that it is stopping serves no longer.
+    answered = stoppingError(reply) === undefined;
     const status: unknown = unwrapReply(reply, 'status').status;
     // Another release answers status in another shape: say so, with the
     // fix, rather than print half of it or fail on a field it lacks.
@@ -365,20 +364,17 @@ export async function showStatus(
     }
     // No socket, but a daemon shutting down still holds its lock: neither
     // "not running" nor a stale socket.
-    const stopping =
-      failure instanceof DaemonUnreachableError && failure.noDaemon && socketPath !== undefined
-        ? stoppingDaemon(socketPath)
-        : undefined;
+    const stopping = socketPath === undefined ? undefined : windingDown(socketPath, failure);
     if (stopping !== undefined) {
       failure = new DaemonUnreachableError(
-        `the broker daemon (pid ${stopping.pid}) on '${socketPath}' is stopping: it takes no new requests, and exits once it has finished those in flight and its revocations, by ${describeUntil(stopping.untilMs)} at the latest; then start a new one (git-credential-broker daemon --detach waits for it to exit)`,
+        `${describeWindingDown(socketPath!, stopping)}; ${startAgain(socketPath!, stopping)}`,
         { noDaemon: true },
       );
     }
     if (json) {
       const report = {
         running: answered || release !== undefined,
-        ...(stopping === undefined ? {} : { stopping: true, pid: stopping.pid }),
+        ...(stopping === undefined ? {} : windingJson(stopping)),
         ...release,
         socket: socketPath ?? socketFlag ?? null,
         error: printable(failure.message, 2000),

@@ -26,6 +26,7 @@ import {
 import { askDaemon } from '../ask-daemon.js';
 import { otherRelease } from './other-release.js';
 import { checkBrokerDaemon } from './socket-holder.js';
+import { cannotReload, windingDown } from './winding-down.js';
 import { isDaemonStatus, isRecord, pingShapeProblem, statusShapeProblem } from './status-shape.js';
 
 /** Refuses a socket another user owns: whoever holds the path picks the pid. */
@@ -112,6 +113,8 @@ async function daemonStatus(socketPath: string, timeoutMs?: number): Promise<Dae
   const reply = await askDaemon(socketPath, request, { timeoutMs }).catch((error: unknown) => {
     // Found in a new-user trial: the refusal named 'status' alone, which
     // reload had not seemed to ask for.
+    const winding = windingDown(socketPath, error);
+    if (winding !== undefined) throw cannotReload(socketPath, winding);
     if (error instanceof BrokerError && error.code === 'DENIED') {
       throw new RequestDeniedError(
         `reload asks the daemon for its status (its pid, and how the reload went), and ${error.message}`,

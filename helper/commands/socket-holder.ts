@@ -45,6 +45,9 @@ export async function socketHolder(socketPath: string): Promise<SocketHolder> {
     }
     return { kind: 'other', reason: (error as Error).message };
   }
+  if (!reply.ok && reply.error.stopping !== undefined) {
+    return { kind: 'stopping', ...reply.error.stopping };
+  }
   if (!reply.ok) return { kind: 'restricted', refusal: reply.error.message };
   if (reply.status === undefined) {
     return { kind: 'other', reason: 'it answered status without one' };

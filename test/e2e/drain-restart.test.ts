@@ -88,7 +88,8 @@ t.test('stop and daemon --detach while it drains wait for it, and say so', async
   );
 
   t.equal(stop.code, 0, stop.stderr);
-  t.match(stop.stdout, `(pid ${stopping.pid}) was already stopping`);
+  t.match(stop.stdout, `(pid ${stopping.pid}) on '${w.daemon.socketPath}' is stopping`);
+  t.match(stop.stdout, /; waiting for it to exit\n/);
   t.match(stop.stdout, /stopped\n$/);
   t.ok(exited, 'stop returned once the old daemon had exited');
   t.equal(detach.code, 0, detach.stderr);
@@ -136,6 +137,7 @@ t.test(
       `the broker daemon (pid ${stopping.pid}) on '${w.daemon.socketPath}' is shutting down`,
     );
     t.match(get.stderr, `kill -TERM ${stopping.pid}`, 'and says what to do');
+    t.match(get.stderr, /see its log \(where its stderr went\)/, 'no log file that does not exist');
     t.ok(tookMs < 5000, `at once, not after a wait: ${tookMs} ms`);
     t.equal(statusJson.code, 1);
     t.match(JSON.parse(statusJson.stdout), { running: false, stopping: true, pid: stopping.pid });

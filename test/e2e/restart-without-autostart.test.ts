@@ -5,9 +5,14 @@
  * with "no broker daemon is listening" (found in a new-user trial). Real
  * daemon processes, real git, the GitHub-compatible fixture.
  */
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import t from 'tap';
+import { stoppingMark } from '../../shared/socket-lock-state.js';
 import { createBrokerWorld } from '../fixtures/broker-world.js';
+import { newDaemonSocketPath } from '../fixtures/daemon-process.js';
 import { drainFor, markedStopping } from '../fixtures/drain.js';
 import { runGit } from '../fixtures/git.js';
 import { runHelper } from '../fixtures/run-helper.js';
@@ -66,3 +71,39 @@ t.test('when no one restarts it, git fails in bounded time naming the daemon', a
   // Its deadline (4 s) and the grace (5 s), not the 30 s cap.
   t.ok(tookMs < 25_000, `gave up in ${tookMs} ms`);
 });
+
+t.test(
+  'with a daemon of an older release, whose socket is gone at once, git waits by its lock',
+  async (t) => {
+    const w = await createBrokerWorld(t.testdir(), { installed: ['widgets', 'gadgets'] });
+    t.teardown(() => w.stop());
+    const env = { ...w.env, GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath };
+    // The older daemon: a live node process, a lock marked stopping, no socket.
+    const socket = await newDaemonSocketPath();
+    mkdirSync(`${socket}.lock`, { recursive: true, mode: 0o700 });
+    t.teardown(() => rm(dirname(dirname(socket)), { recursive: true, force: true }));
+    t.teardown(() => runHelper(['stop', '--socket', socket], '', env));
+    const older = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+    t.teardown(() => older.kill());
+    const entry = join(`${socket}.lock`, `owner-${older.pid}-0123456789abcdef`);
+    writeFileSync(entry, stoppingMark(Date.now() + 20_000));
+
+    const get = runHelper(
+      ['--socket', socket, 'get'],
+      `protocol=http\nhost=${w.github.host}\npath=acme/gadgets.git\n\n`,
+      w.env,
+    );
+    // Long enough for the helper to start and find the lock on a busy
+    // machine (1.5 s was not, in a whole suite's run).
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    // It lets go, and the operator starts this release's daemon there.
+    older.kill();
+    rmSync(`${socket}.lock`, { recursive: true, force: true });
+    const started = await runHelper(['daemon', '--detach', '--socket', socket], '', env);
+    const got = await get;
+
+    t.equal(started.code, 0, started.stderr);
+    t.equal(got.code, 0, got.stderr);
+    t.match(got.stdout, /^password=ghs_/m, 'the new daemon served the waiting request');
+  },
+);

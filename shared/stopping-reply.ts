@@ -1,0 +1,58 @@
+/**
+ * The reply a daemon gives while it shuts down: it keeps its sockets open
+ * until it lets go of its lock, answers the requests it had, and refuses
+ * each new one with this, naming its pid and the time its shutdown ends at
+ * the latest. A client of any uid that can reach a socket reads it there:
+ * the lock beside the socket, which says the same, is readable by the
+ * daemon's user alone (a sandbox on a listener socket could not tell a
+ * restart from no daemon, and failed at once).
+ *
+ * It is an error reply of code DAEMON_UNREACHABLE with `error.stopping`
+ * set, so a helper of an older release shows its message as it shows any
+ * other unreachable daemon.
+ */
+import { DaemonStoppingError } from './errors.js';
+import { encodeMessage, PROTOCOL_VERSION, type Reply, type WireError } from './protocol.js';
+
+export type Stopping = NonNullable<WireError['stopping']>;
+
+/** The reply line a stopping daemon gives every new request on `socketPath`. */
+export function stoppingReplyLine(socketPath: string, stopping: Stopping): string {
+  const until = new Date(stopping.untilMs).toISOString();
+  return encodeMessage({
+    v: PROTOCOL_VERSION,
+    ok: false,
+    error: {
+      code: 'DAEMON_UNREACHABLE',
+      message: `the broker daemon (pid ${stopping.pid}) on '${socketPath}' is stopping: it takes no new requests, and is gone by ${until} at the latest; a new daemon can start there then`,
+      quit: false,
+      stopping: { pid: stopping.pid, untilMs: stopping.untilMs },
+    },
+  });
+}
+
+/**
+ * The `stopping` of an error reply line, checked; undefined for any other
+ * line. Read from the line itself, since parseReply keeps only the fields
+ * every release knows.
+ */
+export function stoppingOf(line: string): Stopping | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const stopping = (value as { error?: { stopping?: unknown } } | null)?.error?.stopping;
+  if (typeof stopping !== 'object' || stopping === null) return undefined;
+  const { pid, untilMs } = stopping as Record<string, unknown>;
+  if (!Number.isSafeInteger(pid) || (pid as number) <= 0) return undefined;
+  if (typeof untilMs !== 'number' || !Number.isFinite(untilMs)) return undefined;
+  return { pid: pid as number, untilMs };
+}
+
+/** The error a stopping reply stands for, or undefined when `reply` is no such reply. */
+export function stoppingError(reply: Reply): DaemonStoppingError | undefined {
+  if (reply.ok || reply.error.stopping === undefined) return undefined;
+  return new DaemonStoppingError(reply.error.message, reply.error.stopping);
+}

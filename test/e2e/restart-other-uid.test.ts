@@ -1,0 +1,176 @@
+/**
+ * A restart seen from a sandbox: a client of another uid on a listener
+ * socket open to its group cannot read the socket's lock (its directory is
+ * the daemon user's, 0700), so the lock's stopping mark told it nothing and
+ * every sandbox git command failed at once during a restart (found in
+ * review). The draining daemon now keeps its sockets and answers each new
+ * request with when it is gone. Real daemon processes, real git as
+ * `nobody` through setpriv (as root only), the GitHub-compatible fixture.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { stoppingDaemon } from '../../shared/socket-lock-state.js';
+import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
+import { drainFor, markedStopping } from '../fixtures/drain.js';
+import { recordOutput } from '../fixtures/leak-ledger.js';
+import { HELPER_BIN } from '../fixtures/repo-root.js';
+import { runHelper } from '../fixtures/run-helper.js';
+import { assertNothingSecret } from '../fixtures/shutdown-checks.js';
+
+t.jobs = 2;
+
+const isRoot = process.geteuid?.() === 0;
+const skip = isRoot ? false : 'needs root to run a client as another uid';
+const NOBODY = 65534;
+const NOBODY_ARGS = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+
+/**
+ * `env -i` with PATH and `env`: tap puts its NODE_OPTIONS into the
+ * environment of every process a test spawns, whatever env it is given,
+ * and nobody's node would then fail writing coverage into this checkout.
+ */
+function cleanEnv(env: Record<string, string> = {}): string[] {
+  const path = process.env.PATH ?? '/usr/bin:/bin';
+  return ['env', '-i', `PATH=${path}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
+}
+
+/** A world whose daemon has a listener open to nobody's group, in a directory nobody can reach. */
+async function sandboxWorld(t: Test): Promise<{ w: BrokerWorld; listener: string }> {
+  const root = await mkdtemp(join(tmpdir(), 'gcb-sbx-'));
+  chmodSync(root, 0o711);
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const listener = join(root, 'ci', 'd.sock');
+  const w = await createBrokerWorld(t.testdir(), {
+    installed: ['widgets', 'gadgets'],
+    config: { listeners: [{ socket: listener, group: 'nogroup' }] },
+  });
+  t.teardown(() => w.stop());
+  const env = { ...w.env, GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath };
+  // The restarted daemon, if any: stopped on the operator's socket.
+  t.teardown(() => runHelper(['stop', '--socket', w.daemon.socketPath], '', env));
+  return { w, listener };
+}
+
+/** Runs `command` as nobody (group nogroup), with only PATH and `env`. */
+function asNobody(
+  command: string[],
+  input: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('setpriv', [...NOBODY_ARGS, ...cleanEnv(env), ...command]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      recordOutput('nobody stderr', stderr);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** A ping as nobody on `socket`: the reply line, or the connection's error. */
+function pingAsNobody(socket: string): Promise<string> {
+  const script = `const c=require('node:net').connect(process.argv[1]);let s='';c.on('connect',()=>c.write('{"v":1,"op":"ping"}\\n'));c.on('data',d=>s+=d);c.on('end',()=>process.stdout.write(s));c.on('error',e=>process.stdout.write('error '+e.code))`;
+  return new Promise((resolve) => {
+    execFile(
+      'setpriv',
+      [...NOBODY_ARGS, ...cleanEnv(), process.execPath, '-e', script, socket],
+      { timeout: 10_000 },
+      (_error, stdout) => resolve(stdout),
+    );
+  });
+}
+
+t.test(
+  'a client of another uid on a listener learns that the daemon is stopping, and until when',
+  { skip },
+  async (t) => {
+    const { w, listener } = await sandboxWorld(t);
+    const before = await pingAsNobody(listener);
+
+    const { inFlight } = await drainFor(w, 3000);
+    const stopping = await markedStopping(w);
+    const during = await pingAsNobody(listener);
+    const socketDuring = existsSync(listener);
+    await w.daemon.exited;
+
+    t.match(JSON.parse(before), { ok: true }, 'nobody reaches the listener at all');
+    t.match(JSON.parse(during), {
+      ok: false,
+      error: {
+        code: 'DAEMON_UNREACHABLE',
+        stopping: { pid: stopping.pid, untilMs: stopping.untilMs },
+      },
+    });
+    t.match(JSON.parse(during).error.message, `(pid ${stopping.pid}) on '${listener}' is stopping`);
+    t.ok(socketDuring, 'the listener socket stays while the daemon drains');
+    t.match(
+      (await inFlight).stdout,
+      /^password=ghs_/m,
+      'the request in flight is answered as ever',
+    );
+    t.notOk(existsSync(listener), 'and goes once the daemon has let go');
+    t.equal(stoppingDaemon(w.daemon.socketPath), undefined, 'its lock is free');
+  },
+);
+
+t.test(
+  'git credential fill as another uid during a restart by the operator gets a credential from the new daemon',
+  { skip },
+  async (t) => {
+    const { w, listener } = await sandboxWorld(t);
+    const home = await mkdtemp(join(tmpdir(), 'gcb-nobody-'));
+    chownSync(home, NOBODY, NOBODY);
+    t.teardown(() => rm(home, { recursive: true, force: true }));
+    const helper = `!'${process.execPath}' '${HELPER_BIN}' --socket '${listener}'`;
+    const gitEnv = {
+      HOME: home,
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_TERMINAL_PROMPT: '0',
+      LC_ALL: 'C',
+    };
+    const env = { ...w.env, GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath };
+
+    await drainFor(w, 3000);
+    const stopping = await markedStopping(w);
+    const fill = asNobody(
+      [
+        'git',
+        '-c',
+        'credential.helper=',
+        '-c',
+        `credential.helper=${helper}`,
+        '-c',
+        'credential.useHttpPath=true',
+        'credential',
+        'fill',
+      ],
+      `protocol=http\nhost=${w.github.host}\npath=acme/gadgets.git\n\n`,
+      gitEnv,
+    );
+    // The operator's restart: a new daemon once the old one has exited.
+    await w.daemon.exited;
+    const started = await runHelper(
+      ['daemon', '--detach', '--socket', w.daemon.socketPath],
+      '',
+      env,
+    );
+    const filled = await fill;
+
+    t.equal(started.code, 0, started.stderr);
+    t.equal(filled.code, 0, filled.stderr);
+    t.match(filled.stdout, /^password=ghs_/m, 'the new daemon answered the sandbox');
+    t.notMatch(filled.stderr, /no broker daemon is listening|permission denied/);
+    t.equal(stopping.pid, w.daemon.pid);
+    await assertNothingSecret(t, w, { fill: filled.stderr });
+  },
+);
