@@ -12,13 +12,13 @@ import {
   encodeMessage,
   errorReply,
   MAX_MESSAGE_BYTES,
-  parseRequest,
   PROTOCOL_VERSION,
   type Reply,
   type Requester,
   type WireCredential,
 } from '../shared/protocol.js';
 import { asSocketPath } from '../shared/paths.js';
+import { parseRequest } from '../shared/request-parse.js';
 import { withoutTokens } from '../shared/printable.js';
 import type { ClientPolicy } from './client-policy.js';
 import type { MintLimit } from './provider.js';

@@ -9,13 +9,12 @@ import { connect } from 'node:net';
 import { DaemonUnreachableError, type BrokerError } from './errors.js';
 import {
   encodeMessage,
-  foreignReply,
   MAX_MESSAGE_BYTES,
   MAX_STATUS_REPLY_BYTES,
-  parseReply,
   type Reply,
   type Request,
 } from './protocol.js';
+import { foreignReply, parseReply } from './reply-parse.js';
 
 /** How long a client waits for the daemon's reply (minting can take a while). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
