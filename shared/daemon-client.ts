@@ -6,7 +6,7 @@ import { shellQuote } from './printable.js';
 import { resolveSocketPath } from './paths.js';
 import { readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { DaemonUnreachableError, type BrokerError } from './errors.js';
+import { DaemonUnreachableError, VersionMismatchError, type BrokerError } from './errors.js';
 import {
   encodeMessage,
   MAX_MESSAGE_BYTES,
@@ -15,6 +15,7 @@ import {
   type Request,
 } from './protocol.js';
 import { foreignReply, parseReply } from './reply-parse.js';
+import { replyShapeProblem } from './reply-shape.js';
 
 /** How long a client waits for the daemon's reply (minting can take a while). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -134,6 +135,18 @@ function unreachable(
   }
 }
 
+/**
+ * The reply, once its fields are what `op` promises: nothing downstream
+ * (git above all) reads a field a broken daemon left out or mistyped.
+ */
+function checkedReply(socketPath: string, op: Request['op'], reply: Reply): Reply {
+  const problem = reply.ok ? replyShapeProblem(op, reply) : undefined;
+  if (problem === undefined) return reply;
+  throw new VersionMismatchError(
+    `the broker daemon at '${socketPath}' sent ${problem}; is it another program, or a daemon of another release? Restart it (git-credential-broker stop, then start it again), or give the broker another --socket path`,
+  );
+}
+
 /** Sends one request and resolves with the daemon's reply. */
 export function sendRequest(
   socketPath: string,
@@ -176,6 +189,8 @@ export function sendRequest(
         finish(
           new DaemonUnreachableError(
             `the broker daemon at '${socketPath}' sent a reply larger than ${maxReplyBytes} bytes to '${request.op}'; is a broker daemon on that socket?`,
+            // As for any reply the helper cannot read: git stops, not prompts.
+            { quit: true },
           ),
         );
         return;
@@ -198,7 +213,7 @@ export function sendRequest(
         return;
       }
       try {
-        finish(undefined, parseReply(line));
+        finish(undefined, checkedReply(socketPath, request.op, parseReply(line)));
       } catch (error) {
         finish(error as BrokerError);
       }

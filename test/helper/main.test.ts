@@ -337,7 +337,11 @@ t.test(
 
     t.equal(result.code, 1, result.stderr);
     t.equal(result.stdout, 'quit=1\n', 'nothing but quit=1 for git');
-    t.match(result.stderr, /the broker daemon sent a credential git cannot take: .*'username'/);
+    // Refused as the reply arrives (shared/reply-shape.ts), before git-actions sees it.
+    t.match(
+      result.stderr,
+      /the broker daemon at '.*' sent a credential reply whose 'username' holds a newline/,
+    );
     t.notMatch(result.stderr, /NEWLINESECRET/);
   },
 );
