@@ -2,10 +2,11 @@
  * The client side of the wire protocol: one request, one reply, one
  * connection. Imports only node:net so the helper's `get` path stays lean.
  */
-import { shellQuote } from './printable.js';
+import { printable, shellQuote } from './printable.js';
 import { resolveSocketPath } from './paths.js';
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import { DaemonUnreachableError, VersionMismatchError, type BrokerError } from './errors.js';
 import {
   encodeMessage,
@@ -99,11 +100,52 @@ function accessFix(socketPath: string): string {
   return `only its owner (uid ${stats.uid}) may connect: run git as that user, or ask for a listener socket open to your group (listeners[].group)`;
 }
 
+/** Where the symbolic link at `path` points; undefined when it is no link. */
+function linkTarget(path: string): string | undefined {
+  try {
+    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A symbolic link at the socket path that leads nowhere: connecting says
+ * ENOENT (no file at the end) or ELOOP (links in a loop), which had read
+ * as "no daemon is listening" and a bare ELOOP (found in review). Not
+ * noDaemon: a daemon started there could not listen either.
+ */
+function brokenLink(socketPath: string, code: string | undefined): BrokerError | undefined {
+  const target = linkTarget(socketPath);
+  const quoted = shellQuote(socketPath);
+  if (target !== undefined && code === 'ELOOP') {
+    return new DaemonUnreachableError(
+      `'${socketPath}' is a symbolic link to '${printable(target, 300)}' that leads back to itself (a loop of links), so no daemon can be reached through it; remove the link (rm ${quoted}) so a daemon can create its socket there, or point it at the daemon's socket (ln -sfn SOCKET ${quoted})`,
+    );
+  }
+  if (target !== undefined) {
+    // Relative to the link's directory, as the kernel follows it.
+    const end = shellQuote(resolve(dirname(socketPath), target));
+    return new DaemonUnreachableError(
+      `'${socketPath}' is a symbolic link to '${printable(target, 300)}', which does not exist, so no daemon can be reached through it; start the daemon there (git-credential-broker daemon --detach --socket ${end}), point the link at the daemon's socket (ln -sfn SOCKET ${quoted}), or remove it (rm ${quoted}) so a daemon can create its socket in its place`,
+    );
+  }
+  if (code !== 'ELOOP') return undefined;
+  return new DaemonUnreachableError(
+    `a directory on the way to '${socketPath}' is a symbolic link in a loop, so the path leads nowhere; fix or remove that link, or give the broker another --socket path`,
+  );
+}
+
 function unreachable(
   socketPath: string,
   error: NodeJS.ErrnoException,
   connected: boolean,
 ): BrokerError {
+  const link =
+    error.code === 'ENOENT' || error.code === 'ELOOP'
+      ? brokenLink(socketPath, error.code)
+      : undefined;
+  if (link !== undefined) return link;
   switch (error.code) {
     case 'ENOENT':
       return new DaemonUnreachableError(
