@@ -7,16 +7,17 @@ import { printable, terminalJson } from '../shared/printable.js';
 import { commandWord } from './command-line.js';
 import { jsonWanted } from './option-spelling.js';
 
+/** The word after --socket, unless it is an option standing where the path should. */
+function socketValue(word: string | undefined): string | undefined {
+  return word?.startsWith('-') ? undefined : word;
+}
+
 /**
  * `status --json` and `token --json` promise a JSON object on stdout in
  * every case, a failure too: status's handler prints its own (found in
  * review: a command-line mistake printed none); token's is printed here
  * (found in a new-user trial: a script reading it got nothing).
  */
-function socketValue(word: string | undefined): string | undefined {
-  return word?.startsWith('-') ? undefined : word;
-}
-
 export function jsonForFailure(argv: string[], error: unknown, commandLineFault: boolean): void {
   if (!jsonWanted(argv)) return;
   const command = commandWord(argv);
@@ -32,7 +33,6 @@ export function jsonForFailure(argv: string[], error: unknown, commandLineFault:
     const socketFlag = argv.findLast((word) => word.startsWith('--socket='))?.slice(9);
     report = {
       running: false,
-      // Not a word that only stands where the path should (`--socket --json`).
       socket: (socketAt === -1 ? undefined : socketValue(argv[socketAt + 1])) ?? socketFlag ?? null,
       ...failure,
     };
