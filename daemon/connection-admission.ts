@@ -8,7 +8,8 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { DaemonUnreachableError } from '../shared/errors.js';
-import { encodeMessage, errorReply, parseRequest } from '../shared/protocol.js';
+import { encodeMessage, errorReply } from '../shared/protocol.js';
+import { parseRequest } from '../shared/request-parse.js';
 import type { ControlRequest } from './control-ops.js';
 
 /**

@@ -12,7 +12,6 @@ import {
   encodeMessage,
   errorReply,
   MAX_MESSAGE_BYTES,
-  parseRequest,
   PROTOCOL_VERSION,
   type Reply,
   type Requester,
@@ -20,6 +19,7 @@ import {
 } from '../shared/protocol.js';
 import { asSocketPath } from '../shared/paths.js';
 import { stoppingReplyLine, type Stopping } from '../shared/stopping-reply.js';
+import { parseRequest } from '../shared/request-parse.js';
 import { withoutTokens } from '../shared/printable.js';
 import type { ClientPolicy } from './client-policy.js';
 import type { MintLimit } from './provider.js';

@@ -3,18 +3,29 @@
  * and `erase` never load yargs.
  */
 import yargs, { type Argv } from 'yargs';
-import { closestWord } from '../shared/closest-word.js';
 import { BrokerError } from '../shared/errors.js';
-import { printable, terminalJson } from '../shared/printable.js';
+import { printable } from '../shared/printable.js';
 import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
 import { VERSION } from '../shared/version.js';
-import { COMMAND_NAMES, COMMAND_WORD_LIST, COMMAND_WORDS } from './command-names.js';
+import { COMMAND_NAMES } from './command-names.js';
+import {
+  commandFirst,
+  commandWord,
+  helpFor,
+  mistake,
+  refuseUnknownCommand,
+} from './command-line.js';
 import { configureGit, type GitConfigScope } from './commands/configure.js';
 import { runDaemonCommand, showStatus, stopDaemon } from './commands/daemon-commands.js';
 import { reloadDaemon } from './commands/reload.js';
 import { printToken } from './commands/token.js';
 import { exitCodeOf, PROGRAM } from './git-actions.js';
+import { gitActionCommand } from './git-action-command.js';
 import { examples } from './help-examples.js';
+import { jsonForFailure } from './json-failure.js';
+import { knownOptions, refuseOptionSpellings, unknownOptionHint } from './option-spelling.js';
+
+export { COMMAND_NAMES };
 
 const print = (text: string): void => void process.stdout.write(text);
 
@@ -27,151 +38,6 @@ function socketOf(args: { socket?: string | undefined }): string {
 
 function withConfig<T>(command: Argv<T>) {
   return command.option('config', { type: 'string', requiresArg: true, describe: CONFIG_HELP });
-}
-
-/** Options whose value is the next word, when not given as --name=value. */
-const VALUE_OPTIONS: ReadonlySet<string> = new Set([
-  '--socket',
-  '--config',
-  '--host',
-  '--permission',
-]);
-
-/** Where the command word is: the first word that is neither an option nor an option's value; -1 when none. */
-function commandIndex(argv: string[]): number {
-  for (let i = 0; i < argv.length; i++) {
-    const word = argv[i]!;
-    if (VALUE_OPTIONS.has(word)) i++;
-    else if (!word.startsWith('-')) return i;
-  }
-  return -1;
-}
-
-/** The command a command line names. */
-function commandWord(argv: string[]): string | undefined {
-  return argv[commandIndex(argv)];
-}
-
-/**
- * The command line with its command word first: `--json status` is
- * `status --json`. yargs reads an option before the command with the
- * top-level options only, where --json is unknown and took `status` for
- * its value (found in review: "name a command", and with --json a JSON
- * report of running: false while a daemon ran). Moved, every option means
- * the same before or after the command, and one the command does not take
- * is refused by name, as after it. Only one of our commands is moved.
- */
-function commandFirst(argv: string[]): string[] {
-  const at = commandIndex(argv);
-  if (at <= 0 || !COMMANDS.has(argv[at]!)) return argv;
-  return [argv[at]!, ...argv.slice(0, at), ...argv.slice(at + 1)];
-}
-
-export { COMMAND_NAMES };
-
-const COMMANDS: ReadonlySet<string> = new Set(COMMAND_NAMES);
-
-/**
- * Refuses a command line that names no command we have, in our words:
- * yargs said "Did you mean status?" and nothing of the word typed, or
- * "Unknown argument: frob". Exit 2. A command line with one of our
- * commands in it is left to yargs, which names the stray word. An action
- * of a later git, on a pipe, never reaches this (git-invocation.ts ignores it).
- */
-function refuseUnknownCommand(argv: string[]): void {
-  const word = commandWord(argv);
-  if (word === undefined || COMMAND_WORDS.has(word)) return;
-  if (argv.some((other) => COMMAND_WORDS.has(other))) return;
-  const suggestion = closestWord(word, COMMAND_WORD_LIST);
-  const help = `${PROGRAM} --help for the commands`;
-  throw new BrokerError(
-    'BAD_REQUEST',
-    suggestion === undefined
-      ? `unknown command '${printable(word, 100)}'; run ${help}`
-      : `unknown command '${printable(word, 100)}'; did you mean '${suggestion}'? Run ${help}`,
-  );
-}
-
-/** The help that explains a mistake: the command's own, when one was named. */
-function helpFor(argv: string[]): string {
-  const word = commandWord(argv);
-  return word !== undefined && COMMANDS.has(word)
-    ? `${PROGRAM} ${word} --help`
-    : `${PROGRAM} --help`;
-}
-
-/**
- * A command-line mistake as yargs words it, or in our words where its own
- * are unclear: an option given last, without its value, would otherwise
- * read "Not enough arguments following: host".
- */
-function mistake(message: string): string {
-  const option = /^Not enough arguments following: (\S+)$/.exec(message)?.[1];
-  return option === undefined ? message : `--${option} needs a value, and none followed it`;
-}
-
-/**
- * One of git's actions as a command of its own, so its --help names it.
- * Reached only when the words around the action were not a git invocation
- * (that path never loads this file).
- */
-const GIT_CREDENTIAL_VERB = { get: 'fill', store: 'approve', erase: 'reject' } as const;
-
-function gitActionCommand(action: 'get' | 'store' | 'erase', describe: string, argv: string[]) {
-  return {
-    command: action,
-    describe,
-    builder: (command: Argv) =>
-      command.epilog(
-        examples([
-          [
-            `$0 ${action} < request.txt`,
-            'what git runs: protocol=, host=, path= lines, a blank line',
-          ],
-          [
-            `git credential ${GIT_CREDENTIAL_VERB[action]}`,
-            'the same through git: url=https://github.com/acme/widgets.git on stdin',
-          ],
-          ['$0 configure', 'sets git up to run it (see configure --help)'],
-        ]),
-      ),
-    handler: (): void => {
-      throw new BrokerError(
-        'BAD_REQUEST',
-        `get, store and erase take only --socket PATH (once, before or after the action); got '${printable(argv.join(' '), 200)}'`,
-      );
-    },
-  };
-}
-
-/**
- * `status --json` and `token --json` promise a JSON object on stdout in
- * every case, a failure too: status's handler prints its own (found in
- * review: a command-line mistake printed none); token's is printed here
- * (found in a new-user trial: a script reading it got nothing).
- */
-function jsonForFailure(argv: string[], error: unknown, commandLineFault: boolean): void {
-  if (!argv.some((word) => word === '--json' || word === '--json=true')) return;
-  const command = commandWord(argv);
-  const failure = {
-    error: printable((error as Error).message, 2000),
-    code: error instanceof BrokerError ? error.code : 'INTERNAL',
-  };
-  let report: object;
-  if (command === 'token') {
-    report = failure;
-  } else if (command === 'status' && commandLineFault) {
-    const socketAt = argv.lastIndexOf('--socket');
-    const socketFlag = argv.findLast((word) => word.startsWith('--socket='))?.slice(9);
-    report = {
-      running: false,
-      socket: (socketAt === -1 ? undefined : argv[socketAt + 1]) ?? socketFlag ?? null,
-      ...failure,
-    };
-  } else {
-    return;
-  }
-  process.stdout.write(`${terminalJson(report)}\n`);
 }
 
 export async function runCli(given: string[]): Promise<number> {
@@ -187,8 +53,10 @@ export async function runCli(given: string[]): Promise<number> {
       );
     }
     refuseUnknownCommand(argv);
+    refuseOptionSpellings(argv);
     commandLineFault = false;
-    await yargs(argv)
+    const parser = yargs(argv);
+    await parser
       // An option given twice takes its last value, as in most tools (found in
       // review: the array reached code expecting a string: TypeError, exit 1).
       .parserConfiguration({ 'duplicate-arguments-array': false })
@@ -419,7 +287,8 @@ export async function runCli(given: string[]): Promise<number> {
         // which has reported itself already.
         commandLineFault = error === undefined || error.name === 'YError';
         if (!commandLineFault) throw error;
-        throw new BrokerError('BAD_REQUEST', `${mistake(message)}; see '${helpFor(argv)}'`);
+        const meant = unknownOptionHint(message, knownOptions(parser), argv);
+        throw new BrokerError('BAD_REQUEST', `${mistake(message)}${meant}; see '${helpFor(argv)}'`);
       })
       .parseAsync();
     return 0;

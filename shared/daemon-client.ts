@@ -2,21 +2,22 @@
  * The client side of the wire protocol: one request, one reply, one
  * connection. Imports only node:net so the helper's `get` path stays lean.
  */
-import { shellQuote } from './printable.js';
+import { printable, shellQuote } from './printable.js';
 import { resolveSocketPath } from './paths.js';
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { DaemonUnreachableError, type BrokerError } from './errors.js';
+import { dirname, resolve } from 'node:path';
+import { DaemonUnreachableError, VersionMismatchError, type BrokerError } from './errors.js';
 import {
   encodeMessage,
-  foreignReply,
   MAX_MESSAGE_BYTES,
   MAX_STATUS_REPLY_BYTES,
-  parseReply,
   type Reply,
   type Request,
 } from './protocol.js';
 import { stoppingOf } from './stopping-reply.js';
+import { foreignReply, parseReply } from './reply-parse.js';
+import { replyShapeProblem } from './reply-shape.js';
 
 /** How long a client waits for the daemon's reply (minting can take a while). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -103,11 +104,52 @@ function accessFix(socketPath: string): string {
   return `only its owner (uid ${stats.uid}) may connect: run git as that user, or ask for a listener socket open to your group (listeners[].group)`;
 }
 
+/** Where the symbolic link at `path` points; undefined when it is no link. */
+function linkTarget(path: string): string | undefined {
+  try {
+    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A symbolic link at the socket path that leads nowhere: connecting says
+ * ENOENT (no file at the end) or ELOOP (links in a loop), which had read
+ * as "no daemon is listening" and a bare ELOOP (found in review). Not
+ * noDaemon: a daemon started there could not listen either.
+ */
+function brokenLink(socketPath: string, code: string | undefined): BrokerError | undefined {
+  const target = linkTarget(socketPath);
+  const quoted = shellQuote(socketPath);
+  if (target !== undefined && code === 'ELOOP') {
+    return new DaemonUnreachableError(
+      `'${socketPath}' is a symbolic link to '${printable(target, 300)}' that leads back to itself (a loop of links), so no daemon can be reached through it; remove the link (rm ${quoted}) so a daemon can create its socket there, or point it at the daemon's socket (ln -sfn SOCKET ${quoted})`,
+    );
+  }
+  if (target !== undefined) {
+    // Relative to the link's directory, as the kernel follows it.
+    const end = shellQuote(resolve(dirname(socketPath), target));
+    return new DaemonUnreachableError(
+      `'${socketPath}' is a symbolic link to '${printable(target, 300)}', which does not exist, so no daemon can be reached through it; start the daemon there (git-credential-broker daemon --detach --socket ${end}), point the link at the daemon's socket (ln -sfn SOCKET ${quoted}), or remove it (rm ${quoted}) so a daemon can create its socket in its place`,
+    );
+  }
+  if (code !== 'ELOOP') return undefined;
+  return new DaemonUnreachableError(
+    `a directory on the way to '${socketPath}' is a symbolic link in a loop, so the path leads nowhere; fix or remove that link, or give the broker another --socket path`,
+  );
+}
+
 function unreachable(
   socketPath: string,
   error: NodeJS.ErrnoException,
   connected: boolean,
 ): BrokerError {
+  const link =
+    error.code === 'ENOENT' || error.code === 'ELOOP'
+      ? brokenLink(socketPath, error.code)
+      : undefined;
+  if (link !== undefined) return link;
   switch (error.code) {
     case 'ENOENT':
       return new DaemonUnreachableError(
@@ -137,6 +179,18 @@ function unreachable(
         `cannot reach the broker daemon at '${socketPath}': ${error.code ?? error.message}`,
       );
   }
+}
+
+/**
+ * The reply, once its fields are what `op` promises: nothing downstream
+ * (git above all) reads a field a broken daemon left out or mistyped.
+ */
+function checkedReply(socketPath: string, op: Request['op'], reply: Reply): Reply {
+  const problem = reply.ok ? replyShapeProblem(op, reply) : undefined;
+  if (problem === undefined) return reply;
+  throw new VersionMismatchError(
+    `the broker daemon at '${socketPath}' sent ${problem}; is it another program, or a daemon of another release? Restart it (git-credential-broker stop, then start it again), or give the broker another --socket path`,
+  );
 }
 
 /** Sends one request and resolves with the daemon's reply. */
@@ -189,6 +243,8 @@ export function sendRequest(
         finish(
           new DaemonUnreachableError(
             `the broker daemon at '${socketPath}' sent a reply larger than ${maxReplyBytes} bytes to '${request.op}'; is a broker daemon on that socket?`,
+            // As for any reply the helper cannot read: git stops, not prompts.
+            { quit: true },
           ),
         );
         return;
@@ -216,7 +272,7 @@ export function sendRequest(
           const stopping = stoppingOf(line);
           if (stopping !== undefined) reply.error.stopping = stopping;
         }
-        finish(undefined, reply);
+        finish(undefined, checkedReply(socketPath, request.op, reply));
       } catch (error) {
         finish(error as BrokerError);
       }

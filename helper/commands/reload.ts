@@ -27,7 +27,7 @@ import { askDaemon } from '../ask-daemon.js';
 import { otherRelease } from './other-release.js';
 import { checkBrokerDaemon } from './socket-holder.js';
 import { cannotReload, windingDown } from './winding-down.js';
-import { isDaemonStatus, isRecord, pingShapeProblem, statusShapeProblem } from './status-shape.js';
+import { isDaemonStatus, isRecord, statusShapeProblem } from './status-shape.js';
 
 /** Refuses a socket another user owns: whoever holds the path picks the pid. */
 export function checkSocketOwner(socketPath: string): void {
@@ -166,12 +166,7 @@ async function reloadAfter(
     const ping = { v: PROTOCOL_VERSION, op: 'ping' } as const;
     const pong = await withinWait((timeoutMs) => askDaemon(socketPath, ping, { timeoutMs }));
     if (pong === undefined) break;
-    const problem = pingShapeProblem(pong);
-    if (problem !== undefined) {
-      throw new VersionMismatchError(
-        `its ping reply is not one this release reads (${problem}); restart the daemon after upgrading (git-credential-broker stop, then start it again)`,
-      );
-    }
+    // Its fields were checked on the way in (shared/reply-shape.ts).
     const { reloads } = pong;
     if (reloads !== undefined && !((reloads.lastRequestedAtMs ?? -Infinity) >= sentAtMs)) {
       continue;

@@ -123,17 +123,3 @@ export function statusShapeProblem(status: unknown): string | undefined {
 export function isDaemonStatus(status: unknown): status is DaemonStatus {
   return statusShapeProblem(status) === undefined;
 }
-
-/** What `reload` reads of a ping reply (ReloadProgress), field by field. */
-const PING_FIELDS: Record<string, Check> = {
-  pid: optional(number),
-  reloads: optional(shaped({ ended: number, lastRequestedAtMs: optional(number) })),
-};
-
-/** The fields of a ping reply that are not what this release reads; undefined when none. */
-export function pingShapeProblem(reply: Record<string, unknown>): string | undefined {
-  const wrong = Object.entries(PING_FIELDS).flatMap(([name, check]) =>
-    check(reply[name]) ? [] : [name],
-  );
-  return wrong.length === 0 ? undefined : `${wrong.join(', ')} not as this release reads them`;
-}

@@ -109,7 +109,7 @@ t.test('recentReloads and ping reloads of another shape are refused by name', as
     t.equal(run.code, 1, name);
     t.match(
       run.stderr,
-      /but then: its ping reply is not one this release reads \(reloads not as this release reads them\); restart the daemon after upgrading/,
+      /but then: the broker daemon at '.*' sent a ping reply whose 'reloads' is not \{ ended: count, lastRequestedAtMs\?: time \}; is it another program, or a daemon of another release\? Restart it/,
       name,
     );
   }

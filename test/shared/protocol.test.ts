@@ -2,13 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { BadRequestError } from '../../shared/errors.js';
-import {
-  encodeMessage,
-  errorReply,
-  parseReply,
-  parseRequest,
-  PROTOCOL_VERSION,
-} from '../../shared/protocol.js';
+import { encodeMessage, errorReply, PROTOCOL_VERSION } from '../../shared/protocol.js';
+import { parseReply } from '../../shared/reply-parse.js';
+import { parseRequest } from '../../shared/request-parse.js';
 import { VERSION } from '../../shared/version.js';
 
 t.test('a request survives encoding and parsing unchanged', async (t) => {
