@@ -7,7 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { processExists } from '../../helper/commands/daemon-commands.js';
+import { processExists } from '../../helper/process-exists.js';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
 import { runGit } from '../fixtures/git.js';
 import { runHelper } from '../fixtures/run-helper.js';
