@@ -36,13 +36,34 @@ export interface LaunchOptions {
   env: NodeJS.ProcessEnv;
 }
 
-export async function daemonAnswers(socketPath: string, timeoutMs = 1000): Promise<boolean> {
+/**
+ * The pid the daemon answering ping on `socketPath` reports (null from a
+ * daemon of an older release, which does not say); undefined when none
+ * answers.
+ */
+async function answeringPid(
+  socketPath: string,
+  timeoutMs: number,
+): Promise<number | null | undefined> {
   try {
     const reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'ping' }, timeoutMs);
-    return reply.ok;
+    if (!reply.ok) return undefined;
+    return typeof reply.pid === 'number' ? reply.pid : null;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Which daemon answered once a launch was done. */
+export interface Launched {
+  /** The daemon this launcher spawned, while it still runs. */
+  childPid: number | undefined;
+  /**
+   * The daemon that answers, as its ping says: this launcher's, or the one
+   * that won the socket's lock when many started at once (null when it
+   * does not say, a daemon of an older release).
+   */
+  servingPid: number | null;
 }
 
 function tail(path: string): string {
@@ -103,8 +124,11 @@ export async function waitForStoppingDaemon(socketPath: string, logPath: string)
   );
 }
 
-/** Spawns a detached daemon and resolves with its pid once a daemon answers. */
-export async function launchDaemon(options: LaunchOptions): Promise<number | undefined> {
+/**
+ * Spawns a detached daemon and resolves once a daemon answers: its own, or
+ * a peer's that took the socket first.
+ */
+export async function launchDaemon(options: LaunchOptions): Promise<Launched> {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   // The bundled helper answers git alone, but the daemon is the package's.
   if (!existsSync(main)) {
@@ -130,8 +154,9 @@ export async function launchDaemon(options: LaunchOptions): Promise<number | und
   const deadline = Date.now() + LAUNCH_TIMEOUT_MS;
   let exitedAlone = false;
   while (Date.now() < deadline) {
-    if (await daemonAnswers(options.waitForSocket ?? options.socketPath, 500)) {
-      return exitCode === null ? child.pid : undefined;
+    const servingPid = await answeringPid(options.waitForSocket ?? options.socketPath, 500);
+    if (servingPid !== undefined) {
+      return { childPid: exitCode === null ? child.pid : undefined, servingPid };
     }
     // Our daemon lost the race or failed; keep waiting only if a peer might win.
     if (exitCode !== null && !lostRaceFor(tail(options.logPath), options)) {

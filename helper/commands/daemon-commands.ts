@@ -4,6 +4,7 @@
  * `status` live in their own modules.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { DaemonUnreachableError } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
 import { defaultDaemonLogPath } from '../../shared/paths.js';
 import { launchDaemon } from '../daemon-launcher.js';
@@ -32,11 +33,21 @@ export async function runDaemonCommand(options: {
   if (await alreadyRunning(options.configPath, options.socketPath, options.print)) return;
   const logPath = defaultDaemonLogPath(process.env);
   const logStart = statSync(logPath, { throwIfNoEntry: false })?.size ?? 0;
-  const pid = await launchDaemon({ ...options, logPath, env: process.env });
+  const { childPid, servingPid } = await launchDaemon({ ...options, logPath, env: process.env });
+  // Many --detach at once: the lock let one daemon win, and every launcher
+  // reports that one (found in a trial: each printed its own child's pid,
+  // a process that had already exited). The others' daemon is judged as
+  // if it had run before: the same config, or each difference.
+  if (servingPid !== null && servingPid !== childPid) {
+    if (await alreadyRunning(options.configPath, options.socketPath, options.print)) return;
+    throw new DaemonUnreachableError(
+      `a broker daemon (pid ${servingPid}) started on '${options.socketPath}' at the same time as this one answered, then stopped; nothing runs there now: see '${logPath}', then start it again`,
+    );
+  }
   options.print(
-    `daemon started (pid ${pid ?? 'unknown'}) on ${options.socketPath}; its log: ${logPath}\n`,
+    `daemon started (pid ${servingPid ?? 'unknown'}) on ${options.socketPath}; its log: ${logPath}\n`,
   );
-  for (const warning of startupWarnings(logPath, logStart, pid)) {
+  for (const warning of startupWarnings(logPath, logStart, childPid)) {
     options.print(`warning: ${warning}\n`);
   }
 }
