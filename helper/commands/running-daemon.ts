@@ -3,7 +3,6 @@
  * may leave running, or one that differs, named with each difference and
  * the fix.
  */
-import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { configSha256 } from '../../shared/config-digest.js';
 import { ConfigError } from '../../shared/errors.js';
@@ -12,6 +11,8 @@ import { MAX_CONFIG_BYTES, readProblem, readRegularFileSync } from '../../shared
 import type { DaemonStatus } from '../../shared/protocol.js';
 import { describeUntil } from '../../shared/socket-lock-state.js';
 import { VERSION } from '../../shared/version.js';
+import { sandboxOnlyDaemon } from './sandbox-only-daemon.js';
+import { samePath } from './same-path.js';
 import { checkBrokerDaemon, socketHolder } from './socket-holder.js';
 
 /**
@@ -47,9 +48,8 @@ export async function alreadyRunning(
           : `a broker daemon of another release (${holder.version === undefined ? 'its version unknown' : `version ${holder.version}`}; this is version ${VERSION}) is running on '${socketPath}': ${printable(holder.reason, 400)}; nothing was started: stop it first (${stop}), then start this release`,
       );
     case 'restricted':
-      throw new ConfigError(
-        `'${socketPath}' is a listener of a running broker daemon, with a client policy (${printable(holder.refusal, 300)}); nothing was started: give --detach the daemon's own socket`,
-      );
+      // A listener, or the daemon's own socket when every socket has a policy.
+      return sandboxOnlyDaemon(configPath, socketPath, holder.refusal, print);
   }
   const { status } = holder;
   const running = `a broker daemon (pid ${status.pid}, version ${printable(status.version, 40)}) is already running on '${socketPath}' with config '${printable(status.config, 300)}'`;
@@ -119,19 +119,6 @@ function differencesFrom(
     });
   }
   return differences;
-}
-
-/**
- * Whether two paths name one file: a symbolic link to the daemon's config
- * is that config (found in review: it was called a different one).
- */
-function samePath(a: string, b: string): boolean {
-  if (a === b) return true;
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return false;
-  }
 }
 
 /**
