@@ -1,6 +1,8 @@
 /**
  * `stop`: asks the daemon to shut down and returns once its process is gone.
  */
+import { readFileSync } from 'node:fs';
+import { CONTROL_REQUEST_TIMEOUT_MS } from '../../shared/daemon-client.js';
 import { DaemonUnreachableError, ConfigError } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
 import {
@@ -9,10 +11,13 @@ import {
   STOP_WAIT_MS,
   stopWaitMs,
 } from '../../shared/protocol.js';
-import { stoppingDaemon } from '../../shared/socket-lock-state.js';
+import { lockOwnerPid, stoppingDaemon } from '../../shared/socket-lock-state.js';
 import { askDaemon } from '../ask-daemon.js';
 import { processExists } from '../process-exists.js';
 import { checkBrokerDaemon } from './socket-holder.js';
+
+/** How long `stop` waits for the daemon's answers to ping and stop, together. */
+const ANSWER_DEADLINE_MS = CONTROL_REQUEST_TIMEOUT_MS;
 
 /**
  * The pid of the daemon on `socketPath`, checked to be a broker daemon of
@@ -21,18 +26,61 @@ import { checkBrokerDaemon } from './socket-holder.js';
  */
 async function daemonPid(
   socketPath: string,
-): Promise<{ pid?: number; waitMs: number; why?: string }> {
+  leftMs: () => number,
+): Promise<{ pid?: number; waitMs: number; why?: string; silent?: true }> {
   let waitMs = STOP_WAIT_MS;
   try {
-    const ping = await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'ping' });
+    const ping = await askDaemon(
+      socketPath,
+      { v: PROTOCOL_VERSION, op: 'ping' },
+      { timeoutMs: leftMs() },
+    );
     // What this daemon's shutdown may take, as its config says now.
     waitMs = stopWaitMs(ping.shutdownTimeoutMs);
     let pid = ping.pid;
-    pid ??= (await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' })).status?.pid;
+    pid ??= (
+      await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' }, { timeoutMs: leftMs() })
+    ).status?.pid;
     checkBrokerDaemon(pid);
     return { pid, waitMs };
   } catch (error) {
-    return { waitMs, why: (error as Error).message };
+    const silent = error instanceof DaemonUnreachableError && !error.noDaemon && leftMs() <= 1;
+    return { waitMs, why: (error as Error).message, ...(silent ? { silent } : {}) };
+  }
+}
+
+/**
+ * A socket that takes connections and never answers: a daemon that hangs,
+ * is suspended, or another program. Said at once, with whom its lock
+ * names: asking it to stop too would only wait as long again (found in a
+ * trial: 10 s, ping's 5 and stop's 5, before a bare timeout).
+ */
+function silentSocket(socketPath: string): ConfigError {
+  const waited = `${Math.round(ANSWER_DEADLINE_MS / 1000)} s`;
+  const owner = lockOwnerPid(socketPath);
+  let found = `no broker daemon holds its lock ('${socketPath}.lock'): another program listens there, or a daemon of an older release`;
+  if (owner !== undefined) {
+    try {
+      checkBrokerDaemon(owner);
+      found = processSuspended(owner)
+        ? `its lock names pid ${owner}, a broker daemon of this installation that is suspended (SIGSTOP); resume it with kill -CONT ${owner}, then run stop again`
+        : `its lock names pid ${owner}, a broker daemon of this installation that does not answer; see its log, and end it with kill -TERM ${owner} (kill -KILL ${owner} if that does not)`;
+    } catch (error) {
+      found = `its lock names pid ${owner}, which is no broker daemon this command may act on (${(error as Error).message})`;
+    }
+  }
+  return new ConfigError(
+    `'${socketPath}' takes connections, but nothing answered there within ${waited}; nothing was asked to stop: ${found}`,
+  );
+}
+
+/** Whether a process is stopped by a signal (Linux; false where /proc cannot tell). */
+function processSuspended(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+  } catch {
+    return false;
   }
 }
 
@@ -41,9 +89,13 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
   // its socket first and exits only once its requests are answered, and a
   // new daemon cannot start until then (found in review: stop, then
   // daemon --detach, failed). Only a daemon of this installation and user.
-  const { pid, waitMs, why } = await daemonPid(socketPath);
+  // One deadline for the daemon's answers, ping and stop together.
+  const deadlineMs = Date.now() + ANSWER_DEADLINE_MS;
+  const leftMs = (): number => Math.max(1, deadlineMs - Date.now());
+  const { pid, waitMs, why, silent } = await daemonPid(socketPath, leftMs);
+  if (silent) throw silentSocket(socketPath);
   try {
-    await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'stop' });
+    await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'stop' }, { timeoutMs: leftMs() });
   } catch (error) {
     // What a stop script wants is no daemon: that is already so, or will
     // be once the one stopping there has exited.
