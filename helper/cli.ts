@@ -222,6 +222,12 @@ export async function runCli(given: string[]): Promise<number> {
               default: false,
               describe: 'run in the background and return once it answers',
             })
+            .option('log-file', {
+              type: 'string',
+              requiresArg: true,
+              describe:
+                "with --detach: the daemon's log (default: one per socket under $XDG_STATE_HOME)",
+            })
             .epilog(
               examples([
                 ['$0 daemon', 'serve in the foreground (for systemd or a container entrypoint)'],
@@ -238,6 +244,7 @@ export async function runCli(given: string[]): Promise<number> {
             configPath: resolveConfigPath(process.env, args.config),
             socketPath: socketOf(args),
             detach: args.detach,
+            logFile: args.logFile,
             print,
           }),
       )

@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../shared/daemon-client.js';
+import { itsLog } from '../shared/daemon-log-path.js';
 import { ConfigError, DaemonUnreachableError } from '../shared/errors.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import { describeUntil, stoppingDaemon } from '../shared/socket-lock-state.js';
@@ -102,7 +103,10 @@ function lostRaceFor(log: string, options: LaunchOptions): boolean {
  * started only once the lock is free, and the lock decides between
  * starters as ever.
  */
-export async function waitForStoppingDaemon(socketPath: string, logPath: string): Promise<void> {
+export async function waitForStoppingDaemon(
+  socketPath: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   const first = stoppingDaemon(socketPath);
   if (first === undefined) return;
   const startedMs = Date.now();
@@ -119,8 +123,8 @@ export async function waitForStoppingDaemon(socketPath: string, logPath: string)
   // Past its own deadline it is stuck, not slow.
   throw new DaemonUnreachableError(
     Date.now() >= holder.untilMs + STOPPING_GRACE_MS
-      ? `${stopping} and still holds the socket past the end of its shutdown time (due by ${describeUntil(holder.untilMs)}); waited ${waited}. It may hang: see its log '${logPath}', and end it (kill -TERM ${holder.pid}; kill -KILL ${holder.pid} if that does not) before running git again`
-      : `${stopping}: it is finishing the requests in flight first (by ${describeUntil(holder.untilMs)} at the latest), and a new daemon starts once it lets go; waited ${waited}. Run git again then, or see its log '${logPath}'`,
+      ? `${stopping} and still holds the socket past the end of its shutdown time (due by ${describeUntil(holder.untilMs)}); waited ${waited}. It may hang: see ${itsLog(env, socketPath)}, and end it (kill -TERM ${holder.pid}; kill -KILL ${holder.pid} if that does not) before running git again`
+      : `${stopping}: it is finishing the requests in flight first (by ${describeUntil(holder.untilMs)} at the latest), and a new daemon starts once it lets go; waited ${waited}. Run git again then, or see ${itsLog(env, socketPath)}`,
   );
 }
 
@@ -137,7 +141,7 @@ export async function launchDaemon(options: LaunchOptions): Promise<Launched> {
     );
   }
   for (const socket of new Set([options.socketPath, options.waitForSocket ?? options.socketPath])) {
-    await waitForStoppingDaemon(socket, options.logPath);
+    await waitForStoppingDaemon(socket, options.env);
   }
   mkdirSync(dirname(options.logPath), { recursive: true, mode: 0o700 });
   const logFd = openSync(options.logPath, 'a', 0o600);

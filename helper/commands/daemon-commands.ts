@@ -4,9 +4,10 @@
  * `status` live in their own modules.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { DaemonUnreachableError } from '../../shared/errors.js';
+import { resolve } from 'node:path';
+import { BadRequestError, DaemonUnreachableError } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
-import { defaultDaemonLogPath } from '../../shared/paths.js';
+import { defaultDaemonLogPath } from '../../shared/daemon-log-path.js';
 import { launchDaemon } from '../daemon-launcher.js';
 import { alreadyRunning } from './running-daemon.js';
 
@@ -19,8 +20,17 @@ export async function runDaemonCommand(options: {
   configPath: string;
   socketPath: string;
   detach: boolean;
+  /** --log-file: where a detached daemon logs; one per socket by default. */
+  logFile?: string | undefined;
   print: (text: string) => void;
 }): Promise<void> {
+  if (options.logFile !== undefined && (!options.detach || options.logFile.trim() === '')) {
+    throw new BadRequestError(
+      options.detach
+        ? `--log-file was given an empty path; give the file the detached daemon should log to`
+        : `--log-file is for --detach: in the foreground the daemon logs to stderr (redirect it: 2>>FILE)`,
+    );
+  }
   if (!options.detach) {
     const { runDaemon } = await import('../../daemon/main.js');
     await runDaemon({
@@ -31,7 +41,7 @@ export async function runDaemonCommand(options: {
     return;
   }
   if (await alreadyRunning(options.configPath, options.socketPath, options.print)) return;
-  const logPath = defaultDaemonLogPath(process.env);
+  const logPath = resolve(options.logFile ?? defaultDaemonLogPath(process.env, options.socketPath));
   const logStart = statSync(logPath, { throwIfNoEntry: false })?.size ?? 0;
   const { childPid, servingPid } = await launchDaemon({ ...options, logPath, env: process.env });
   // Many --detach at once: the lock let one daemon win, and every launcher

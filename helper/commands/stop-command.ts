@@ -3,6 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CONTROL_REQUEST_TIMEOUT_MS } from '../../shared/daemon-client.js';
+import { itsLog } from '../../shared/daemon-log-path.js';
 import { DaemonUnreachableError, ConfigError } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
 import {
@@ -64,7 +65,7 @@ function silentSocket(socketPath: string): ConfigError {
       checkBrokerDaemon(owner);
       found = processSuspended(owner)
         ? `its lock names pid ${owner}, a broker daemon of this installation that is suspended (SIGSTOP); resume it with kill -CONT ${owner}, then run stop again`
-        : `its lock names pid ${owner}, a broker daemon of this installation that does not answer; see its log, and end it with kill -TERM ${owner} (kill -KILL ${owner} if that does not)`;
+        : `its lock names pid ${owner}, a broker daemon of this installation that does not answer; see ${itsLog(process.env, socketPath)}, and end it with kill -TERM ${owner} (kill -KILL ${owner} if that does not)`;
     } catch (error) {
       found = `its lock names pid ${owner}, which is no broker daemon this command may act on (${(error as Error).message})`;
     }
@@ -139,7 +140,7 @@ async function waitForExit(
   }
   if (processExists(pid)) {
     throw new ConfigError(
-      `the daemon on '${socketPath}' (pid ${pid}) was asked to stop and is still running after ${Math.round(waitMs / 1000)} s; its log says what it is waiting for`,
+      `the daemon on '${socketPath}' (pid ${pid}) was asked to stop and is still running after ${Math.round(waitMs / 1000)} s; ${itsLog(process.env, socketPath)} says what it is waiting for`,
     );
   }
   print(`daemon on ${socketPath} stopped\n`);

@@ -7,6 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { defaultDaemonLogPath } from '../../shared/daemon-log-path.js';
 import { processExists } from '../../helper/process-exists.js';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
 import { runGit } from '../fixtures/git.js';
@@ -38,7 +39,7 @@ async function drainWorld(t: Test, config: Record<string, unknown> = {}): Promis
   };
   // The daemon a test's helper starts; nothing to stop when none did.
   t.teardown(() => runHelper(['stop', '--socket', w.daemon.socketPath], '', env));
-  return { w, env, daemonLog: join(w.dir, 'state', 'git-credential-broker', 'daemon.log') };
+  return { w, env, daemonLog: defaultDaemonLogPath(env, w.daemon.socketPath) };
 }
 
 t.test(
