@@ -3,12 +3,13 @@
  * background (`--detach`) and reports what it warned about. `stop` and
  * `status` live in their own modules.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BadRequestError, DaemonUnreachableError } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
 import { defaultDaemonLogPath } from '../../shared/daemon-log-path.js';
 import { launchDaemon } from '../daemon-launcher.js';
+import { daemonLogRecords } from '../daemon-log-records.js';
 import { alreadyRunning } from './running-daemon.js';
 
 // The entry point takes the three daemon commands from here, as it did
@@ -67,22 +68,7 @@ export async function runDaemonCommand(options: {
  * read, say): shown to whoever ran --detach, not only left in the log.
  */
 function startupWarnings(logPath: string, from: number, pid: number | undefined): string[] {
-  let text: string;
-  try {
-    text = readFileSync(logPath).subarray(from).toString('utf8');
-  } catch {
-    return [];
-  }
-  const warnings: string[] = [];
-  for (const line of text.split('\n')) {
-    try {
-      const record = JSON.parse(line) as { level?: unknown; pid?: unknown; msg?: unknown };
-      if (typeof record.level === 'number' && record.level >= 40 && record.pid === pid) {
-        warnings.push(printable(String(record.msg), 500));
-      }
-    } catch {
-      // Not a log record (a crash trace, say): the log has it.
-    }
-  }
-  return warnings;
+  return daemonLogRecords(logPath, from, pid)
+    .filter((record) => typeof record.level === 'number' && record.level >= 40)
+    .map((record) => printable(String(record.msg), 500));
 }

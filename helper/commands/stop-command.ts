@@ -1,9 +1,9 @@
 /**
  * `stop`: asks the daemon to shut down and returns once its process is gone.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { CONTROL_REQUEST_TIMEOUT_MS } from '../../shared/daemon-client.js';
-import { itsLog } from '../../shared/daemon-log-path.js';
+import { existingDaemonLog, itsLog } from '../../shared/daemon-log-path.js';
 import { DaemonUnreachableError, ConfigError } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
 import {
@@ -14,6 +14,7 @@ import {
 } from '../../shared/protocol.js';
 import { lockOwnerPid, stoppingDaemon } from '../../shared/socket-lock-state.js';
 import { askDaemon } from '../ask-daemon.js';
+import { daemonLogRecords } from '../daemon-log-records.js';
 import { processExists } from '../process-exists.js';
 import { checkBrokerDaemon } from './socket-holder.js';
 
@@ -95,8 +96,17 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
   const leftMs = (): number => Math.max(1, deadlineMs - Date.now());
   const { pid, waitMs, why, silent } = await daemonPid(socketPath, leftMs);
   if (silent) throw silentSocket(socketPath);
+  // Where the shutdown says whether it cut requests off, read from here on.
+  const log = existingDaemonLog(process.env, socketPath);
+  const logStart = log === undefined ? 0 : (statSync(log, { throwIfNoEntry: false })?.size ?? 0);
+  let inFlight: number | undefined;
   try {
-    await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'stop' }, { timeoutMs: leftMs() });
+    const reply = await askDaemon(
+      socketPath,
+      { v: PROTOCOL_VERSION, op: 'stop' },
+      { timeoutMs: leftMs() },
+    );
+    inFlight = reply.inFlight;
   } catch (error) {
     // What a stop script wants is no daemon: that is already so, or will
     // be once the one stopping there has exited.
@@ -125,7 +135,24 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
       `the daemon on '${socketPath}' was asked to stop, but whether it has exited cannot be told: its pid is unknown (${printable(why ?? 'no pid', 300)}); check with ps before starting another`,
     );
   }
+  if (inFlight !== undefined && inFlight > 0) {
+    print(
+      `the daemon on ${socketPath} (pid ${pid}) answers the ${plural(inFlight, 'request')} in flight first, within ${Math.round(waitMs / 1000)} s\n`,
+    );
+  }
   await waitForExit(socketPath, pid, waitMs, print);
+  const cutOff = daemonLogRecords(log, logStart, pid)
+    .map((record) => record.cutOff)
+    .find((count) => typeof count === 'number');
+  if (typeof cutOff === 'number' && cutOff > 0) {
+    print(
+      `its shutdown ran out of time and cut off ${plural(cutOff, 'request')} in flight: each of their clients got an error (git may have asked another helper, or failed); see '${log}'\n`,
+    );
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 async function waitForExit(
