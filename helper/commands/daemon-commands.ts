@@ -56,7 +56,7 @@ export async function runDaemonCommand(options: {
     );
   }
   options.print(
-    `daemon started (pid ${servingPid ?? 'unknown'}) on ${options.socketPath}; its log: ${logPath}\n`,
+    `daemon started (pid ${servingPid ?? childPid ?? 'unknown'}) on ${options.socketPath}; its log: ${logPath}\n`,
   );
   for (const warning of startupWarnings(logPath, logStart, childPid)) {
     options.print(`warning: ${warning}\n`);
