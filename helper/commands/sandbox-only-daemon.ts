@@ -92,8 +92,14 @@ export async function sandboxOnlyDaemon(
     );
   }
   const started = daemonInvocation(pid);
-  const stop = `kill -TERM ${pid}: status and stop are refused on a socket with a client policy`;
-  if (started !== undefined && !samePath(started.socket, resolve(socketPath))) {
+  const stop = `kill -TERM ${pid} stops it: status and stop are refused on a socket with a client policy`;
+  if (started === undefined) {
+    // Without /proc (not Linux), a listener cannot be told from its own socket.
+    throw new ConfigError(
+      `'${socketPath}' is a socket of a running broker daemon (pid ${pid}), with a client policy (${printable(refusal, 300)}); which config and socket it was started with cannot be read here; nothing was started: give --detach the daemon's own socket, or, if this is it (every socket of that daemon has a client policy), it is already running (${stop})`,
+    );
+  }
+  if (!samePath(started.socket, resolve(socketPath))) {
     throw new ConfigError(
       `'${socketPath}' is a listener of a running broker daemon (pid ${pid}), with a client policy (${printable(refusal, 300)}); nothing was started: give --detach the daemon's own socket, '${printable(started.socket, 300)}'`,
     );
@@ -101,7 +107,7 @@ export async function sandboxOnlyDaemon(
 
   const running = `a broker daemon (pid ${pid}, version ${version}) is already running on '${socketPath}'`;
   const differences: string[] = [];
-  if (started !== undefined && !samePath(started.config, resolve(configPath))) {
+  if (!samePath(started.config, resolve(configPath))) {
     differences.push(
       `it runs config '${printable(started.config, 300)}', and this command was given '${resolve(configPath)}'`,
     );
@@ -112,10 +118,7 @@ export async function sandboxOnlyDaemon(
       `${running}, but ${differences.join(', and ')}; nothing was started: stop it first (${stop}), then start this one, or leave it running`,
     );
   }
-  const config =
-    started === undefined
-      ? '(its config cannot be read from its process here)'
-      : `with config '${printable(started.config, 300)}'`;
+  const config = `with config '${printable(started.config, 300)}'`;
   // Whether it has loaded the file's current content only `status` says.
   print(
     `${running} ${config}; nothing to start (every socket of it has a client policy, so whether it has loaded the file's latest content cannot be told: kill -HUP ${pid} reloads it)\n`,

@@ -56,7 +56,7 @@ t.test(
     t.equal(other.stdout, '');
     t.match(
       other.stderr,
-      `already running on '${socketPath}', but it runs config '${configPath}', and this command was given '${otherConfig}'; nothing was started: stop it first (kill -TERM ${pid}: status and stop are refused on a socket with a client policy), then start this one`,
+      `already running on '${socketPath}', but it runs config '${configPath}', and this command was given '${otherConfig}'; nothing was started: stop it first (kill -TERM ${pid} stops it: status and stop are refused on a socket with a client policy), then start this one`,
     );
     t.equal(await pingPid(socketPath), pid, 'the same daemon still serves');
   },
