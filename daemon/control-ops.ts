@@ -24,6 +24,8 @@ export interface DaemonControl {
   hasUnrestrictedSocket(): boolean;
   /** How long a shutdown may take now (the config as reloaded), for `stop` to wait. */
   shutdownTimeoutMs?(): number;
+  /** Requests being served on all sockets now, for the stop reply. */
+  inFlight?(): number;
 }
 
 /**
@@ -97,7 +99,13 @@ export async function answerControl(
       const control = requireUnrestricted(socket, 'stop');
       log().info('stop requested over the socket');
       setImmediate(() => control.stop());
-      return { v: PROTOCOL_VERSION, ok: true };
+      // The stop request is one of them until it is answered.
+      const inFlight = control.inFlight === undefined ? undefined : control.inFlight() - 1;
+      return {
+        v: PROTOCOL_VERSION,
+        ok: true,
+        ...(inFlight === undefined ? {} : { inFlight: Math.max(0, inFlight) }),
+      };
     }
   }
 }

@@ -166,6 +166,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     stop: () => void stop(),
     shutdownTimeoutMs: () => reloader.config.shutdownTimeoutSeconds * 1000,
     hasUnrestrictedSocket: () => listeners.some(({ policy }) => !isRestricted(policy)),
+    inFlight: () => listeners.reduce((sum, { server }) => sum + server.inFlight, 0),
   };
 
   listeners = await startListeners({

@@ -79,8 +79,8 @@ export async function shutDown(parts: ShutdownParts): Promise<void> {
  * Waits for the requests in flight and the background refreshes, for at
  * most `waitMs`, then closes the sockets and lets go of their locks. Past
  * it (two GitHub calls in a row, each with its own 25 s, or a slow
- * `command` provider), the requests still in flight are left unanswered:
- * their clients see the connection close.
+ * `command` provider), the requests still in flight are cut off: each
+ * client gets an error (see the warning logged below).
  */
 async function finishRequests(parts: ShutdownParts, waitMs: number): Promise<void> {
   const finished = (async () => {
@@ -112,8 +112,12 @@ async function finishRequests(parts: ShutdownParts, waitMs: number): Promise<voi
 
   const inFlight = parts.listeners.reduce((sum, { server }) => sum + server.inFlight, 0);
   parts.log.warn(
-    { inFlight, waitedMs: Math.round(waitMs) },
-    'stopping with requests still in flight: they did not finish within the time a shutdown has, and their clients get no answer',
+    // `cutOff`: what `stop` reads here to say how many its shutdown cut off.
+    // Their clients get an error, not silence: the daemon's answer when
+    // their mint fails now (its program killed), else their connection
+    // closing unanswered once the process exits.
+    { inFlight, cutOff: inFlight, waitedMs: Math.round(waitMs) },
+    'stopping with requests still in flight: they did not finish within the time a shutdown has, and each of their clients gets an error',
   );
   // The socket (its file goes as it closes) and the lock are given up all
   // the same: the next daemon finds them free.

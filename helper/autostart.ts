@@ -4,12 +4,8 @@
  * running daemon costs git nothing extra.
  */
 import { dirname, resolve } from 'node:path';
-import {
-  defaultDaemonLogPath,
-  resolveConfigPath,
-  resolveSocketPath,
-  SOCKET_ENV,
-} from '../shared/paths.js';
+import { resolveConfigPath, resolveSocketPath, SOCKET_ENV } from '../shared/paths.js';
+import { defaultDaemonLogPath } from '../shared/daemon-log-path.js';
 import { MAX_CONFIG_BYTES, readRegularFileSync } from '../shared/regular-file.js';
 import { launchDaemon } from './daemon-launcher.js';
 
@@ -65,7 +61,7 @@ export async function autostartDaemon(
     configPath,
     socketPath: daemonSocket,
     waitForSocket: socketPath,
-    logPath: defaultDaemonLogPath(env),
+    logPath: defaultDaemonLogPath(env, daemonSocket),
     env,
   });
   return true;

@@ -16,7 +16,9 @@ import {
   refuseUnknownCommand,
 } from './command-line.js';
 import { configureGit, type GitConfigScope } from './commands/configure.js';
-import { runDaemonCommand, showStatus, stopDaemon } from './commands/daemon-commands.js';
+import { runDaemonCommand } from './commands/daemon-commands.js';
+import { showStatus } from './commands/status-command.js';
+import { stopDaemon } from './commands/stop-command.js';
 import { reloadDaemon } from './commands/reload.js';
 import { printToken } from './commands/token.js';
 import { exitCodeOf, PROGRAM } from './git-actions.js';
@@ -90,6 +92,12 @@ export async function runCli(given: string[]): Promise<number> {
               default: false,
               describe: 'run in the background and return once it answers',
             })
+            .option('log-file', {
+              type: 'string',
+              requiresArg: true,
+              describe:
+                "with --detach: the daemon's log (default: one per socket under $XDG_STATE_HOME)",
+            })
             .epilog(
               examples([
                 ['$0 daemon', 'serve in the foreground (for systemd or a container entrypoint)'],
@@ -106,6 +114,7 @@ export async function runCli(given: string[]): Promise<number> {
             configPath: resolveConfigPath(process.env, args.config),
             socketPath: socketOf(args),
             detach: args.detach,
+            logFile: args.logFile,
             print,
           }),
       )

@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../shared/daemon-client.js';
+import { itsLog } from '../shared/daemon-log-path.js';
 import { ConfigError, DaemonUnreachableError } from '../shared/errors.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import { describeUntil, stoppingDaemon, type StoppingDaemon } from '../shared/socket-lock-state.js';
@@ -36,13 +37,34 @@ export interface LaunchOptions {
   env: NodeJS.ProcessEnv;
 }
 
-export async function daemonAnswers(socketPath: string, timeoutMs = 1000): Promise<boolean> {
+/**
+ * The pid the daemon answering ping on `socketPath` reports (null from a
+ * daemon of an older release, which does not say); undefined when none
+ * answers.
+ */
+async function answeringPid(
+  socketPath: string,
+  timeoutMs: number,
+): Promise<number | null | undefined> {
   try {
     const reply = await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'ping' }, timeoutMs);
-    return reply.ok;
+    if (!reply.ok) return undefined;
+    return typeof reply.pid === 'number' ? reply.pid : null;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Which daemon answered once a launch was done. */
+export interface Launched {
+  /** The daemon this launcher spawned, while it still runs. */
+  childPid: number | undefined;
+  /**
+   * The daemon that answers, as its ping says: this launcher's, or the one
+   * that won the socket's lock when many started at once (null when it
+   * does not say, a daemon of an older release).
+   */
+  servingPid: number | null;
 }
 
 function tail(path: string): string {
@@ -81,7 +103,10 @@ function lostRaceFor(log: string, options: LaunchOptions): boolean {
  * started only once the lock is free, and the lock decides between
  * starters as ever.
  */
-export async function waitForStoppingDaemon(socketPath: string, logPath: string): Promise<void> {
+export async function waitForStoppingDaemon(
+  socketPath: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   const first = await stoppingOn(socketPath);
   if (first === undefined) return;
   const startedMs = Date.now();
@@ -95,16 +120,11 @@ export async function waitForStoppingDaemon(socketPath: string, logPath: string)
 
   const waited = `${((Date.now() - startedMs) / 1000).toFixed(1)} s`;
   const stopping = `the broker daemon (pid ${holder.pid}) on '${socketPath}' is shutting down`;
-  // Its log is where --detach and autostart write, if it was started so:
-  // a path that does not exist is no help (found in review).
-  const log = existsSync(logPath)
-    ? `its log ('${logPath}' if autostart or daemon --detach started it)`
-    : 'its log (where its stderr went)';
   // Past its own deadline it is stuck, not slow.
   throw new DaemonUnreachableError(
     Date.now() >= holder.untilMs + STOPPING_GRACE_MS
-      ? `${stopping} and still holds the socket past the end of its shutdown time (due by ${describeUntil(holder.untilMs)}); waited ${waited}. It may hang: see ${log}, and end it (kill -TERM ${holder.pid}; kill -KILL ${holder.pid} if that does not) before running git again`
-      : `${stopping}: it is finishing the requests in flight first (by ${describeUntil(holder.untilMs)} at the latest), and a new daemon starts once it lets go; waited ${waited}. Run git again then, or see ${log}`,
+      ? `${stopping} and still holds the socket past the end of its shutdown time (due by ${describeUntil(holder.untilMs)}); waited ${waited}. It may hang: see ${itsLog(env, socketPath)}, and end it (kill -TERM ${holder.pid}; kill -KILL ${holder.pid} if that does not) before running git again`
+      : `${stopping}: it is finishing the requests in flight first (by ${describeUntil(holder.untilMs)} at the latest), and a new daemon starts once it lets go; waited ${waited}. Run git again then, or see ${itsLog(env, socketPath)}`,
   );
 }
 
@@ -124,8 +144,11 @@ async function stoppingOn(socketPath: string): Promise<StoppingDaemon | undefine
   }
 }
 
-/** Spawns a detached daemon and resolves with its pid once a daemon answers. */
-export async function launchDaemon(options: LaunchOptions): Promise<number | undefined> {
+/**
+ * Spawns a detached daemon and resolves once a daemon answers: its own, or
+ * a peer's that took the socket first.
+ */
+export async function launchDaemon(options: LaunchOptions): Promise<Launched> {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   // The bundled helper answers git alone, but the daemon is the package's.
   if (!existsSync(main)) {
@@ -134,7 +157,7 @@ export async function launchDaemon(options: LaunchOptions): Promise<number | und
     );
   }
   for (const socket of new Set([options.socketPath, options.waitForSocket ?? options.socketPath])) {
-    await waitForStoppingDaemon(socket, options.logPath);
+    await waitForStoppingDaemon(socket, options.env);
   }
   mkdirSync(dirname(options.logPath), { recursive: true, mode: 0o700 });
   const logFd = openSync(options.logPath, 'a', 0o600);
@@ -151,8 +174,9 @@ export async function launchDaemon(options: LaunchOptions): Promise<number | und
   const deadline = Date.now() + LAUNCH_TIMEOUT_MS;
   let exitedAlone = false;
   while (Date.now() < deadline) {
-    if (await daemonAnswers(options.waitForSocket ?? options.socketPath, 500)) {
-      return exitCode === null ? child.pid : undefined;
+    const servingPid = await answeringPid(options.waitForSocket ?? options.socketPath, 500);
+    if (servingPid !== undefined) {
+      return { childPid: exitCode === null ? child.pid : undefined, servingPid };
     }
     // Our daemon lost the race or failed; keep waiting only if a peer might win.
     if (exitCode !== null && !lostRaceFor(tail(options.logPath), options)) {

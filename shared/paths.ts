@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { BadRequestError, ConfigError } from './errors.js';
 
-const APP_DIR = 'git-credential-broker';
+export const APP_DIR = 'git-credential-broker';
 
 /** Environment variable that overrides the socket path. */
 export const SOCKET_ENV = 'GIT_CREDENTIAL_BROKER_SOCKET';
@@ -17,9 +17,9 @@ export const CONFIG_ENV = 'GIT_CREDENTIAL_BROKER_CONFIG';
 // sun_path holds 108 bytes on Linux and 104 on macOS, terminator included.
 const MAX_SOCKET_PATH_BYTES = 103;
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-function nonEmpty(value: string | undefined): string | undefined {
+export function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
@@ -45,7 +45,7 @@ function brokerVariable(
   );
 }
 
-function home(env: Env): string {
+export function home(env: Env): string {
   return nonEmpty(env.HOME) ?? homedir();
 }
 
@@ -107,15 +107,6 @@ export function resolveConfigPath(env: Env, flag?: string): string {
     join(nonEmpty(env.XDG_CONFIG_HOME) ?? join(home(env), '.config'), APP_DIR, 'config.json');
   return (
     nonEmpty(flag) ?? brokerVariable(env, CONFIG_ENV, "config file's path", fallback) ?? fallback()
-  );
-}
-
-/** Where `daemon --detach` and autostart send the daemon's own log. */
-export function defaultDaemonLogPath(env: Env): string {
-  return join(
-    nonEmpty(env.XDG_STATE_HOME) ?? join(home(env), '.local', 'state'),
-    APP_DIR,
-    'daemon.log',
   );
 }
 

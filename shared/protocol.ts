@@ -199,6 +199,12 @@ export type Reply =
        */
       shutdownTimeoutMs?: number;
       status?: DaemonStatus;
+      /**
+       * In a stop reply: the requests in flight (the stop itself not
+       * counted) when the stop came, which the shutdown answers first,
+       * within its time. Absent from older daemons.
+       */
+      inFlight?: number;
     }
   | { v: number; ok: false; error: WireError };
 

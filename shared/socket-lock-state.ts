@@ -96,3 +96,19 @@ export function describeUntil(untilMs: number, nowMs = Date.now()): string {
   const when = seconds >= 0 ? `in ${seconds} s` : `${-seconds} s ago`;
   return `${new Date(untilMs).toTimeString().slice(0, 8)}, ${when}`;
 }
+
+/**
+ * The pid the socket's lock names, alive or not; undefined when there is no
+ * lock, or not one of this release's (a directory with one owner entry).
+ * Lets `stop` say who holds a socket that never answers.
+ */
+export function lockOwnerPid(socketPath: string): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync(lockPath(socketPath));
+  } catch {
+    return undefined;
+  }
+  const pid = entries.length === 1 ? OWNER_ENTRY.exec(entries[0]!)?.[1] : undefined;
+  return pid === undefined ? undefined : Number(pid);
+}

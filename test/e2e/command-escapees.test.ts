@@ -9,7 +9,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { processExists } from '../../helper/commands/daemon-commands.js';
+import { processExists } from '../../helper/process-exists.js';
 import { commandDaemon, commandGet } from '../fixtures/command-daemon.js';
 import type { DaemonProcess } from '../fixtures/daemon-process.js';
 import { runHelper } from '../fixtures/run-helper.js';

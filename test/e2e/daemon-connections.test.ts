@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { processExists } from '../../helper/commands/daemon-commands.js';
+import { processExists } from '../../helper/process-exists.js';
 import { MAX_CONNECTIONS } from '../../daemon/connection-admission.js';
 import { sendRequest } from '../../shared/daemon-client.js';
 import { PROTOCOL_VERSION } from '../../shared/protocol.js';

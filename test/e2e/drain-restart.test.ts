@@ -7,7 +7,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { processExists } from '../../helper/commands/daemon-commands.js';
+import { defaultDaemonLogPath } from '../../shared/daemon-log-path.js';
+import { processExists } from '../../helper/process-exists.js';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
 import { runGit } from '../fixtures/git.js';
 import { runHelper } from '../fixtures/run-helper.js';
@@ -38,7 +39,7 @@ async function drainWorld(t: Test, config: Record<string, unknown> = {}): Promis
   };
   // The daemon a test's helper starts; nothing to stop when none did.
   t.teardown(() => runHelper(['stop', '--socket', w.daemon.socketPath], '', env));
-  return { w, env, daemonLog: join(w.dir, 'state', 'git-credential-broker', 'daemon.log') };
+  return { w, env, daemonLog: defaultDaemonLogPath(env, w.daemon.socketPath) };
 }
 
 t.test(
@@ -137,7 +138,11 @@ t.test(
       `the broker daemon (pid ${stopping.pid}) on '${w.daemon.socketPath}' is shutting down`,
     );
     t.match(get.stderr, `kill -TERM ${stopping.pid}`, 'and says what to do');
-    t.match(get.stderr, /see its log \(where its stderr went\)/, 'no log file that does not exist');
+    t.match(
+      get.stderr,
+      /see its log \(where its stderr went, or the file given to --log-file\)/,
+      'no log file that does not exist',
+    );
     t.ok(tookMs < 5000, `at once, not after a wait: ${tookMs} ms`);
     t.equal(statusJson.code, 1);
     t.match(JSON.parse(statusJson.stdout), { running: false, stopping: true, pid: stopping.pid });

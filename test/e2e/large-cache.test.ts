@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import { processExists } from '../../helper/commands/daemon-commands.js';
+import { processExists } from '../../helper/process-exists.js';
 import { sendRequest } from '../../shared/daemon-client.js';
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { fakeDaemon } from '../fixtures/cli-world.js';

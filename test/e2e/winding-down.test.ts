@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import t, { type Test } from 'tap';
-import { processExists } from '../../helper/commands/daemon-commands.js';
+import { processExists } from '../../helper/process-exists.js';
 import { stoppingDaemon } from '../../shared/socket-lock-state.js';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
 import { drainFor, markedStopping } from '../fixtures/drain.js';

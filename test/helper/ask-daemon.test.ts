@@ -10,6 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { defaultDaemonLogPath } from '../../shared/daemon-log-path.js';
 import { askDaemon } from '../../helper/ask-daemon.js';
 import { DaemonUnreachableError } from '../../shared/errors.js';
 import { encodeMessage, errorReply, PROTOCOL_VERSION } from '../../shared/protocol.js';
@@ -29,8 +30,9 @@ async function setup(t: Test) {
   // Autostart on, and a config no daemon can start with: a launch fails fast.
   await writeFile(configPath, JSON.stringify({ autostart: true, integrations: 'none' }));
   const env = { ...process.env, GIT_CREDENTIAL_BROKER_CONFIG: configPath, XDG_STATE_HOME: dir };
-  const launchLog = join(dir, 'git-credential-broker', 'daemon.log');
-  return { socketPath: join(dir, 's.sock'), env, launchLog };
+  const socketPath = join(dir, 's.sock');
+  const launchLog = defaultDaemonLogPath(env, socketPath);
+  return { socketPath, env, launchLog };
 }
 
 function serve(t: Test, socketPath: string, onConnection: (socket: Socket) => void) {

@@ -5,6 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import t from 'tap';
+import { defaultDaemonLogPath } from '../../shared/daemon-log-path.js';
 import { cli, world } from '../fixtures/cli-world.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
@@ -26,7 +27,7 @@ t.test('with autostart on, many git processes at once start exactly one daemon',
     ),
   );
   const status = await cli(w, ['status', '--json'], env);
-  const log = await readFile(join(w.dir, 'state', 'git-credential-broker', 'daemon.log'), 'utf8');
+  const log = await readFile(defaultDaemonLogPath(env, w.daemon.socketPath), 'utf8');
 
   t.same(
     results.map((r) => r.code),

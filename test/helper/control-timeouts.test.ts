@@ -46,9 +46,9 @@ t.test('stop and status give up on a silent socket in seconds', async (t) => {
   const status = await timed(() => runHelper(['status', '--socket', path], ''));
 
   t.equal(stop.result.code, 1);
-  t.match(stop.result.stderr, /did not answer within 5000 ms/);
-  // A ping then a stop, each bounded; the helper's start-up on a busy machine on top.
-  t.ok(stop.ms < 2 * CONTROL_REQUEST_TIMEOUT_MS + 5000, `stop took ${stop.ms} ms`);
+  t.match(stop.result.stderr, /takes connections, but nothing answered there within 5 s/);
+  // One deadline for ping and stop together; the helper's start-up on a busy machine on top.
+  t.ok(stop.ms < CONTROL_REQUEST_TIMEOUT_MS + 5000, `stop took ${stop.ms} ms`);
   t.equal(status.result.code, 1);
   t.match(status.result.stderr, /did not answer within 5000 ms/);
   t.ok(status.ms < CONTROL_REQUEST_TIMEOUT_MS + 5000, `status took ${status.ms} ms`);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
+import { defaultDaemonLogPath } from '../../shared/daemon-log-path.js';
 import type { BrokerWorld } from '../fixtures/broker-world.js';
 import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
 import { cli, fakeDaemon, world } from '../fixtures/cli-world.js';
@@ -408,7 +409,10 @@ t.test(
     const pid = (JSON.parse(status.stdout) as { pid: number }).pid;
 
     t.equal(first.code, 0, first.stderr);
-    t.match(first.stdout, /^daemon started \(pid \d+\) on .*; its log: .*daemon\.log$/m);
+    t.match(
+      first.stdout,
+      `daemon started (pid ${pid}) on ${w.daemon.socketPath}; its log: ${defaultDaemonLogPath(env, w.daemon.socketPath)}\n`,
+    );
     t.equal(second.code, 0, second.stderr);
     t.equal(
       second.stdout,

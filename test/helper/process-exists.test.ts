@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { processExists } from '../../helper/commands/daemon-commands.js';
+import { processExists } from '../../helper/process-exists.js';
 
 t.test('a process that exited counts as gone even before it is reaped', async (t) => {
   // sh starts a short child, prints its pid, then becomes `sleep`, which

@@ -1,0 +1,171 @@
+/**
+ * `stop`: asks the daemon to shut down and returns once its process is gone.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { CONTROL_REQUEST_TIMEOUT_MS } from '../../shared/daemon-client.js';
+import { existingDaemonLog, itsLog } from '../../shared/daemon-log-path.js';
+import { DaemonUnreachableError, ConfigError } from '../../shared/errors.js';
+import { printable } from '../../shared/printable.js';
+import {
+  PROTOCOL_VERSION,
+  STOP_MARGIN_MS,
+  STOP_WAIT_MS,
+  stopWaitMs,
+} from '../../shared/protocol.js';
+import { lockOwnerPid } from '../../shared/socket-lock-state.js';
+import { describeWindingDown, windingDown } from './winding-down.js';
+import { askDaemon } from '../ask-daemon.js';
+import { daemonLogRecords } from '../daemon-log-records.js';
+import { processExists } from '../process-exists.js';
+import { checkBrokerDaemon } from './socket-holder.js';
+
+/** How long `stop` waits for the daemon's answers to ping and stop, together. */
+const ANSWER_DEADLINE_MS = CONTROL_REQUEST_TIMEOUT_MS;
+
+/**
+ * The pid of the daemon on `socketPath`, checked to be a broker daemon of
+ * this installation, or why there is none. Ping carries it (small, served
+ * on every socket); a daemon of an older release answers only in its status.
+ */
+async function daemonPid(
+  socketPath: string,
+  leftMs: () => number,
+): Promise<{ pid?: number; waitMs: number; why?: string; silent?: true }> {
+  let waitMs = STOP_WAIT_MS;
+  try {
+    const ping = await askDaemon(
+      socketPath,
+      { v: PROTOCOL_VERSION, op: 'ping' },
+      { timeoutMs: leftMs() },
+    );
+    // What this daemon's shutdown may take, as its config says now.
+    waitMs = stopWaitMs(ping.shutdownTimeoutMs);
+    let pid = ping.pid;
+    pid ??= (
+      await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' }, { timeoutMs: leftMs() })
+    ).status?.pid;
+    checkBrokerDaemon(pid);
+    return { pid, waitMs };
+  } catch (error) {
+    const silent = error instanceof DaemonUnreachableError && !error.noDaemon && leftMs() <= 1;
+    return { waitMs, why: (error as Error).message, ...(silent ? { silent } : {}) };
+  }
+}
+
+/**
+ * A socket that takes connections and never answers: a daemon that hangs,
+ * is suspended, or another program. Said at once, with whom its lock
+ * names: asking it to stop too would only wait as long again (found in a
+ * trial: 10 s, ping's 5 and stop's 5, before a bare timeout).
+ */
+function silentSocket(socketPath: string): ConfigError {
+  const waited = `${Math.round(ANSWER_DEADLINE_MS / 1000)} s`;
+  const owner = lockOwnerPid(socketPath);
+  let found = `no broker daemon holds its lock ('${socketPath}.lock'): another program listens there, or a daemon of an older release`;
+  if (owner !== undefined) {
+    try {
+      checkBrokerDaemon(owner);
+      found = processSuspended(owner)
+        ? `its lock names pid ${owner}, a broker daemon of this installation that is suspended (SIGSTOP); resume it with kill -CONT ${owner}, then run stop again`
+        : `its lock names pid ${owner}, a broker daemon of this installation that does not answer; see ${itsLog(process.env, socketPath)}, and end it with kill -TERM ${owner} (kill -KILL ${owner} if that does not)`;
+    } catch (error) {
+      found = `its lock names pid ${owner}, which is no broker daemon this command may act on (${(error as Error).message})`;
+    }
+  }
+  return new ConfigError(
+    `'${socketPath}' takes connections, but nothing answered there within ${waited}; nothing was asked to stop: ${found}`,
+  );
+}
+
+/** Whether a process is stopped by a signal (Linux; false where /proc cannot tell). */
+function processSuspended(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+  } catch {
+    return false;
+  }
+}
+
+export async function stopDaemon(socketPath: string, print: (text: string) => void): Promise<void> {
+  // The pid, to wait for the process itself: the daemon stops answering on
+  // its socket first and exits only once its requests are answered, and a
+  // new daemon cannot start until then (found in review: stop, then
+  // daemon --detach, failed). Only a daemon of this installation and user.
+  // One deadline for the daemon's answers, ping and stop together.
+  const deadlineMs = Date.now() + ANSWER_DEADLINE_MS;
+  const leftMs = (): number => Math.max(1, deadlineMs - Date.now());
+  const { pid, waitMs, why, silent } = await daemonPid(socketPath, leftMs);
+  if (silent) throw silentSocket(socketPath);
+  // Where the shutdown says whether it cut requests off, read from here on.
+  const log = existingDaemonLog(process.env, socketPath);
+  const logStart = log === undefined ? 0 : (statSync(log, { throwIfNoEntry: false })?.size ?? 0);
+  let inFlight: number | undefined;
+  try {
+    const reply = await askDaemon(
+      socketPath,
+      { v: PROTOCOL_VERSION, op: 'stop' },
+      { timeoutMs: leftMs() },
+    );
+    inFlight = reply.inFlight;
+  } catch (error) {
+    // What a stop script wants is no daemon: that is already so, or will
+    // be once the one stopping there has exited.
+    if (error instanceof DaemonUnreachableError && error.noDaemon) {
+      const winding = windingDown(socketPath, error);
+      if (winding === undefined) {
+        print(`no broker daemon was running on '${socketPath}'\n`);
+        return;
+      }
+      checkBrokerDaemon(winding.pid);
+      print(`${describeWindingDown(socketPath, winding)}; waiting for it to exit\n`);
+      const waitMs = winding.untilMs - Date.now() + STOP_MARGIN_MS;
+      return waitForExit(socketPath, winding.pid, waitMs, print);
+    }
+    throw error;
+  }
+  if (pid === undefined) {
+    // A socket that no longer answers is no exited daemon: it may still be
+    // finishing requests and revoking tokens (found in review: "stopped"
+    // printed while the daemon still drained).
+    throw new ConfigError(
+      `the daemon on '${socketPath}' was asked to stop, but whether it has exited cannot be told: its pid is unknown (${printable(why ?? 'no pid', 300)}); check with ps before starting another`,
+    );
+  }
+  if (inFlight !== undefined && inFlight > 0) {
+    print(
+      `the daemon on ${socketPath} (pid ${pid}) answers the ${plural(inFlight, 'request')} in flight first, within ${Math.round(waitMs / 1000)} s\n`,
+    );
+  }
+  await waitForExit(socketPath, pid, waitMs, print);
+  const cutOff = daemonLogRecords(log, logStart, pid)
+    .map((record) => record.cutOff)
+    .find((count) => typeof count === 'number');
+  if (typeof cutOff === 'number' && cutOff > 0) {
+    print(
+      `its shutdown ran out of time and cut off ${plural(cutOff, 'request')} in flight: each of their clients got an error (git may have asked another helper, or failed); see '${log}'\n`,
+    );
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+async function waitForExit(
+  socketPath: string,
+  pid: number,
+  waitMs: number,
+  print: (text: string) => void,
+): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline && processExists(pid)) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (processExists(pid)) {
+    throw new ConfigError(
+      `the daemon on '${socketPath}' (pid ${pid}) was asked to stop and is still running after ${Math.round(waitMs / 1000)} s; ${itsLog(process.env, socketPath)} says what it is waiting for`,
+    );
+  }
+  print(`daemon on ${socketPath} stopped\n`);
+}
