@@ -27,6 +27,8 @@ export interface CommandOptions {
   argv: string[];
   timeoutMs: number;
   username: string;
+  /** OUTPUT_DRAIN_MS unless given: a test makes it 0, the race at its worst. */
+  outputDrainMs?: number;
 }
 
 function parseArgv(fields: ConfigFields, configFile: string): string[] {

@@ -229,6 +229,15 @@ export class CommandProvider implements CredentialProvider {
         else if (why !== undefined) settle(why);
         else settle(exited === undefined ? 'could not be stopped' : exited);
       };
+      /**
+       * `finish`, once the event loop has polled: the wait for the output
+       * can run out before what the program printed was read (its exit is
+       * often seen a turn of the loop before its output, and timers run
+       * before the poll on a busy machine): found under load, a shell
+       * script's output was lost. What it printed before it exited is in
+       * the socket by then, and that poll reads it.
+       */
+      const finishAfterPoll = (): void => void setImmediate(finish);
       const stop = (reason: string): void => {
         if (why !== undefined) return;
         why = reason;
@@ -237,7 +246,7 @@ export class CommandProvider implements CredentialProvider {
           group.signal('SIGKILL');
           // Bounded even if the program's exit is never seen (a process of
           // another user in its group): the request ends here at the latest.
-          later(OUTPUT_DRAIN_MS, finish);
+          later(OUTPUT_DRAIN_MS, finishAfterPoll);
         });
       };
       later(this.options.timeoutMs, () =>
@@ -261,7 +270,7 @@ export class CommandProvider implements CredentialProvider {
         else exited = `exited with code ${String(code)}; run it by hand to see why`;
         // Its last words are read until its output closes, or briefly.
         if (output.closed) finish();
-        else later(OUTPUT_DRAIN_MS, finish);
+        else later(this.options.outputDrainMs ?? OUTPUT_DRAIN_MS, finishAfterPoll);
       });
       // A reset of its end ends the output as a close would.
       output.on('error', () => undefined);

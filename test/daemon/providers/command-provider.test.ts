@@ -164,3 +164,39 @@ t.test('refuses paths a program could misread, and strips git suffixes', async (
 
   t.equal(lfs.repository, 'team/tools');
 });
+
+t.test(
+  'what a program printed before it exited is read, however late its output is seen',
+  async (t) => {
+    // Found under load (a shell script, 8 at a time): the exit is often seen
+    // a turn of the event loop before the output, and the wait for the
+    // output ran out first on a busy machine. A wait of 0 makes that
+    // certain: what was printed must still be read.
+    const path = join(t.testdir(), 'mint.sh');
+    writeFileSync(
+      path,
+      `#!/bin/sh\necho '{"secret":"sh_secret","expiresAt":'$(( $(date +%s) + 3600 ))'}'\n`,
+      { mode: 0o755 },
+    );
+    const provider = new CommandProvider('tools', {
+      argv: [path],
+      timeoutMs: 15_000,
+      username: 'u',
+      outputDrainMs: 0,
+    });
+    const scope = await provider.resolveScope(target, {});
+    const failures: string[] = [];
+    let next = 0;
+    const runs = 200;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next++ < runs) {
+          await provider
+            .getCredential(target, scope)
+            .catch((error: Error) => failures.push(error.message));
+        }
+      }),
+    );
+    t.same(failures, [], `all ${runs} runs read what the program printed`);
+  },
+);
