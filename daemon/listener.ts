@@ -12,6 +12,7 @@ import type { CredentialService } from './credential-service.js';
 import type { ListenerConfig } from './listener-config.js';
 import { MintLimiter } from './mint-limit.js';
 import { claimSocketPath, releaseSocketPath } from './socket-file.js';
+import { removeStoppedMark } from '../shared/stopped-mark.js';
 import type { DaemonControl } from './control-ops.js';
 import { SocketServer } from './socket-server.js';
 
@@ -104,6 +105,8 @@ export async function startListeners(options: ListenerOptions): Promise<RunningL
         ...(mintLimiter === undefined ? {} : { mintLimit: mintLimiter }),
       });
       await server.listen();
+      // A daemon listens here again: git has nothing more to wait for.
+      removeStoppedMark(socket);
       running.push({
         socket,
         policy,

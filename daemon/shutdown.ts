@@ -11,6 +11,7 @@
 import type { Logger } from 'pino';
 import { BrokerError } from '../shared/errors.js';
 import { removeRevokingNote, writeRevokingNote } from '../shared/revoking-note.js';
+import { writeStoppedMark } from '../shared/stopped-mark.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, STOP_MARGIN_MS } from '../shared/protocol.js';
 import type { AuditLog } from './audit-log.js';
 import type { ChildGroups } from './providers/child-groups.js';
@@ -105,6 +106,9 @@ async function finishRequests(parts: ShutdownParts, waitMs: number): Promise<voi
       ? 'the daemon is stopping, and it was left running by a credential command that had finished'
       : `the daemon's shutdown ran out of time (${Math.round(waitMs)} ms) while it ran`,
   );
+  // Before the sockets go: git that cannot start a daemon waits a while
+  // for the next one instead of failing in a restart's gap (stopped-mark.ts).
+  for (const { socket } of parts.listeners) writeStoppedMark(socket);
   if (done) {
     await closeListeners(parts.listeners);
     return;

@@ -14,6 +14,7 @@ import { shellQuote } from '../shared/printable.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import { describeUntil, stoppingDaemon } from '../shared/socket-lock-state.js';
 import { stoppingError } from '../shared/stopping-reply.js';
+import { RESTART_WINDOW_MS, recentlyStopped } from '../shared/stopped-mark.js';
 import { STOPPING_WAIT_MAX_MS } from './daemon-launcher.js';
 
 /** Beyond the old daemon's deadline: for whoever restarts it to have the new one listening. */
@@ -36,9 +37,36 @@ export async function waitThroughRestart(
     original instanceof DaemonStoppingError
       ? { pid: original.pid, untilMs: original.untilMs }
       : stoppingDaemon(socketPath);
-  if (stopping === undefined) throw original;
+  if (stopping === undefined) return waitForNextDaemon(socketPath, original);
   const startedMs = Date.now();
   const deadlineMs = Math.min(stopping.untilMs + RESTART_GRACE_MS, startedMs + maxWaitMs);
+  if (await answeredBy(socketPath, deadlineMs)) return;
+  const waited = `${Math.round((Date.now() - startedMs) / 1000)} s`;
+  throw new DaemonUnreachableError(
+    `the broker daemon (pid ${stopping.pid}) on '${socketPath}' was shutting down (by ${describeUntil(stopping.untilMs)} at the latest) and no daemon answered there since; waited ${waited}. Whoever runs it (a supervisor, or git-credential-broker daemon --detach --socket ${shellQuote(socketPath)}) has not started the next one: start it, then run git again`,
+    { noDaemon: true },
+  );
+}
+
+/**
+ * No daemon, none stopping, but one stopped there moments ago (its mark,
+ * stopped-mark.ts): a restart's gap. Waits out the rest of its window for
+ * the next one; throws `original` when there is no such mark.
+ */
+async function waitForNextDaemon(socketPath: string, original: Error): Promise<void> {
+  const stopped = recentlyStopped(socketPath);
+  if (stopped === undefined) throw original;
+  const startedMs = Date.now();
+  if (await answeredBy(socketPath, stopped.atMs + RESTART_WINDOW_MS)) return;
+  const waited = `${Math.round((Date.now() - startedMs) / 1000)} s`;
+  throw new DaemonUnreachableError(
+    `the broker daemon (pid ${stopped.pid}) on '${socketPath}' stopped at ${new Date(stopped.atMs).toLocaleTimeString('en-GB', { hour12: false })} and no daemon has started there since; waited ${waited}. Whoever runs it (a supervisor, or git-credential-broker daemon --detach --socket ${shellQuote(socketPath)}) has not started the next one: start it, then run git again`,
+    { noDaemon: true },
+  );
+}
+
+/** Whether a daemon that serves requests answers on `socketPath` before `deadlineMs`. */
+async function answeredBy(socketPath: string, deadlineMs: number): Promise<boolean> {
   while (Date.now() < deadlineMs) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     try {
@@ -49,14 +77,10 @@ export async function waitThroughRestart(
         { v: PROTOCOL_VERSION, op: 'ping' },
         PING_TIMEOUT_MS,
       );
-      if (stoppingError(reply) === undefined) return;
+      if (stoppingError(reply) === undefined) return true;
     } catch {
       // not back yet
     }
   }
-  const waited = `${Math.round((Date.now() - startedMs) / 1000)} s`;
-  throw new DaemonUnreachableError(
-    `the broker daemon (pid ${stopping.pid}) on '${socketPath}' was shutting down (by ${describeUntil(stopping.untilMs)} at the latest) and no daemon answered there since; waited ${waited}. Whoever runs it (a supervisor, or git-credential-broker daemon --detach --socket ${shellQuote(socketPath)}) has not started the next one: start it, then run git again`,
-    { noDaemon: true },
-  );
+  return false;
 }
