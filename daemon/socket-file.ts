@@ -111,7 +111,7 @@ export async function claimSocketPath(socketPath: string, access?: GroupAccess):
     );
   }
   if (access === undefined) ensurePrivateDirectory(dirname(socketPath));
-  else ensureGroupDirectory(dirname(socketPath), access.group);
+  else ensureGroupDirectory(dirname(socketPath), access.group, basename(socketPath));
   takeSocketLock(socketPath, stopCommand(socketPath));
 
   let stats;
