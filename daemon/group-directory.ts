@@ -66,7 +66,8 @@ function createGroupDirectories(directory: string, group: UnixGroup): string[] {
   return made;
 }
 
-function removeDirectories(made: readonly string[]): void {
+/** Removes directories a start made, innermost first; leaves any not empty. */
+export function removeDirectories(made: readonly string[]): void {
   for (const dir of [...made].reverse()) {
     try {
       rmdirSync(dir);
@@ -173,13 +174,14 @@ function checkSocketDirectory(
  * replace the way to it. The path is checked as written and as resolved:
  * a member walks the links and the directories they point to. A directory
  * it did not create is only checked, never changed; those it created are
- * removed again when a check fails.
+ * removed again when a check fails; on success, they are returned, for a
+ * start that fails later to remove.
  */
 export function ensureGroupDirectory(
   directory: string,
   group: UnixGroup,
   socketName = 'daemon.sock',
-): void {
+): string[] {
   const made = createGroupDirectories(directory, group);
   try {
     const real = realDirectory(directory);
@@ -194,6 +196,7 @@ export function ensureGroupDirectory(
       if (uid !== undefined) checkNotReplaceable(above, stats, directory, uid);
       checkSearchable(above, stats, directory, group);
     }
+    return made;
   } catch (error) {
     removeDirectories(made);
     throw error;

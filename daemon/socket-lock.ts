@@ -176,12 +176,12 @@ function sweepStaging(lock: string): void {
  * Many daemons started at once (autostart from parallel git processes) race
  * here, and exactly one wins; a lock whose owner is gone is taken over.
  */
-export function takeSocketLock(socketPath: string, stopCommand: string): void {
+export function takeSocketLock(socketPath: string, stopAdvice: (pid: number) => string): void {
   const lock = lockPath(socketPath);
   const owner = `owner-${process.pid}-${randomBytes(8).toString('hex')}`;
   const staging = `${lock}.${owner}`;
   try {
-    takeLock(socketPath, stopCommand, lock, owner, staging);
+    takeLock(socketPath, stopAdvice, lock, owner, staging);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof ConfigError || (code !== 'EACCES' && code !== 'EPERM')) throw error;
@@ -193,7 +193,7 @@ export function takeSocketLock(socketPath: string, stopCommand: string): void {
 
 function takeLock(
   socketPath: string,
-  stopCommand: string,
+  stopAdvice: (pid: number) => string,
   lock: string,
   owner: string,
   staging: string,
@@ -218,7 +218,7 @@ function takeLock(
             );
           }
           throw new ConfigError(
-            `another broker daemon (pid ${holder.pid}) holds '${socketPath}'; stop it first (${stopCommand}), or choose another path with --socket`,
+            `another broker daemon (pid ${holder.pid}) holds '${socketPath}'; stop it first (${stopAdvice(holder.pid)}), or choose another path with --socket`,
           );
         case 'starting':
           throw new ConfigError(

@@ -12,7 +12,7 @@ import type { DaemonStatus } from '../../shared/protocol.js';
 import { describeUntil } from '../../shared/socket-lock-state.js';
 import { VERSION } from '../../shared/version.js';
 import { sandboxOnlyDaemon } from './sandbox-only-daemon.js';
-import { samePath } from './same-path.js';
+import { samePath } from '../../shared/same-path.js';
 import { checkBrokerDaemon, socketHolder } from './socket-holder.js';
 
 /**
