@@ -413,7 +413,7 @@ t.test('status on a socket open only to a group says why it is refused', async (
     ok: false,
     error: {
       code: 'DENIED',
-      message: `'status' is not allowed on socket '${socket}', which is open to group '${group.name}'; use the daemon's --socket`,
+      message: `'status' is not allowed on socket '${socket}', which is open to group '${group.name}'; ask the operator to run it on the operator's socket`,
     },
   });
 });
