@@ -35,7 +35,7 @@ import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 import { printable } from '../shared/printable.js';
 import {
-  describeUntil,
+  describeDeadline,
   lockPath,
   OWNER_ENTRY,
   processAlive,
@@ -214,7 +214,7 @@ function takeLock(
             // Not "holds": the launcher waits for a peer that "holds" the
             // socket to answer, and this one never will.
             throw new ConfigError(
-              `another broker daemon (pid ${holder.pid}) is stopping on '${socketPath}': it holds the socket's lock until it has answered its requests in flight (by ${describeUntil(holder.stoppingUntilMs)} at the latest); start this one once it has let go (git-credential-broker daemon --detach waits for that)`,
+              `another broker daemon (pid ${holder.pid}) is stopping on '${socketPath}': it holds the socket's lock until it has answered its requests in flight (${describeDeadline(holder.stoppingUntilMs)}); start this one once it has let go (git-credential-broker daemon --detach waits for that)`,
             );
           }
           throw new ConfigError(

@@ -9,7 +9,7 @@ import { ConfigError } from '../../shared/errors.js';
 import { printable, shellQuote } from '../../shared/printable.js';
 import { MAX_CONFIG_BYTES, readProblem, readRegularFileSync } from '../../shared/regular-file.js';
 import type { DaemonStatus } from '../../shared/protocol.js';
-import { describeUntil } from '../../shared/socket-lock-state.js';
+import { describeDeadline } from '../../shared/socket-lock-state.js';
 import { VERSION } from '../../shared/version.js';
 import { sandboxOnlyDaemon } from './sandbox-only-daemon.js';
 import { samePath } from '../../shared/same-path.js';
@@ -35,7 +35,7 @@ export async function alreadyRunning(
     case 'stopping':
       // launchDaemon waits for it to let go of the socket.
       print(
-        `a broker daemon (pid ${holder.pid}) is stopping on '${socketPath}'; waiting for it to let go (by ${describeUntil(holder.untilMs)} at the latest) to start a new one\n`,
+        `a broker daemon (pid ${holder.pid}) is stopping on '${socketPath}'; waiting for it to let go (${describeDeadline(holder.untilMs)}) to start a new one\n`,
       );
       return false;
     case 'other':
