@@ -114,7 +114,7 @@ function differencesFrom(
   const pending = changesAwaitingRestart(status);
   if (pending.length > 0) {
     differences.push({
-      what: `changes its last reload took in need a restart (${pending.map((what) => printable(what, 300)).join('; ')})`,
+      what: `its last reload read changes that only a restart applies: ${pending.map((what) => printable(what, 300)).join('; ')}`,
       reloadFixes: false,
     });
   }
