@@ -12,6 +12,7 @@ import {
   type Request,
 } from '../shared/protocol.js';
 import type { ClientPolicy } from './client-policy.js';
+import { shellQuote } from '../shared/printable.js';
 
 /** Daemon-level operations the socket exposes beside credentials. */
 export interface DaemonControl {
@@ -22,6 +23,8 @@ export interface DaemonControl {
   stop(): void;
   /** Whether any of the daemon's sockets has no client policy. */
   hasUnrestrictedSocket(): boolean;
+  /** The path of a socket without a client policy (its --socket, as a rule), if it has one. */
+  unrestrictedSocket?(): string | undefined;
   /** How long a shutdown may take now (the config as reloaded), for `stop` to wait. */
   shutdownTimeoutMs?(): number;
   /** Requests being served on all sockets now, for the stop reply. */
@@ -111,18 +114,37 @@ export async function answerControl(
 }
 
 /**
+ * What a client refused a daemon-wide op is told. Its client is a
+ * sandbox's: it is told whom to ask. A socket open to a group serves other
+ * users, who can neither signal the daemon nor reach the operator's
+ * socket, so it gives neither a pid nor a path (the path would only show
+ * them where the operator keeps sockets). A policy socket of this user
+ * alone (0600) may be the operator's own, as a --socket with a policy is:
+ * it names the operator's socket, and the pid when there is no such
+ * socket; its clients could read both from the daemon's process anyway.
+ */
+function refusalFix(op: string, policy: ClientPolicy, control: DaemonControl | undefined): string {
+  const otherUsers = policy.group !== undefined;
+  if (control?.hasUnrestrictedSocket() === false) {
+    const ask = `every socket of this daemon is a sandbox's: ask the operator to ${op === 'stop' ? 'stop it' : `give it a socket without a client policy for '${op}'`}`;
+    return otherUsers || op !== 'stop'
+      ? ask
+      : `${ask}, or, as the operator, stop it with SIGTERM (kill -TERM ${process.pid})`;
+  }
+  const own = control?.unrestrictedSocket?.();
+  if (otherUsers || own === undefined) return "ask the operator to run it on the operator's socket";
+  return `use the daemon's own socket (git-credential-broker ${op} --socket ${shellQuote(own)})`;
+}
+
+/**
  * Daemon-wide operations belong to the operator's socket: a sandbox on a
  * restricted listener must not stop the daemon or see other sockets' cache.
  */
 function requireUnrestricted(socket: ControlSocket, op: string): DaemonControl {
   const { policy, control } = socket;
   if (policy !== undefined && isRestricted(policy)) {
-    const fix =
-      control?.hasUnrestrictedSocket() === false
-        ? `and every socket of this daemon is a sandbox's: stop it with SIGTERM (kill -TERM ${process.pid})`
-        : "use the daemon's --socket";
     throw new RequestDeniedError(
-      `'${op}' is not allowed on socket '${policy.name}', ${whyRestricted(policy)}; ${fix}`,
+      `'${op}' is not allowed on socket '${policy.name}', ${whyRestricted(policy)}; ${refusalFix(op, policy, control)}`,
     );
   }
   if (control === undefined) throw new BadRequestError(`'${op}' is not served on this socket`);

@@ -15,7 +15,7 @@ import {
   statSync,
   type Stats,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 import type { UnixGroup } from './unix-groups.js';
 
@@ -66,7 +66,8 @@ function createGroupDirectories(directory: string, group: UnixGroup): string[] {
   return made;
 }
 
-function removeDirectories(made: readonly string[]): void {
+/** Removes directories a start made, innermost first; leaves any not empty. */
+export function removeDirectories(made: readonly string[]): void {
   for (const dir of [...made].reverse()) {
     try {
       rmdirSync(dir);
@@ -124,16 +125,41 @@ function checkSearchable(above: string, stats: Stats, directory: string, group: 
   );
 }
 
-function checkSocketDirectory(directory: string, group: UnixGroup, uid: number | undefined): void {
+/**
+ * Where to put the socket instead of a directory that is not this user's
+ * alone. Never a chmod: the daemon did not create that directory, and
+ * others may need it as it is (/tmp, /var/tmp, /dev/shm, a team's
+ * directory). Under a sticky directory, as those are, a directory of its
+ * own is safe: only its owner can rename it.
+ */
+function ownDirectoryAdvice(
+  directory: string,
+  stats: Stats,
+  group: UnixGroup,
+  socketName: string,
+): string {
+  const created = `which the daemon creates 0710 for group '${group.name}'`;
+  if ((stats.mode & STICKY) !== 0) {
+    return `put the socket in a directory of its own, ${created}, for example '${join(directory, group.name, socketName)}'`;
+  }
+  return `put the socket in a directory of its own, ${created}, under a directory only root or this user can write to`;
+}
+
+function checkSocketDirectory(
+  directory: string,
+  group: UnixGroup,
+  uid: number | undefined,
+  socketName: string,
+): void {
   const stats = statSync(directory);
   if (uid !== undefined && stats.uid !== uid) {
     throw new ConfigError(
-      `socket directory '${directory}' belongs to uid ${stats.uid}, not to this user (uid ${uid}); use a directory of your own`,
+      `socket directory '${directory}' belongs to uid ${stats.uid}, not to this user (uid ${uid}); ${ownDirectoryAdvice(directory, stats, group, socketName)}`,
     );
   }
   if ((stats.mode & 0o022) !== 0) {
     throw new ConfigError(
-      `socket directory '${directory}' is writable by other users (${describeDirectory(stats)}), who could replace the socket; run: chmod 710 '${directory}'`,
+      `socket directory '${directory}' is writable by other users (${describeDirectory(stats)}), who could replace the socket; ${ownDirectoryAdvice(directory, stats, group, socketName)}`,
     );
   }
   if (!groupMaySearch(stats, group.gid)) {
@@ -148,14 +174,19 @@ function checkSocketDirectory(directory: string, group: UnixGroup, uid: number |
  * replace the way to it. The path is checked as written and as resolved:
  * a member walks the links and the directories they point to. A directory
  * it did not create is only checked, never changed; those it created are
- * removed again when a check fails.
+ * removed again when a check fails; on success, they are returned, for a
+ * start that fails later to remove.
  */
-export function ensureGroupDirectory(directory: string, group: UnixGroup): void {
+export function ensureGroupDirectory(
+  directory: string,
+  group: UnixGroup,
+  socketName = 'daemon.sock',
+): string[] {
   const made = createGroupDirectories(directory, group);
   try {
     const real = realDirectory(directory);
     const uid = process.getuid?.();
-    checkSocketDirectory(real, group, uid);
+    checkSocketDirectory(real, group, uid, socketName);
 
     const seen = new Set([real]);
     for (const above of [...chain(directory).slice(1), ...chain(real).slice(1)]) {
@@ -165,6 +196,7 @@ export function ensureGroupDirectory(directory: string, group: UnixGroup): void 
       if (uid !== undefined) checkNotReplaceable(above, stats, directory, uid);
       checkSearchable(above, stats, directory, group);
     }
+    return made;
   } catch (error) {
     removeDirectories(made);
     throw error;

@@ -11,7 +11,7 @@ import type { ClientPolicy } from './client-policy.js';
 import type { CredentialService } from './credential-service.js';
 import type { ListenerConfig } from './listener-config.js';
 import { MintLimiter } from './mint-limit.js';
-import { claimSocketPath, releaseSocketPath } from './socket-file.js';
+import { claimSocketPath, releaseSocketPath, removeCreatedDirectories } from './socket-file.js';
 import { removeStoppedMark } from '../shared/stopped-mark.js';
 import type { DaemonControl } from './control-ops.js';
 import { SocketServer } from './socket-server.js';
@@ -117,6 +117,7 @@ export async function startListeners(options: ListenerOptions): Promise<RunningL
   } catch (error) {
     await closeListeners(running);
     await Promise.all(claimed.map((socket) => releaseSocketPath(socket)));
+    for (const socket of claimed) removeCreatedDirectories(socket);
     throw error;
   }
   return running;

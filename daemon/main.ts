@@ -166,6 +166,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     stop: () => void stop(),
     shutdownTimeoutMs: () => reloader.config.shutdownTimeoutSeconds * 1000,
     hasUnrestrictedSocket: () => listeners.some(({ policy }) => !isRestricted(policy)),
+    unrestrictedSocket: () => listeners.find(({ policy }) => !isRestricted(policy))?.socket,
     inFlight: () => listeners.reduce((sum, { server }) => sum + server.inFlight, 0),
   };
 

@@ -7,21 +7,34 @@ import { lstatSync, mkdirSync, statSync, unlinkSync, type Stats } from 'node:fs'
 import { basename, dirname, join } from 'node:path';
 import { sendRequest } from '../shared/daemon-client.js';
 import { ConfigError, DaemonUnreachableError, VersionMismatchError } from '../shared/errors.js';
-import { printable, shellQuote } from '../shared/printable.js';
+import { printable } from '../shared/printable.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
-import { ensureGroupDirectory } from './group-directory.js';
+import { ensureGroupDirectory, removeDirectories } from './group-directory.js';
+import { holderStopAdvice } from './holder-stop-advice.js';
 import type { GroupAccess } from './socket-access.js';
 import { releaseSocketLock, takeSocketLock } from './socket-lock.js';
 
-/** Creates the socket's directory 0700, or checks an existing one. */
-export function ensurePrivateDirectory(directory: string): void {
+/**
+ * Creates the socket's directory 0700, or checks an existing one. Returns
+ * the directories it made, outermost first, for a start that fails to
+ * remove again.
+ */
+export function ensurePrivateDirectory(directory: string): string[] {
   // mkdir with an explicit mode under a tight umask: the directory is never
   // visible with wider permissions, not even between mkdir and chmod.
   const previous = process.umask(0o077);
+  let first: string | undefined;
   try {
-    mkdirSync(directory, { recursive: true, mode: 0o700 });
+    first = mkdirSync(directory, { recursive: true, mode: 0o700 });
   } finally {
     process.umask(previous);
+  }
+  const made: string[] = [];
+  if (first !== undefined) {
+    for (let dir = directory; dir !== first && dir !== dirname(dir); dir = dirname(dir)) {
+      made.unshift(dir);
+    }
+    made.unshift(first);
   }
 
   const stats = statSync(directory);
@@ -43,6 +56,7 @@ export function ensurePrivateDirectory(directory: string): void {
       `socket directory '${directory}' is accessible to other users (mode ${mode}); ${fix}`,
     );
   }
+  return made;
 }
 
 /** Resolves whether something accepts connections on the socket. */
@@ -75,8 +89,14 @@ function kindOf(stats: Stats): string {
  */
 async function whoListens(socketPath: string): Promise<string> {
   const choose = 'or choose another path with --socket';
+  let pid: number | undefined;
   try {
-    await sendRequest(socketPath, { v: PROTOCOL_VERSION, op: 'ping' }, PING_TIMEOUT_MS);
+    const reply = await sendRequest(
+      socketPath,
+      { v: PROTOCOL_VERSION, op: 'ping' },
+      PING_TIMEOUT_MS,
+    );
+    pid = reply.ok ? reply.pid : undefined;
   } catch (error) {
     if (error instanceof DaemonUnreachableError && error.notBroker) {
       return `something that is not a broker daemon is listening on '${socketPath}' (${printable(error.message, 300)}); stop that program, ${choose}`;
@@ -85,16 +105,11 @@ async function whoListens(socketPath: string): Promise<string> {
       return `something is already listening on '${socketPath}' and did not answer as a broker daemon (${printable((error as Error).message, 300)}): a broker daemon that hangs, or another program; stop it, ${choose}`;
     }
   }
-  return `another broker daemon is already listening on '${socketPath}'; stop it first (${stopCommand(socketPath)}), ${choose}`;
+  return `another broker daemon is already listening on '${socketPath}'; stop it first (${holderStopAdvice(socketPath, pid)}), ${choose}`;
 }
 
 /** A ping does no work: a broker daemon answers it at once, even when busy. */
 const PING_TIMEOUT_MS = 2000;
-
-/** The stop command that reaches the daemon on this socket. */
-function stopCommand(socketPath: string): string {
-  return `git-credential-broker stop --socket ${shellQuote(socketPath)}`;
-}
 
 /**
  * Makes the socket path free to listen on: refuses while another daemon
@@ -110,9 +125,34 @@ export async function claimSocketPath(socketPath: string, access?: GroupAccess):
       `'${socketPath}' is a directory; --socket takes the socket file's path, for example --socket '${join(socketPath, 'daemon.sock')}'`,
     );
   }
-  if (access === undefined) ensurePrivateDirectory(dirname(socketPath));
-  else ensureGroupDirectory(dirname(socketPath), access.group);
-  takeSocketLock(socketPath, stopCommand(socketPath));
+  const made =
+    access === undefined
+      ? ensurePrivateDirectory(dirname(socketPath))
+      : ensureGroupDirectory(dirname(socketPath), access.group, basename(socketPath));
+  try {
+    await takeSocketPath(socketPath);
+  } catch (error) {
+    removeDirectories(made);
+    throw error;
+  }
+  created.set(socketPath, made);
+}
+
+/** Directories a claim made, by socket path, for a start that fails later. */
+const created = new Map<string, string[]>();
+
+/**
+ * Removes the directories the claim of `socketPath` made, once the start
+ * that made them has failed and let its sockets go: a failed start leaves
+ * no empty directory behind. Any not empty is left.
+ */
+export function removeCreatedDirectories(socketPath: string): void {
+  removeDirectories(created.get(socketPath) ?? []);
+  created.delete(socketPath);
+}
+
+async function takeSocketPath(socketPath: string): Promise<void> {
+  takeSocketLock(socketPath, (pid) => holderStopAdvice(socketPath, pid));
 
   let stats;
   try {

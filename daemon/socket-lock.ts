@@ -35,7 +35,7 @@ import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 import { printable } from '../shared/printable.js';
 import {
-  describeUntil,
+  describeDeadline,
   lockPath,
   OWNER_ENTRY,
   processAlive,
@@ -176,12 +176,12 @@ function sweepStaging(lock: string): void {
  * Many daemons started at once (autostart from parallel git processes) race
  * here, and exactly one wins; a lock whose owner is gone is taken over.
  */
-export function takeSocketLock(socketPath: string, stopCommand: string): void {
+export function takeSocketLock(socketPath: string, stopAdvice: (pid: number) => string): void {
   const lock = lockPath(socketPath);
   const owner = `owner-${process.pid}-${randomBytes(8).toString('hex')}`;
   const staging = `${lock}.${owner}`;
   try {
-    takeLock(socketPath, stopCommand, lock, owner, staging);
+    takeLock(socketPath, stopAdvice, lock, owner, staging);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof ConfigError || (code !== 'EACCES' && code !== 'EPERM')) throw error;
@@ -193,7 +193,7 @@ export function takeSocketLock(socketPath: string, stopCommand: string): void {
 
 function takeLock(
   socketPath: string,
-  stopCommand: string,
+  stopAdvice: (pid: number) => string,
   lock: string,
   owner: string,
   staging: string,
@@ -214,11 +214,11 @@ function takeLock(
             // Not "holds": the launcher waits for a peer that "holds" the
             // socket to answer, and this one never will.
             throw new ConfigError(
-              `another broker daemon (pid ${holder.pid}) is stopping on '${socketPath}': it holds the socket's lock until it has answered its requests in flight (by ${describeUntil(holder.stoppingUntilMs)} at the latest); start this one once it has let go (git-credential-broker daemon --detach waits for that)`,
+              `another broker daemon (pid ${holder.pid}) is stopping on '${socketPath}': it holds the socket's lock until it has answered its requests in flight (${describeDeadline(holder.stoppingUntilMs)}); start this one once it has let go (git-credential-broker daemon --detach waits for that)`,
             );
           }
           throw new ConfigError(
-            `another broker daemon (pid ${holder.pid}) holds '${socketPath}'; stop it first (${stopCommand}), or choose another path with --socket`,
+            `another broker daemon (pid ${holder.pid}) holds '${socketPath}'; stop it first (${stopAdvice(holder.pid)}), or choose another path with --socket`,
           );
         case 'starting':
           throw new ConfigError(

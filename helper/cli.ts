@@ -297,7 +297,10 @@ export async function runCli(given: string[]): Promise<number> {
         commandLineFault = error === undefined || error.name === 'YError';
         if (!commandLineFault) throw error;
         const meant = unknownOptionHint(message, knownOptions(parser), argv);
-        throw new BrokerError('BAD_REQUEST', `${mistake(message)}${meant}; see '${helpFor(argv)}'`);
+        throw new BrokerError(
+          'BAD_REQUEST',
+          `${mistake(message, commandWord(argv))}${meant}; see '${helpFor(argv)}'`,
+        );
       })
       .parseAsync();
     return 0;

@@ -71,12 +71,22 @@ export function helpFor(argv: string[]): string {
     : `${PROGRAM} --help`;
 }
 
+/** What each command's positional argument is, for a command line without it. */
+const POSITIONALS: Record<string, string> = {
+  token: 'a repository: owner/repo or a clone URL, for example token acme/widgets',
+};
+
 /**
  * A command-line mistake as yargs words it, or in our words where its own
  * are unclear: an option given last, without its value, would otherwise
- * read "Not enough arguments following: host".
+ * read "Not enough arguments following: host", and `token` alone "Not
+ * enough non-option arguments: got 0, need at least 1".
  */
-export function mistake(message: string): string {
+export function mistake(message: string, command?: string): string {
+  const positional = command === undefined ? undefined : POSITIONALS[command];
+  if (positional !== undefined && /^Not enough non-option arguments/.test(message)) {
+    return `${command} needs ${positional}`;
+  }
   const option = /^Not enough arguments following: (\S+)$/.exec(message)?.[1];
   return option === undefined ? message : `--${option} needs a value, and none followed it`;
 }

@@ -98,6 +98,19 @@ export function describeUntil(untilMs: number, nowMs = Date.now()): string {
 }
 
 /**
+ * The deadline as a phrase of its own: "within 5 s, by 10:02:39 at the latest",
+ * or, once past, "its deadline 10:02:39 passed 5 s ago" (found in a
+ * new-user trial: "by 10:02:39, 5 s ago at the latest" read badly).
+ */
+export function describeDeadline(untilMs: number, nowMs = Date.now()): string {
+  const seconds = Math.round((untilMs - nowMs) / 1000);
+  const time = new Date(untilMs).toTimeString().slice(0, 8);
+  return seconds >= 0
+    ? `within ${seconds} s, by ${time} at the latest`
+    : `its deadline ${time} passed ${-seconds} s ago`;
+}
+
+/**
  * The pid the socket's lock names, alive or not; undefined when there is no
  * lock, or not one of this release's (a directory with one owner entry).
  * Lets `stop` say who holds a socket that never answers.

@@ -6,7 +6,7 @@
  * only when a reply is slow.
  */
 import { DaemonStoppingError } from './errors.js';
-import { describeUntil, stoppingDaemon } from './socket-lock-state.js';
+import { describeDeadline, stoppingDaemon } from './socket-lock-state.js';
 
 /** Past its deadline by this much, a stopping daemon is stuck, not slow. */
 export const STUCK_GRACE_MS = 2_000;
@@ -16,7 +16,7 @@ export function stuckStopping(socketPath: string): DaemonStoppingError | undefin
   const stopping = stoppingDaemon(socketPath);
   if (stopping === undefined || Date.now() < stopping.untilMs + STUCK_GRACE_MS) return undefined;
   return new DaemonStoppingError(
-    `the broker daemon (pid ${stopping.pid}) on '${socketPath}' is shutting down and does not answer past the end of its shutdown time (due by ${describeUntil(stopping.untilMs)}); it may hang: end it (kill -TERM ${stopping.pid}; kill -KILL ${stopping.pid} if that does not)`,
+    `the broker daemon (pid ${stopping.pid}) on '${socketPath}' is shutting down and does not answer past the end of its shutdown time (${describeDeadline(stopping.untilMs)}); it may hang: end it (kill -TERM ${stopping.pid}; kill -KILL ${stopping.pid} if that does not)`,
     stopping,
   );
 }

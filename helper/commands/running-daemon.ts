@@ -9,10 +9,10 @@ import { ConfigError } from '../../shared/errors.js';
 import { printable, shellQuote } from '../../shared/printable.js';
 import { MAX_CONFIG_BYTES, readProblem, readRegularFileSync } from '../../shared/regular-file.js';
 import type { DaemonStatus } from '../../shared/protocol.js';
-import { describeUntil } from '../../shared/socket-lock-state.js';
+import { describeDeadline } from '../../shared/socket-lock-state.js';
 import { VERSION } from '../../shared/version.js';
 import { sandboxOnlyDaemon } from './sandbox-only-daemon.js';
-import { samePath } from './same-path.js';
+import { samePath } from '../../shared/same-path.js';
 import { checkBrokerDaemon, socketHolder } from './socket-holder.js';
 
 /**
@@ -35,7 +35,7 @@ export async function alreadyRunning(
     case 'stopping':
       // launchDaemon waits for it to let go of the socket.
       print(
-        `a broker daemon (pid ${holder.pid}) is stopping on '${socketPath}'; waiting for it to let go (by ${describeUntil(holder.untilMs)} at the latest) to start a new one\n`,
+        `a broker daemon (pid ${holder.pid}) is stopping on '${socketPath}'; waiting for it to let go (${describeDeadline(holder.untilMs)}) to start a new one\n`,
       );
       return false;
     case 'other':
@@ -114,7 +114,7 @@ function differencesFrom(
   const pending = changesAwaitingRestart(status);
   if (pending.length > 0) {
     differences.push({
-      what: `changes its last reload took in need a restart (${pending.map((what) => printable(what, 300)).join('; ')})`,
+      what: `its last reload read changes that only a restart applies: ${pending.map((what) => printable(what, 300)).join('; ')}`,
       reloadFixes: false,
     });
   }

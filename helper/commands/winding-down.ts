@@ -9,7 +9,7 @@
 import { DaemonStoppingError, DaemonUnreachableError } from '../../shared/errors.js';
 import { shellQuote } from '../../shared/printable.js';
 import { revokingDaemons } from '../../shared/revoking-note.js';
-import { describeUntil, stoppingDaemon } from '../../shared/socket-lock-state.js';
+import { describeDeadline, stoppingDaemon } from '../../shared/socket-lock-state.js';
 
 export type WindingDown =
   | { kind: 'stopping'; pid: number; untilMs: number }
@@ -36,7 +36,7 @@ function tokens(count: number): string {
 
 /** What it is doing, and by when it is gone, as a person reads it. */
 export function describeWindingDown(socketPath: string, winding: WindingDown): string {
-  const by = `by ${describeUntil(winding.untilMs)} at the latest`;
+  const by = describeDeadline(winding.untilMs);
   return winding.kind === 'stopping'
     ? `the broker daemon (pid ${winding.pid}) on '${socketPath}' is stopping: it takes no new requests, and exits once it has finished those in flight and its revocations, ${by}`
     : `the broker daemon (pid ${winding.pid}) that served '${socketPath}' has stopped serving and is revoking ${tokens(winding.count)} at GitHub before it exits, ${by}; no daemon serves there now`;

@@ -14,6 +14,7 @@ function control(hasUnrestrictedSocket = true) {
     },
     stop: () => void calls.push('stop'),
     hasUnrestrictedSocket: () => hasUnrestrictedSocket,
+    unrestrictedSocket: () => (hasUnrestrictedSocket ? '/run/my broker/d.sock' : undefined),
   };
   return { daemon, calls };
 }
@@ -46,22 +47,49 @@ t.test('status and stop are served on a socket without a client policy', async (
 });
 
 t.test('status and stop are refused on a socket with a client policy, with the fix', async (t) => {
-  for (const [unrestricted, fix] of [
-    [true, "use the daemon's --socket"],
-    [false, `stop it with SIGTERM (kill -TERM ${process.pid})`],
-  ] as const) {
+  const cases = [
+    {
+      why: "this user only, beside the daemon's own socket: that socket, named",
+      unrestricted: true,
+      policy: sandbox,
+      fix: (op: string) =>
+        `use the daemon's own socket (git-credential-broker ${op} --socket '/run/my broker/d.sock')`,
+    },
+    {
+      why: 'open to a group: other users are told whom to ask, not where the socket is',
+      unrestricted: true,
+      policy: { ...sandbox, group: 'ci' },
+      fix: () => "ask the operator to run it on the operator's socket",
+    },
+    {
+      why: 'this user only, and no other socket: the operator may signal it',
+      unrestricted: false,
+      policy: sandbox,
+      fix: (op: string) =>
+        op === 'stop'
+          ? `every socket of this daemon is a sandbox's: ask the operator to stop it, or, as the operator, stop it with SIGTERM (kill -TERM ${process.pid})`
+          : "every socket of this daemon is a sandbox's: ask the operator to give it a socket without a client policy for 'status'",
+    },
+    {
+      why: 'open to a group, and no other socket: no pid to other users',
+      unrestricted: false,
+      policy: { ...sandbox, group: 'ci' },
+      fix: (op: string) =>
+        op === 'stop'
+          ? "every socket of this daemon is a sandbox's: ask the operator to stop it"
+          : "every socket of this daemon is a sandbox's: ask the operator to give it a socket without a client policy for 'status'",
+    },
+  ];
+  for (const { why, unrestricted, policy, fix } of cases) {
     const { daemon, calls } = control(unrestricted);
     for (const op of ['status', 'stop'] as const) {
       await t.rejects(
-        answerControl(
-          { v: PROTOCOL_VERSION, op },
-          { version: 'v', control: daemon, policy: sandbox },
-          log,
-        ),
+        answerControl({ v: PROTOCOL_VERSION, op }, { version: 'v', control: daemon, policy }, log),
         {
           code: 'DENIED',
-          message: `'${op}' is not allowed on socket 'sandbox', which has a client policy; ${unrestricted ? '' : "and every socket of this daemon is a sandbox's: "}${fix}`,
+          message: `'${op}' is not allowed on socket 'sandbox', ${policy === sandbox ? 'which has a client policy' : "which has a client policy and is open to group 'ci'"}; ${fix(op)}`,
         },
+        `${op}: ${why}`,
       );
     }
     await new Promise((resolve) => setImmediate(resolve));

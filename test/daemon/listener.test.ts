@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,3 +65,36 @@ t.test('an unsafe listener directory stops the start and closes the others', asy
   );
   t.notOk(existsSync(main), 'the listener already started was closed');
 });
+
+t.test(
+  'a start refused on a later socket leaves no directory it created behind, and keeps those it found',
+  async (t) => {
+    const dir = await shortDir(t);
+    const made = join(dir, 't8', 'op2');
+    const main = join(made, 'd.sock');
+    const found = join(dir, 'found');
+    mkdirSync(found, { mode: 0o700 });
+    const mine = join(found, 'mine', 'd.sock');
+    const held = join(found, 'held.sock');
+    // Another daemon (a live process) holds the last listener's lock.
+    mkdirSync(`${held}.lock`);
+    writeFileSync(join(`${held}.lock`, `owner-${process.ppid}-0123456789abcdef`), '');
+
+    const start = startListeners({
+      defaultSocket: main,
+      listeners: [
+        { socket: mine, policy: { name: mine, allow: ['acme/*'] } },
+        { socket: held, policy: { name: held, allow: ['acme/*'] } },
+      ],
+      service: await service(t),
+      log: pino({ level: 'silent' }),
+      version: 'test',
+    });
+
+    await t.rejects(start, { code: 'CONFIG', message: /holds '.*held\.sock'/ });
+    t.notOk(existsSync(join(dir, 't8')), 'the directories made for the default socket are gone');
+    t.notOk(existsSync(join(found, 'mine')), "a listener's directory it made is gone");
+    t.ok(existsSync(found), 'a directory it found stays');
+    t.ok(existsSync(`${held}.lock`), "the other daemon's lock stays");
+  },
+);

@@ -127,9 +127,36 @@ t.test('a socket directory others may write to is refused', async (t) => {
 
   await t.rejects(start(t, [grouped(join(shared, 'd.sock'), group)]), {
     code: 'CONFIG',
-    message: `socket directory '${shared}' is writable by other users (mode 770, owner uid ${statSync(shared).uid}, group ${group.gid}), who could replace the socket; run: chmod 710 '${shared}'`,
+    message: `socket directory '${shared}' is writable by other users (mode 770, owner uid ${statSync(shared).uid}, group ${group.gid}), who could replace the socket; put the socket in a directory of its own, which the daemon creates 0710 for group '${group.name}', under a directory only root or this user can write to`,
   });
+  t.equal(statSync(shared).mode & 0o7777, 0o770, 'a directory others use is never changed');
 });
+
+t.test(
+  'a group socket in a shared sticky directory, as /tmp is, is pointed to a directory of its own there, never told to chmod it',
+  async (t) => {
+    const group = otherGroup() ?? { name: 'primary', gid: process.getegid!() };
+    const root = await shortDir(t, 0o711);
+    const sticky = join(root, 'tmp');
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+
+    const refused = start(t, [grouped(join(sticky, 'ci-direct.sock'), group)]);
+
+    const ownDirectory = join(sticky, group.name, 'ci-direct.sock');
+    await t.rejects(refused, {
+      code: 'CONFIG',
+      message: `socket directory '${sticky}' is writable by other users (mode 1777, owner uid ${statSync(sticky).uid}, group ${statSync(sticky).gid}), who could replace the socket; put the socket in a directory of its own, which the daemon creates 0710 for group '${group.name}', for example '${ownDirectory}'`,
+    });
+    t.equal(statSync(sticky).mode & 0o7777, 0o1777, 'the shared directory is left as it was');
+
+    const listeners = await start(t, [grouped(ownDirectory, group)]);
+    t.ok(listeners, 'the advised path is accepted');
+    const made = statSync(join(sticky, group.name));
+    t.equal(made.mode & 0o7777, 0o710, 'its directory is created 0710');
+    t.equal(made.gid, group.gid, 'and given to the group');
+  },
+);
 
 t.test('group and mode in the config: what is accepted, what is refused', async (t) => {
   const fields = (object: Record<string, unknown>) =>
@@ -386,7 +413,7 @@ t.test('status on a socket open only to a group says why it is refused', async (
     ok: false,
     error: {
       code: 'DENIED',
-      message: `'status' is not allowed on socket '${socket}', which is open to group '${group.name}'; use the daemon's --socket`,
+      message: `'status' is not allowed on socket '${socket}', which is open to group '${group.name}'; ask the operator to run it on the operator's socket`,
     },
   });
 });

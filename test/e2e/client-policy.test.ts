@@ -327,7 +327,7 @@ t.test(
     t.equal(stop.code, 1);
     t.match(
       stop.stderr,
-      `'stop' is not allowed on socket '${socket}', which has a client policy; and every socket of this daemon is a sandbox's: stop it with SIGTERM (kill -TERM ${own.pid})`,
+      `'stop' is not allowed on socket '${socket}', which has a client policy; every socket of this daemon is a sandbox's: ask the operator to stop it, or, as the operator, stop it with SIGTERM (kill -TERM ${own.pid})`,
     );
     t.match(own.output(), `stop it with SIGTERM (kill -TERM ${own.pid})`, 'said at start too');
     t.equal(reload.code, 1);

@@ -103,12 +103,12 @@ t.test(
     t.equal(afterReload.code, 1);
     t.match(
       afterReload.stderr,
-      /is already running .*, but changes its last reload took in need a restart \(auditLog \(still writing to '.*'\)\); nothing was started: stop it first \(git-credential-broker stop --socket .*\), then start this one/,
+      /is already running .*, but its last reload read changes that only a restart applies: auditLog \(still writing to '.*'\); nothing was started: stop it first \(git-credential-broker stop --socket .*\), then start this one/,
     );
     t.equal(afterReload.stdout, '');
     t.equal(refused.code, 1);
     t.equal(afterRefused.code, 1);
-    t.match(afterRefused.stderr, /changes its last reload took in need a restart/);
+    t.match(afterRefused.stderr, /its last reload read changes that only a restart applies/);
   },
 );
 

@@ -239,6 +239,19 @@ t.test("'--' or a --socket without its path is refused, and a get tells git to s
   }
 });
 
+t.test('token without a repository says a repository or URL is needed', async (t) => {
+  for (const args of [['token'], ['token', '--json'], ['token', '--host', 'github.com']]) {
+    const result = await runHelper(args, '');
+
+    t.equal(result.code, 2, args.join(' '));
+    t.equal(
+      result.stderr,
+      "git-credential-broker: token needs a repository: owner/repo or a clone URL, for example token acme/widgets; see 'git-credential-broker token --help'\n",
+      args.join(' '),
+    );
+  }
+});
+
 t.test('an option given last without its value is refused, not run on its default', async (t) => {
   // Found in review: `configure --host` configured github.com, exit 0.
   const home = await isolatedGitHome(t);
