@@ -254,6 +254,17 @@ export function sendRequest(
       }
     });
     socket.on('end', () => {
+      // Part of a reply, then nothing: as unreadable as a garbage reply, so
+      // git stops rather than prompts (found in review).
+      if (received > 0) {
+        finish(
+          new DaemonUnreachableError(
+            `what listens at '${socketPath}' sent part of a reply (${received} bytes, no end of line) and closed the connection; a broker daemon's log says why, and another program there is no broker daemon`,
+            { quit: true },
+          ),
+        );
+        return;
+      }
       finish(
         new DaemonUnreachableError(
           `what listens at '${socketPath}' closed the connection without a reply; a broker daemon's log says why, and another program there is no broker daemon`,

@@ -27,12 +27,21 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Expiry bounds: a time in milliseconds after 2000 and before the year
- * 10000. Below catches seconds sent for milliseconds (git would take the
- * password as expired in 1970), above what Date cannot print.
+ * Expiry bounds: a time in milliseconds after 2000 and at most a few years
+ * ahead. Below catches seconds sent for milliseconds (git would take the
+ * password as expired in 1970); above, no daemon of this release sends it
+ * (a credential lives a year at most, a shutdown minutes), and found in
+ * review, 1e300 or 8.64e15 printed as nonsense.
  */
 const EARLIEST_EXPIRY_MS = Date.UTC(2000, 0, 1);
-const LATEST_EXPIRY_MS = Date.UTC(10000, 0, 1);
+
+/** How far ahead a time in a reply may lie: a year's credential, with room for a skewed clock. */
+export const FAR_AHEAD_MS = 5 * 366 * 24 * 60 * 60 * 1000;
+
+/** Whether `value` is a time no further ahead than FAR_AHEAD_MS (any time before now is one). */
+export function isNotFarAhead(value: unknown, nowMs = Date.now()): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value <= nowMs + FAR_AHEAD_MS;
+}
 
 /** Git's line protocol cannot carry these in a value. */
 const GIT_LINE_BREAKER = /[\n\r\0]/;
@@ -76,9 +85,9 @@ function credentialProblem(credential: unknown): string | undefined {
     typeof expiresAtMs !== 'number' ||
     !Number.isSafeInteger(expiresAtMs) ||
     expiresAtMs < EARLIEST_EXPIRY_MS ||
-    expiresAtMs >= LATEST_EXPIRY_MS
+    !isNotFarAhead(expiresAtMs)
   ) {
-    return `whose 'expiresAtMs' is not a whole number of milliseconds since 1970 between the years 2000 and 9999 (it is ${kindOf(expiresAtMs)}${typeof expiresAtMs === 'number' ? ` ${expiresAtMs}` : ''})`;
+    return `whose 'expiresAtMs' is not a whole number of milliseconds since 1970 between the year 2000 and five years from now (it is ${kindOf(expiresAtMs)}${typeof expiresAtMs === 'number' ? ` ${expiresAtMs}` : ''})`;
   }
   if (
     !isRecord(granted) ||

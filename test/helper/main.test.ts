@@ -340,6 +340,31 @@ t.test(
 );
 
 t.test(
+  'part of a reply, then a closed connection, stops git as a garbage reply does',
+  async (t) => {
+    // Found in review: git was not told to quit, and prompted.
+    const dir = await mkdtemp(join(tmpdir(), 'gcb-part-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const socketPath = join(dir, 'part.sock');
+    const server = createServer((socket) => socket.end('{"v":1,"ok":tr'));
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    t.teardown(() => server.close());
+
+    const result = await runHelper(
+      ['--socket', socketPath, 'get'],
+      'protocol=https\nhost=github.com\npath=acme/widgets\n\n',
+    );
+
+    t.equal(result.code, 1);
+    t.equal(result.stdout, 'quit=1\n', 'git is told not to prompt');
+    t.match(
+      result.stderr,
+      `'${socketPath}' sent part of a reply (14 bytes, no end of line) and closed`,
+    );
+  },
+);
+
+t.test(
   'a daemon credential git cannot take (a newline in a value) is the daemon fault: exit 1, git told to stop',
   async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'gcb-cred-'));

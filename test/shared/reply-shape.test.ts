@@ -124,12 +124,17 @@ const BROKEN: [string, (credential: Record<string, unknown>) => unknown, RegExp]
   [
     'an expiry in seconds, not milliseconds',
     (c) => ({ ...c, expiresAtMs: Math.floor(Date.now() / 1000) }),
-    /whose 'expiresAtMs' is not a whole number of milliseconds since 1970 between the years 2000 and 9999/,
+    /whose 'expiresAtMs' is not a whole number of milliseconds since 1970 between the year 2000 and five years from now/,
   ],
   [
     'an expiry as a string',
     (c) => ({ ...c, expiresAtMs: '2030-01-01T00:00:00Z' }),
     /whose 'expiresAtMs' is not .* \(it is a string\)/,
+  ],
+  [
+    'an expiry far in the future (the largest date there is)',
+    (c) => ({ ...c, expiresAtMs: 8.64e15 }),
+    /whose 'expiresAtMs' is not .* \(it is a number 8640000000000000\)/,
   ],
   [
     'an expiry past what a date holds',
