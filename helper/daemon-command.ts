@@ -24,6 +24,9 @@ export function parseDaemonInvocation(argv: readonly string[]): DaemonInvocation
     const name = match[1] as keyof DaemonInvocation;
     const value = match[2] ?? argv[++i];
     if (value === undefined || value === '' || invocation[name] !== undefined) return undefined;
+    // `--socket --config` is --socket without its value, as cli.ts reads it
+    // (option-spelling.ts): cli.ts refuses it with the `--socket=PATH` advice.
+    if (match[2] === undefined && value.startsWith('-')) return undefined;
     invocation[name] = value;
   }
   return invocation;

@@ -76,7 +76,9 @@ export function parseGitInvocation(
     } else if (word.startsWith('--socket=')) {
       if (socket !== undefined) return undefined;
       socket = word.slice('--socket='.length);
-    } else if (word === '--socket' && i + 1 < argv.length) {
+    } else if (word === '--socket' && i + 1 < argv.length && !argv[i + 1]!.startsWith('-')) {
+      // A next word like an option (`--socket --x get`) is no path, as
+      // cli.ts reads it (option-spelling.ts): it refuses with the advice.
       if (socket !== undefined) return undefined;
       socket = argv[++i]!;
     } else {

@@ -7,9 +7,19 @@ import { printable, terminalJson } from '../shared/printable.js';
 import { commandWord } from './command-line.js';
 import { jsonWanted } from './option-spelling.js';
 
-/** The word after --socket, unless it is an option standing where the path should. */
-function socketValue(word: string | undefined): string | undefined {
-  return word?.startsWith('-') ? undefined : word;
+/**
+ * The socket yargs would use: the last --socket, in either spelling (found
+ * in review: `--socket=A --socket B` named A). A --socket followed by an
+ * option has no path.
+ */
+function lastSocket(argv: string[]): string | undefined {
+  let socket: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word.startsWith('--socket=')) socket = word.slice('--socket='.length);
+    else if (word === '--socket') socket = argv[i + 1]?.startsWith('-') ? undefined : argv[++i];
+  }
+  return socket;
 }
 
 /**
@@ -29,15 +39,15 @@ export function jsonForFailure(argv: string[], error: unknown, commandLineFault:
   if (command === 'token') {
     report = failure;
   } else if (command === 'status' && commandLineFault) {
-    const socketAt = argv.lastIndexOf('--socket');
-    const socketFlag = argv.findLast((word) => word.startsWith('--socket='))?.slice(9);
+    const socket = lastSocket(argv);
     report = {
       running: false,
-      socket: (socketAt === -1 ? undefined : socketValue(argv[socketAt + 1])) ?? socketFlag ?? null,
+      socket: socket ?? null,
       ...failure,
     };
   } else {
     return;
   }
-  process.stdout.write(`${terminalJson(report)}\n`);
+  // As status --json redacts (a token typed where a path goes); token's report holds none.
+  process.stdout.write(`${terminalJson(report, { redactTokens: true })}\n`);
 }

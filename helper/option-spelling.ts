@@ -47,6 +47,18 @@ function refuseBooleanValue(word: string): void {
 }
 
 /**
+ * `-json`: yargs reads it as -j -s -o -n and says "Unknown arguments: j,
+ * s, o, n" (found in review); every option of this program is long.
+ */
+function refuseSingleDash(word: string): void {
+  const match = /^-([a-z][a-z-]+)(?:=.*)?$/s.exec(word);
+  if (match === null) return;
+  refuse(
+    `unknown option '${printable(word, 60)}' (did you mean --${match[1]}?); options take two dashes`,
+  );
+}
+
+/**
  * Refuses what yargs would misread: a boolean option with a value other
  * than true or false, and a value option followed by a word that looks
  * like an option (`--socket --json` is --socket without its value).
@@ -55,6 +67,7 @@ export function refuseOptionSpellings(argv: string[]): void {
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
     refuseBooleanValue(word);
+    refuseSingleDash(word);
     const placeholder = VALUE_OPTIONS.get(word);
     if (placeholder === undefined) continue;
     const next = argv[i + 1];

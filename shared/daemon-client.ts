@@ -4,9 +4,8 @@
  */
 import { printable, shellQuote } from './printable.js';
 import { resolveSocketPath } from './paths.js';
-import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname, resolve } from 'node:path';
 import { DaemonUnreachableError, VersionMismatchError, type BrokerError } from './errors.js';
 import {
   encodeMessage,
@@ -18,6 +17,7 @@ import {
 import { stoppingOf } from './stopping-reply.js';
 import { foreignReply, parseReply } from './reply-parse.js';
 import { replyShapeProblem } from './reply-shape.js';
+import { followLinks, linkPhrase, notASocket, refusedThroughLink } from './socket-link.js';
 
 /** How long a client waits for the daemon's reply (minting can take a while). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -49,25 +49,6 @@ function startHint(socketPath: string): string {
   // Quoted, so the line can be pasted into a shell whatever the path holds.
   const socket = socketPath === usual ? '' : ` --socket ${shellQuote(socketPath)}`;
   return `start it with: git-credential-broker daemon --detach${socket}`;
-}
-
-/**
- * What the path is when it is no socket ('a regular file', 'a directory'):
- * connecting to one fails as a socket nobody listens on does (ECONNREFUSED
- * on Linux), which had been reported as a stale socket.
- */
-function notASocket(socketPath: string): string | undefined {
-  let stats;
-  try {
-    stats = statSync(socketPath, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
-  if (stats === undefined || stats.isSocket()) return undefined;
-  if (stats.isFile()) return 'a regular file';
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isFIFO()) return 'a named pipe';
-  return 'a device or other special file';
 }
 
 /** The group's name in /etc/group, or its number. */
@@ -104,15 +85,6 @@ function accessFix(socketPath: string): string {
   return `only its owner (uid ${stats.uid}) may connect: run git as that user, or ask for a listener socket open to your group (listeners[].group)`;
 }
 
-/** Where the symbolic link at `path` points; undefined when it is no link. */
-function linkTarget(path: string): string | undefined {
-  try {
-    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * A symbolic link at the socket path that leads nowhere: connecting says
  * ENOENT (no file at the end) or ELOOP (links in a loop), which had read
@@ -120,18 +92,17 @@ function linkTarget(path: string): string | undefined {
  * noDaemon: a daemon started there could not listen either.
  */
 function brokenLink(socketPath: string, code: string | undefined): BrokerError | undefined {
-  const target = linkTarget(socketPath);
+  const chain = followLinks(socketPath);
   const quoted = shellQuote(socketPath);
-  if (target !== undefined && code === 'ELOOP') {
+  if (chain !== undefined && code === 'ELOOP') {
     return new DaemonUnreachableError(
-      `'${socketPath}' is a symbolic link to '${printable(target, 300)}' that leads back to itself (a loop of links), so no daemon can be reached through it; remove the link (rm ${quoted}) so a daemon can create its socket there, or point it at the daemon's socket (ln -sfn SOCKET ${quoted})`,
+      `'${socketPath}' is a symbolic link to '${printable(chain.target, 300)}' that leads back to itself (a loop of links), so no daemon can be reached through it; remove the link (rm ${quoted}) so a daemon can create its socket there, or point it at the daemon's socket (ln -sfn SOCKET ${quoted})`,
     );
   }
-  if (target !== undefined) {
-    // Relative to the link's directory, as the kernel follows it.
-    const end = shellQuote(resolve(dirname(socketPath), target));
+  if (chain !== undefined) {
+    // A chain names its missing end, not its second link (found in review).
     return new DaemonUnreachableError(
-      `'${socketPath}' is a symbolic link to '${printable(target, 300)}', which does not exist, so no daemon can be reached through it; start the daemon there (git-credential-broker daemon --detach --socket ${end}), point the link at the daemon's socket (ln -sfn SOCKET ${quoted}), or remove it (rm ${quoted}) so a daemon can create its socket in its place`,
+      `${linkPhrase(socketPath, chain)}, which does not exist, so no daemon can be reached through it; start the daemon there (git-credential-broker daemon --detach --socket ${shellQuote(chain.end)}), point the link at the daemon's socket (ln -sfn SOCKET ${quoted}), or remove it (rm ${quoted}) so a daemon can create its socket in its place`,
     );
   }
   if (code !== 'ELOOP') return undefined;
@@ -157,6 +128,11 @@ function unreachable(
         { noDaemon: !connected },
       );
     case 'ECONNREFUSED': {
+      // Not noDaemon: a daemon started on the link would refuse it.
+      const chain = followLinks(socketPath);
+      if (chain !== undefined) {
+        return new DaemonUnreachableError(refusedThroughLink(socketPath, chain));
+      }
       const kind = notASocket(socketPath);
       if (kind !== undefined) {
         // Nothing to start: a daemon would refuse the path too. Not
@@ -278,6 +254,17 @@ export function sendRequest(
       }
     });
     socket.on('end', () => {
+      // Part of a reply, then nothing: as unreadable as a garbage reply, so
+      // git stops rather than prompts (found in review).
+      if (received > 0) {
+        finish(
+          new DaemonUnreachableError(
+            `what listens at '${socketPath}' sent part of a reply (${received} bytes, no end of line) and closed the connection; a broker daemon's log says why, and another program there is no broker daemon`,
+            { quit: true },
+          ),
+        );
+        return;
+      }
       finish(
         new DaemonUnreachableError(
           `what listens at '${socketPath}' closed the connection without a reply; a broker daemon's log says why, and another program there is no broker daemon`,

@@ -62,12 +62,22 @@ const MAX_JSON_DEPTH = 64;
  * deep (from a fake daemon: JSON.parse takes it) overflowed the stack and
  * crashed \`status --json\` (found in review).
  */
-function withinDepth(value: unknown, depth: number): unknown {
+function withinDepth(value: unknown, depth: number, text: (text: string) => string): unknown {
+  if (typeof value === 'string') return text(value);
   if (typeof value !== 'object' || value === null) return value;
   if (depth === 0) return '[nested too deep; not shown]';
-  if (Array.isArray(value)) return value.map((item) => withinDepth(item, depth - 1));
+  if (Array.isArray(value)) return value.map((item) => withinDepth(item, depth - 1, text));
   const copy: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) copy[key] = withinDepth(item, depth - 1);
+  for (const [key, item] of Object.entries(value)) {
+    // Defined, not assigned: `copy['__proto__'] = x` sets the prototype and
+    // the key vanished from the output (found in review).
+    Object.defineProperty(copy, text(key), {
+      value: withinDepth(item, depth - 1, text),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   return copy;
 }
 
@@ -76,10 +86,14 @@ function withinDepth(value: unknown, depth: number): unknown {
  * escapes only C0 controls, so DEL, C1 controls, the line separators and
  * bidirectional controls a daemon sent would otherwise reach the screen
  * raw. They are written as \u escapes: the same JSON value, parsed.
+ * `redactTokens` replaces token-shaped text in keys and strings, as
+ * printable() does for text output (`status --json`; not `token --json`,
+ * whose token is the point).
  */
-export function terminalJson(value: unknown): string {
+export function terminalJson(value: unknown, options: { redactTokens?: boolean } = {}): string {
+  const text = options.redactTokens === true ? withoutTokens : (string: string) => string;
   // UNPRINTABLE without C0: JSON has escaped those, and its own line breaks are ours.
-  return JSON.stringify(withinDepth(value, MAX_JSON_DEPTH), null, 2).replace(
+  return JSON.stringify(withinDepth(value, MAX_JSON_DEPTH, text), null, 2).replace(
     /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g,
     (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );

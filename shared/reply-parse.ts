@@ -71,6 +71,24 @@ export function foreignReply(line: string): string | undefined {
   return undefined;
 }
 
+/** What kind a value is, for a message: never its content. */
+function kindOf(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/**
+ * Which field of a reply that is neither OK nor an error is wrong, and how:
+ * `"ok":"true"` had been called missing (found in review).
+ */
+function malformedPart(value: Record<string, unknown>): string {
+  if (value.ok !== false) return `'ok' is not true or false (it is ${kindOf(value.ok)})`;
+  if (!isRecord(value.error)) return `'error' is not an object (it is ${kindOf(value.error)})`;
+  return `'error.message' is not a string (it is ${kindOf(value.error.message)})`;
+}
+
 /**
  * Parses one reply line; throws VersionMismatchError when it is a reply of
  * another protocol version, DaemonUnreachableError when it is no reply
@@ -87,5 +105,5 @@ export function parseReply(line: string): Reply {
   if (value.ok === false && isRecord(value.error) && typeof value.error.message === 'string') {
     return { v: PROTOCOL_VERSION, ok: false, error: wireError(value.error) };
   }
-  throw unreadableReply('malformed reply from the daemon: missing ok or error', false);
+  throw unreadableReply(`malformed reply from the daemon: ${malformedPart(value)}`, false);
 }

@@ -10,6 +10,7 @@
  * `status` is left to helper/commands/status-shape.ts, which every reader
  * of a status runs and which reports a wrong one as another release's.
  */
+import { hasUnprintable } from './printable.js';
 import type { Request } from './protocol.js';
 
 /** What a value is, for a message: its kind, never its content. */
@@ -26,26 +27,51 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Expiry bounds: a time in milliseconds after 2000 and before the year
- * 10000. Below catches seconds sent for milliseconds (git would take the
- * password as expired in 1970), above what Date cannot print.
+ * Expiry bounds: a time in milliseconds after 2000 and at most a few years
+ * ahead. Below catches seconds sent for milliseconds (git would take the
+ * password as expired in 1970); above, no daemon of this release sends it
+ * (a credential lives a year at most, a shutdown minutes), and found in
+ * review, 1e300 or 8.64e15 printed as nonsense.
  */
 const EARLIEST_EXPIRY_MS = Date.UTC(2000, 0, 1);
-const LATEST_EXPIRY_MS = Date.UTC(10000, 0, 1);
+
+/** How far ahead a time in a reply may lie: a year's credential, with room for a skewed clock. */
+export const FAR_AHEAD_MS = 5 * 366 * 24 * 60 * 60 * 1000;
+
+/** Whether `value` is a time no further ahead than FAR_AHEAD_MS (any time before now is one). */
+export function isNotFarAhead(value: unknown, nowMs = Date.now()): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value <= nowMs + FAR_AHEAD_MS;
+}
 
 /** Git's line protocol cannot carry these in a value. */
 const GIT_LINE_BREAKER = /[\n\r\0]/;
+
+/** U+FFFD, what bytes that were not UTF-8 decode to, or a lone surrogate (with u, a pair is no match). */
+const NOT_UTF8 = /[\ufffd\ud800-\udfff]/u;
 
 /**
  * A string for git: present, not empty, without a newline, carriage return
  * or NUL. Its length needs no check: the whole reply is capped at
  * MAX_MESSAGE_BYTES, under git's 65535-byte line.
+ *
+ * It must also be the exact text git and `token` hand on: bytes that were
+ * not UTF-8 decode to U+FFFD (and a lone surrogate is written out as one),
+ * so git would send a password other than the daemon's; and what a
+ * terminal acts on (an escape, a line separator, a bidirectional mark) is
+ * in no username or token. Both readers refuse either here, with one
+ * message, so `get` and `token` never disagree about a credential.
  */
 function gitStringProblem(name: string, value: unknown): string | undefined {
   if (typeof value !== 'string') return `without a string '${name}' (it is ${kindOf(value)})`;
   if (value === '') return `with an empty '${name}'`;
   if (GIT_LINE_BREAKER.test(value)) {
     return `whose '${name}' holds a newline, carriage return or NUL, which git's credential protocol cannot carry`;
+  }
+  if (NOT_UTF8.test(value)) {
+    return `whose '${name}' is not valid UTF-8 text, so it cannot be handed on exactly as sent`;
+  }
+  if (hasUnprintable(value)) {
+    return `whose '${name}' holds control or invisible characters (an escape, a line separator, a bidirectional mark), which no credential has`;
   }
   return undefined;
 }
@@ -59,9 +85,9 @@ function credentialProblem(credential: unknown): string | undefined {
     typeof expiresAtMs !== 'number' ||
     !Number.isSafeInteger(expiresAtMs) ||
     expiresAtMs < EARLIEST_EXPIRY_MS ||
-    expiresAtMs >= LATEST_EXPIRY_MS
+    !isNotFarAhead(expiresAtMs)
   ) {
-    return `whose 'expiresAtMs' is not a whole number of milliseconds since 1970 between the years 2000 and 9999 (it is ${kindOf(expiresAtMs)}${typeof expiresAtMs === 'number' ? ` ${expiresAtMs}` : ''})`;
+    return `whose 'expiresAtMs' is not a whole number of milliseconds since 1970 between the year 2000 and five years from now (it is ${kindOf(expiresAtMs)}${typeof expiresAtMs === 'number' ? ` ${expiresAtMs}` : ''})`;
   }
   if (
     !isRecord(granted) ||

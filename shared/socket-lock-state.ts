@@ -90,8 +90,13 @@ export function stoppingDaemon(socketPath: string): StoppingDaemon | undefined {
   return { pid: Number(pid), untilMs };
 }
 
+/** Further ahead than any shutdown lasts. */
+const FAR_FUTURE_MS = 24 * 60 * 60 * 1000;
+
 /** A stopping daemon's deadline, as a person reads it: local time and seconds from now. */
 export function describeUntil(untilMs: number, nowMs = Date.now()): string {
+  // A lock file's word: 8.64e15 printed a time and a 17-digit count of seconds.
+  if (!Number.isFinite(untilMs) || untilMs - nowMs > FAR_FUTURE_MS) return 'far in the future';
   const seconds = Math.round((untilMs - nowMs) / 1000);
   const when = seconds >= 0 ? `in ${seconds} s` : `${-seconds} s ago`;
   return `${new Date(untilMs).toTimeString().slice(0, 8)}, ${when}`;

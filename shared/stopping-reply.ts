@@ -12,6 +12,7 @@
  * other unreachable daemon.
  */
 import { DaemonStoppingError } from './errors.js';
+import { isNotFarAhead } from './reply-shape.js';
 import { encodeMessage, PROTOCOL_VERSION, type Reply, type WireError } from './protocol.js';
 
 export type Stopping = NonNullable<WireError['stopping']>;
@@ -47,7 +48,8 @@ export function stoppingOf(line: string): Stopping | undefined {
   if (typeof stopping !== 'object' || stopping === null) return undefined;
   const { pid, untilMs } = stopping as Record<string, unknown>;
   if (!Number.isSafeInteger(pid) || (pid as number) <= 0) return undefined;
-  if (typeof untilMs !== 'number' || !Number.isFinite(untilMs)) return undefined;
+  // A shutdown takes minutes: a deadline years ahead is no stopping reply this release reads.
+  if (!isNotFarAhead(untilMs)) return undefined;
   return { pid: pid as number, untilMs };
 }
 

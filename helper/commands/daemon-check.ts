@@ -75,6 +75,10 @@ export async function daemonWarnings(
         `the broker daemon on ${on} (pid ${holder.pid}) is stopping, so git gets no credential for ${url} there until it has exited; ${then}`,
       ];
     }
+    case 'failed':
+      return [
+        `the broker daemon on ${on} answered status with an error (${holder.answer}), so git may get no credential for ${url} there: its log says why`,
+      ];
     case 'other':
       return [
         `${on} does not answer as a broker daemon (${printable(holder.reason, 300)}), so git gets no credential for ${url} there until a broker daemon does`,

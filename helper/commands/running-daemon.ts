@@ -47,6 +47,10 @@ export async function alreadyRunning(
           ? `'${socketPath}' answers as a broker daemon of version ${VERSION}, as this command, but not as this release does (${printable(holder.reason, 400)}); nothing was started: stop what listens there, or choose another path with --socket`
           : `a broker daemon of another release (${holder.version === undefined ? 'its version unknown' : `version ${holder.version}`}; this is version ${VERSION}) is running on '${socketPath}': ${printable(holder.reason, 400)}; nothing was started: stop it first (${stop}), then start this release`,
       );
+    case 'failed':
+      throw new ConfigError(
+        `a broker daemon on '${socketPath}' answered status with an error (${holder.answer}); nothing was started: its log says why; stop it (${stop}) and start it again, or choose another path with --socket`,
+      );
     case 'restricted':
       // A listener, or the daemon's own socket when every socket has a policy.
       return sandboxOnlyDaemon(configPath, socketPath, holder.refusal, print);

@@ -25,6 +25,8 @@ export type SocketHolder =
   | { kind: 'other-release'; version: string | undefined; reason: string }
   /** A broker daemon that refused status: a listener with a client policy. */
   | { kind: 'restricted'; refusal: string }
+  /** A broker daemon that answered status with an error other than a refusal. */
+  | { kind: 'failed'; answer: string }
   /** Something that does not answer as a broker daemon does. */
   | { kind: 'other'; reason: string };
 
@@ -48,7 +50,17 @@ export async function socketHolder(socketPath: string): Promise<SocketHolder> {
   if (!reply.ok && reply.error.stopping !== undefined) {
     return { kind: 'stopping', ...reply.error.stopping };
   }
-  if (!reply.ok) return { kind: 'restricted', refusal: reply.error.message };
+  // Only a client policy refuses status (DENIED); an INTERNAL, AUDIT or
+  // BAD_REQUEST answer is a daemon failing, not a listener (found in review).
+  if (!reply.ok && reply.error.code === 'DENIED') {
+    return { kind: 'restricted', refusal: reply.error.message };
+  }
+  if (!reply.ok) {
+    return {
+      kind: 'failed',
+      answer: `${reply.error.code}: ${printable(reply.error.message, 400)}`,
+    };
+  }
   if (reply.status === undefined) {
     return { kind: 'other', reason: 'it answered status without one' };
   }

@@ -54,7 +54,9 @@ export async function showStatus(
     };
     // First in the object, and not something the daemon's answer can change.
     const report = { ...ours, ...status, ...ours };
-    print(json ? `${terminalJson(report)}\n` : formatStatus(status));
+    // Redacted as text status is (found in review: a token a daemon put in
+    // a path or message came out of --json whole).
+    print(json ? `${terminalJson(report, { redactTokens: true })}\n` : formatStatus(status));
   } catch (error) {
     let failure = toBrokerError(error, 'helper');
     let release:
@@ -82,7 +84,7 @@ export async function showStatus(
         error: printable(failure.message, 2000),
         code: failure.code,
       };
-      print(`${terminalJson(report)}\n`);
+      print(`${terminalJson(report, { redactTokens: true })}\n`);
     }
     throw release === undefined && stopping === undefined ? error : failure;
   }

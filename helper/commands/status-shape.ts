@@ -5,11 +5,14 @@
  * field before anything is formatted, so that what is wrong can be named.
  */
 import type { DaemonStatus } from '../../shared/protocol.js';
+import { isNotFarAhead } from '../../shared/reply-shape.js';
 
 type Check = (value: unknown) => boolean;
 
 const string: Check = (value) => typeof value === 'string';
 const number: Check = (value) => typeof value === 'number' && Number.isFinite(value);
+/** A time a daemon of this release could send: found in review, 1e300 printed as hours. */
+const time: Check = (value) => isNotFarAhead(value);
 const boolean: Check = (value) => typeof value === 'boolean';
 const optional =
   (check: Check): Check =>
@@ -100,8 +103,8 @@ const STATUS_FIELDS: Record<string, Check> = {
       integration: string,
       repository: string,
       permissions,
-      expiresAtMs: number,
-      staleAtMs: number,
+      expiresAtMs: time,
+      staleAtMs: time,
       listener: optional(string),
     }),
   ),

@@ -3,7 +3,7 @@
  * that need one outside git. Served, cached and audited like a git request.
  */
 import { BrokerError } from '../../shared/errors.js';
-import { hasUnprintable, printable, terminalJson } from '../../shared/printable.js';
+import { printable, terminalJson } from '../../shared/printable.js';
 import { PROTOCOL_VERSION, type PermissionLevel, type Permissions } from '../../shared/protocol.js';
 import { askDaemon } from '../ask-daemon.js';
 import { requester } from '../git-actions.js';
@@ -76,14 +76,8 @@ export async function printToken(options: {
 
   if (!options.json) {
     // Printed bare, so it cannot go through printable() (which would change
-    // it): one that holds what a terminal acts on (an escape sequence, a
-    // newline forging a second line) is refused instead. No token has one.
-    if (hasUnprintable(credential.secret)) {
-      throw new BrokerError(
-        'INTERNAL',
-        'the broker daemon sent a token holding control characters, which no token has; nothing was printed: restart the daemon, and report it if it persists',
-      );
-    }
+    // it): sendRequest has refused a secret holding what a terminal acts on
+    // (shared/reply-shape.ts), with the message git's get gives.
     options.print(`${credential.secret}\n`);
     return;
   }

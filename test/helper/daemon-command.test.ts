@@ -19,7 +19,15 @@ t.test('leaves every other form to the full command line parser', async (t) => {
     ['daemon', '--config='],
     ['daemon', 'extra'],
     ['--socket', '/s', 'daemon'],
+    // Found in review: a value option took the next option as its value.
+    ['daemon', '--socket', '--config'],
+    ['daemon', '--config', '--detach'],
+    ['daemon', '--config', '-x'],
   ]) {
     t.equal(parseDaemonInvocation(argv), undefined, argv.join(' ') || '(nothing)');
   }
+});
+
+t.test('takes a value starting with a dash only as --option=VALUE', async (t) => {
+  t.same(parseDaemonInvocation(['daemon', '--socket=-odd.sock']), { socket: '-odd.sock' });
 });

@@ -12,6 +12,7 @@ import { defaultDaemonLogPath } from '../../shared/daemon-log-path.js';
 import type { BrokerWorld } from '../fixtures/broker-world.js';
 import { assertNoSecrets, privateKeyFragments } from '../fixtures/leak-scan.js';
 import { cli, fakeDaemon, world } from '../fixtures/cli-world.js';
+import { recordSecrets } from '../fixtures/leak-ledger.js';
 import { runHelper } from '../fixtures/run-helper.js';
 import { VERSION } from '../../shared/version.js';
 
@@ -550,4 +551,36 @@ t.test('a daemon error code this release does not know never reaches the output'
   t.match(JSON.parse(token.stdout), { code: 'INTERNAL' });
   t.notOk(/\\u001b/.test(status.stdout + token.stdout), 'no escape, raw or in JSON');
   t.notOk((status.stdout + token.stdout).includes('\u001b'), 'nor a raw escape');
+});
+
+t.test('status --json redacts token-shaped text as text status does', async (t) => {
+  // Found in review: text status redacted a token in a path, --json printed it whole.
+  const token = `ghs_${'R'.repeat(36)}`;
+  recordSecrets([token]);
+  const socket = await fakeDaemon(t, (op: unknown) =>
+    op === 'status'
+      ? {
+          v: 1,
+          ok: true,
+          status: {
+            version: VERSION,
+            pid: 4242,
+            startedAtMs: Date.now(),
+            socket: '/run/d.sock',
+            config: `/etc/${token}.json`,
+            auditLog: '/var/log/audit.log',
+            integrations: [{ name: token, provider: 'github-app', host: 'github.com' }],
+            cache: [],
+            counters: { hits: 0, misses: 0, mints: 0, denied: 0, errors: 0 },
+          },
+        }
+      : { v: 1, ok: true },
+  );
+
+  const text = await runHelper(['status', '--socket', socket], '');
+  const json = await runHelper(['status', '--json', '--socket', socket], '');
+
+  t.equal(json.code, 0, json.stderr);
+  t.match(JSON.parse(json.stdout), { config: '/etc/[token removed].json' });
+  for (const output of [text.stdout, json.stdout]) t.notOk(output.includes(token));
 });

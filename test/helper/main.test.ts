@@ -288,6 +288,33 @@ t.test('an option given last without its value is refused, not run on its defaul
   t.notOk(existsSync(join(home.dir, '.gitconfig')), 'configure wrote nothing');
 });
 
+t.test(
+  'a value option followed by an option is refused on the fast paths as in the full parser',
+  async (t) => {
+    // Found in review: `daemon --socket --config` listened on './--config'
+    // and `--socket --x get` asked a socket named '--x'.
+    const dir = await mkdtemp(join(tmpdir(), 'gcb-dash-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    for (const [args, option, next] of [
+      [['daemon', '--socket', '--config'], '--socket', '--config'],
+      [['daemon', '--config', '--detach'], '--config', '--detach'],
+      [['--socket', '--x', 'get'], '--socket', '--x'],
+    ] as const) {
+      const result = await runHelper([...args], 'protocol=https\nhost=github.com\n\n', undefined, {
+        cwd: dir,
+      });
+
+      t.equal(result.code, 2, args.join(' '));
+      t.match(
+        result.stderr,
+        `${option} needs a value, and '${next}' after it looks like an option; if the value really starts with '-', write ${option}=PATH`,
+      );
+      t.equal(result.stdout, args.at(-1) === 'get' ? 'quit=1\n' : '', 'git stops on a get');
+      t.notOk(existsSync(join(dir, next)), 'nothing was made under the option name');
+    }
+  },
+);
+
 t.test('quit=1 is for a failed get only, not for a socket named get', async (t) => {
   const result = await runHelper(['status', '--socket', 'get'], '');
   t.equal(result.code, 1);
@@ -322,6 +349,31 @@ t.test(
           : /cannot read the broker daemon's reply: .*restart the daemon after upgrading/,
       );
     }
+  },
+);
+
+t.test(
+  'part of a reply, then a closed connection, stops git as a garbage reply does',
+  async (t) => {
+    // Found in review: git was not told to quit, and prompted.
+    const dir = await mkdtemp(join(tmpdir(), 'gcb-part-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const socketPath = join(dir, 'part.sock');
+    const server = createServer((socket) => socket.end('{"v":1,"ok":tr'));
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    t.teardown(() => server.close());
+
+    const result = await runHelper(
+      ['--socket', socketPath, 'get'],
+      'protocol=https\nhost=github.com\npath=acme/widgets\n\n',
+    );
+
+    t.equal(result.code, 1);
+    t.equal(result.stdout, 'quit=1\n', 'git is told not to prompt');
+    t.match(
+      result.stderr,
+      `'${socketPath}' sent part of a reply (14 bytes, no end of line) and closed`,
+    );
   },
 );
 

@@ -126,3 +126,43 @@ t.test('a mistyped option gets a "did you mean"', async (t) => {
   t.match(negated.stderr, /did you mean --no-json\?/);
   t.match(far.stderr, "Unknown argument: frobnicate; see 'git-credential-broker status --help'");
 });
+
+t.test('a single-dash option gets a "did you mean" with two dashes', async (t) => {
+  // Found in review: `-json` was "Unknown arguments: j, s, o, n".
+  const { run } = await setup(t);
+
+  const result = await run('status', '-json');
+
+  t.equal(result.code, 2);
+  t.match(result.stderr, "unknown option '-json' (did you mean --json?); options take two dashes");
+});
+
+t.test(
+  'a failure report names the socket yargs would use: the last, either spelling',
+  async (t) => {
+    // Found in review: `--socket=A --socket B` named A.
+    const { run } = await setup(t);
+
+    const spaced = await run(
+      'status',
+      '--json',
+      '--socket=/tmp/a.sock',
+      '--socket',
+      '/tmp/b.sock',
+      '--frob',
+    );
+    const joined = await run(
+      'status',
+      '--json',
+      '--socket',
+      '/tmp/a.sock',
+      '--socket=/tmp/b.sock',
+      '--frob',
+    );
+
+    for (const result of [spaced, joined]) {
+      t.equal(result.code, 2);
+      t.match(JSON.parse(result.stdout), { running: false, socket: '/tmp/b.sock' });
+    }
+  },
+);

@@ -154,3 +154,32 @@ t.test('a broker daemon of another release is named as one by --detach', async (
     /a broker daemon of another release \(version 0\.0\.1; this is version .*its status is not one this release reads/,
   );
 });
+
+t.test(
+  '--detach reports a daemon failing status as failing, not as a policy refusal',
+  async (t) => {
+    // Found in review: every error answer was called "a listener of a running
+    // broker daemon, with a client policy"; only a refusal (DENIED) is one.
+    const { config, env } = await place(t);
+    for (const code of ['INTERNAL', 'AUDIT', 'BAD_REQUEST']) {
+      const socket = await fakeDaemon(t, (op: unknown) =>
+        op === 'status'
+          ? { v: 1, ok: false, error: { code, message: 'the audit log is full' } }
+          : { v: 1, ok: true },
+      );
+
+      const detach = await runHelper(
+        ['daemon', '--detach', '--config', config, '--socket', socket],
+        '',
+        env,
+      );
+
+      t.equal(detach.code, 1, code);
+      t.match(
+        detach.stderr,
+        `a broker daemon on '${socket}' answered status with an error (${code}: the audit log is full); nothing was started`,
+      );
+      t.notMatch(detach.stderr, /client policy/);
+    }
+  },
+);

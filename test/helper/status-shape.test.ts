@@ -32,3 +32,24 @@ t.test('names every field that is missing or of another type', async (t) => {
   );
   t.equal(statusShapeProblem([STATUS]), 'not an object');
 });
+
+t.test('takes no cache time far beyond what a daemon of this release sends', async (t) => {
+  // Found in review: an expiresAtMs of 1e300 printed as a count of hours.
+  const entry = {
+    integration: 'gh',
+    repository: 'acme/widgets',
+    permissions: { contents: 'read' },
+    expiresAtMs: Date.now() + 3_600_000,
+    staleAtMs: Date.now() + 1_800_000,
+  };
+
+  t.equal(statusShapeProblem({ ...STATUS, cache: [entry] }), undefined);
+  t.equal(
+    statusShapeProblem({ ...STATUS, cache: [{ ...entry, expiresAtMs: 1e300 }] }),
+    'cache not as this release reads them',
+  );
+  t.equal(
+    statusShapeProblem({ ...STATUS, cache: [{ ...entry, staleAtMs: 8.64e15 }] }),
+    'cache not as this release reads them',
+  );
+});

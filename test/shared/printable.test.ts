@@ -86,3 +86,27 @@ t.test('terminalJson prints a value nested too deep for JSON.stringify', async (
   t.match(json, /"\[nested too deep; not shown\]"/);
   t.same(JSON.parse(terminalJson({ a: [[{ b: 1 }]] })), { a: [[{ b: 1 }]] }, 'shallow is kept');
 });
+
+t.test('terminalJson keeps a key named __proto__ as data', async (t) => {
+  // Found in review: the copy assigned it, which set the prototype instead.
+  const value: unknown = JSON.parse('{"permissions":{"__proto__":"admin","contents":"read"}}');
+
+  const json = terminalJson(value);
+
+  t.match(json, '"__proto__": "admin"');
+  t.same(Object.keys((JSON.parse(json) as { permissions: object }).permissions), [
+    '__proto__',
+    'contents',
+  ]);
+});
+
+t.test('terminalJson redacts token-shaped keys and strings only when asked', async (t) => {
+  const token = `ghs_${'A'.repeat(36)}`;
+  const value = { config: `/etc/${token}.json`, [token]: 1, nested: [token] };
+
+  const redacted = terminalJson(value, { redactTokens: true });
+
+  t.notOk(redacted.includes(token), redacted);
+  t.match(redacted, '"config": "/etc/[token removed].json"');
+  t.ok(terminalJson({ token }).includes(token), 'token --json prints its token');
+});

@@ -5,6 +5,8 @@ import { BadRequestError } from '../../shared/errors.js';
 import { encodeMessage, errorReply, PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { parseReply } from '../../shared/reply-parse.js';
 import { parseRequest } from '../../shared/request-parse.js';
+import { describeUntil } from '../../shared/socket-lock-state.js';
+import { stoppingOf } from '../../shared/stopping-reply.js';
 import { VERSION } from '../../shared/version.js';
 
 t.test('a request survives encoding and parsing unchanged', async (t) => {
@@ -205,6 +207,25 @@ t.test('a token in a value an error quotes is removed before the quote is cut', 
   }
 });
 
+t.test('a malformed reply names the field of the wrong type, not a missing one', async (t) => {
+  // Found in review: each of these was "missing ok or error".
+  for (const [line, expected] of [
+    ['{"v":1,"ok":"true"}', "'ok' is not true or false (it is a string)"],
+    ['{"v":1}', "'ok' is not true or false (it is missing)"],
+    ['{"v":1,"ok":false,"error":"boom"}', "'error' is not an object (it is a string)"],
+    [
+      '{"v":1,"ok":false,"error":{"message":7}}',
+      "'error.message' is not a string (it is a number)",
+    ],
+  ] as const) {
+    t.throws(
+      () => parseReply(line),
+      { message: `malformed reply from the daemon: ${expected}` },
+      line,
+    );
+  }
+});
+
 t.test('a reply the helper cannot read is the daemon, not malformed input', async (t) => {
   for (const line of ['not json', '[]', '{"v":1,"ok":"yes"}']) {
     t.throws(
@@ -231,4 +252,20 @@ t.test('a daemon error code this release does not know is read as INTERNAL', asy
   t.match(reply('LATER_CODE'), { error: { code: 'INTERNAL', message: 'm', quit: true } });
   t.match(reply(42), { error: { code: 'INTERNAL' } });
   t.match(reply('DENIED'), { error: { code: 'DENIED' } }, 'a known code as it is');
+});
+
+t.test('a stopping deadline years ahead is no stopping reply, and prints sanely', async (t) => {
+  // Found in review: untilMs 8.64e15 printed a 17-digit count of seconds.
+  const line = (untilMs: number) =>
+    JSON.stringify({
+      v: 1,
+      ok: false,
+      error: { code: 'DAEMON_UNREACHABLE', message: 'stopping', stopping: { pid: 7, untilMs } },
+    });
+  const soon = Date.now() + 5000;
+
+  t.same(stoppingOf(line(soon)), { pid: 7, untilMs: soon });
+  t.equal(stoppingOf(line(8.64e15)), undefined);
+  t.equal(describeUntil(8.64e15), 'far in the future');
+  t.match(describeUntil(soon, soon - 5000), /^\d\d:\d\d:\d\d, in 5 s$/);
 });

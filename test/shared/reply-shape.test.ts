@@ -89,15 +89,52 @@ const BROKEN: [string, (credential: Record<string, unknown>) => unknown, RegExp]
     (c) => ({ ...c, secret: `${String(c.secret)}\r` }),
     /whose 'secret' holds a newline, carriage return or NUL/,
   ],
+  // Found in review: these reached git and terminals, or token refused
+  // what get handed git.
+  [
+    'an escape sequence in the secret',
+    (c) => ({ ...c, secret: `${String(c.secret)}\u001b[2J` }),
+    /whose 'secret' holds control or invisible characters/,
+  ],
+  [
+    'a C1 control in the secret',
+    (c) => ({ ...c, secret: `${String(c.secret)}\u009b2J` }),
+    /whose 'secret' holds control or invisible characters/,
+  ],
+  [
+    'a line separator in the secret',
+    (c) => ({ ...c, secret: `${String(c.secret)}\u2028` }),
+    /whose 'secret' holds control or invisible characters/,
+  ],
+  [
+    'a bidirectional override in the username',
+    (c) => ({ ...c, username: 'x-access-\u202etoken' }),
+    /whose 'username' holds control or invisible characters/,
+  ],
+  [
+    'a replacement character in the secret',
+    (c) => ({ ...c, secret: `${String(c.secret)}\ufffd` }),
+    /whose 'secret' is not valid UTF-8 text/,
+  ],
+  [
+    'a lone surrogate in the secret',
+    (c) => ({ ...c, secret: `${String(c.secret)}\ud800` }),
+    /whose 'secret' is not valid UTF-8 text/,
+  ],
   [
     'an expiry in seconds, not milliseconds',
     (c) => ({ ...c, expiresAtMs: Math.floor(Date.now() / 1000) }),
-    /whose 'expiresAtMs' is not a whole number of milliseconds since 1970 between the years 2000 and 9999/,
+    /whose 'expiresAtMs' is not a whole number of milliseconds since 1970 between the year 2000 and five years from now/,
   ],
   [
     'an expiry as a string',
     (c) => ({ ...c, expiresAtMs: '2030-01-01T00:00:00Z' }),
     /whose 'expiresAtMs' is not .* \(it is a string\)/,
+  ],
+  [
+    'an expiry far in the future (the largest date there is)',
+    (c) => ({ ...c, expiresAtMs: 8.64e15 }),
+    /whose 'expiresAtMs' is not .* \(it is a number 8640000000000000\)/,
   ],
   [
     'an expiry past what a date holds',
@@ -222,4 +259,29 @@ t.test('the checks, one field at a time', async (t) => {
     /'daemonVersion' is not a string/,
   );
   t.equal(replyShapeProblem('stop', okReply({})), undefined);
+});
+
+t.test('a secret sent as bytes that are not UTF-8 reaches neither git nor token', async (t) => {
+  // Found in review: the bytes decoded to U+FFFD, and git got a password
+  // other than the daemon's while token printed it.
+  const secret = freshSecret();
+  const line = Buffer.from(
+    `${JSON.stringify(okReply({ credential: goodCredential(`${secret}XX`) }))}\n`,
+  );
+  const at = line.indexOf('XX');
+  line[at] = 0xff;
+  line[at + 1] = 0xfe;
+  const socket = await fakeDaemon(t, line);
+
+  const fill = await runHelper(['--socket', socket, 'get'], FILL);
+  const token = await runHelper(['--socket', socket, 'token', 'acme/widgets'], '');
+
+  t.equal(fill.stdout, 'quit=1\n', 'git gets no credential and stops');
+  t.equal(token.stdout, '', 'token prints nothing');
+  const expected = "sent a credential reply whose 'secret' is not valid UTF-8 text";
+  t.match(fill.stderr, expected);
+  t.match(token.stderr, expected, 'get and token say the same');
+  for (const output of [fill.stderr, token.stderr]) {
+    t.notOk(output.includes(secret), 'the secret appears in no output');
+  }
 });
