@@ -12,7 +12,12 @@ import { openDaemonLog } from './daemon-log-file.js';
 import { itsLog } from '../shared/daemon-log-path.js';
 import { ConfigError, DaemonUnreachableError } from '../shared/errors.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
-import { describeUntil, stoppingDaemon, type StoppingDaemon } from '../shared/socket-lock-state.js';
+import {
+  DAEMON_LOG_ENV,
+  describeUntil,
+  stoppingDaemon,
+  type StoppingDaemon,
+} from '../shared/socket-lock-state.js';
 
 /** How long a launcher waits for some daemon to answer. */
 export const LAUNCH_TIMEOUT_MS = 10_000;
@@ -164,7 +169,11 @@ export async function launchDaemon(options: LaunchOptions): Promise<Launched> {
   const child = spawn(
     process.execPath,
     [main, 'daemon', '--config', options.configPath, '--socket', options.socketPath],
-    { detached: true, stdio: ['ignore', logFd, logFd], env: options.env },
+    {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: { ...options.env, [DAEMON_LOG_ENV]: resolve(options.logPath) },
+    },
   );
   closeSync(logFd);
   child.unref();
