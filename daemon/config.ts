@@ -7,7 +7,7 @@ import { normalizeHost } from '../shared/hosts.js';
 import { BrokerError, ConfigError } from '../shared/errors.js';
 import { defaultAuditLogPath } from '../shared/paths.js';
 import { withoutTokens } from '../shared/printable.js';
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../shared/protocol.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, MAX_SHUTDOWN_TIMEOUT_MS } from '../shared/protocol.js';
 import { readJson } from './config-file.js';
 import { ConfigFields, describe, unknownKeysError } from './config-fields.js';
 import { parseListeners, parseRevokeOnShutdown, type ListenerConfig } from './listener-config.js';
@@ -19,11 +19,8 @@ export const DEFAULT_CACHE_TTL_SECONDS = 50 * 60;
 export const DEFAULT_MIN_TOKEN_LIFE_SECONDS = 10 * 60;
 /** The whole shutdown's bound: see daemon/shutdown.ts and the README's Signals. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000;
-/**
- * The longest shutdown allowed: a token lives an hour, so past that there
- * is nothing left to revoke, and a bound that long is a typo.
- */
-export const MAX_SHUTDOWN_TIMEOUT_SECONDS = 3600;
+/** The longest shutdown allowed: see MAX_SHUTDOWN_TIMEOUT_MS, which `stop` also caps its wait at. */
+export const MAX_SHUTDOWN_TIMEOUT_SECONDS = MAX_SHUTDOWN_TIMEOUT_MS / 1000;
 
 export interface IntegrationConfig {
   name: string;

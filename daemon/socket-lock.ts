@@ -41,6 +41,8 @@ import {
   processAlive,
   readStoppingMark,
   stoppingMark,
+  DAEMON_LOG_ENV,
+  logMark,
 } from '../shared/socket-lock-state.js';
 
 export { lockPath, processAlive };
@@ -200,7 +202,10 @@ function takeLock(
 ): void {
   mkdirSync(staging, { mode: 0o700 });
   try {
-    writeFileSync(join(staging, owner), '', { mode: 0o600 });
+    // Set by the launcher of a detached daemon only; see DAEMON_LOG_ENV.
+    const logPath = process.env[DAEMON_LOG_ENV];
+    const entry = logPath === undefined || logPath === '' ? '' : logMark(logPath);
+    writeFileSync(join(staging, owner), entry, { mode: 0o600 });
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (tryRename(staging, lock)) {
         held.set(socketPath, owner);

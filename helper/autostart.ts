@@ -3,6 +3,7 @@
  * the helper starts one and retries. Loaded only on that failure path, so a
  * running daemon costs git nothing extra.
  */
+import { lstatSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { resolveConfigPath, resolveSocketPath, SOCKET_ENV } from '../shared/paths.js';
 import { defaultDaemonLogPath } from '../shared/daemon-log-path.js';
@@ -35,6 +36,31 @@ function isListener(config: AutostartConfig, configPath: string, socketPath: str
   );
 }
 
+/**
+ * Whether a daemon this user starts could be the one on `socketPath`: the
+ * socket there is this user's, or none is there (and, for a listener, whose
+ * daemon starts on another socket, its directory is this user's). A
+ * sandbox of another uid on the operator's listener, whose environment
+ * named a config of its own with autostart on, started a daemon of its
+ * own during the operator's restart, which failed on the listener and
+ * failed git with quit=1 (found in review): it is to wait for the
+ * operator's daemon instead (restart-wait.ts).
+ */
+function startableHere(socketPath: string, listener: boolean): boolean {
+  const uid = process.geteuid?.();
+  if (uid === undefined) return true;
+  try {
+    const socket = lstatSync(socketPath, { throwIfNoEntry: false });
+    if (socket !== undefined) return socket.uid === uid;
+    if (!listener) return true;
+    const directory = statSync(dirname(socketPath), { throwIfNoEntry: false });
+    return directory === undefined || directory.uid === uid;
+  } catch {
+    // Out of this user's sight: not a socket this user's daemon takes.
+    return false;
+  }
+}
+
 /** Starts a daemon if the config allows it; resolves whether one now answers. */
 export async function autostartDaemon(
   socketPath: string,
@@ -43,6 +69,8 @@ export async function autostartDaemon(
   const configPath = resolveConfigPath(env);
   const config = readConfig(configPath);
   if (config?.autostart !== true) return false;
+  const listener = isListener(config, configPath, socketPath);
+  if (!startableHere(socketPath, listener)) return false;
 
   // A sandbox asking on its restricted listener starts the daemon on the
   // operator's default socket (which opens the listeners too), so the
@@ -50,7 +78,7 @@ export async function autostartDaemon(
   // The operator's socket: $GIT_CREDENTIAL_BROKER_SOCKET, unless that names
   // the listener itself (a sandbox's environment), then the default path.
   let daemonSocket = socketPath;
-  if (isListener(config, configPath, socketPath)) {
+  if (listener) {
     const fromEnv = resolveSocketPath(env);
     daemonSocket =
       resolve(fromEnv) === resolve(socketPath)

@@ -4,14 +4,20 @@
  * lets exactly one daemon win, and every launcher waits for that one.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sendRequest } from '../shared/daemon-client.js';
+import { openDaemonLog } from './daemon-log-file.js';
 import { itsLog } from '../shared/daemon-log-path.js';
 import { ConfigError, DaemonUnreachableError } from '../shared/errors.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
-import { describeUntil, stoppingDaemon, type StoppingDaemon } from '../shared/socket-lock-state.js';
+import {
+  DAEMON_LOG_ENV,
+  describeUntil,
+  stoppingDaemon,
+  type StoppingDaemon,
+} from '../shared/socket-lock-state.js';
 
 /** How long a launcher waits for some daemon to answer. */
 export const LAUNCH_TIMEOUT_MS = 10_000;
@@ -159,12 +165,15 @@ export async function launchDaemon(options: LaunchOptions): Promise<Launched> {
   for (const socket of new Set([options.socketPath, options.waitForSocket ?? options.socketPath])) {
     await waitForStoppingDaemon(socket, options.env);
   }
-  mkdirSync(dirname(options.logPath), { recursive: true, mode: 0o700 });
-  const logFd = openSync(options.logPath, 'a', 0o600);
+  const logFd = openDaemonLog(options.logPath);
   const child = spawn(
     process.execPath,
     [main, 'daemon', '--config', options.configPath, '--socket', options.socketPath],
-    { detached: true, stdio: ['ignore', logFd, logFd], env: options.env },
+    {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: { ...options.env, [DAEMON_LOG_ENV]: resolve(options.logPath) },
+    },
   );
   closeSync(logFd);
   child.unref();

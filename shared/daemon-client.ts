@@ -201,8 +201,11 @@ export function sendRequest(
       );
     }, timeoutMs);
     // A slow reply may be a daemon stuck in its shutdown: its lock says so.
+    // A daemon seen shutting down meanwhile is what a close unanswered is.
+    let seenStopping: { pid: number; untilMs: number } | undefined;
     const stuckCheck = setInterval(() => {
-      void import('./stuck-daemon.js').then(({ stuckStopping }) => {
+      void import('./stuck-daemon.js').then(({ stuckStopping, windingDownOn }) => {
+        seenStopping ??= windingDownOn(socketPath);
         const stuck = stuckStopping(socketPath);
         if (stuck !== undefined) finish(stuck);
       });
@@ -265,10 +268,12 @@ export function sendRequest(
         );
         return;
       }
-      finish(
-        new DaemonUnreachableError(
-          `what listens at '${socketPath}' closed the connection without a reply; a broker daemon's log says why, and another program there is no broker daemon`,
-        ),
+      const closed = new DaemonUnreachableError(
+        `what listens at '${socketPath}' closed the connection without a reply; a broker daemon's log says why, and another program there is no broker daemon`,
+      );
+      void import('./stuck-daemon.js').then(
+        ({ cutOffByShutdown }) => finish(cutOffByShutdown(socketPath, seenStopping) ?? closed),
+        () => finish(closed),
       );
     });
     socket.on('error', (error: NodeJS.ErrnoException) =>

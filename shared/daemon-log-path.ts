@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { lockedDaemonLog } from './socket-lock-state.js';
 import { APP_DIR, home, nonEmpty, resolveSocketPath, SOCKET_ENV, type Env } from './paths.js';
 
 /**
@@ -37,7 +38,8 @@ export function defaultDaemonLogPath(env: Env, socketPath: string): string {
  * one given --log-file elsewhere).
  */
 export function existingDaemonLog(env: Env, socketPath: string): string | undefined {
-  const path = defaultDaemonLogPath(env, socketPath);
+  // What the daemon there says it logs to (this user's lock), first.
+  const path = lockedDaemonLog(socketPath) ?? defaultDaemonLogPath(env, socketPath);
   return existsSync(path) ? path : undefined;
 }
 

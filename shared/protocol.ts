@@ -132,9 +132,24 @@ export function stopWaitMs(shutdownTimeoutMs: unknown): number {
   return typeof shutdownTimeoutMs === 'number' &&
     Number.isFinite(shutdownTimeoutMs) &&
     shutdownTimeoutMs > 0
-    ? shutdownTimeoutMs + STOP_MARGIN_MS
+    ? Math.min(shutdownTimeoutMs, MAX_SHUTDOWN_TIMEOUT_MS) + STOP_MARGIN_MS
     : STOP_WAIT_MS;
 }
+
+/**
+ * The longest shutdown a config may set (`shutdownTimeoutSeconds`): a token
+ * lives an hour, so past that there is nothing left to revoke, and a bound
+ * that long is a typo.
+ */
+export const MAX_SHUTDOWN_TIMEOUT_MS = 3_600_000;
+
+/**
+ * The longest `stop` waits for any daemon, whatever its replies say: a
+ * shutdown timeout or a stopping deadline from a reply is a number from
+ * another process, and one of 1e300 made `stop` wait for good (found in
+ * review).
+ */
+export const MAX_STOP_WAIT_MS = MAX_SHUTDOWN_TIMEOUT_MS + STOP_MARGIN_MS;
 
 export type Request = GetRequest | EraseRequest | PingRequest | StatusRequest | StopRequest;
 

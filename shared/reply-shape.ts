@@ -12,6 +12,7 @@
  */
 import { hasUnprintable } from './printable.js';
 import type { Request } from './protocol.js';
+import { MAX_SHUTDOWN_TIMEOUT_MS } from './protocol.js';
 
 /** What a value is, for a message: its kind, never its content. */
 function kindOf(value: unknown): string {
@@ -119,6 +120,10 @@ function pingProblem(reply: Record<string, unknown>): string | undefined {
   }
   if (shutdownTimeoutMs !== undefined && !isPositive(shutdownTimeoutMs)) {
     return `whose 'shutdownTimeoutMs' is not a positive number of milliseconds (it is ${kindOf(shutdownTimeoutMs)})`;
+  }
+  // `stop` waits this long: no daemon's config allows more.
+  if (shutdownTimeoutMs !== undefined && (shutdownTimeoutMs as number) > MAX_SHUTDOWN_TIMEOUT_MS) {
+    return `whose 'shutdownTimeoutMs' is over the ${MAX_SHUTDOWN_TIMEOUT_MS} ms a config may set (it is ${String(shutdownTimeoutMs)})`;
   }
   if (
     reloads !== undefined &&

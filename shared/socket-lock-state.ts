@@ -31,8 +31,36 @@ export function stoppingMark(untilMs: number): string {
 
 /** The time a stopping mark names; undefined for an entry without one. */
 export function readStoppingMark(text: string): number | undefined {
-  const until = /^stopping (\d+)\n/.exec(text)?.[1];
+  // Anywhere in the entry: a log line (logMark) may come first.
+  const until = /^stopping (\d+)$/m.exec(text)?.[1];
   return until === undefined ? undefined : Number(until);
+}
+
+/**
+ * The variable through which the launcher tells a detached daemon the file
+ * its output goes to (the default for its socket, or --log-file), so that
+ * its lock entry can say so: messages and `stop` named the default log of
+ * a daemon started with --log-file elsewhere (found in review).
+ */
+export const DAEMON_LOG_ENV = 'GIT_CREDENTIAL_BROKER_DAEMON_LOG';
+
+/** The line a daemon writes first in its owner entry: where it logs (private to its user, as the lock is). */
+export function logMark(logPath: string): string {
+  return `log ${JSON.stringify(logPath)}\n`;
+}
+
+/** The log the daemon holding `socketPath`'s lock writes, as its entry says; undefined when it does not say. */
+export function lockedDaemonLog(socketPath: string): string | undefined {
+  try {
+    const lock = lockPath(socketPath);
+    const entries = readdirSync(lock);
+    if (entries.length !== 1 || !OWNER_ENTRY.test(entries[0]!)) return undefined;
+    const line = /^log (".*")$/m.exec(readFileSync(join(lock, entries[0]!), 'utf8'))?.[1];
+    const path = line === undefined ? undefined : (JSON.parse(line) as unknown);
+    return typeof path === 'string' && path !== '' ? path : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -5,8 +5,14 @@
  * Its lock, past the deadline it names, tells this user so at once. Loaded
  * only when a reply is slow.
  */
-import { DaemonStoppingError } from './errors.js';
-import { describeDeadline, stoppingDaemon } from './socket-lock-state.js';
+import { DaemonStoppingError, DaemonUnreachableError } from './errors.js';
+import { revokingDaemons } from './revoking-note.js';
+import {
+  describeDeadline,
+  describeUntil,
+  stoppingDaemon,
+  type StoppingDaemon,
+} from './socket-lock-state.js';
 
 /** Past its deadline by this much, a stopping daemon is stuck, not slow. */
 export const STUCK_GRACE_MS = 2_000;
@@ -18,5 +24,30 @@ export function stuckStopping(socketPath: string): DaemonStoppingError | undefin
   return new DaemonStoppingError(
     `the broker daemon (pid ${stopping.pid}) on '${socketPath}' is shutting down and does not answer past the end of its shutdown time (${describeDeadline(stopping.untilMs)}); it may hang: end it (kill -TERM ${stopping.pid}; kill -KILL ${stopping.pid} if that does not)`,
     stopping,
+  );
+}
+
+/** The daemon shutting down on `socketPath`, as its lock or its revoking note says (this user's). */
+export function windingDownOn(socketPath: string): StoppingDaemon | undefined {
+  const stopping = stoppingDaemon(socketPath);
+  if (stopping !== undefined) return stopping;
+  const [revoking] = revokingDaemons(socketPath);
+  return revoking === undefined ? undefined : { pid: revoking.pid, untilMs: revoking.untilMs };
+}
+
+/**
+ * The error for a connection closed unanswered by a daemon whose shutdown
+ * cut the request off (`seen`: stopping while the request waited, or now).
+ * It read as "another program there is no broker daemon" (found in
+ * review). Undefined when no daemon was seen shutting down there.
+ */
+export function cutOffByShutdown(
+  socketPath: string,
+  seen: StoppingDaemon | undefined,
+): DaemonUnreachableError | undefined {
+  const stopping = seen ?? windingDownOn(socketPath);
+  if (stopping === undefined) return undefined;
+  return new DaemonUnreachableError(
+    `the broker daemon (pid ${stopping.pid}) on '${socketPath}' was shutting down, and its shutdown cut this request off unanswered when its time ran out (by ${describeUntil(stopping.untilMs)}); run git again once a daemon serves there (the daemon's log says what the request was waiting for)`,
   );
 }

@@ -14,6 +14,7 @@ import type {
   RequestedScopes,
   ResolvedScope,
 } from '../provider.js';
+import { DAEMON_LOG_ENV } from '../../shared/socket-lock-state.js';
 import { ChildGroups } from './child-groups.js';
 import { openOutputSocket } from './output-socket.js';
 import type { CommandOptions } from './command-kind.js';
@@ -180,8 +181,10 @@ export class CommandProvider implements CredentialProvider {
    */
   async #run(target: CredentialTarget, scope: ResolvedScope): Promise<string> {
     const [program, ...args] = this.options.argv as [string, ...string[]];
+    // Where the daemon logs is no business of the program's.
+    const { [DAEMON_LOG_ENV]: _ownLog, ...inherited } = process.env;
     const env = {
-      ...process.env,
+      ...inherited,
       GIT_CREDENTIAL_BROKER_PROTOCOL: target.protocol,
       GIT_CREDENTIAL_BROKER_HOST: normalizeHost(target.protocol, target.host),
       GIT_CREDENTIAL_BROKER_REPOSITORY: scope.repository,

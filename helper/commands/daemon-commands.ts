@@ -38,7 +38,7 @@ export async function runDaemonCommand(options: {
   }
   if (await alreadyRunning(options.configPath, options.socketPath, options.print)) return;
   const logPath = resolve(options.logFile ?? defaultDaemonLogPath(process.env, options.socketPath));
-  const logStart = statSync(logPath, { throwIfNoEntry: false })?.size ?? 0;
+  const logStart = logSize(logPath);
   const { childPid, servingPid } = await launchDaemon({ ...options, logPath, env: process.env });
   // Many --detach at once: the lock let one daemon win, and every launcher
   // reports that one (found in a trial: each printed its own child's pid,
@@ -55,6 +55,15 @@ export async function runDaemonCommand(options: {
   );
   for (const warning of startupWarnings(logPath, logStart, childPid)) {
     options.print(`warning: ${warning}\n`);
+  }
+}
+
+/** Where this start's words begin in the log; a path that cannot be a log is launchDaemon's to refuse. */
+function logSize(logPath: string): number {
+  try {
+    return statSync(logPath, { throwIfNoEntry: false })?.size ?? 0;
+  } catch {
+    return 0;
   }
 }
 

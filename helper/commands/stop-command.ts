@@ -7,12 +7,14 @@ import { existingDaemonLog, itsLog } from '../../shared/daemon-log-path.js';
 import { DaemonUnreachableError, ConfigError } from '../../shared/errors.js';
 import { printable } from '../../shared/printable.js';
 import {
+  MAX_SHUTDOWN_TIMEOUT_MS,
+  MAX_STOP_WAIT_MS,
   PROTOCOL_VERSION,
   STOP_MARGIN_MS,
   STOP_WAIT_MS,
   stopWaitMs,
 } from '../../shared/protocol.js';
-import { lockOwnerPid } from '../../shared/socket-lock-state.js';
+import { describeUntil, lockOwnerPid } from '../../shared/socket-lock-state.js';
 import { describeWindingDown, windingDown } from './winding-down.js';
 import { askDaemon } from '../ask-daemon.js';
 import { daemonLogRecords } from '../daemon-log-records.js';
@@ -119,8 +121,7 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
       }
       checkBrokerDaemon(winding.pid);
       print(`${describeWindingDown(socketPath, winding)}; waiting for it to exit\n`);
-      const waitMs = winding.untilMs - Date.now() + STOP_MARGIN_MS;
-      return waitForExit(socketPath, winding.pid, waitMs, print);
+      return waitForExit(socketPath, winding.pid, winding.untilMs, print);
     }
     throw error;
   }
@@ -137,7 +138,7 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
       `the daemon on ${socketPath} (pid ${pid}) answers the ${plural(inFlight, 'request')} in flight first, within ${Math.round(waitMs / 1000)} s\n`,
     );
   }
-  await waitForExit(socketPath, pid, waitMs, print);
+  await waitForExit(socketPath, pid, Date.now() + waitMs - STOP_MARGIN_MS, print);
   const cutOff = daemonLogRecords(log, logStart, pid)
     .map((record) => record.cutOff)
     .find((count) => typeof count === 'number');
@@ -152,20 +153,50 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
+/**
+ * Waits for `pid` to exit: until its shutdown's deadline `untilMs` plus
+ * STOP_MARGIN_MS, never longer than MAX_STOP_WAIT_MS (the deadline is a
+ * number from the daemon's reply), and not at all when that is past.
+ */
 async function waitForExit(
   socketPath: string,
   pid: number,
-  waitMs: number,
+  untilMs: number,
   print: (text: string) => void,
 ): Promise<void> {
-  const deadline = Date.now() + waitMs;
+  const startedMs = Date.now();
+  // No config gives a shutdown that long: a reply that says so is not waited on.
+  if (untilMs + STOP_MARGIN_MS > startedMs + MAX_STOP_WAIT_MS) {
+    throw stillRunning(socketPath, pid, untilMs, 0);
+  }
+  const deadline = untilMs + STOP_MARGIN_MS;
   while (Date.now() < deadline && processExists(pid)) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  if (processExists(pid)) {
-    throw new ConfigError(
-      `the daemon on '${socketPath}' (pid ${pid}) was asked to stop and is still running after ${Math.round(waitMs / 1000)} s; ${itsLog(process.env, socketPath)} says what it is waiting for`,
+  if (processExists(pid)) throw stillRunning(socketPath, pid, untilMs, Date.now() - startedMs);
+  print(`daemon on ${socketPath} stopped\n`);
+}
+
+/** A daemon that was asked to stop and has not exited: how long, and what to do. */
+function stillRunning(
+  socketPath: string,
+  pid: number,
+  untilMs: number,
+  waitedMs: number,
+): ConfigError {
+  const asked = `the daemon on '${socketPath}' (pid ${pid}) was asked to stop`;
+  const waited = `waited ${Math.round(waitedMs / 1000)} s`;
+  if (Date.now() < untilMs) {
+    // Past 8.64e15 ms a Date is invalid: no time to name.
+    const by = untilMs <= 8.64e15 ? ` by ${describeUntil(untilMs)}` : '';
+    return new ConfigError(
+      `${asked} and is still running: it says its shutdown ends${by}, later than the ${MAX_SHUTDOWN_TIMEOUT_MS / 1000} s any config allows, so stop did not wait for it; see ${itsLog(process.env, socketPath)}, and end it with kill -TERM ${pid} (kill -KILL ${pid} if that does not)`,
     );
   }
-  print(`daemon on ${socketPath} stopped\n`);
+  const what = processSuspended(pid)
+    ? `it is suspended (SIGSTOP): resume it with kill -CONT ${pid} to let it finish, or end it with kill -TERM ${pid}`
+    : `it may hang: see ${itsLog(process.env, socketPath)}, and end it with kill -TERM ${pid} (kill -KILL ${pid} if that does not)`;
+  return new ConfigError(
+    `${asked} and is still running past the end of its shutdown time (due by ${describeUntil(untilMs)}; ${waited}); ${what}`,
+  );
 }

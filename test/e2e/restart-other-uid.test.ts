@@ -8,7 +8,7 @@
  * `nobody` through setpriv (as root only), the GitHub-compatible fixture.
  */
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,5 +172,52 @@ t.test(
     t.notMatch(filled.stderr, /no broker daemon is listening|permission denied/);
     t.equal(stopping.pid, w.daemon.pid);
     await assertNothingSecret(t, w, { fill: filled.stderr });
+  },
+);
+
+t.test(
+  'a client of another uid whose own config has autostart on waits for the operator’s restart instead of starting a daemon',
+  { skip },
+  async (t) => {
+    const { w, listener } = await sandboxWorld(t);
+    const home = await mkdtemp(join(tmpdir(), 'gcb-nobody-'));
+    chmodSync(home, 0o755);
+    t.teardown(() => rm(home, { recursive: true, force: true }));
+    // The operator's config, readable by nobody, with autostart on.
+    const config = JSON.parse(readFileSync(w.daemon.configPath, 'utf8')) as object;
+    const configPath = join(home, 'config.json');
+    writeFileSync(configPath, JSON.stringify({ ...config, autostart: true }), { mode: 0o644 });
+    const nobodyHome = join(home, 'nobody');
+    mkdirSync(nobodyHome);
+    chownSync(nobodyHome, NOBODY, NOBODY);
+    const env = { ...w.env, GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath };
+
+    await drainFor(w, 3000);
+    const stopping = await markedStopping(w);
+    const get = asNobody(
+      [process.execPath, HELPER_BIN, 'get'],
+      `protocol=http\nhost=${w.github.host}\npath=acme/gadgets.git\n\n`,
+      {
+        HOME: nobodyHome,
+        XDG_RUNTIME_DIR: join(nobodyHome, 'run'),
+        XDG_STATE_HOME: join(nobodyHome, 'state'),
+        GIT_CREDENTIAL_BROKER_CONFIG: configPath,
+        GIT_CREDENTIAL_BROKER_SOCKET: listener,
+      },
+    );
+    await w.daemon.exited;
+    const started = await runHelper(
+      ['daemon', '--detach', '--socket', w.daemon.socketPath],
+      '',
+      env,
+    );
+    const got = await get;
+
+    t.equal(started.code, 0, started.stderr);
+    t.equal(got.code, 0, got.stderr);
+    t.match(got.stdout, /^password=ghs_/m, 'the operator’s new daemon answered the sandbox');
+    t.notOk(existsSync(join(nobodyHome, 'run')), 'nobody started no daemon of its own');
+    t.equal(stopping.pid, w.daemon.pid);
+    await assertNothingSecret(t, w, { get: got.stderr });
   },
 );

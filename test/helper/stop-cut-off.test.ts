@@ -41,9 +41,48 @@ t.test(
       `answers the 1 request in flight first, within 6 s\ndaemon on ${w.daemon.socketPath} stopped\nits shutdown ran out of time and cut off 1 request in flight: each of their clients got an error`,
     );
     t.not(cutOff.code, 0, 'the cut-off client got an error');
-    t.not(cutOff.stderr, '', 'and says so');
+    t.match(
+      cutOff.stderr,
+      `on '${w.daemon.socketPath}' was shutting down, and its shutdown cut this request off unanswered`,
+      'and says the shutdown cut it off',
+    );
+    t.notMatch(cutOff.stderr, /another program there is no broker daemon/);
     t.match(log, /"cutOff":1,.*each of their clients gets an error/);
     t.notMatch(log, /get no answer/);
+  },
+);
+
+t.test(
+  'a daemon started with --log-file elsewhere: stop reads its cut-off count there, and names that log',
+  async (t) => {
+    const w = await world(t);
+    await w.daemon.stop();
+    const env = { XDG_STATE_HOME: join(w.dir, 'state') };
+    const logFile = join(w.dir, 'elsewhere', 'broker.log');
+    const config = JSON.parse(await readFile(w.daemon.configPath, 'utf8')) as object;
+    await writeFile(w.daemon.configPath, JSON.stringify({ ...config, shutdownTimeoutSeconds: 1 }));
+    const started = await cli(
+      w,
+      ['daemon', '--detach', '--config', w.daemon.configPath, '--log-file', logFile],
+      env,
+    );
+    t.teardown(() => cli(w, ['stop'], env));
+    w.github.injectFault({ method: 'POST', path: MINT, status: 0, delayMs: 5000 });
+    const before = w.github.requestsStarted;
+    const inFlight = helperGet(w, 'widgets');
+    while (w.github.requestsStarted < before + 2) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    const stop = await cli(w, ['stop'], env);
+    await inFlight;
+
+    t.equal(started.code, 0, started.stderr);
+    t.equal(stop.code, 0, stop.stderr);
+    t.match(
+      stop.stdout,
+      `its shutdown ran out of time and cut off 1 request in flight: each of their clients got an error (git may have asked another helper, or failed); see '${logFile}'`,
+    );
   },
 );
 

@@ -253,6 +253,11 @@ t.test('the checks, one field at a time', async (t) => {
     replyShapeProblem('ping', okReply({ shutdownTimeoutMs: -5 })),
     /'shutdownTimeoutMs' is not a positive number/,
   );
+  t.equal(replyShapeProblem('ping', okReply({ shutdownTimeoutMs: 3_600_000 })), undefined);
+  t.match(
+    replyShapeProblem('ping', okReply({ shutdownTimeoutMs: 3_600_001 })),
+    /'shutdownTimeoutMs' is over the 3600000 ms a config may set/,
+  );
   t.match(replyShapeProblem('ping', okReply({ reloads: { ended: 'x' } })), /'reloads' is not/);
   t.match(
     replyShapeProblem('ping', okReply({ daemonVersion: 1 })),

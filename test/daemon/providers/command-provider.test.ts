@@ -200,3 +200,15 @@ t.test(
     t.same(failures, [], `all ${runs} runs read what the program printed`);
   },
 );
+
+t.test('the program does not inherit where the daemon logs', async (t) => {
+  const { DAEMON_LOG_ENV } = await import('../../../shared/socket-lock-state.js');
+  process.env[DAEMON_LOG_ENV] = '/var/log/broker.log';
+  t.teardown(() => delete process.env[DAEMON_LOG_ENV]);
+  const provider = program(
+    t,
+    `console.log(JSON.stringify({ secret: 'log_' + (process.env.${DAEMON_LOG_ENV} ?? 'unset'), expiresAt: Math.floor(Date.now() / 1000) + 3600 }));`,
+  );
+  const envelope = await provider.getCredential(target, await provider.resolveScope(target, {}));
+  t.equal(envelope.secret, 'log_unset');
+});
