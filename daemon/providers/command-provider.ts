@@ -181,8 +181,9 @@ export class CommandProvider implements CredentialProvider {
    */
   async #run(target: CredentialTarget, scope: ResolvedScope): Promise<string> {
     const [program, ...args] = this.options.argv as [string, ...string[]];
+    const inherited = { ...process.env };
     // Where the daemon logs is no business of the program's.
-    const { [DAEMON_LOG_ENV]: _ownLog, ...inherited } = process.env;
+    delete inherited[DAEMON_LOG_ENV];
     const env = {
       ...inherited,
       GIT_CREDENTIAL_BROKER_PROTOCOL: target.protocol,
