@@ -12,7 +12,7 @@ import { sendRequest } from '../shared/daemon-client.js';
 import { DaemonStoppingError, DaemonUnreachableError } from '../shared/errors.js';
 import { shellQuote } from '../shared/printable.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
-import { describeUntil, stoppingDaemon } from '../shared/socket-lock-state.js';
+import { describeDeadline, stoppingDaemon } from '../shared/socket-lock-state.js';
 import { stoppingError } from '../shared/stopping-reply.js';
 import { RESTART_WINDOW_MS, recentlyStopped } from '../shared/stopped-mark.js';
 import { STOPPING_WAIT_MAX_MS } from './daemon-launcher.js';
@@ -43,7 +43,7 @@ export async function waitThroughRestart(
   if (await answeredBy(socketPath, deadlineMs)) return;
   const waited = `${Math.round((Date.now() - startedMs) / 1000)} s`;
   throw new DaemonUnreachableError(
-    `the broker daemon (pid ${stopping.pid}) on '${socketPath}' was shutting down (by ${describeUntil(stopping.untilMs)} at the latest) and no daemon answered there since; waited ${waited}. Whoever runs it (a supervisor, or git-credential-broker daemon --detach --socket ${shellQuote(socketPath)}) has not started the next one: start it, then run git again`,
+    `the broker daemon (pid ${stopping.pid}) on '${socketPath}' was shutting down (${describeDeadline(stopping.untilMs)}) and no daemon answered there since; waited ${waited}. Whoever runs it (a supervisor, or git-credential-broker daemon --detach --socket ${shellQuote(socketPath)}) has not started the next one: start it, then run git again`,
     { noDaemon: true },
   );
 }
