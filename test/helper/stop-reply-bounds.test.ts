@@ -43,9 +43,10 @@ t.test('a ping reply with a shutdown timeout of 1e300 ms is refused, not waited 
   t.match(stop.stderr, /'shutdownTimeoutMs' is over the 3600000 ms a config may set/);
 });
 
-t.test('a stopping reply with a deadline in the year 275760 is not waited on', async (t) => {
+t.test('a stopping reply with a deadline past any config is not waited on', async (t) => {
   const w = await world(t);
-  const socket = await fakeDaemon(t, stoppingReply(w.daemon.pid, 8.64e15));
+  // Two hours: a deadline the reply check reads, past the 3600 s any config allows.
+  const socket = await fakeDaemon(t, stoppingReply(w.daemon.pid, Date.now() + 2 * 3600e3));
 
   const stop = await stopOn(socket, w.env);
 
@@ -58,6 +59,21 @@ t.test('a stopping reply with a deadline in the year 275760 is not waited on', a
   t.match(stop.stderr, /later than the 3600 s any config allows, so stop did not wait for it/);
   t.match(stop.stderr, `kill -TERM ${w.daemon.pid}`);
 });
+
+t.test(
+  'a deadline in the year 275760 is no stopping reply at all, and nothing waits',
+  async (t) => {
+    const w = await world(t);
+    const socket = await fakeDaemon(t, stoppingReply(w.daemon.pid, 8.64e15));
+
+    const stop = await stopOn(socket, w.env);
+
+    // Read as the plain error it also is (shared/stopping-reply.ts refuses the deadline).
+    t.ok(stop.ms < QUICK_MS, `ended in ${stop.ms} ms`);
+    t.equal(stop.code, 1, stop.stderr);
+    t.equal(stop.stderr, 'git-credential-broker: stopping\n');
+  },
+);
 
 t.test('a daemon past its shutdown deadline is said to be so, with no negative time', async (t) => {
   const w = await world(t);
