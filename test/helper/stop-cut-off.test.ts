@@ -8,9 +8,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { defaultDaemonLogPath } from '../../shared/daemon-log-path.js';
-import { helperGet } from '../fixtures/broker-world.js';
 import { cli, world } from '../fixtures/cli-world.js';
-import { MINT } from '../fixtures/shutdown-checks.js';
+import { requestInFlight } from '../fixtures/drain.js';
 
 t.test(
   'stop names the request its shutdown cut off, and that its client got an error',
@@ -22,13 +21,7 @@ t.test(
     await writeFile(w.daemon.configPath, JSON.stringify({ ...config, shutdownTimeoutSeconds: 1 }));
     const started = await cli(w, ['daemon', '--detach', '--config', w.daemon.configPath], env);
     t.teardown(() => cli(w, ['stop'], env));
-    w.github.injectFault({ method: 'POST', path: MINT, status: 0, delayMs: 5000 });
-    const before = w.github.requestsStarted;
-    const inFlight = helperGet(w, 'widgets');
-    // Its installation lookup and its mint reached GitHub: the request is in flight.
-    while (w.github.requestsStarted < before + 2) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const { inFlight } = await requestInFlight(w, 5000);
 
     const stop = await cli(w, ['stop'], env);
     const cutOff = await inFlight;
@@ -67,12 +60,7 @@ t.test(
       env,
     );
     t.teardown(() => cli(w, ['stop'], env));
-    w.github.injectFault({ method: 'POST', path: MINT, status: 0, delayMs: 5000 });
-    const before = w.github.requestsStarted;
-    const inFlight = helperGet(w, 'widgets');
-    while (w.github.requestsStarted < before + 2) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const { inFlight } = await requestInFlight(w, 5000);
 
     const stop = await cli(w, ['stop'], env);
     await inFlight;
