@@ -16,11 +16,13 @@ import { AUDIT_EVENTS, type AuditRecord } from './audit-line.js';
 import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
 import type { Integration, ProviderRegistry } from './provider-registry.js';
 import type { TokenRevoker } from './token-revoker.js';
-import { MintCoordinator } from './mint-coordinator.js';
+import { MintCoordinator, type MintOutcome } from './mint-coordinator.js';
+import { dropGoneCredentials } from './gone-credentials.js';
+import { goneScopeOf } from './scope-gone.js';
 import { keyPrefixOf } from './cache-key-prefix.js';
 import { assertScopeWithin } from './client-policy.js';
 import { checkEnvelope } from './envelope-check.js';
-import { isPromise, scopeRequest } from './request-scope.js';
+import { isPromise, rescopeGone, scopeRequest } from './request-scope.js';
 import { eraseCredentials, type EraseDeps } from './credential-erase.js';
 import { HitFactsMemo, toWire } from './hit-facts.js';
 import { describeTarget, recordFailure, requestRecord, requireWritten } from './request-audit.js';
@@ -81,6 +83,13 @@ export class CredentialService {
       // A mint that ends after a reload retired its integration (found in
       // review): nothing could reach the entry, which would only wait to expire.
       cacheable: (scope) => this.#reachable()({ scope }),
+      dropGone: (integration, gone, context) =>
+        dropGoneCredentials(
+          { cache: this.#cache, revoker: this.#revoker, hitFacts: this.#hitFacts },
+          integration,
+          gone,
+          context,
+        ),
       accept: (integration, target, scope, envelope) => {
         checkEnvelope(envelope, integration.config.name, this.#now());
         this.counters.mints++;
@@ -146,12 +155,25 @@ export class CredentialService {
       if (context.mintLimit !== undefined && !this.#minter.minting(scope.cacheKey)) {
         context.mintLimit.spend(context);
       }
-      const { envelope, shared, fallback } = await this.#mintUnrevoked(
-        integration,
-        request,
-        scope,
-        context,
-      );
+      let minted: MintOutcome;
+      try {
+        minted = await this.#mintUnrevoked(integration, request, scope, context);
+      } catch (error) {
+        if (goneScopeOf(error) === undefined) throw error;
+        // Its installation is gone: resolved again (a lookup) and, when that
+        // names another one, minted under it, once. Audited with the scope
+        // it ends with: none when the lookup finds no installation at all.
+        const gone: ResolvedScope = scope;
+        scope = undefined;
+        const moved = await rescopeGone(gone, integration, request, context, (key) =>
+          this.#minter.minting(key),
+        );
+        scope = moved ?? gone;
+        if (moved === undefined) throw error;
+        served.scope = moved;
+        minted = await this.#mintUnrevoked(integration, request, moved, context);
+      }
+      const { envelope, shared, fallback } = minted;
       if (fallback) {
         const error = { code: fallback.code, message: fallback.message };
         requireWritten(await this.#record(AUDIT_EVENTS.fallback, served, envelope, { error }));

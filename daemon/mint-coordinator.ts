@@ -9,6 +9,7 @@ import type { CredentialTarget } from '../shared/protocol.js';
 import { FALLBACK_MIN_LIFE_MS, isUpstreamFailure } from './fallback-policy.js';
 import type { CredentialEnvelope, RequestContext, ResolvedScope } from './provider.js';
 import type { Integration } from './provider-registry.js';
+import { goneScopeOf, type GoneScope } from './scope-gone.js';
 import { refreshAtMs, staleAtMs, type CachedCredential, type TokenCache } from './token-cache.js';
 
 export interface MintOutcome {
@@ -30,6 +31,17 @@ export type AcceptCredential = (
   envelope: CredentialEnvelope,
 ) => void;
 
+/**
+ * Runs when a provider says the scope a mint was for is gone upstream
+ * (scope-gone.ts), before any request that shares the mint sees the error:
+ * none of them is then served a credential that went with it.
+ */
+export type DropGoneScope = (
+  integration: Integration,
+  gone: GoneScope,
+  context: RequestContext,
+) => Promise<void>;
+
 /** A failed refresh-ahead is not tried again for this long. */
 export const REFRESH_RETRY_MS = 30_000;
 
@@ -39,6 +51,7 @@ export class MintCoordinator {
   readonly #accept: AcceptCredential | undefined;
   readonly #revoked: (envelope: CredentialEnvelope) => boolean;
   readonly #cacheable: (scope: ResolvedScope) => boolean;
+  readonly #dropGone: DropGoneScope | undefined;
   readonly #inFlight = new Map<string, Promise<CredentialEnvelope>>();
   readonly #refreshes = new Set<Promise<void>>();
   /** When a scope whose refresh failed may try again (ms since the epoch). */
@@ -55,12 +68,14 @@ export class MintCoordinator {
      * not once a reload has retired the scope's integration.
      */
     cacheable?: (scope: ResolvedScope) => boolean;
+    dropGone?: DropGoneScope;
   }) {
     this.#cache = options.cache;
     this.#now = options.now;
     this.#accept = options.accept;
     this.#revoked = options.revoked ?? (() => false);
     this.#cacheable = options.cacheable ?? (() => true);
+    this.#dropGone = options.dropGone;
   }
 
   /**
@@ -77,7 +92,8 @@ export class MintCoordinator {
       return await this.#mintOnce(integration, target, scope, context);
     } catch (error) {
       const brokerError = toBrokerError(error);
-      if (!isUpstreamFailure(brokerError)) throw error;
+      // A scope gone upstream took its cached tokens with it.
+      if (!isUpstreamFailure(brokerError) || goneScopeOf(error) !== undefined) throw error;
       const cached = await this.#cache.getFallback(scope.cacheKey, FALLBACK_MIN_LIFE_MS);
       if (cached === undefined || this.#revoked(cached.envelope)) throw error;
       context.log.warn(
@@ -168,7 +184,14 @@ export class MintCoordinator {
     scope: ResolvedScope,
     context: RequestContext,
   ): Promise<CredentialEnvelope> {
-    const envelope = await integration.provider.getCredential(target, scope, context);
+    let envelope: CredentialEnvelope;
+    try {
+      envelope = await integration.provider.getCredential(target, scope, context);
+    } catch (error) {
+      const gone = goneScopeOf(error);
+      if (gone !== undefined) await this.#dropGone?.(integration, gone, context);
+      throw error;
+    }
     this.#accept?.(integration, target, scope, envelope);
     const nowMs = this.#now();
     const staleAt = staleAtMs({

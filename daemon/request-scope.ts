@@ -6,7 +6,7 @@
  */
 import type { GetRequest } from '../shared/protocol.js';
 import { keyPrefixOf } from './cache-key-prefix.js';
-import { authorizeRequest } from './client-policy.js';
+import { assertScopeWithin, authorizeRequest } from './client-policy.js';
 import { listenerKeyOf, listenerOf } from './listener-key.js';
 import type { RequestContext, ResolvedScope } from './provider.js';
 import type { Integration } from './provider-registry.js';
@@ -38,6 +38,36 @@ export function scopeRequest(
   return isPromise(resolving)
     ? resolving.then((resolved) => keyed(integration, context, resolved))
     : keyed(integration, context, resolving);
+}
+
+/**
+ * The request's scope resolved anew after a mint said `gone` is gone
+ * upstream (see scope-gone.ts): for a GitHub App, a fresh installation
+ * lookup. Undefined when it resolves to that same scope again: not minted
+ * twice, which could loop. `minting` says whether a mint for a cache key is
+ * in flight (a request that joins one spends no limit).
+ */
+export async function rescopeGone(
+  gone: ResolvedScope,
+  integration: Integration,
+  request: GetRequest,
+  context: RequestContext,
+  minting: (cacheKey: string) => boolean,
+): Promise<ResolvedScope | undefined> {
+  const scoping = scopeRequest(integration, request, context);
+  const scope = isPromise(scoping) ? await scoping : scoping;
+  if (scope.cacheKey === gone.cacheKey) return undefined;
+  assertScopeWithin(context.policy, scope, integration, request.target);
+  // Charged once per request: free if this request already was.
+  if (context.mintLimit !== undefined && !minting(scope.cacheKey)) {
+    context.mintLimit.spend(context);
+  }
+
+  context.log.info(
+    { repository: scope.repository, from: gone.metadata, to: scope.metadata },
+    'minting again under the scope that replaced one gone upstream',
+  );
+  return scope;
 }
 
 function keyed(

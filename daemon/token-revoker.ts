@@ -124,6 +124,35 @@ export class TokenRevoker {
     return this.#revokeChosen(() => true, cause);
   }
 
+  /**
+   * Forgets the tracked credentials `accept` chooses, which upstream revoked
+   * on its own (their GitHub App installation was removed): none is served
+   * again, and none is sent a revocation that could only answer 401. Each is
+   * audited as revoked, outcome 'expired' (it no longer works), with `reason`.
+   * Returns how many.
+   */
+  async forgetRevokedUpstream(
+    accept: (issued: IssuedCredential) => boolean,
+    cause: Omit<RevocationCause, 'reason' | 'signal'> & { reason: string },
+  ): Promise<number> {
+    const chosen = [...this.#issued, ...this.#failed].filter(accept);
+    for (const issued of chosen) {
+      this.#issued.delete(issued);
+      this.#failed.delete(issued);
+      this.#revoked.add(issued.envelope);
+    }
+    const nowMs = this.#now();
+    for (const issued of chosen) {
+      if (issued.envelope.expiresAtMs <= nowMs) continue;
+      await this.#audit.record(AUDIT_EVENTS.revoked, {
+        ...auditBase(issued, cause, 0),
+        outcome: 'expired',
+        reason: cause.reason,
+      });
+    }
+    return chosen.length;
+  }
+
   /** Whether a revocation of this credential was tried and failed. */
   hasFailed(issued: IssuedCredential): boolean {
     return this.#failed.has(issued);
@@ -209,18 +238,7 @@ export class TokenRevoker {
     const startedMs = this.#now();
     const { provider } = issued.integration;
     const base = (): AuditRecord => ({
-      requestId: cause.requestId,
-      integration: issued.integration.config.name,
-      provider: provider.kind,
-      target: issued.target,
-      repository: issued.scope.repository,
-      installation: issued.scope.metadata.installationId ?? null,
-      permissions: issued.envelope.granted.permissions,
-      expiresAt: new Date(issued.envelope.expiresAtMs).toISOString(),
-      durationMs: this.#now() - startedMs,
-      requester: cause.requester,
-      listener: cause.listener,
-      tokenSha256: envelopeFingerprint(issued.envelope),
+      ...auditBase(issued, cause, this.#now() - startedMs),
       reason: cause.reason,
     });
     if (provider.revoke === undefined) return 'not revocable';
@@ -252,6 +270,28 @@ export class TokenRevoker {
       return 'failed';
     }
   }
+}
+
+/** The audit fields of a revocation of `issued`, less its outcome and reason. */
+function auditBase(
+  issued: IssuedCredential,
+  cause: Pick<RevocationCause, 'requestId' | 'requester' | 'listener'>,
+  durationMs: number,
+): AuditRecord {
+  return {
+    requestId: cause.requestId,
+    integration: issued.integration.config.name,
+    provider: issued.integration.provider.kind,
+    target: issued.target,
+    repository: issued.scope.repository,
+    installation: issued.scope.metadata.installationId ?? null,
+    permissions: issued.envelope.granted.permissions,
+    expiresAt: new Date(issued.envelope.expiresAtMs).toISOString(),
+    durationMs,
+    requester: cause.requester,
+    listener: cause.listener,
+    tokenSha256: envelopeFingerprint(issued.envelope),
+  };
 }
 
 function describe(issued: IssuedCredential): UnrevokedToken {

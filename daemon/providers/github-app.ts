@@ -24,6 +24,7 @@ import { describeRoute, DIRECT } from './proxy-env.js';
 import { parseRepository, type RepositoryRef } from './github-repository.js';
 import { readMintResponse } from './github-token-response.js';
 import { revokeInstallationToken } from './github-revoke.js';
+import { markScopeGone } from '../scope-gone.js';
 import type { ProviderDeps } from './index.js';
 
 export { DEFAULT_API_BASE_URL } from './github-api.js';
@@ -139,18 +140,26 @@ export class GitHubAppProvider implements CredentialProvider {
       );
       data = response.data;
     } catch (error) {
-      // A removed installation answers 404; look it up afresh next time.
-      if (githubStatus(error) === 404) this.#installations.forget(repository.key);
       const asked = Object.entries(scope.permissions)
         .map(([name, level]) => `${name}:${level}`)
         .join(',');
-      throw mapGitHubError(error, {
+      const mapped = mapGitHubError(error, {
         ...this.#callContext(`minting a token for '${repository.key}' with permissions ${asked}`),
         permissions: {
           asked: scope.permissions,
           configKey:
             this.#options.permissionsKey ?? `the integration's "permissions" in the broker config`,
         },
+      });
+      if (githubStatus(error) !== 404) throw mapped;
+      // A removed installation answers 404 (so does one the App was
+      // uninstalled from and installed on again, under a new id): every
+      // repository it covered is looked up afresh, and the core resolves
+      // this request again at once instead of failing it.
+      this.#installations.forgetInstallation(installationId);
+      throw markScopeGone(mapped, {
+        metadata: this.#metadataFor(installationId),
+        reason: 'installation_removed',
       });
     }
 

@@ -1,7 +1,8 @@
 /**
  * Which installation of the App covers a repository: looked up once
  * (`GET /repos/{owner}/{repo}/installation`), then remembered for the
- * daemon's life, until GitHub says the installation is gone (a mint's 404).
+ * daemon's life, until GitHub says the installation is gone (a mint's 404):
+ * then every repository it covered is looked up again.
  * Not forgotten on git's erase: a cached token's next hit would then need a
  * lookup, which spends the socket's maxMintsPerMinute, and any socket's
  * client can send an erase.
@@ -37,9 +38,16 @@ export class InstallationLookup {
     return this.#installations.get(key);
   }
 
-  /** Looks it up next time: GitHub says the installation is gone. */
-  forget(key: string): void {
-    this.#installations.delete(key);
+  /**
+   * Looks up every repository `installationId` covered next time: GitHub
+   * says it is gone. All of them, not the one whose mint found out: an App
+   * uninstalled from an account is gone for each of its repositories, and
+   * each would otherwise fail one mint of its own to learn it.
+   */
+  forgetInstallation(installationId: number): void {
+    for (const [key, id] of this.#installations) {
+      if (id === installationId) this.#installations.delete(key);
+    }
   }
 
   /** The installation covering `repository`; RequestDeniedError when there is none. */

@@ -6,7 +6,7 @@
  * Nothing may be left: no process it started, no temporary directory, no
  * file in the user's home.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -16,6 +16,7 @@ import t, { type Test } from 'tap';
 import { withoutProxyVariables } from '../fixtures/connect-proxy.js';
 import { LEDGER_DIR, recordOutput } from '../fixtures/leak-ledger.js';
 import { REPO_ROOT } from '../fixtures/repo-root.js';
+import { spawnTied } from '../fixtures/tied-spawn.js';
 
 const SCRIPT = join(REPO_ROOT, 'dist', 'scripts', 'fixture.js');
 const READY = /^Ctrl-C \(or SIGTERM\) here stops everything above and removes (\S+)$/m;
@@ -75,14 +76,16 @@ async function runFixture(t: Test, extraEnv: NodeJS.ProcessEnv = {}) {
   for (const name of Object.keys(env)) {
     if (name.startsWith('GIT_') || name.startsWith('XDG_')) delete env[name];
   }
-  const child = spawn(process.execPath, [SCRIPT], {
+  // Tied to the test: killed at its time limit, it takes the fixture (which
+  // stops its daemon on SIGTERM) with it.
+  const child = spawnTied(process.execPath, [SCRIPT], {
     env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
@@ -168,7 +171,7 @@ t.test(
     t.ok(started.has(daemonPid), 'the daemon is its child');
 
     // `npm run fixture | head -1`: writing the stop message then fails with EPIPE.
-    fixture.child.stdout.destroy();
+    fixture.child.stdout!.destroy();
     process.kill(-fixture.child.pid!, 'SIGHUP');
     const code = await fixture.exited;
     recordOutput('npm run fixture output (SIGHUP)', fixture.output());

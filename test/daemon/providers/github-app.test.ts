@@ -10,6 +10,7 @@ import pino from 'pino';
 import { GitHubAppProvider } from '../../../daemon/providers/github-app.js';
 import { normalizePrivateKey } from '../../../daemon/providers/private-key.js';
 import type { RequestContext } from '../../../daemon/provider.js';
+import { goneScopeOf } from '../../../daemon/scope-gone.js';
 
 interface Seen {
   method: string;
@@ -395,4 +396,58 @@ t.test('a mint answer broader than asked is refused and not handed out', async (
     code: 'GITHUB_API',
     message: /covers other repositories/,
   });
+});
+
+t.test(
+  "a mint's 404 says the installation is gone and looks up every repository it covered again",
+  async (t) => {
+    let installationId = 99;
+    let mintAnswer: Answer | undefined;
+    const { seen, apiBaseUrl } = await stubGitHub(t, (request) =>
+      request.method === 'GET'
+        ? { status: 200, body: { id: installationId, account: { login: 'acme' } } }
+        : (mintAnswer ?? HAPPY(request)),
+    );
+    const { provider: github } = provider(apiBaseUrl);
+    const other = { ...target, path: 'acme/gadgets' };
+    const widgets = await github.resolveScope(target, {}, context);
+    await github.resolveScope(other, {}, context);
+    installationId = 100;
+    mintAnswer = { status: 404, body: { message: 'Not Found' } };
+
+    const failure: unknown = await github.getCredential(target, widgets, context).catch((e) => e);
+    const lookupsBefore = seen.filter((request) => request.method === 'GET').length;
+    mintAnswer = undefined;
+    const gadgets = await github.resolveScope(other, {}, context);
+    const widgetsAgain = await github.resolveScope(target, {}, context);
+
+    t.match(goneScopeOf(failure), {
+      metadata: { appId: '4242', installationId: 99 },
+      reason: 'installation_removed',
+    });
+    t.match(failure, { code: 'GITHUB_API' });
+    t.equal(gadgets.metadata.installationId, 100, 'a repository whose mint did not 404 too');
+    t.equal(widgetsAgain.metadata.installationId, 100);
+    t.not(widgetsAgain.cacheKey, widgets.cacheKey, 'the new installation is in the cache key');
+    t.equal(seen.filter((request) => request.method === 'GET').length, lookupsBefore + 2);
+  },
+);
+
+t.test('a mint refused otherwise says nothing is gone', async (t) => {
+  const { apiBaseUrl } = await stubGitHub(t, (request) =>
+    request.method === 'GET'
+      ? HAPPY(request)
+      : { status: 403, body: { message: 'This installation has been suspended' } },
+  );
+  const { provider: github } = provider(apiBaseUrl);
+  const scope = await github.resolveScope(target, {}, context);
+
+  const failure: unknown = await github.getCredential(target, scope, context).catch((e) => e);
+
+  t.match(failure, { code: 'DENIED' });
+  t.equal(goneScopeOf(failure), undefined);
+  t.notOk(
+    github.resolveScope(target, {}, context) instanceof Promise,
+    'the installation is still known: no lookup',
+  );
 });
