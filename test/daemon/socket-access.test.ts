@@ -307,7 +307,7 @@ t.test(
 
     await t.rejects(start(t, [grouped(join(groupWritable, 'ci', 'd.sock'), group)]), {
       code: 'CONFIG',
-      message: `directory '${groupWritable}' above socket directory '${join(groupWritable, 'ci')}' is writable by members of group ${group.gid} and has no sticky bit (mode 770, owner uid 0, group ${group.gid}), so they could move what is in it aside and put another socket in its place; run: chmod go-w '${groupWritable}' (or chmod +t '${groupWritable}', as /tmp has), or put the socket elsewhere`,
+      message: `directory '${groupWritable}' above socket directory '${join(groupWritable, 'ci')}' is writable by members of group ${group.gid} and has no sticky bit (mode 770, owner uid 0, group ${group.gid}), so they could move what is in it aside and put another socket in its place; run: chmod g-w '${groupWritable}' (or chmod +t '${groupWritable}', as /tmp has), or put the socket elsewhere`,
     });
     await t.rejects(start(t, [grouped(join(foreign, 'ci', 'd.sock'), group)]), {
       code: 'CONFIG',
