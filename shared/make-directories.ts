@@ -8,7 +8,7 @@
  * caller that creates directories for a path goes through here, so no
  * option can bring the hang back.
  */
-import { mkdirSync, rmdirSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from './errors.js';
 
@@ -65,10 +65,13 @@ export function kernelFilesystemAt(path: string): KernelFilesystem | undefined {
 
 /**
  * Throws a ConfigError naming `subject` (what was to be created, path
- * quoted) and `fix` when `path` is on a kernel file system.
+ * quoted) and `fix` when directories would have to be made for `directory`
+ * on a kernel file system. One that exists is left to the caller: nothing
+ * is made there, and an audit log at /proc/self/fd/1 keeps working.
  */
-export function refuseKernelFilesystem(path: string, subject: string, fix: string): void {
-  const found = kernelFilesystemAt(path);
+export function refuseKernelFilesystem(directory: string, subject: string, fix: string): void {
+  if (existsSync(directory)) return;
+  const found = kernelFilesystemAt(directory);
   if (found === undefined) return;
   throw new ConfigError(
     `cannot create ${subject}: '${found.at}' is on ${found.filesystem}, a file system the kernel makes up, where nothing can be created; ${fix}`,
@@ -78,9 +81,10 @@ export function refuseKernelFilesystem(path: string, subject: string, fix: strin
 /**
  * Creates `directory` and the missing levels above it, each 0700 (under a
  * 0077 umask, so never wider even for a moment). Returns what it made,
- * outermost first, so that a start that fails can remove it again. For a
- * path on a kernel file system, throws a ConfigError naming `subject` and
- * `fix` before creating anything; mkdir's own errors as they come.
+ * outermost first, so that a start that fails can remove it again. When
+ * levels are missing on a kernel file system, throws a ConfigError naming
+ * `subject` and `fix` before creating anything; mkdir's own errors as
+ * they come.
  */
 export function makeDirectories(directory: string, subject: string, fix: string): string[] {
   refuseKernelFilesystem(directory, subject, fix);

@@ -28,6 +28,11 @@ t.test(
       message:
         "cannot create the log '/proc/self/gcb/x/y.log': '/proc/self' is on procfs, a file system the kernel makes up, where nothing can be created; fix",
     });
+    t.same(
+      makeDirectories('/proc/self/fd', 'x', 'y'),
+      [],
+      'one that exists needs nothing made: /proc/self/fd/1 as an audit log still opens',
+    );
   },
 );
 
