@@ -9,11 +9,11 @@ import {
   fchmodSync,
   fstatSync,
   ftruncateSync,
-  mkdirSync,
   openSync,
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeDirectories } from '../shared/make-directories.js';
 import { fileKind, NotRegularFileError } from '../shared/regular-file.js';
 
 const APPEND_FLAGS =
@@ -72,6 +72,19 @@ export class AuditFile {
 
   get failing(): boolean {
     return this.#failing;
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Closes the file; only for a log that is not used again (a failed start). */
+  close(): void {
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // Closed already.
+    }
   }
 
   /** Appends whole lines; false (and nothing left behind) when they could not be written. */
@@ -136,7 +149,11 @@ export class AuditFile {
   reopen(): void {
     let fd: number;
     try {
-      mkdirSync(dirname(this.#path), { recursive: true, mode: 0o700 });
+      makeDirectories(
+        dirname(this.#path),
+        `audit log '${this.#path}'`,
+        'set "auditLog" in the config to a path on an ordinary file system',
+      );
       fd = openAuditFile(this.#path);
     } catch (error) {
       // Not a write failure: lines still go to the file opened before.

@@ -4,9 +4,10 @@
  * batches, with a credential's reply waiting for the batch that holds its
  * line.
  */
-import { mkdirSync } from 'node:fs';
+import { lstatSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
+import { makeDirectories, removeDirectories } from '../shared/make-directories.js';
 import { NotRegularFileError } from '../shared/regular-file.js';
 import { AuditFile, openFix } from './audit-file.js';
 import { auditLine, gapLine, type AuditEvent, type AuditRecord } from './audit-line.js';
@@ -54,8 +55,20 @@ interface Batch {
 /** How often a failing audit log tries to write again on its own. */
 export const RECOVERY_PROBE_MS = 1000;
 
+/** What opening the audit log created on disk. */
+interface Created {
+  /** Directories made for it, outermost first. */
+  directories: string[];
+  /** Whether the file itself was made by the open. */
+  file: boolean;
+}
+
+const AUDIT_PLACE_FIX = 'set "auditLog" in the config to a path on an ordinary file system';
+
 export class AuditLog {
   readonly #file: AuditFile;
+  readonly #path: string;
+  readonly #created: Created;
   #batch: Batch | undefined;
   /** While writes fail: since when, how many lines were lost, and the retry timer. */
   #failingSinceMs: number | undefined;
@@ -71,10 +84,14 @@ export class AuditLog {
     path: string,
     say: (text: string) => void = (text) => void writeStderr(text),
   ): Promise<AuditLog> {
+    let made: string[] = [];
     try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      return new AuditLog(new AuditFile(path, say));
+      made = makeDirectories(dirname(path), `audit log '${path}'`, AUDIT_PLACE_FIX);
+      const existed = lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+      return new AuditLog(new AuditFile(path, say), { directories: made, file: !existed });
     } catch (error) {
+      removeDirectories(made);
+      if (error instanceof ConfigError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
       if (error instanceof NotRegularFileError) {
         throw new ConfigError(
@@ -87,8 +104,26 @@ export class AuditLog {
     }
   }
 
-  private constructor(file: AuditFile) {
+  private constructor(file: AuditFile, created: Created) {
     this.#file = file;
+    this.#path = file.path;
+    this.#created = created;
+  }
+
+  /**
+   * For a start that failed after opening the log: closes it, and removes
+   * what the open created (the file, while still empty, and its new
+   * directories), so that a failed start leaves nothing behind.
+   */
+  discard(): void {
+    this.flush();
+    this.#file.close();
+    try {
+      if (this.#created.file && statSync(this.#path).size === 0) unlinkSync(this.#path);
+    } catch {
+      // Gone already, or not ours to remove: left as it is.
+    }
+    removeDirectories(this.#created.directories);
   }
 
   /**

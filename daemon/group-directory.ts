@@ -5,18 +5,17 @@
  * be able to replace any of them (or a member could move the socket's
  * directory aside and put a socket of its own in its place).
  */
-import {
-  chmodSync,
-  chownSync,
-  lstatSync,
-  mkdirSync,
-  realpathSync,
-  rmdirSync,
-  statSync,
-  type Stats,
-} from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
+import { refuseKernelFilesystem, removeDirectories } from '../shared/make-directories.js';
+import {
+  checkNotReplaceable,
+  describeDirectory,
+  directoriesAbove,
+  realDirectory,
+  SOCKET_FIX,
+} from './directories-above.js';
 import type { UnixGroup } from './unix-groups.js';
 
 const GROUP_DIRECTORY_MODE = 0o710;
@@ -33,16 +32,13 @@ export function groupMaySearch(stats: Pick<Stats, 'mode' | 'gid'>, gid: number):
   return stats.gid === gid ? (stats.mode & 0o010) !== 0 : (stats.mode & 0o001) !== 0;
 }
 
-function describeDirectory(stats: Stats): string {
-  return `mode ${(stats.mode & 0o7777).toString(8)}, owner uid ${stats.uid}, group ${stats.gid}`;
-}
-
 /**
  * Creates the missing levels of the socket's directory 0710, given to the
  * group: members may pass through, not list or write. Returns what it made,
  * outermost first, so that a start that fails can remove it again.
  */
 function createGroupDirectories(directory: string, group: UnixGroup): string[] {
+  refuseKernelFilesystem(directory, `socket directory '${directory}'`, SOCKET_FIX);
   const missing: string[] = [];
   for (let dir = directory; !lstatSync(dir, { throwIfNoEntry: false }); dir = dirname(dir)) {
     missing.unshift(dir);
@@ -64,54 +60,6 @@ function createGroupDirectories(directory: string, group: UnixGroup): string[] {
     process.umask(previous);
   }
   return made;
-}
-
-/** Removes directories a start made, innermost first; leaves any not empty. */
-export function removeDirectories(made: readonly string[]): void {
-  for (const dir of [...made].reverse()) {
-    try {
-      rmdirSync(dir);
-    } catch {
-      // Not empty, or gone: what is left is named by the error being thrown.
-    }
-  }
-}
-
-/** The directory the path names, symlinks resolved; a clear error when a link dangles. */
-function realDirectory(directory: string): string {
-  try {
-    return realpathSync(directory);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'an error';
-    if (code === 'ENOENT') {
-      throw new ConfigError(
-        `socket directory '${directory}' is a symbolic link (or passes through one) to a directory that does not exist; create the directory it points to, or give the socket another path`,
-      );
-    }
-    throw new ConfigError(`cannot resolve socket directory '${directory}': ${code}`);
-  }
-}
-
-/** `directory` and every directory above it, up to /. */
-function chain(directory: string): string[] {
-  const dirs = [directory];
-  for (let dir = directory; dirname(dir) !== dir; dir = dirname(dir)) dirs.push(dirname(dir));
-  return dirs;
-}
-
-/** Refuses a directory above the socket's that someone else could rename entries in. */
-function checkNotReplaceable(above: string, stats: Stats, directory: string, uid: number): void {
-  if (stats.uid !== 0 && stats.uid !== uid) {
-    throw new ConfigError(
-      `directory '${above}' above socket directory '${directory}' belongs to uid ${stats.uid}, who could move what is in it aside and put another socket in its place; put the socket under directories that only root or this user (uid ${uid}) own`,
-    );
-  }
-  if ((stats.mode & 0o022) !== 0 && (stats.mode & STICKY) === 0) {
-    const who = (stats.mode & 0o002) !== 0 ? 'every user' : `members of group ${stats.gid}`;
-    throw new ConfigError(
-      `directory '${above}' above socket directory '${directory}' is writable by ${who} and has no sticky bit (${describeDirectory(stats)}), so they could move what is in it aside and put another socket in its place; run: chmod go-w '${above}' (or chmod +t '${above}', as /tmp has), or put the socket elsewhere`,
-    );
-  }
 }
 
 function checkSearchable(above: string, stats: Stats, directory: string, group: UnixGroup): void {
@@ -188,10 +136,7 @@ export function ensureGroupDirectory(
     const uid = process.getuid?.();
     checkSocketDirectory(real, group, uid, socketName);
 
-    const seen = new Set([real]);
-    for (const above of [...chain(directory).slice(1), ...chain(real).slice(1)]) {
-      if (seen.has(above)) continue;
-      seen.add(above);
+    for (const above of directoriesAbove(directory, real)) {
       const stats = statSync(above);
       if (uid !== undefined) checkNotReplaceable(above, stats, directory, uid);
       checkSearchable(above, stats, directory, group);

@@ -117,7 +117,9 @@ export async function startListeners(options: ListenerOptions): Promise<RunningL
   } catch (error) {
     await closeListeners(running);
     await Promise.all(claimed.map((socket) => releaseSocketPath(socket)));
-    for (const socket of claimed) removeCreatedDirectories(socket);
+    // Last claimed first: a directory an earlier claim made may hold one a
+    // later claim made, and is only empty once that one is gone.
+    for (const socket of [...claimed].reverse()) removeCreatedDirectories(socket);
     throw error;
   }
   return running;

@@ -170,14 +170,21 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     inFlight: () => listeners.reduce((sum, { server }) => sum + server.inFlight, 0),
   };
 
-  listeners = await startListeners({
-    defaultSocket: options.socketPath,
-    listeners: config.listeners,
-    service,
-    control,
-    log,
-    version: VERSION,
-  });
+  try {
+    listeners = await startListeners({
+      defaultSocket: options.socketPath,
+      listeners: config.listeners,
+      service,
+      control,
+      log,
+      version: VERSION,
+    });
+  } catch (error) {
+    // startListeners removed what it made; the audit log's file and
+    // directories, made before it, go too: a failed start leaves nothing.
+    audit.discard();
+    throw error;
+  }
   compactor.start();
   if (!control.hasUnrestrictedSocket()) {
     // Found in a new-user trial: a --socket that a listeners entry gives a

@@ -3,40 +3,38 @@
  * one live daemon per socket path.
  */
 import { connect } from 'node:net';
-import { lstatSync, mkdirSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { lstatSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { sendRequest } from '../shared/daemon-client.js';
 import { ConfigError, DaemonUnreachableError, VersionMismatchError } from '../shared/errors.js';
 import { printable } from '../shared/printable.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
-import { ensureGroupDirectory, removeDirectories } from './group-directory.js';
+import { makeDirectories, removeDirectories } from '../shared/make-directories.js';
+import { checkDirectoriesAbove, realDirectory, SOCKET_FIX } from './directories-above.js';
+import { ensureGroupDirectory } from './group-directory.js';
 import { holderStopAdvice } from './holder-stop-advice.js';
 import type { GroupAccess } from './socket-access.js';
 import { releaseSocketLock, takeSocketLock } from './socket-lock.js';
 
 /**
- * Creates the socket's directory 0700, or checks an existing one. Returns
- * the directories it made, outermost first, for a start that fails to
- * remove again.
+ * Creates the socket's directory 0700, or checks an existing one, and the
+ * directories above it (directories-above.ts). Returns the directories it
+ * made, outermost first, for a start that fails to remove again; when a
+ * check fails, it removes them itself.
  */
 export function ensurePrivateDirectory(directory: string): string[] {
-  // mkdir with an explicit mode under a tight umask: the directory is never
-  // visible with wider permissions, not even between mkdir and chmod.
-  const previous = process.umask(0o077);
-  let first: string | undefined;
+  const made = makeDirectories(directory, `socket directory '${directory}'`, SOCKET_FIX);
   try {
-    first = mkdirSync(directory, { recursive: true, mode: 0o700 });
-  } finally {
-    process.umask(previous);
+    checkPrivateDirectory(directory);
+    checkDirectoriesAbove(directory, realDirectory(directory));
+  } catch (error) {
+    removeDirectories(made);
+    throw error;
   }
-  const made: string[] = [];
-  if (first !== undefined) {
-    for (let dir = directory; dir !== first && dir !== dirname(dir); dir = dirname(dir)) {
-      made.unshift(dir);
-    }
-    made.unshift(first);
-  }
+  return made;
+}
 
+function checkPrivateDirectory(directory: string): void {
   const stats = statSync(directory);
   const uid = process.getuid?.();
   if (uid !== undefined && stats.uid !== uid) {
@@ -56,7 +54,6 @@ export function ensurePrivateDirectory(directory: string): string[] {
       `socket directory '${directory}' is accessible to other users (mode ${mode}); ${fix}`,
     );
   }
-  return made;
 }
 
 /** Resolves whether something accepts connections on the socket. */

@@ -13,13 +13,13 @@ import {
   constants,
   fstatSync,
   lstatSync,
-  mkdirSync,
   openSync,
   readlinkSync,
   statSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
+import { makeDirectories } from '../shared/make-directories.js';
 import { fileKind } from '../shared/regular-file.js';
 
 // O_NONBLOCK: a FIFO's open returns at once (ENXIO without a reader) and
@@ -30,6 +30,8 @@ const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_NONBLOCK | 
 const CREATE = APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 const FIX = 'give --log-file a regular file, or set XDG_STATE_HOME to a directory of yours';
+const PLACE_FIX =
+  'give --log-file a path on an ordinary file system, or set XDG_STATE_HOME to a directory of yours';
 
 function refuse(path: string, why: string, fix = FIX): ConfigError {
   return new ConfigError(`cannot write the broker daemon log '${path}': ${why}; ${fix}`);
@@ -71,8 +73,9 @@ function kindOf(path: string): string {
 
 function makeDirectory(path: string): void {
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    makeDirectories(dirname(path), `the broker daemon log '${path}'`, PLACE_FIX);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw refuse(path, `cannot create its directory: ${errnoText(dirname(path), error)}`);
   }
 }

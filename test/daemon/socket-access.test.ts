@@ -25,6 +25,7 @@ import { closeListeners, startListeners } from '../../daemon/listener.js';
 import { parseGroupAccess } from '../../daemon/socket-access.js';
 import { PROTOCOL_VERSION } from '../../shared/protocol.js';
 import type { CredentialService } from '../../daemon/credential-service.js';
+import { cleanEnv } from '../fixtures/clean-env.js';
 import { stubService } from '../fixtures/stub-service.js';
 
 const isRoot = process.geteuid?.() === 0;
@@ -220,8 +221,12 @@ t.test(
   },
 );
 
-/** Pings the socket as uid 65534 with the given supplementary groups; resolves its output. */
-function pingAsNobody(socket: string, groups: number[]): Promise<string> {
+/**
+ * Pings the socket as uid 65534 with the given supplementary groups;
+ * resolves what it met ('answered', or the connection's error code), once
+ * the client is seen to have run cleanly: exit 0, nothing on stderr.
+ */
+function pingAsNobody(t: Test, socket: string, groups: number[]): Promise<string> {
   const script = `const s=require('node:net').connect(process.argv[1]);
 s.on('connect',()=>s.write(JSON.stringify({v:${PROTOCOL_VERSION},op:'ping'})+'\\n'));
 s.on('data',(d)=>{process.stdout.write(String(d).includes('"ok":true')?'answered':'other');s.destroy()});
@@ -230,11 +235,22 @@ s.on('error',(e)=>process.stdout.write(e.code));`;
   return new Promise((resolve) => {
     execFile(
       'setpriv',
-      ['--reuid=65534', '--regid=65534', ...groupArgs, process.execPath, '-e', script, socket],
-      // Not tap's environment: its NODE_OPTIONS would have nobody write
-      // coverage files into this checkout.
-      { timeout: 10_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
-      (_error, stdout) => resolve(stdout),
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        ...groupArgs,
+        ...cleanEnv(),
+        process.execPath,
+        '-e',
+        script,
+        socket,
+      ],
+      { timeout: 10_000 },
+      (error, stdout, stderr) => {
+        t.equal(error?.code ?? 0, 0, `the client as nobody exits 0 (${socket})`);
+        t.equal(stderr, '', 'and says nothing on stderr');
+        resolve(stdout);
+      },
     );
   });
 }
@@ -258,9 +274,9 @@ t.test(
       { socket: privateSocket, policy: { name: privateSocket } },
     ]);
 
-    t.equal(await pingAsNobody(socket, [group.gid]), 'answered', 'a member of the group');
-    t.equal(await pingAsNobody(socket, []), 'EACCES', 'the same uid outside the group');
-    t.equal(await pingAsNobody(privateSocket, [group.gid]), 'EACCES', 'a 0600 listener');
+    t.equal(await pingAsNobody(t, socket, [group.gid]), 'answered', 'a member of the group');
+    t.equal(await pingAsNobody(t, socket, []), 'EACCES', 'the same uid outside the group');
+    t.equal(await pingAsNobody(t, privateSocket, [group.gid]), 'EACCES', 'a 0600 listener');
   },
 );
 
@@ -291,7 +307,7 @@ t.test(
 
     await t.rejects(start(t, [grouped(join(groupWritable, 'ci', 'd.sock'), group)]), {
       code: 'CONFIG',
-      message: `directory '${groupWritable}' above socket directory '${join(groupWritable, 'ci')}' is writable by members of group ${group.gid} and has no sticky bit (mode 770, owner uid 0, group ${group.gid}), so they could move what is in it aside and put another socket in its place; run: chmod go-w '${groupWritable}' (or chmod +t '${groupWritable}', as /tmp has), or put the socket elsewhere`,
+      message: `directory '${groupWritable}' above socket directory '${join(groupWritable, 'ci')}' is writable by members of group ${group.gid} and has no sticky bit (mode 770, owner uid 0, group ${group.gid}), so they could move what is in it aside and put another socket in its place; run: chmod g-w '${groupWritable}' (or chmod +t '${groupWritable}', as /tmp has), or put the socket elsewhere`,
     });
     await t.rejects(start(t, [grouped(join(foreign, 'ci', 'd.sock'), group)]), {
       code: 'CONFIG',
@@ -302,7 +318,7 @@ t.test(
     const socket = join(sticky, 'ci', 'd.sock');
     await start(t, [grouped(socket, group)]);
     t.equal(
-      await pingAsNobody(socket, [group.gid]),
+      await pingAsNobody(t, socket, [group.gid]),
       'answered',
       'a sticky directory, as /tmp is, is fine: a member cannot move what it does not own',
     );
@@ -357,11 +373,11 @@ t.test(
       grouped(join(ownGroupOnly, 'ci', 'd.sock'), group),
       grouped(throughLink, group),
     ]);
-    t.equal(await pingAsNobody(join(ownGroupOnly, 'ci', 'd.sock'), [group.gid]), 'answered');
-    t.equal(await pingAsNobody(throughLink, [group.gid]), 'answered', 'through the link');
+    t.equal(await pingAsNobody(t, join(ownGroupOnly, 'ci', 'd.sock'), [group.gid]), 'answered');
+    t.equal(await pingAsNobody(t, throughLink, [group.gid]), 'answered', 'through the link');
     chmodSync(ownGroupOnly, 0o701);
     t.equal(
-      await pingAsNobody(join(ownGroupOnly, 'ci', 'd.sock'), [group.gid]),
+      await pingAsNobody(t, join(ownGroupOnly, 'ci', 'd.sock'), [group.gid]),
       'EACCES',
       '0701 of its own group keeps a member out, as the check said',
     );

@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -123,3 +131,78 @@ t.test('a directory given as the socket path is named as the mistake it is', asy
       /'.*sockets' is a directory; --socket takes the socket file's path, for example --socket '.*sockets\/daemon\.sock'/,
   });
 });
+
+t.test(
+  'a private socket below a directory every user may write to, without the sticky bit, is refused with the chmod, and nothing made is left',
+  async (t) => {
+    const dir = await shortDir(t);
+    const open = join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const socketDir = join(open, 'x', 'y');
+
+    t.throws(() => ensurePrivateDirectory(socketDir), {
+      code: 'CONFIG',
+      message: `directory '${open}' above socket directory '${socketDir}' is writable by every user and has no sticky bit (mode 777, owner uid ${statSync(open).uid}, group ${statSync(open).gid}), so they could move what is in it aside and put another socket in its place; run: chmod go-w '${open}' (or chmod +t '${open}', as /tmp has), or put the socket elsewhere`,
+    });
+    t.notOk(existsSync(join(open, 'x')), 'the directories it made are removed again');
+    t.equal(modeOf(open), 0o777, 'a directory it did not make is never changed');
+
+    chmodSync(open, 0o1777);
+    t.same(
+      ensurePrivateDirectory(socketDir),
+      [join(open, 'x'), socketDir],
+      'with the sticky bit, as /tmp has, it is fine',
+    );
+  },
+);
+
+t.test('a directory above writable by its group only is told chmod g-w', async (t) => {
+  const dir = await shortDir(t);
+  const shared = join(dir, 'team');
+  mkdirSync(shared);
+  chmodSync(shared, 0o770);
+
+  t.throws(() => ensurePrivateDirectory(join(shared, 'run')), {
+    code: 'CONFIG',
+    message: new RegExp(
+      `directory '${shared}' above socket directory '${shared}/run' is writable by members of group \\d+ and has no sticky bit .*; run: chmod g-w '${shared}'`,
+    ),
+  });
+});
+
+t.test(
+  'a private socket directory reached through a symbolic link is judged by where it leads too',
+  async (t) => {
+    const dir = await shortDir(t);
+    const open = join(dir, 'open');
+    mkdirSync(join(open, 'real'), { recursive: true, mode: 0o700 });
+    chmodSync(open, 0o777);
+    const link = join(dir, 'link');
+    symlinkSync(join(open, 'real'), link);
+
+    t.throws(() => ensurePrivateDirectory(link), {
+      code: 'CONFIG',
+      message: new RegExp(
+        `^directory '${open}' above socket directory '${link}' is writable by every user`,
+      ),
+    });
+  },
+);
+
+t.test(
+  'a private socket below a directory another user owns is refused; one of root or this user is fine',
+  { skip: asRoot ? false : 'needs root to give a directory to someone else' },
+  async (t) => {
+    const dir = await shortDir(t);
+    const theirs = join(dir, 'theirs');
+    mkdirSync(theirs, { mode: 0o755 });
+    chownSync(theirs, 4242, 4242);
+
+    t.throws(() => ensurePrivateDirectory(join(theirs, 'run')), {
+      code: 'CONFIG',
+      message: `directory '${theirs}' above socket directory '${join(theirs, 'run')}' belongs to uid 4242, who could move what is in it aside and put another socket in its place; put the socket under directories that only root or this user (uid 0) own`,
+    });
+    t.notOk(existsSync(join(theirs, 'run')), 'the directory it made is removed again');
+  },
+);

@@ -18,6 +18,7 @@ import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js
 import { drainFor, markedStopping } from '../fixtures/drain.js';
 import { recordOutput } from '../fixtures/leak-ledger.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
+import { cleanEnv } from '../fixtures/clean-env.js';
 import { runHelper } from '../fixtures/run-helper.js';
 import { assertNothingSecret } from '../fixtures/shutdown-checks.js';
 
@@ -27,16 +28,6 @@ const isRoot = process.geteuid?.() === 0;
 const skip = isRoot ? false : 'needs root to run a client as another uid';
 const NOBODY = 65534;
 const NOBODY_ARGS = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
-
-/**
- * `env -i` with PATH and `env`: tap puts its NODE_OPTIONS into the
- * environment of every process a test spawns, whatever env it is given,
- * and nobody's node would then fail writing coverage into this checkout.
- */
-function cleanEnv(env: Record<string, string> = {}): string[] {
-  const path = process.env.PATH ?? '/usr/bin:/bin';
-  return ['env', '-i', `PATH=${path}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
-}
 
 /** A world whose daemon has a listener open to nobody's group, in a directory nobody can reach. */
 async function sandboxWorld(t: Test): Promise<{ w: BrokerWorld; listener: string }> {

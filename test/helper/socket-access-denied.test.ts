@@ -9,6 +9,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
+import { cleanEnv } from '../fixtures/clean-env.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -23,15 +24,14 @@ function statusAsNobody(socket: string): Promise<{ code: number | null; stderr: 
         '--reuid=65534',
         '--regid=65534',
         '--clear-groups',
+        ...cleanEnv({ HOME: '/tmp' }),
         process.execPath,
         HELPER_BIN,
         'status',
         '--socket',
         socket,
       ],
-      // Not tap's environment: its NODE_OPTIONS would have nobody write
-      // coverage files into this checkout.
-      { timeout: 20_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' } },
+      { timeout: 20_000 },
       (error, _stdout, stderr) =>
         resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr }),
     );
@@ -84,5 +84,9 @@ t.test(
     const closed = await statusAsNobody(behind);
     t.equal(closed.code, 1);
     t.match(closed.stderr, /a directory on the way to it does not let this user through/);
+    for (const { stderr } of [toGroup, toOwner, closed]) {
+      // The helper's own exit and words: no crash of node or of tap's hook.
+      t.notMatch(stderr, /Node\.js v|processinfo|^\s+at /m, 'only the helper speaks on stderr');
+    }
   },
 );
