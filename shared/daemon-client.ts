@@ -14,7 +14,7 @@ import {
   type Reply,
   type Request,
 } from './protocol.js';
-import { stoppingOf } from './stopping-reply.js';
+import { cutOffMessage, cutOffOf, stoppingOf } from './stopping-reply.js';
 import { foreignReply, parseReply } from './reply-parse.js';
 import { replyShapeProblem } from './reply-shape.js';
 import { askOperatorToStart } from './socket-operator.js';
@@ -255,6 +255,12 @@ export function sendRequest(
             { quit: true, notBroker: true },
           ),
         );
+        return;
+      }
+      // The daemon's shutdown ran out of time with this request in flight.
+      const cutOff = line.includes('"cutOff"') ? cutOffOf(line) : undefined;
+      if (cutOff !== undefined) {
+        finish(new DaemonUnreachableError(cutOffMessage(socketPath, cutOff)));
         return;
       }
       try {

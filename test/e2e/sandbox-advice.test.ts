@@ -14,7 +14,13 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { shellQuote } from '../../shared/printable.js';
 import { stoppedMarkPath } from '../../shared/stopped-mark.js';
-import { asNobody, NOBODY, nobodyHome, skipUnlessRoot as skip } from '../fixtures/as-nobody.js';
+import {
+  asNobody,
+  credentialFillAsNobody,
+  NOBODY,
+  nobodyHome,
+  skipUnlessRoot as skip,
+} from '../fixtures/as-nobody.js';
 import { createBrokerWorld, OWNER, type BrokerWorld } from '../fixtures/broker-world.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
 
@@ -36,31 +42,9 @@ async function sandboxWorld(t: Test): Promise<{ w: BrokerWorld; listener: string
   return { w, listener };
 }
 
-/** `git credential fill` as nobody, with the broker on `socket` as its only helper. */
-async function fillAsNobody(t: Test, w: BrokerWorld, socket: string) {
-  const home = await nobodyHome(t);
-  const helper = `!'${process.execPath}' '${HELPER_BIN}' --socket '${socket}'`;
-  return asNobody(
-    [
-      'git',
-      '-c',
-      'credential.helper=',
-      '-c',
-      `credential.helper=${helper}`,
-      '-c',
-      'credential.useHttpPath=true',
-      'credential',
-      'fill',
-    ],
-    `protocol=http\nhost=${w.github.host}\npath=${OWNER}/widgets.git\n\n`,
-    {
-      HOME: home,
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-      GIT_TERMINAL_PROMPT: '0',
-      LC_ALL: 'C',
-    },
-  );
+/** `git credential fill` as nobody for acme/widgets, with the broker on `socket` as its only helper. */
+function fillAsNobody(t: Test, w: BrokerWorld, socket: string) {
+  return credentialFillAsNobody(t, w.github.host, socket, `${OWNER}/widgets`);
 }
 
 t.test(
