@@ -7,7 +7,7 @@
  * that is and to ask whoever operates it; on its own, the usual advice.
  * Real daemon processes, real `git credential fill` as `nobody` (root only).
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import {
   skipUnlessRoot as skip,
 } from '../fixtures/as-nobody.js';
 import { createBrokerWorld, OWNER, type BrokerWorld } from '../fixtures/broker-world.js';
+import { drainFor, markedStopping } from '../fixtures/drain.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
 
 t.jobs = 2;
@@ -139,5 +140,64 @@ t.test(
       `no broker daemon is listening at '${socket}'; start it with: git-credential-broker daemon --detach --socket ${shellQuote(socket)}`,
     );
     t.notMatch(filled.stderr, /ask whoever operates/);
+  },
+);
+
+t.test(
+  'a helper of another uid whose own config has autostart on starts no daemon in the operator’s socket directory',
+  { skip },
+  async (t) => {
+    const { w, listener } = await sandboxWorld(t);
+    const home = await nobodyHome(t);
+    // nobody's own config: autostart on, no listeners, so the socket is no listener of its.
+    const configPath = join(home, 'config.json');
+    writeFileSync(configPath, JSON.stringify({ autostart: true, integrations: [] }));
+    chownSync(configPath, NOBODY, NOBODY);
+    await w.daemon.stop();
+    rmSync(stoppedMarkPath(listener), { force: true });
+
+    const got = await asNobody(
+      [process.execPath, HELPER_BIN, 'get'],
+      `protocol=http\nhost=${w.github.host}\npath=${OWNER}/widgets.git\n\n`,
+      {
+        HOME: home,
+        XDG_STATE_HOME: join(home, 'state'),
+        GIT_CREDENTIAL_BROKER_CONFIG: configPath,
+        GIT_CREDENTIAL_BROKER_SOCKET: listener,
+      },
+    );
+
+    t.equal(got.code, 1, got.stderr);
+    t.notMatch(got.stdout, /quit=1/, 'no config problem of its own: git may go on');
+    t.match(got.stderr, ASK);
+    t.notMatch(got.stderr, /belongs to uid|daemon --detach/);
+    t.notOk(
+      existsSync(join(home, 'state')),
+      'it started no daemon (which would have logged there)',
+    );
+  },
+);
+
+t.test(
+  'status as another uid while the daemon stops says to ask whoever operates it for the next one',
+  { skip },
+  async (t) => {
+    const { w, listener } = await sandboxWorld(t);
+
+    const { inFlight } = await drainFor(w, 3000);
+    await markedStopping(w);
+    const status = await asNobody(
+      [process.execPath, HELPER_BIN, 'status', '--socket', listener],
+      '',
+    );
+    await inFlight;
+
+    t.equal(status.code, 1, status.stderr);
+    t.match(status.stderr, /is stopping: it takes no new requests/);
+    t.match(
+      status.stderr,
+      /it is run by user 'root' \(uid 0\), not by this user, so the next one cannot be started from here: ask whoever operates it to start it, then run git again/,
+    );
+    t.notMatch(status.stderr, /daemon --detach/);
   },
 );
