@@ -102,8 +102,9 @@ async function finishRequests(
   const done = await Promise.race([finished, timedOut]);
   clearTimeout(timer);
   // What is still running is no request's any more: a mint given up on, or
-  // what a finished program left behind. Killing it also fails the
-  // abandoned request's mint, so its client gets an answer after all.
+  // what a finished program left behind: none may outlive the daemon. The
+  // abandoned request's client gets the cut-off reply below (sent before
+  // the killed program's failure could answer it).
   parts.children?.killAll(
     parts.log,
     done
