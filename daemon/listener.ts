@@ -3,6 +3,7 @@
  * in the config's `listeners`, each claimed the same way (private directory,
  * one daemon per socket, stale socket removed) and each with its policy.
  */
+import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 import type { Logger } from 'pino';
@@ -14,6 +15,7 @@ import { MintLimiter } from './mint-limit.js';
 import { claimSocketPath, releaseSocketPath, removeCreatedDirectories } from './socket-file.js';
 import { removeStoppedMark } from '../shared/stopped-mark.js';
 import type { DaemonControl } from './control-ops.js';
+import { GROUP_SOCKET_MODE } from './socket-access.js';
 import { SocketServer } from './socket-server.js';
 
 export interface ListenerOptions {
@@ -136,6 +138,21 @@ export async function closeListeners(listeners: readonly RunningListener[]): Pro
 }
 
 /** A listener as `status` shows it. */
+/**
+ * The socket's permission bits as `status` shows them ("0600", "0660"):
+ * read from the file, so status says what it is, not what the config
+ * asked for; what the daemon set on it when the file cannot be read.
+ */
+function socketMode(socket: string, group: string | undefined): string {
+  let mode: number;
+  try {
+    mode = statSync(socket).mode & 0o777;
+  } catch {
+    mode = group === undefined ? 0o600 : GROUP_SOCKET_MODE;
+  }
+  return mode.toString(8).padStart(4, '0');
+}
+
 export function listenerStatus({ socket, policy, mintLimiter }: RunningListener): StatusListener {
   return {
     socket,
@@ -145,5 +162,6 @@ export function listenerStatus({ socket, policy, mintLimiter }: RunningListener)
     ...(mintLimiter === undefined
       ? {}
       : { maxMintsPerMinute: mintLimiter.perMinute, mintsRefused: mintLimiter.refused }),
+    mode: socketMode(socket, policy.group),
   };
 }

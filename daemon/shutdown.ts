@@ -68,7 +68,7 @@ export async function shutDown(parts: ShutdownParts): Promise<void> {
     server.refuseAsStopping({ pid: process.pid, untilMs });
   }
 
-  await finishRequests(parts, leftMs());
+  await finishRequests(parts, leftMs(), untilMs);
   await revokeTokens(parts, leftMs(), untilMs);
 
   // Lines nothing waits for (a refresh-ahead's mint) may still be queued.
@@ -81,9 +81,13 @@ export async function shutDown(parts: ShutdownParts): Promise<void> {
  * most `waitMs`, then closes the sockets and lets go of their locks. Past
  * it (two GitHub calls in a row, each with its own 25 s, or a slow
  * `command` provider), the requests still in flight are cut off: each
- * client gets an error (see the warning logged below).
+ * client gets the cut-off reply, then its connection closes.
  */
-async function finishRequests(parts: ShutdownParts, waitMs: number): Promise<void> {
+async function finishRequests(
+  parts: ShutdownParts,
+  waitMs: number,
+  untilMs: number,
+): Promise<void> {
   const finished = (async () => {
     await Promise.all(parts.listeners.map(({ server }) => server.served()));
     await parts.service.drain();
@@ -98,8 +102,9 @@ async function finishRequests(parts: ShutdownParts, waitMs: number): Promise<voi
   const done = await Promise.race([finished, timedOut]);
   clearTimeout(timer);
   // What is still running is no request's any more: a mint given up on, or
-  // what a finished program left behind. Killing it also fails the
-  // abandoned request's mint, so its client gets an answer after all.
+  // what a finished program left behind: none may outlive the daemon. The
+  // abandoned request's client gets the cut-off reply below (sent before
+  // the killed program's failure could answer it).
   parts.children?.killAll(
     parts.log,
     done
@@ -115,11 +120,13 @@ async function finishRequests(parts: ShutdownParts, waitMs: number): Promise<voi
   }
 
   const inFlight = parts.listeners.reduce((sum, { server }) => sum + server.inFlight, 0);
+  // Each gets the cut-off reply (its pid and the deadline that passed)
+  // before its connection closes: a client of another uid cannot read
+  // this log or the lock, and an unanswered close told it nothing.
+  const cutOff = { pid: process.pid, untilMs };
+  for (const { server } of parts.listeners) server.cutOff(cutOff);
   parts.log.warn(
     // `cutOff`: what `stop` reads here to say how many its shutdown cut off.
-    // Their clients get an error, not silence: the daemon's answer when
-    // their mint fails now (its program killed), else their connection
-    // closing unanswered once the process exits.
     { inFlight, cutOff: inFlight, waitedMs: Math.round(waitMs) },
     'stopping with requests still in flight: they did not finish within the time a shutdown has, and each of their clients gets an error',
   );

@@ -18,7 +18,7 @@ import {
   type WireCredential,
 } from '../shared/protocol.js';
 import { asSocketPath } from '../shared/paths.js';
-import { stoppingReplyLine, type Stopping } from '../shared/stopping-reply.js';
+import { cutOffReplyLine, stoppingReplyLine, type Stopping } from '../shared/stopping-reply.js';
 import { parseRequest } from '../shared/request-parse.js';
 import { withoutTokens } from '../shared/printable.js';
 import type { ClientPolicy } from './client-policy.js';
@@ -77,6 +77,8 @@ export class SocketServer {
   #whenServed: (() => void)[] = [];
   /** Set once the daemon shuts down: the reply every new request gets. */
   #stoppingLine: string | undefined;
+  /** The connections of the requests being served, for a shutdown that cuts them off. */
+  readonly #servingSockets = new Set<Socket>();
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
@@ -134,6 +136,20 @@ export class SocketServer {
    */
   refuseAsStopping(stopping: Stopping): void {
     this.#stoppingLine = stoppingReplyLine(this.#options.socketPath, stopping);
+  }
+
+  /**
+   * The shutdown's time is up: answers every request still being served
+   * with the cut-off reply and closes its connection, so its client,
+   * whatever its uid, learns why it gets no answer (an unanswered close read
+   * as another program's doing). A later answer to it is dropped. Returns
+   * how many were cut off.
+   */
+  cutOff(cutOff: Stopping): number {
+    const line = cutOffReplyLine(this.#options.socketPath, cutOff);
+    const sockets = [...this.#servingSockets];
+    for (const socket of sockets) this.#reply(socket, line);
+    return sockets.length;
   }
 
   /** Resolves once no request is being served (stopping replies aside). */
@@ -222,6 +238,7 @@ export class SocketServer {
       return;
     }
     this.#serving++;
+    this.#servingSockets.add(socket);
     try {
       let reply: Reply | string;
       try {
@@ -252,6 +269,7 @@ export class SocketServer {
       log().error({ err: error }, 'unexpected error while answering a request');
       socket.destroy();
     } finally {
+      this.#servingSockets.delete(socket);
       if (--this.#serving === 0) for (const resolve of this.#whenServed.splice(0)) resolve();
     }
   }
@@ -270,7 +288,8 @@ export class SocketServer {
   }
 
   #reply(socket: Socket, reply: Reply | string): void {
-    if (socket.destroyed) return;
+    // Ended: answered already (cut off by the shutdown), one reply only.
+    if (socket.destroyed || socket.writableEnded) return;
     // One reply per connection: close it once the reply is out, even if
     // the client keeps its side open.
     socket.end(typeof reply === 'string' ? reply : encodeMessage(reply), () => socket.destroy());

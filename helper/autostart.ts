@@ -38,21 +38,22 @@ function isListener(config: AutostartConfig, configPath: string, socketPath: str
 
 /**
  * Whether a daemon this user starts could be the one on `socketPath`: the
- * socket there is this user's, or none is there (and, for a listener, whose
- * daemon starts on another socket, its directory is this user's). A
+ * socket there is this user's, or none is there and its directory, if any,
+ * is this user's (a daemon listens only in a directory of its user's,
+ * socket-file.ts; one started on another user's directory failed git with
+ * quit=1 instead of the advice to ask that user). A
  * sandbox of another uid on the operator's listener, whose environment
  * named a config of its own with autostart on, started a daemon of its
  * own during the operator's restart, which failed on the listener and
  * failed git with quit=1 (found in review): it is to wait for the
  * operator's daemon instead (restart-wait.ts).
  */
-function startableHere(socketPath: string, listener: boolean): boolean {
+function startableHere(socketPath: string): boolean {
   const uid = process.geteuid?.();
   if (uid === undefined) return true;
   try {
     const socket = lstatSync(socketPath, { throwIfNoEntry: false });
     if (socket !== undefined) return socket.uid === uid;
-    if (!listener) return true;
     const directory = statSync(dirname(socketPath), { throwIfNoEntry: false });
     return directory === undefined || directory.uid === uid;
   } catch {
@@ -70,7 +71,7 @@ export async function autostartDaemon(
   const config = readConfig(configPath);
   if (config?.autostart !== true) return false;
   const listener = isListener(config, configPath, socketPath);
-  if (!startableHere(socketPath, listener)) return false;
+  if (!startableHere(socketPath)) return false;
 
   // A sandbox asking on its restricted listener starts the daemon on the
   // operator's default socket (which opens the listeners too), so the

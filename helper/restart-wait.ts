@@ -11,6 +11,7 @@
 import { sendRequest } from '../shared/daemon-client.js';
 import { DaemonStoppingError, DaemonUnreachableError } from '../shared/errors.js';
 import { shellQuote } from '../shared/printable.js';
+import { describeOperator, otherOperator } from '../shared/socket-operator.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
 import { describeDeadline, stoppingDaemon } from '../shared/socket-lock-state.js';
 import { stoppingError } from '../shared/stopping-reply.js';
@@ -43,7 +44,7 @@ export async function waitThroughRestart(
   if (await answeredBy(socketPath, deadlineMs)) return;
   const waited = `${Math.round((Date.now() - startedMs) / 1000)} s`;
   throw new DaemonUnreachableError(
-    `the broker daemon (pid ${stopping.pid}) on '${socketPath}' was shutting down (${describeDeadline(stopping.untilMs)}) and no daemon answered there since; waited ${waited}. Whoever runs it (a supervisor, or git-credential-broker daemon --detach --socket ${shellQuote(socketPath)}) has not started the next one: start it, then run git again`,
+    `the broker daemon (pid ${stopping.pid}) on '${socketPath}' was shutting down (${describeDeadline(stopping.untilMs)}) and no daemon answered there since; waited ${waited}. ${nextOneAdvice(socketPath)}`,
     { noDaemon: true },
   );
 }
@@ -60,9 +61,21 @@ async function waitForNextDaemon(socketPath: string, original: Error): Promise<v
   if (await answeredBy(socketPath, stopped.atMs + RESTART_WINDOW_MS)) return;
   const waited = `${Math.round((Date.now() - startedMs) / 1000)} s`;
   throw new DaemonUnreachableError(
-    `the broker daemon (pid ${stopped.pid}) on '${socketPath}' stopped at ${new Date(stopped.atMs).toLocaleTimeString('en-GB', { hour12: false })} and no daemon has started there since; waited ${waited}. Whoever runs it (a supervisor, or git-credential-broker daemon --detach --socket ${shellQuote(socketPath)}) has not started the next one: start it, then run git again`,
+    `the broker daemon (pid ${stopped.pid}) on '${socketPath}' stopped at ${new Date(stopped.atMs).toLocaleTimeString('en-GB', { hour12: false })} and no daemon has started there since; waited ${waited}. ${nextOneAdvice(socketPath)}`,
     { noDaemon: true },
   );
+}
+
+/**
+ * Who is to start the next daemon: this user, or, on a socket of another
+ * user's (a sandbox on a listener), whoever operates that daemon.
+ */
+function nextOneAdvice(socketPath: string): string {
+  const operator = otherOperator(socketPath);
+  if (operator !== undefined) {
+    return `It is run by ${describeOperator(operator)}, not by this user, so the next one cannot be started from here: ask whoever operates it to start it, then run git again`;
+  }
+  return `Whoever runs it (a supervisor, or git-credential-broker daemon --detach --socket ${shellQuote(socketPath)}) has not started the next one: start it, then run git again`;
 }
 
 /** Whether a daemon that serves requests answers on `socketPath` before `deadlineMs`. */

@@ -14,9 +14,10 @@ import {
   type Reply,
   type Request,
 } from './protocol.js';
-import { stoppingOf } from './stopping-reply.js';
+import { cutOffMessage, cutOffOf, stoppingOf } from './stopping-reply.js';
 import { foreignReply, parseReply } from './reply-parse.js';
 import { replyShapeProblem } from './reply-shape.js';
+import { askOperatorToStart } from './socket-operator.js';
 import { followLinks, linkPhrase, notASocket, refusedThroughLink } from './socket-link.js';
 
 /** How long a client waits for the daemon's reply (minting can take a while). */
@@ -38,8 +39,13 @@ export function defaultTimeoutMs(op: Request['op']): number {
     : DEFAULT_REQUEST_TIMEOUT_MS;
 }
 
-/** How to start the daemon this client was looking for: on its socket, if not the default. */
+/**
+ * How to start the daemon this client was looking for: on its socket, if
+ * not the default; on another user's socket, by asking that user.
+ */
 function startHint(socketPath: string): string {
+  const ask = askOperatorToStart(socketPath);
+  if (ask !== undefined) return ask;
   let usual: string | undefined;
   try {
     usual = resolveSocketPath(process.env);
@@ -101,6 +107,12 @@ function brokenLink(socketPath: string, code: string | undefined): BrokerError |
   }
   if (chain !== undefined) {
     // A chain names its missing end, not its second link (found in review).
+    const ask = askOperatorToStart(chain.end);
+    if (ask !== undefined) {
+      return new DaemonUnreachableError(
+        `${linkPhrase(socketPath, chain)}, which does not exist, so no daemon can be reached through it; ${ask}`,
+      );
+    }
     return new DaemonUnreachableError(
       `${linkPhrase(socketPath, chain)}, which does not exist, so no daemon can be reached through it; start the daemon there (git-credential-broker daemon --detach --socket ${shellQuote(chain.end)}), point the link at the daemon's socket (ln -sfn SOCKET ${quoted}), or remove it (rm ${quoted}) so a daemon can create its socket in its place`,
     );
@@ -243,6 +255,12 @@ export function sendRequest(
             { quit: true, notBroker: true },
           ),
         );
+        return;
+      }
+      // The daemon's shutdown ran out of time with this request in flight.
+      const cutOff = line.includes('"cutOff"') ? cutOffOf(line) : undefined;
+      if (cutOff !== undefined) {
+        finish(new DaemonUnreachableError(cutOffMessage(socketPath, cutOff)));
         return;
       }
       try {

@@ -55,6 +55,12 @@ export interface StatusListener {
   maxMintsPerMinute?: number;
   /** Requests that limit refused since the daemon started (also counted as denied). */
   mintsRefused?: number;
+  /**
+   * The socket file's permission bits in octal, as read at status time:
+   * "0600" (this user only) or "0660" (and `group`). Absent from daemons
+   * before this field.
+   */
+  mode?: string;
 }
 
 export interface DaemonStatus {

@@ -189,6 +189,15 @@ export interface WireError {
    * socket is the daemon user's alone. See shared/stopping-reply.ts.
    */
   stopping?: { pid: number; untilMs: number };
+  /**
+   * Set when the daemon's shutdown deadline passed with this request still
+   * in flight (code DAEMON_UNREACHABLE): the daemon answers it so, then
+   * closes the connection, rather than close it unanswered, which a client
+   * of another uid (that cannot read the daemon's lock or log) could not
+   * tell from another program. Its pid and the deadline that passed (ms
+   * since the epoch). See shared/stopping-reply.ts.
+   */
+  cutOff?: { pid: number; untilMs: number };
 }
 
 export type Reply =

@@ -8,6 +8,7 @@
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printable, shellQuote } from './printable.js';
+import { askOperatorToStart } from './socket-operator.js';
 
 /** Linux follows at most 40 links in a path; past that it says ELOOP. */
 const MAX_LINK_HOPS = 40;
@@ -78,6 +79,10 @@ export function refusedThroughLink(socketPath: string, chain: LinkChain): string
   const kind = notASocket(socketPath);
   if (kind !== undefined) {
     return `${linkPhrase(socketPath, chain)}, which is ${kind}, not a socket: no daemon can listen there; remove the link (rm ${link}) if nothing needs it, or give the broker another --socket path`;
+  }
+  const ask = askOperatorToStart(chain.end);
+  if (ask !== undefined) {
+    return `${linkPhrase(socketPath, chain)}, a socket no broker daemon is listening on (stale socket); ${ask}`;
   }
   return `${linkPhrase(socketPath, chain)}, a socket no broker daemon is listening on (stale socket); a daemon does not listen through a link: start it on the link's end (git-credential-broker daemon --detach --socket ${shellQuote(chain.end)}), or remove the link (rm ${link}) and start it there`;
 }

@@ -33,18 +33,57 @@ export function stoppingReplyLine(socketPath: string, stopping: Stopping): strin
 }
 
 /**
+ * The reply a request still in flight gets when the shutdown's time is up:
+ * the daemon stops before it could answer it. Code DAEMON_UNREACHABLE
+ * without `stopping`, so a helper of an older release shows its message
+ * and does not wait for a restart on its account.
+ */
+export function cutOffReplyLine(socketPath: string, cutOff: Stopping): string {
+  return encodeMessage({
+    v: PROTOCOL_VERSION,
+    ok: false,
+    error: {
+      code: 'DAEMON_UNREACHABLE',
+      message: cutOffMessage(socketPath, cutOff),
+      quit: false,
+      cutOff: { pid: cutOff.pid, untilMs: cutOff.untilMs },
+    },
+  });
+}
+
+/**
+ * What a client whose request the shutdown cut off is told, by the
+ * daemon's reply or, from a daemon of an older release that closed the
+ * connection unanswered, by the daemon's lock (stuck-daemon.ts).
+ */
+export function cutOffMessage(socketPath: string, cutOff: Stopping): string {
+  const at = new Date(cutOff.untilMs).toTimeString().slice(0, 8);
+  return `the broker daemon (pid ${cutOff.pid}) on '${socketPath}' stopped before it could answer this request: its shutdown deadline (${at}) passed with the request still in flight, so it was cut off; run git again once the daemon is back`;
+}
+
+/**
  * The `stopping` of an error reply line, checked; undefined for any other
  * line. Read from the line itself, since parseReply keeps only the fields
  * every release knows.
  */
 export function stoppingOf(line: string): Stopping | undefined {
+  return pidAndDeadline(line, 'stopping');
+}
+
+/** The `cutOff` of an error reply line, checked as `stopping` is; undefined for any other line. */
+export function cutOffOf(line: string): Stopping | undefined {
+  return pidAndDeadline(line, 'cutOff');
+}
+
+function pidAndDeadline(line: string, field: 'stopping' | 'cutOff'): Stopping | undefined {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
     return undefined;
   }
-  const stopping = (value as { error?: { stopping?: unknown } } | null)?.error?.stopping;
+  const error = (value as { error?: Record<string, unknown> } | null)?.error;
+  const stopping = typeof error === 'object' && error !== null ? error[field] : undefined;
   if (typeof stopping !== 'object' || stopping === null) return undefined;
   const { pid, untilMs } = stopping as Record<string, unknown>;
   if (!Number.isSafeInteger(pid) || (pid as number) <= 0) return undefined;

@@ -7,12 +7,8 @@
  */
 import { DaemonStoppingError, DaemonUnreachableError } from './errors.js';
 import { revokingDaemons } from './revoking-note.js';
-import {
-  describeDeadline,
-  describeUntil,
-  stoppingDaemon,
-  type StoppingDaemon,
-} from './socket-lock-state.js';
+import { cutOffMessage } from './stopping-reply.js';
+import { describeDeadline, stoppingDaemon, type StoppingDaemon } from './socket-lock-state.js';
 
 /** Past its deadline by this much, a stopping daemon is stuck, not slow. */
 export const STUCK_GRACE_MS = 2_000;
@@ -47,7 +43,5 @@ export function cutOffByShutdown(
 ): DaemonUnreachableError | undefined {
   const stopping = seen ?? windingDownOn(socketPath);
   if (stopping === undefined) return undefined;
-  return new DaemonUnreachableError(
-    `the broker daemon (pid ${stopping.pid}) on '${socketPath}' was shutting down, and its shutdown cut this request off unanswered when its time ran out (by ${describeUntil(stopping.untilMs)}); run git again once a daemon serves there (the daemon's log says what the request was waiting for)`,
-  );
+  return new DaemonUnreachableError(cutOffMessage(socketPath, stopping));
 }

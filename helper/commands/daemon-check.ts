@@ -11,6 +11,7 @@ import { MAX_CONFIG_BYTES, readRegularFileSync } from '../../shared/regular-file
 import { normalizeHost } from '../../shared/hosts.js';
 import { resolveConfigPath, resolveSocketPath } from '../../shared/paths.js';
 import { printable, shellQuote } from '../../shared/printable.js';
+import { describeOperator, otherOperator } from '../../shared/socket-operator.js';
 import type { HostOption } from './host-option.js';
 import { socketHolder } from './socket-holder.js';
 
@@ -58,19 +59,33 @@ export async function daemonWarnings(
   const on = `'${printable(socketPath, 300)}'`;
   const option = socket === undefined ? '' : ` --socket ${shellQuote(socket)}`;
   const holder = await socketHolder(socketPath);
+  // A sandbox on another user's listener starts and restarts nothing there.
+  const operator = otherOperator(socketPath);
+  const ask =
+    operator === undefined
+      ? undefined
+      : `it is run by ${describeOperator(operator)}, not by this user: ask whoever operates it to`;
 
   switch (holder.kind) {
     case 'restricted':
       return [];
     case 'other-release':
+      if (ask !== undefined) {
+        return [
+          `a broker daemon of another release runs on ${on} (${holder.version === undefined ? 'its version unknown' : `version ${holder.version}`}), and git's helper cannot use it; ${ask} restart it with this release, then run git again`,
+        ];
+      }
       return [
         `a broker daemon of another release runs on ${on} (${holder.version === undefined ? 'its version unknown' : `version ${holder.version}`}), and git's helper cannot use it: restart it with this release (git-credential-broker stop${option}, then daemon --detach${option})`,
       ];
     case 'stopping': {
       const autostart = readConfig(resolveConfigPath(env))?.autostart === true;
-      const then = autostart
-        ? 'autostart starts a new one on first use once it has (a git command meanwhile waits for it)'
-        : `then start one with 'git-credential-broker daemon --detach${option}'`;
+      const then =
+        ask !== undefined
+          ? `${ask} start the next one, then run git again`
+          : autostart
+            ? 'autostart starts a new one on first use once it has (a git command meanwhile waits for it)'
+            : `then start one with 'git-credential-broker daemon --detach${option}'`;
       return [
         `the broker daemon on ${on} (pid ${holder.pid}) is stopping, so git gets no credential for ${url} there until it has exited; ${then}`,
       ];
@@ -87,6 +102,12 @@ export async function daemonWarnings(
       const configPath = resolveConfigPath(env);
       const config = readConfig(configPath);
       const file = `'${printable(configPath, 300)}'`;
+      // Autostart starts nothing on another user's socket (autostart.ts).
+      if (ask !== undefined) {
+        return [
+          `no broker daemon answers on ${on} yet, so git gets no credential for ${url} until one does; ${ask} start it, then run git again`,
+        ];
+      }
       if (config?.autostart !== true) {
         return [
           `no broker daemon answers on ${on} yet, so git gets no credential for ${url} until one does: start it with 'git-credential-broker daemon --detach${option}', or have the helper start it on first use ("autostart": true in ${file})`,

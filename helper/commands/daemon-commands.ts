@@ -11,6 +11,7 @@ import { defaultDaemonLogPath } from '../../shared/daemon-log-path.js';
 import { launchDaemon } from '../daemon-launcher.js';
 import { daemonLogRecords } from '../daemon-log-records.js';
 import { alreadyRunning } from './running-daemon.js';
+import { unappliedLogFile } from './unapplied-log-file.js';
 
 export async function runDaemonCommand(options: {
   configPath: string;
@@ -36,7 +37,10 @@ export async function runDaemonCommand(options: {
     });
     return;
   }
-  if (await alreadyRunning(options.configPath, options.socketPath, options.print)) return;
+  if (await alreadyRunning(options.configPath, options.socketPath, options.print)) {
+    warnUnappliedLogFile(options);
+    return;
+  }
   const logPath = resolve(options.logFile ?? defaultDaemonLogPath(process.env, options.socketPath));
   const logStart = logSize(logPath);
   const { childPid, servingPid } = await launchDaemon({ ...options, logPath, env: process.env });
@@ -45,7 +49,10 @@ export async function runDaemonCommand(options: {
   // a process that had already exited). The others' daemon is judged as
   // if it had run before: the same config, or each difference.
   if (servingPid !== null && servingPid !== childPid) {
-    if (await alreadyRunning(options.configPath, options.socketPath, options.print)) return;
+    if (await alreadyRunning(options.configPath, options.socketPath, options.print)) {
+      warnUnappliedLogFile(options);
+      return;
+    }
     throw new DaemonUnreachableError(
       `a broker daemon (pid ${servingPid}) started on '${options.socketPath}' at the same time as this one answered, then stopped; nothing runs there now: see '${logPath}', then start it again`,
     );
@@ -56,6 +63,17 @@ export async function runDaemonCommand(options: {
   for (const warning of startupWarnings(logPath, logStart, childPid)) {
     options.print(`warning: ${warning}\n`);
   }
+}
+
+/** A --log-file the daemon left running does not log to: say so, and how to apply it. */
+function warnUnappliedLogFile(options: {
+  socketPath: string;
+  logFile?: string | undefined;
+  print: (text: string) => void;
+}): void {
+  if (options.logFile === undefined) return;
+  const warning = unappliedLogFile(options.socketPath, options.logFile);
+  if (warning !== undefined) options.print(`warning: ${warning}\n`);
 }
 
 /** Where this start's words begin in the log; a path that cannot be a log is launchDaemon's to refuse. */

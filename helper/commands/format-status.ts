@@ -11,6 +11,19 @@ import { VERSION } from '../../shared/version.js';
 /** A daemon-supplied string as printed; paths and messages get more room than names. */
 const text = (value: string, maxLength = 300): string => printable(value, maxLength);
 
+type Listener = NonNullable<DaemonStatus['listeners']>[number];
+
+/** The socket's mode, and who it lets in; nothing from a daemon that does not say. */
+function describeMode(listener: Listener): string {
+  const { mode, group } = listener;
+  if (mode === undefined) return '';
+  const bits = Number.parseInt(mode, 8);
+  if (Number.isNaN(bits)) return `; mode ${text(mode, 10)}`;
+  if ((bits & 0o077) === 0) return `; mode ${text(mode, 10)} (private: this user only)`;
+  const who = group === undefined ? 'its group' : `group ${text(group)}`;
+  return `; mode ${text(mode, 10)} (this user and ${who})`;
+}
+
 function permissionList(permissions: Permissions): string {
   return Object.entries(permissions)
     .map(([name, level]) => `${text(name, 80)}:${text(level, 20)}`)
@@ -103,7 +116,7 @@ export function formatStatus(status: DaemonStatus, nowMs = Date.now()): string {
         l.maxMintsPerMinute === undefined
           ? ''
           : `; at most ${l.maxMintsPerMinute} mints a minute (refused ${l.mintsRefused ?? 0})`;
-      return `  ${text(l.socket)}: ${allow}; at most ${ceiling}${group}${limit}`;
+      return `  ${text(l.socket)}: ${allow}; at most ${ceiling}${group}${limit}${describeMode(l)}`;
     }),
     `cached:       ${status.cache.length === 0 ? 'nothing' : status.cache.length > CACHE_LINES_MAX ? `${status.cache.length} tokens, the ${CACHE_LINES_MAX} that stop being served first (status --json lists all)` : ''}`.trimEnd(),
     ...firstServedOut(status.cache).map((entry) => {

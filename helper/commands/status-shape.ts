@@ -95,6 +95,7 @@ const STATUS_FIELDS: Record<string, Check> = {
         group: optional(string),
         maxMintsPerMinute: optional(number),
         mintsRefused: optional(number),
+        mode: optional(string),
       }),
     ),
   ),

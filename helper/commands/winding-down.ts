@@ -8,6 +8,7 @@
  */
 import { DaemonStoppingError, DaemonUnreachableError } from '../../shared/errors.js';
 import { shellQuote } from '../../shared/printable.js';
+import { describeOperator, otherOperator } from '../../shared/socket-operator.js';
 import { revokingDaemons } from '../../shared/revoking-note.js';
 import { describeDeadline, stoppingDaemon } from '../../shared/socket-lock-state.js';
 
@@ -42,8 +43,12 @@ export function describeWindingDown(socketPath: string, winding: WindingDown): s
     : `the broker daemon (pid ${winding.pid}) that served '${socketPath}' has stopped serving and is revoking ${tokens(winding.count)} at GitHub before it exits, ${by}; no daemon serves there now`;
 }
 
-/** How to have a daemon serve there again. */
+/** How to have a daemon serve there again (another user's: by asking that user). */
 export function startAgain(socketPath: string, winding: WindingDown): string {
+  const operator = otherOperator(socketPath);
+  if (operator !== undefined) {
+    return `it is run by ${describeOperator(operator)}, not by this user, so the next one cannot be started from here: ask whoever operates it to start it, then run git again`;
+  }
   const start = `git-credential-broker daemon --detach --socket ${shellQuote(socketPath)}`;
   return winding.kind === 'stopping'
     ? `start a new one once it has let go of the socket (${start} waits for that)`

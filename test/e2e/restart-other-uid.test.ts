@@ -7,7 +7,7 @@
  * request with when it is gone. Real daemon processes, real git as
  * `nobody` through setpriv (as root only), the GitHub-compatible fixture.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,18 +16,14 @@ import t, { type Test } from 'tap';
 import { stoppingDaemon } from '../../shared/socket-lock-state.js';
 import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
 import { drainFor, markedStopping } from '../fixtures/drain.js';
-import { recordOutput } from '../fixtures/leak-ledger.js';
+import { asNobody, cleanEnv, NOBODY, NOBODY_ARGS, skipUnlessRoot } from '../fixtures/as-nobody.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
-import { cleanEnv } from '../fixtures/clean-env.js';
 import { runHelper } from '../fixtures/run-helper.js';
 import { assertNothingSecret } from '../fixtures/shutdown-checks.js';
 
 t.jobs = 2;
 
-const isRoot = process.geteuid?.() === 0;
-const skip = isRoot ? false : 'needs root to run a client as another uid';
-const NOBODY = 65534;
-const NOBODY_ARGS = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+const skip = skipUnlessRoot;
 
 /** A world whose daemon has a listener open to nobody's group, in a directory nobody can reach. */
 async function sandboxWorld(t: Test): Promise<{ w: BrokerWorld; listener: string }> {
@@ -44,27 +40,6 @@ async function sandboxWorld(t: Test): Promise<{ w: BrokerWorld; listener: string
   // The restarted daemon, if any: stopped on the operator's socket.
   t.teardown(() => runHelper(['stop', '--socket', w.daemon.socketPath], '', env));
   return { w, listener };
-}
-
-/** Runs `command` as nobody (group nogroup), with only PATH and `env`. */
-function asNobody(
-  command: string[],
-  input: string,
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('setpriv', [...NOBODY_ARGS, ...cleanEnv(env), ...command]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      recordOutput('nobody stderr', stderr);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
 }
 
 /** A ping as nobody on `socket`: the reply line, or the connection's error. */

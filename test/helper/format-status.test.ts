@@ -166,3 +166,29 @@ t.test('a cached token names the listener socket it is for, printably', async (t
   t.match(text, /^ {2}acme\/widgets \[contents:read\] via gh on \/run\/ci.*\.sock: served/m);
   t.notOk(text.includes('\u001b'), 'no escape reaches the terminal');
 });
+
+t.test(
+  'a listener’s mode is shown as the daemon reports it, and not at all by a daemon that does not',
+  async (t) => {
+    const text = formatStatus(
+      {
+        ...status(false),
+        listeners: [
+          { socket: '/run/a.sock', mode: '0600' },
+          { socket: '/run/b.sock', group: 'ci', mode: '0660' },
+          { socket: '/run/c.sock', mode: '0660' },
+          { socket: '/run/old.sock' },
+        ],
+      },
+      60_000,
+    );
+
+    t.match(text, /^ {2}\/run\/a\.sock: .*; mode 0600 \(private: this user only\)$/m);
+    t.match(
+      text,
+      /^ {2}\/run\/b\.sock: .*; group ci may connect; mode 0660 \(this user and group ci\)$/m,
+    );
+    t.match(text, /^ {2}\/run\/c\.sock: .*; mode 0660 \(this user and its group\)$/m);
+    t.match(text, /^ {2}\/run\/old\.sock: any repository; at most the integration's permissions$/m);
+  },
+);

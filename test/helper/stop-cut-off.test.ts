@@ -36,7 +36,7 @@ t.test(
     t.not(cutOff.code, 0, 'the cut-off client got an error');
     t.match(
       cutOff.stderr,
-      `on '${w.daemon.socketPath}' was shutting down, and its shutdown cut this request off unanswered`,
+      `on '${w.daemon.socketPath}' stopped before it could answer this request: its shutdown deadline`,
       'and says the shutdown cut it off',
     );
     t.notMatch(cutOff.stderr, /another program there is no broker daemon/);
