@@ -14,9 +14,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { stoppingDaemon } from '../../shared/socket-lock-state.js';
-import { createBrokerWorld, type BrokerWorld } from '../fixtures/broker-world.js';
+import { OWNER, type BrokerWorld } from '../fixtures/broker-world.js';
 import { drainFor, markedStopping } from '../fixtures/drain.js';
-import { asNobody, cleanEnv, NOBODY, NOBODY_ARGS, skipUnlessRoot } from '../fixtures/as-nobody.js';
+import {
+  asNobody,
+  cleanEnv,
+  credentialFillAsNobody,
+  NOBODY,
+  NOBODY_ARGS,
+  skipUnlessRoot,
+} from '../fixtures/as-nobody.js';
+import { sandboxWorld } from '../fixtures/sandbox-world.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
 import { runHelper } from '../fixtures/run-helper.js';
 import { assertNothingSecret } from '../fixtures/shutdown-checks.js';
@@ -25,21 +33,13 @@ t.jobs = 2;
 
 const skip = skipUnlessRoot;
 
-/** A world whose daemon has a listener open to nobody's group, in a directory nobody can reach. */
-async function sandboxWorld(t: Test): Promise<{ w: BrokerWorld; listener: string }> {
-  const root = await mkdtemp(join(tmpdir(), 'gcb-sbx-'));
-  chmodSync(root, 0o711);
-  t.teardown(() => rm(root, { recursive: true, force: true }));
-  const listener = join(root, 'ci', 'd.sock');
-  const w = await createBrokerWorld(t.testdir(), {
-    installed: ['widgets', 'gadgets'],
-    config: { listeners: [{ socket: listener, group: 'nogroup' }] },
-  });
-  t.teardown(() => w.stop());
+/** The sandbox's world, with the restarted daemon, if any, stopped on the operator's socket. */
+async function restartWorld(t: Test): Promise<{ w: BrokerWorld; listener: string }> {
+  const world = await sandboxWorld(t, { installed: ['widgets', 'gadgets'] });
+  const { w } = world;
   const env = { ...w.env, GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath };
-  // The restarted daemon, if any: stopped on the operator's socket.
   t.teardown(() => runHelper(['stop', '--socket', w.daemon.socketPath], '', env));
-  return { w, listener };
+  return world;
 }
 
 /** A ping as nobody on `socket`: the reply line, or the connection's error. */
@@ -59,7 +59,7 @@ t.test(
   'a client of another uid on a listener learns that the daemon is stopping, and until when',
   { skip },
   async (t) => {
-    const { w, listener } = await sandboxWorld(t);
+    const { w, listener } = await restartWorld(t);
     const before = await pingAsNobody(listener);
 
     const { inFlight } = await drainFor(w, 3000);
@@ -92,37 +92,12 @@ t.test(
   'git credential fill as another uid during a restart by the operator gets a credential from the new daemon',
   { skip },
   async (t) => {
-    const { w, listener } = await sandboxWorld(t);
-    const home = await mkdtemp(join(tmpdir(), 'gcb-nobody-'));
-    chownSync(home, NOBODY, NOBODY);
-    t.teardown(() => rm(home, { recursive: true, force: true }));
-    const helper = `!'${process.execPath}' '${HELPER_BIN}' --socket '${listener}'`;
-    const gitEnv = {
-      HOME: home,
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-      GIT_TERMINAL_PROMPT: '0',
-      LC_ALL: 'C',
-    };
+    const { w, listener } = await restartWorld(t);
     const env = { ...w.env, GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath };
 
     await drainFor(w, 3000);
     const stopping = await markedStopping(w);
-    const fill = asNobody(
-      [
-        'git',
-        '-c',
-        'credential.helper=',
-        '-c',
-        `credential.helper=${helper}`,
-        '-c',
-        'credential.useHttpPath=true',
-        'credential',
-        'fill',
-      ],
-      `protocol=http\nhost=${w.github.host}\npath=acme/gadgets.git\n\n`,
-      gitEnv,
-    );
+    const fill = credentialFillAsNobody(t, w.github.host, listener, `${OWNER}/gadgets`);
     // The operator's restart: a new daemon once the old one has exited.
     await w.daemon.exited;
     const started = await runHelper(
@@ -145,7 +120,7 @@ t.test(
   'a client of another uid whose own config has autostart on waits for the operator’s restart instead of starting a daemon',
   { skip },
   async (t) => {
-    const { w, listener } = await sandboxWorld(t);
+    const { w, listener } = await restartWorld(t);
     const home = await mkdtemp(join(tmpdir(), 'gcb-nobody-'));
     chmodSync(home, 0o755);
     t.teardown(() => rm(home, { recursive: true, force: true }));

@@ -23,25 +23,13 @@ import {
 } from '../fixtures/as-nobody.js';
 import { createBrokerWorld, OWNER, type BrokerWorld } from '../fixtures/broker-world.js';
 import { drainFor, markedStopping } from '../fixtures/drain.js';
+import { sandboxWorld } from '../fixtures/sandbox-world.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
 
 t.jobs = 2;
 
 const ASK =
   /run by user 'root' \(uid 0\), not by this user.*ask whoever operates it to start it, then run git again/;
-
-/** A world whose daemon (root's) has a listener open to nobody's group. */
-async function sandboxWorld(t: Test): Promise<{ w: BrokerWorld; listener: string }> {
-  const root = await mkdtemp(join(tmpdir(), 'gcb-sbx-'));
-  chmodSync(root, 0o711);
-  t.teardown(() => rm(root, { recursive: true, force: true }));
-  const listener = join(root, 'ci', 'd.sock');
-  const w = await createBrokerWorld(t.testdir(), {
-    config: { listeners: [{ socket: listener, group: 'nogroup' }] },
-  });
-  t.teardown(() => w.stop());
-  return { w, listener };
-}
 
 /** `git credential fill` as nobody for acme/widgets, with the broker on `socket` as its only helper. */
 function fillAsNobody(t: Test, w: BrokerWorld, socket: string) {

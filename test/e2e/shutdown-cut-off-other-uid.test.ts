@@ -7,30 +7,17 @@
  * cut-off reply first. Real daemon, real `git credential fill` as nobody
  * (root only), a mint held at the fixture GitHub past the shutdown's time.
  */
-import { chmodSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { credentialFillAsNobody, skipUnlessRoot as skip } from '../fixtures/as-nobody.js';
-import { createBrokerWorld, OWNER } from '../fixtures/broker-world.js';
+import { OWNER } from '../fixtures/broker-world.js';
+import { sandboxWorld } from '../fixtures/sandbox-world.js';
 import { MINT } from '../fixtures/shutdown-checks.js';
 
 t.test(
   'git as another uid whose request the shutdown cut off is told the daemon stopped before it could answer',
   { skip },
   async (t) => {
-    const root = await mkdtemp(join(tmpdir(), 'gcb-sbx-'));
-    chmodSync(root, 0o711);
-    t.teardown(() => rm(root, { recursive: true, force: true }));
-    const listener = join(root, 'ci', 'd.sock');
-    const w = await createBrokerWorld(t.testdir(), {
-      config: {
-        listeners: [{ socket: listener, group: 'nogroup' }],
-        shutdownTimeoutSeconds: 1,
-      },
-    });
-    t.teardown(() => w.stop());
+    const { w, listener } = await sandboxWorld(t, { config: { shutdownTimeoutSeconds: 1 } });
     w.github.injectFault({ method: 'POST', path: MINT, status: 0, delayMs: 5000 });
     const before = w.github.requestsStarted;
 

@@ -4,13 +4,9 @@
  * Real daemon, real sockets on disk, the built helper's `status` and
  * `status --json`.
  */
-import { chmodSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { skipUnlessRoot as skip } from '../fixtures/as-nobody.js';
-import { createBrokerWorld } from '../fixtures/broker-world.js';
+import { sandboxWorld } from '../fixtures/sandbox-world.js';
 import { runHelper } from '../fixtures/run-helper.js';
 
 t.test(
@@ -18,14 +14,7 @@ t.test(
   // As root: the group listener is given to nogroup, which needs root or membership.
   { skip },
   async (t) => {
-    const root = await mkdtemp(join(tmpdir(), 'gcb-mode-'));
-    chmodSync(root, 0o711);
-    t.teardown(() => rm(root, { recursive: true, force: true }));
-    const ci = join(root, 'ci', 'd.sock');
-    const w = await createBrokerWorld(t.testdir(), {
-      config: { listeners: [{ socket: ci, group: 'nogroup', allow: ['acme/*'] }] },
-    });
-    t.teardown(() => w.stop());
+    const { w, listener: ci } = await sandboxWorld(t, { listener: { allow: ['acme/*'] } });
     const socket = w.daemon.socketPath;
 
     const text = await runHelper(['status', '--socket', socket], '', w.env);
