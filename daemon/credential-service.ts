@@ -22,7 +22,7 @@ import { goneScopeOf } from './scope-gone.js';
 import { keyPrefixOf } from './cache-key-prefix.js';
 import { assertScopeWithin } from './client-policy.js';
 import { checkEnvelope } from './envelope-check.js';
-import { isPromise, rescopeGone, scopeRequest } from './request-scope.js';
+import { chargeMiss, isPromise, rescopeGone, scopeRequest } from './request-scope.js';
 import { eraseCredentials, type EraseDeps } from './credential-erase.js';
 import { HitFactsMemo, toWire } from './hit-facts.js';
 import { describeTarget, recordFailure, requestRecord, requireWritten } from './request-audit.js';
@@ -59,6 +59,7 @@ export class CredentialService {
   readonly #revoker: TokenRevoker | undefined;
   // Single-flight, refresh-ahead and fallback live there.
   readonly #minter: MintCoordinator;
+  readonly #minting = (cacheKey: string): boolean => this.#minter.minting(cacheKey);
   /** In order of first hit; dropped on erase, and the oldest past HIT_FACTS_KEPT. */
   readonly #hitFacts = new HitFactsMemo();
   readonly #eraseDeps: EraseDeps;
@@ -90,10 +91,11 @@ export class CredentialService {
           gone,
           context,
         ),
-      accept: (integration, target, scope, envelope) => {
+      accept: (integration, target, scope, envelope, { requester }) => {
         checkEnvelope(envelope, integration.config.name, this.#now());
         this.counters.mints++;
-        this.#revoker?.track({ integration, scope, target: describeTarget(target), envelope });
+        const described = describeTarget(target);
+        this.#revoker?.track({ integration, scope, target: described, envelope, requester });
       },
     });
     this.#eraseDeps = {
@@ -150,11 +152,7 @@ export class CredentialService {
       }
 
       this.counters.misses++;
-      // Only a request that starts a mint spends the socket's limit: one
-      // that joins a mint in flight calls GitHub no more than a hit does.
-      if (context.mintLimit !== undefined && !this.#minter.minting(scope.cacheKey)) {
-        context.mintLimit.spend(context);
-      }
+      chargeMiss(context, scope.cacheKey, this.#minting);
       let minted: MintOutcome;
       try {
         minted = await this.#mintUnrevoked(integration, request, scope, context);
@@ -165,12 +163,12 @@ export class CredentialService {
         // it ends with: none when the lookup finds no installation at all.
         const gone: ResolvedScope = scope;
         scope = undefined;
-        const moved = await rescopeGone(gone, integration, request, context, (key) =>
-          this.#minter.minting(key),
-        );
+        const moved = await rescopeGone(gone, integration, request, context);
         scope = moved ?? gone;
         if (moved === undefined) throw error;
         served.scope = moved;
+        // No await from here to the mint's start: see chargeMiss.
+        chargeMiss(context, moved.cacheKey, this.#minting);
         minted = await this.#mintUnrevoked(integration, request, moved, context);
       }
       const { envelope, shared, fallback } = minted;

@@ -37,13 +37,8 @@ export async function dropGoneCredentials(
   const forgotten =
     (await deps.revoker?.forgetRevokedUpstream(
       (issued) => under(issued.integration.config.name, issued.scope),
-      {
-        reason: gone.reason,
-        requestId: context.requestId,
-        requester: context.requester,
-        listener: context.policy?.name ?? null,
-        log: context.log,
-      },
+      // Audited with the socket and requester each token was minted for.
+      { reason: gone.reason, requestId: context.requestId },
     )) ?? 0;
 
   context.log.info(

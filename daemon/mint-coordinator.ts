@@ -29,6 +29,7 @@ export type AcceptCredential = (
   target: CredentialTarget,
   scope: ResolvedScope,
   envelope: CredentialEnvelope,
+  context: RequestContext,
 ) => void;
 
 /**
@@ -192,7 +193,7 @@ export class MintCoordinator {
       if (gone !== undefined) await this.#dropGone?.(integration, gone, context);
       throw error;
     }
-    this.#accept?.(integration, target, scope, envelope);
+    this.#accept?.(integration, target, scope, envelope, context);
     const nowMs = this.#now();
     const staleAt = staleAtMs({
       nowMs,

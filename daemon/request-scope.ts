@@ -44,30 +44,42 @@ export function scopeRequest(
  * The request's scope resolved anew after a mint said `gone` is gone
  * upstream (see scope-gone.ts): for a GitHub App, a fresh installation
  * lookup. Undefined when it resolves to that same scope again: not minted
- * twice, which could loop. `minting` says whether a mint for a cache key is
- * in flight (a request that joins one spends no limit).
+ * twice, which could loop. The socket's limit is the caller's to charge
+ * (chargeMiss), in the same synchronous step that starts the mint: checked
+ * here, before the caller resumes, every request of a burst that shared
+ * the failed mint saw no mint in flight, and each was charged.
  */
 export async function rescopeGone(
   gone: ResolvedScope,
   integration: Integration,
   request: GetRequest,
   context: RequestContext,
-  minting: (cacheKey: string) => boolean,
 ): Promise<ResolvedScope | undefined> {
   const scoping = scopeRequest(integration, request, context);
   const scope = isPromise(scoping) ? await scoping : scoping;
   if (scope.cacheKey === gone.cacheKey) return undefined;
   assertScopeWithin(context.policy, scope, integration, request.target);
-  // Charged once per request: free if this request already was.
-  if (context.mintLimit !== undefined && !minting(scope.cacheKey)) {
-    context.mintLimit.spend(context);
-  }
 
   context.log.info(
     { repository: scope.repository, from: gone.metadata, to: scope.metadata },
     'minting again under the scope that replaced one gone upstream',
   );
   return scope;
+}
+
+/**
+ * Charges a miss to the socket's maxMintsPerMinute, unless it will join a
+ * mint in flight (`minting`), which calls GitHub no more than a hit does.
+ * Call it in the same synchronous step that starts (or joins) the mint:
+ * with an await between, a burst of misses all see none in flight.
+ * A request is charged once however often it is called (MintLimiter).
+ */
+export function chargeMiss(
+  context: RequestContext,
+  cacheKey: string,
+  minting: (cacheKey: string) => boolean,
+): void {
+  if (context.mintLimit !== undefined && !minting(cacheKey)) context.mintLimit.spend(context);
 }
 
 function keyed(

@@ -26,6 +26,12 @@ export interface IssuedCredential {
   /** The request's target, described as audit records show it. */
   target: string;
   envelope: CredentialEnvelope;
+  /**
+   * Who the token was minted for: the audit line of a token upstream
+   * revoked names them (and the token's socket, scope.listener), not the
+   * request, perhaps on another socket, that found it out.
+   */
+  requester: Requester;
 }
 
 /** Who caused a revocation, for its audit record. */
@@ -128,12 +134,15 @@ export class TokenRevoker {
    * Forgets the tracked credentials `accept` chooses, which upstream revoked
    * on its own (their GitHub App installation was removed): none is served
    * again, and none is sent a revocation that could only answer 401. Each is
-   * audited as revoked, outcome 'expired' (it no longer works), with `reason`.
+   * audited as revoked, outcome 'expired' (it no longer works), with `reason`,
+   * the request id of `cause` (the request that found it out) and the
+   * listener and requester each token was minted for: an installation's
+   * tokens span sockets, and the finding request's socket is not theirs.
    * Returns how many.
    */
   async forgetRevokedUpstream(
     accept: (issued: IssuedCredential) => boolean,
-    cause: Omit<RevocationCause, 'reason' | 'signal'> & { reason: string },
+    cause: { reason: string; requestId: string },
   ): Promise<number> {
     const chosen = [...this.#issued, ...this.#failed].filter(accept);
     for (const issued of chosen) {
@@ -144,8 +153,13 @@ export class TokenRevoker {
     const nowMs = this.#now();
     for (const issued of chosen) {
       if (issued.envelope.expiresAtMs <= nowMs) continue;
+      const mintedFor = {
+        requestId: cause.requestId,
+        requester: issued.requester,
+        listener: issued.scope.listener ?? null,
+      };
       await this.#audit.record(AUDIT_EVENTS.revoked, {
-        ...auditBase(issued, cause, 0),
+        ...auditBase(issued, mintedFor, 0),
         outcome: 'expired',
         reason: cause.reason,
       });

@@ -88,7 +88,24 @@ function say(text: string): void {
   if (stdoutOpen) process.stdout.write(text);
 }
 
+const USAGE = `usage: npm run fixture (node dist/scripts/fixture.js)
+
+Starts a throwaway GitHub App, a local GitHub-compatible server with a few
+repositories and a broker daemon in one temporary directory, prints the
+lines to paste into another shell, and keeps them up until Ctrl-C, SIGTERM
+or SIGHUP, which stops them all and removes the directory. Takes no options.
+`;
+
 async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    say(USAGE);
+    return 0;
+  }
+  if (args.length > 0) {
+    process.stderr.write(`fixture: unknown argument '${args[0]}'\n${USAGE}`);
+    return 2;
+  }
   // Listening before anything starts: a Ctrl-C during startup cleans up too.
   let signalled = false;
   const stopped = untilStopped().then((signal) => {

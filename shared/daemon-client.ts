@@ -257,14 +257,19 @@ export function sendRequest(
         );
         return;
       }
-      // The daemon's shutdown ran out of time with this request in flight.
-      const cutOff = line.includes('"cutOff"') ? cutOffOf(line) : undefined;
-      if (cutOff !== undefined) {
-        finish(new DaemonUnreachableError(cutOffMessage(socketPath, cutOff)));
-        return;
-      }
       try {
         const reply = parseReply(line);
+        // The daemon's shutdown ran out of time with this request in flight.
+        // Read only from an error reply of this version (parseReply threw
+        // on another one): never from an OK reply that also carries it.
+        const cutOff =
+          !reply.ok && reply.error.code === 'DAEMON_UNREACHABLE' && line.includes('"cutOff"')
+            ? cutOffOf(line)
+            : undefined;
+        if (cutOff !== undefined) {
+          finish(new DaemonUnreachableError(cutOffMessage(socketPath, cutOff)));
+          return;
+        }
         if (!reply.ok && line.includes('"stopping"')) {
           const stopping = stoppingOf(line);
           if (stopping !== undefined) reply.error.stopping = stopping;

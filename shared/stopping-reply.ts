@@ -56,9 +56,31 @@ export function cutOffReplyLine(socketPath: string, cutOff: Stopping): string {
  * daemon's reply or, from a daemon of an older release that closed the
  * connection unanswered, by the daemon's lock (stuck-daemon.ts).
  */
-export function cutOffMessage(socketPath: string, cutOff: Stopping): string {
-  const at = new Date(cutOff.untilMs).toTimeString().slice(0, 8);
-  return `the broker daemon (pid ${cutOff.pid}) on '${socketPath}' stopped before it could answer this request: its shutdown deadline (${at}) passed with the request still in flight, so it was cut off; run git again once the daemon is back`;
+export function cutOffMessage(socketPath: string, cutOff: Stopping, nowMs = Date.now()): string {
+  const at = deadlineText(cutOff.untilMs, nowMs);
+  const deadline = at === undefined ? 'its shutdown deadline' : `its shutdown deadline (${at})`;
+  return `the broker daemon (pid ${cutOff.pid}) on '${socketPath}' stopped before it could answer this request: ${deadline} passed with the request still in flight, so it was cut off; run git again once the daemon is back`;
+}
+
+/** Before this, a deadline is no time a daemon of this project set: its clock, or its reply, is wrong. */
+const EARLIEST_DEADLINE_MS = Date.UTC(2020, 0, 1);
+
+/**
+ * A deadline as the cut-off message shows it: the local time, with the date
+ * when it is not today; undefined for no sane time (before 2020, not finite,
+ * or far ahead), which the message then leaves out rather than print
+ * "Invalid" or midnight of 1970.
+ */
+export function deadlineText(untilMs: number, nowMs = Date.now()): string | undefined {
+  if (!Number.isFinite(untilMs) || untilMs < EARLIEST_DEADLINE_MS) return undefined;
+  if (!isNotFarAhead(untilMs, nowMs)) return undefined;
+  const at = new Date(untilMs);
+  const time = at.toTimeString().slice(0, 8);
+  if (at.toDateString() === new Date(nowMs).toDateString()) return time;
+  const day = [at.getFullYear(), at.getMonth() + 1, at.getDate()]
+    .map((part) => String(part).padStart(2, '0'))
+    .join('-');
+  return `${day} ${time}`;
 }
 
 /**
@@ -70,7 +92,11 @@ export function stoppingOf(line: string): Stopping | undefined {
   return pidAndDeadline(line, 'stopping');
 }
 
-/** The `cutOff` of an error reply line, checked as `stopping` is; undefined for any other line. */
+/**
+ * The `cutOff` of an error reply line, its pid checked as `stopping`'s is;
+ * undefined for any other line. Its deadline is only shown (deadlineText),
+ * never waited for: one that is no sane time still marks a cut-off.
+ */
 export function cutOffOf(line: string): Stopping | undefined {
   return pidAndDeadline(line, 'cutOff');
 }
@@ -87,6 +113,9 @@ function pidAndDeadline(line: string, field: 'stopping' | 'cutOff'): Stopping | 
   if (typeof stopping !== 'object' || stopping === null) return undefined;
   const { pid, untilMs } = stopping as Record<string, unknown>;
   if (!Number.isSafeInteger(pid) || (pid as number) <= 0) return undefined;
+  if (field === 'cutOff') {
+    return { pid: pid as number, untilMs: typeof untilMs === 'number' ? untilMs : Number.NaN };
+  }
   // A shutdown takes minutes: a deadline years ahead is no stopping reply this release reads.
   if (!isNotFarAhead(untilMs)) return undefined;
   return { pid: pid as number, untilMs };

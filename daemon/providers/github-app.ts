@@ -4,7 +4,7 @@
  * integration's permissions, with @octokit/auth-app.
  */
 import type { request as octokitRequest } from '@octokit/request';
-import { RequestDeniedError } from '../../shared/errors.js';
+import { GitHubApiError, RequestDeniedError } from '../../shared/errors.js';
 import type { CredentialTarget, Permissions, StatusApi } from '../../shared/protocol.js';
 import type {
   CredentialEnvelope,
@@ -157,7 +157,13 @@ export class GitHubAppProvider implements CredentialProvider {
       // repository it covered is looked up afresh, and the core resolves
       // this request again at once instead of failing it.
       this.#installations.forgetInstallation(installationId);
-      throw markScopeGone(mapped, {
+      // Seen by the client only when the installation found again answers
+      // 404 too, or is this same one: say what happened and what helps.
+      const gone = new GitHubApiError(
+        `${mapped.message}: the App's installation for '${repository.key}' was removed or changed while minting; run git again, which looks it up afresh`,
+        { status: 404, cause: error, quit: true },
+      );
+      throw markScopeGone(gone, {
         metadata: this.#metadataFor(installationId),
         reason: 'installation_removed',
       });

@@ -32,7 +32,7 @@ const ANSWER_DEADLINE_MS = CONTROL_REQUEST_TIMEOUT_MS;
 async function daemonPid(
   socketPath: string,
   leftMs: () => number,
-): Promise<{ pid?: number; waitMs: number; why?: string; silent?: true }> {
+): Promise<{ pid?: number; waitMs: number; cutOffMs?: number; why?: string; silent?: true }> {
   let waitMs = STOP_WAIT_MS;
   try {
     const ping = await askDaemon(
@@ -47,7 +47,14 @@ async function daemonPid(
       await askDaemon(socketPath, { v: PROTOCOL_VERSION, op: 'status' }, { timeoutMs: leftMs() })
     ).status?.pid;
     checkBrokerDaemon(pid);
-    return { pid, waitMs };
+    // The daemon's own deadline for requests in flight, when it said what
+    // its shutdown may take: stop's wait adds its margin to it.
+    const { shutdownTimeoutMs } = ping;
+    const known =
+      typeof shutdownTimeoutMs === 'number' &&
+      Number.isFinite(shutdownTimeoutMs) &&
+      shutdownTimeoutMs > 0;
+    return { pid, waitMs, ...(known ? { cutOffMs: waitMs - STOP_MARGIN_MS } : {}) };
   } catch (error) {
     const silent = error instanceof DaemonUnreachableError && !error.noDaemon && leftMs() <= 1;
     return { waitMs, why: (error as Error).message, ...(silent ? { silent } : {}) };
@@ -97,7 +104,7 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
   // One deadline for the daemon's answers, ping and stop together.
   const deadlineMs = Date.now() + ANSWER_DEADLINE_MS;
   const leftMs = (): number => Math.max(1, deadlineMs - Date.now());
-  const { pid, waitMs, why, silent } = await daemonPid(socketPath, leftMs);
+  const { pid, waitMs, cutOffMs, why, silent } = await daemonPid(socketPath, leftMs);
   if (silent) throw silentSocket(socketPath);
   // Where the shutdown says whether it cut requests off, read from here on.
   const log = existingDaemonLog(process.env, socketPath);
@@ -134,8 +141,14 @@ export async function stopDaemon(socketPath: string, print: (text: string) => vo
     );
   }
   if (inFlight !== undefined && inFlight > 0) {
+    // The daemon's deadline, not stop's wait (found in review: "within 11
+    // s" with shutdownTimeoutSeconds 6, and the request was cut off at 6 s).
+    const deadline =
+      cutOffMs === undefined
+        ? 'any still unanswered when its shutdownTimeoutSeconds run out is cut off'
+        : `any still unanswered after ${Math.round(cutOffMs / 1000)} s (its shutdownTimeoutSeconds) is cut off`;
     print(
-      `the daemon on ${socketPath} (pid ${pid}) answers the ${plural(inFlight, 'request')} in flight first, within ${Math.round(waitMs / 1000)} s\n`,
+      `the daemon on ${socketPath} (pid ${pid}) answers the ${plural(inFlight, 'request')} in flight first: ${deadline}\n`,
     );
   }
   await waitForExit(socketPath, pid, Date.now() + waitMs - STOP_MARGIN_MS, print);

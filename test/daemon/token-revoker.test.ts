@@ -38,7 +38,13 @@ async function setup(t: Test) {
     const target = { protocol: 'https', host: 'git.example', path: repository };
     const scope = await provider.resolveScope(target, {});
     const envelope = await provider.getCredential(target, scope);
-    const issued = { integration, scope, target: `https://git.example/${repository}`, envelope };
+    const issued = {
+      integration,
+      scope,
+      target: `https://git.example/${repository}`,
+      envelope,
+      requester: { pid: 21, ppid: 20 },
+    };
     revoker.track(issued);
     return issued;
   };

@@ -184,7 +184,10 @@ t.test('a second 404, from the new installation too, fails the request: no loop'
   const next = await fill(w, 'widgets');
 
   t.not(failed.code, 0);
-  t.match(failed.stderr, /git-credential-broker: .*404/);
+  t.match(
+    failed.stderr,
+    /git-credential-broker: GitHub answered HTTP 404.* while minting a token for 'acme\/widgets'.*: the App's installation for 'acme\/widgets' was removed or changed while minting; run git again/,
+  );
   t.same(calls, [
     `POST /app/installations/${INSTALLATION_ID}/access_tokens 404`,
     `GET /repos/${OWNER}/widgets/installation 200`,

@@ -6,7 +6,6 @@
  * /proc or /sys is refused at once (mkdir under /proc never returned); and
  * a start that fails leaves no directory or file it made behind.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import t, { type Test } from 'tap';
 import { startDaemonProcess } from '../fixtures/daemon-process.js';
 import { recordOutput } from '../fixtures/leak-ledger.js';
 import { HELPER_BIN } from '../fixtures/repo-root.js';
+import { spawnTied } from '../fixtures/tied-spawn.js';
 
 const INTEGRATIONS = [{ provider: 'command', host: 'git.example.test', command: ['/bin/true'] }];
 /** Long enough for a start, short enough that a hang fails one test, not the suite. */
@@ -30,13 +30,14 @@ interface Run {
 /** Runs the helper with `args`, killed if it outlives RUN_LIMIT_MS. */
 function runBroker(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HELPER_BIN, ...args], {
+    // Tied: a daemon it runs in the foreground dies with the test.
+    const child = spawnTied(process.execPath, [HELPER_BIN, ...args], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: RUN_LIMIT_MS,
     });
     let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code, signal) => {
       recordOutput(`broker ${args.join(' ')} stderr`, stderr);

@@ -186,3 +186,20 @@ t.test(
     t.same(own, [], 'it wrote no key lines or outputs into the checkout');
   },
 );
+
+t.test('--help prints the usage and starts nothing; an unknown argument is refused', async (t) => {
+  const help = spawnSync(process.execPath, [SCRIPT, '--help'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  const bogus = spawnSync(process.execPath, [SCRIPT, '--bogus'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+
+  t.equal(help.status, 0, help.stderr);
+  t.match(help.stdout, /^usage: npm run fixture/);
+  t.notMatch(help.stdout, READY, 'no world was started');
+  t.equal(bogus.status, 2);
+  t.match(bogus.stderr, /^fixture: unknown argument '--bogus'\nusage: /);
+});
