@@ -13,9 +13,11 @@ import {
   checkNotReplaceable,
   describeDirectory,
   directoriesAbove,
+  quoteDirectory,
   realDirectory,
   SOCKET_FIX,
 } from './directories-above.js';
+import { checkLinksOnPath } from './links-on-path.js';
 import type { UnixGroup } from './unix-groups.js';
 
 const GROUP_DIRECTORY_MODE = 0o710;
@@ -69,7 +71,7 @@ function checkSearchable(above: string, stats: Stats, directory: string, group: 
       ? `chmod g+x '${above}' (its group is '${group.name}', so its members get the group's bits, not the others')`
       : `chmod o+x '${above}' (or: chgrp ${group.name} '${above}' && chmod g+x '${above}')`;
   throw new ConfigError(
-    `directory '${above}' above socket directory '${directory}' does not let group '${group.name}' through (${describeDirectory(stats)}), so its members cannot reach the socket; run: ${fix}, or put the socket elsewhere`,
+    `directory ${quoteDirectory(above)} above socket directory '${directory}' does not let group '${group.name}' through (${describeDirectory(stats)}), so its members cannot reach the socket; run: ${fix}, or put the socket elsewhere`,
   );
 }
 
@@ -130,8 +132,11 @@ export function ensureGroupDirectory(
   group: UnixGroup,
   socketName = 'daemon.sock',
 ): string[] {
+  // Before any mkdir too: nothing is made where another user's link leads.
+  checkLinksOnPath(join(directory, socketName));
   const made = createGroupDirectories(directory, group);
   try {
+    checkLinksOnPath(join(directory, socketName));
     const real = realDirectory(directory);
     const uid = process.getuid?.();
     checkSocketDirectory(real, group, uid, socketName);

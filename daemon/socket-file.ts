@@ -13,18 +13,23 @@ import { makeDirectories, removeDirectories } from '../shared/make-directories.j
 import { checkDirectoriesAbove, realDirectory, SOCKET_FIX } from './directories-above.js';
 import { ensureGroupDirectory } from './group-directory.js';
 import { holderStopAdvice } from './holder-stop-advice.js';
+import { checkLinksOnPath } from './links-on-path.js';
 import type { GroupAccess } from './socket-access.js';
 import { releaseSocketLock, takeSocketLock } from './socket-lock.js';
 
 /**
- * Creates the socket's directory 0700, or checks an existing one, and the
- * directories above it (directories-above.ts). Returns the directories it
+ * Creates the socket's directory 0700, or checks an existing one, the
+ * directories above it (directories-above.ts) and the links on the way
+ * (links-on-path.ts). Returns the directories it
  * made, outermost first, for a start that fails to remove again; when a
  * check fails, it removes them itself.
  */
-export function ensurePrivateDirectory(directory: string): string[] {
+export function ensurePrivateDirectory(directory: string, socketName = 'daemon.sock'): string[] {
+  // Before any mkdir too: nothing is made where another user's link leads.
+  checkLinksOnPath(join(directory, socketName));
   const made = makeDirectories(directory, `socket directory '${directory}'`, SOCKET_FIX);
   try {
+    checkLinksOnPath(join(directory, socketName));
     checkPrivateDirectory(directory);
     checkDirectoriesAbove(directory, realDirectory(directory));
   } catch (error) {
@@ -124,7 +129,7 @@ export async function claimSocketPath(socketPath: string, access?: GroupAccess):
   }
   const made =
     access === undefined
-      ? ensurePrivateDirectory(dirname(socketPath))
+      ? ensurePrivateDirectory(dirname(socketPath), basename(socketPath))
       : ensureGroupDirectory(dirname(socketPath), access.group, basename(socketPath));
   try {
     await takeSocketPath(socketPath);

@@ -206,3 +206,22 @@ t.test(
     t.notOk(existsSync(join(theirs, 'run')), 'the directory it made is removed again');
   },
 );
+
+t.test(
+  "a directory above that is a link to another user's directory is named with where it leads",
+  { skip: asRoot ? false : 'needs root to give a directory to someone else' },
+  async (t) => {
+    const dir = await shortDir(t);
+    const theirs = join(dir, 'theirs');
+    mkdirSync(theirs, { mode: 0o755 });
+    chownSync(theirs, 4242, 4242);
+    const link = join(dir, 'link');
+    symlinkSync(theirs, link);
+
+    t.throws(() => ensurePrivateDirectory(join(link, 'run')), {
+      code: 'CONFIG',
+      message: `directory '${link}' (a symbolic link to '${theirs}') above socket directory '${join(link, 'run')}' belongs to uid 4242, who could move what is in it aside and put another socket in its place; put the socket under directories that only root or this user (uid 0) own`,
+    });
+    t.notOk(existsSync(join(theirs, 'run')), 'the directory it made is removed again');
+  },
+);
