@@ -9,12 +9,27 @@
 import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
+import { kernelFilesystemAt } from '../shared/make-directories.js';
 
 const STICKY = 0o1000;
 
 /** Where to put a socket instead of a kernel file system (/proc, /sys). */
 export const SOCKET_FIX =
   'give the socket a path on an ordinary file system (with --socket, or the listener\'s "socket" in the config)';
+
+/**
+ * Refuses a socket directory that exists on a kernel file system (/proc,
+ * /sys), where no socket can be made: its mode would say nothing about the
+ * mistake (found in a new-user trial: /proc/self was refused as open to
+ * other users, with a path under /proc/self as the fix).
+ */
+export function refuseKernelSocketDirectory(directory: string): void {
+  const found = kernelFilesystemAt(directory);
+  if (found === undefined) return;
+  throw new ConfigError(
+    `socket directory '${directory}' is on ${found.filesystem}, a file system the kernel makes up, where no socket can be made; ${SOCKET_FIX}`,
+  );
+}
 
 export function describeDirectory(stats: Stats): string {
   return `mode ${(stats.mode & 0o7777).toString(8)}, owner uid ${stats.uid}, group ${stats.gid}`;

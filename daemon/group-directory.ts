@@ -15,9 +15,11 @@ import {
   directoriesAbove,
   quoteDirectory,
   realDirectory,
+  refuseKernelSocketDirectory,
   SOCKET_FIX,
 } from './directories-above.js';
 import { checkLinksOnPath } from './links-on-path.js';
+import { passingExample } from './socket-advice.js';
 import type { UnixGroup } from './unix-groups.js';
 
 const GROUP_DIRECTORY_MODE = 0o710;
@@ -89,8 +91,12 @@ function ownDirectoryAdvice(
   socketName: string,
 ): string {
   const created = `which the daemon creates 0710 for group '${group.name}'`;
-  if ((stats.mode & STICKY) !== 0) {
-    return `put the socket in a directory of its own, ${created}, for example '${join(directory, group.name, socketName)}'`;
+  const example =
+    (stats.mode & STICKY) === 0
+      ? undefined
+      : passingExample([join(directory, group.name, socketName)], true);
+  if (example !== undefined) {
+    return `put the socket in a directory of its own, ${created}, for example '${example}'`;
   }
   return `put the socket in a directory of its own, ${created}, under a directory only root or this user can write to`;
 }
@@ -137,6 +143,7 @@ export function ensureGroupDirectory(
   const made = createGroupDirectories(directory, group);
   try {
     checkLinksOnPath(join(directory, socketName));
+    refuseKernelSocketDirectory(directory);
     const real = realDirectory(directory);
     const uid = process.getuid?.();
     checkSocketDirectory(real, group, uid, socketName);
