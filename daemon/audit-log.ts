@@ -4,7 +4,6 @@
  * batches, with a credential's reply waiting for the batch that holds its
  * line.
  */
-import { lstatSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 import { makeDirectories, removeDirectories } from '../shared/make-directories.js';
@@ -55,20 +54,12 @@ interface Batch {
 /** How often a failing audit log tries to write again on its own. */
 export const RECOVERY_PROBE_MS = 1000;
 
-/** What opening the audit log created on disk. */
-interface Created {
-  /** Directories made for it, outermost first. */
-  directories: string[];
-  /** Whether the file itself was made by the open. */
-  file: boolean;
-}
-
 const AUDIT_PLACE_FIX = 'set "auditLog" in the config to a path on an ordinary file system';
 
 export class AuditLog {
   readonly #file: AuditFile;
-  readonly #path: string;
-  readonly #created: Created;
+  /** Directories the open made for the file, outermost first. */
+  readonly #madeDirectories: readonly string[];
   #batch: Batch | undefined;
   /** While writes fail: since when, how many lines were lost, and the retry timer. */
   #failingSinceMs: number | undefined;
@@ -87,8 +78,7 @@ export class AuditLog {
     let made: string[] = [];
     try {
       made = makeDirectories(dirname(path), `audit log '${path}'`, AUDIT_PLACE_FIX);
-      const existed = lstatSync(path, { throwIfNoEntry: false }) !== undefined;
-      return new AuditLog(new AuditFile(path, say), { directories: made, file: !existed });
+      return new AuditLog(new AuditFile(path, say), made);
     } catch (error) {
       removeDirectories(made);
       if (error instanceof ConfigError) throw error;
@@ -104,26 +94,23 @@ export class AuditLog {
     }
   }
 
-  private constructor(file: AuditFile, created: Created) {
+  private constructor(file: AuditFile, madeDirectories: readonly string[]) {
     this.#file = file;
-    this.#path = file.path;
-    this.#created = created;
+    this.#madeDirectories = madeDirectories;
   }
 
   /**
    * For a start that failed after opening the log: closes it, and removes
-   * what the open created (the file, while still empty, and its new
-   * directories), so that a failed start leaves nothing behind.
+   * the directories the open made, each only while empty. The file itself
+   * stays, even empty: another daemon (another socket, the same default
+   * audit log) may have opened it meanwhile, and unlinking it would leave
+   * that daemon writing its lines to a deleted file (found in review). No
+   * check before an unlink closes that race, so nothing is unlinked.
    */
   discard(): void {
     this.flush();
     this.#file.close();
-    try {
-      if (this.#created.file && statSync(this.#path).size === 0) unlinkSync(this.#path);
-    } catch {
-      // Gone already, or not ours to remove: left as it is.
-    }
-    removeDirectories(this.#created.directories);
+    removeDirectories(this.#madeDirectories);
   }
 
   /**

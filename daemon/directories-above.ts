@@ -6,15 +6,30 @@
  * root or the daemon's user, and be writable by no one else unless it has
  * the sticky bit (as /tmp has: there only an entry's owner may rename it).
  */
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
+import { kernelFilesystemAt } from '../shared/make-directories.js';
 
 const STICKY = 0o1000;
 
 /** Where to put a socket instead of a kernel file system (/proc, /sys). */
 export const SOCKET_FIX =
   'give the socket a path on an ordinary file system (with --socket, or the listener\'s "socket" in the config)';
+
+/**
+ * Refuses a socket directory that exists on a kernel file system (/proc,
+ * /sys), where no socket can be made: its mode would say nothing about the
+ * mistake (found in a new-user trial: /proc/self was refused as open to
+ * other users, with a path under /proc/self as the fix).
+ */
+export function refuseKernelSocketDirectory(directory: string): void {
+  const found = kernelFilesystemAt(directory);
+  if (found === undefined) return;
+  throw new ConfigError(
+    `socket directory '${directory}' is on ${found.filesystem}, a file system the kernel makes up, where no socket can be made; ${SOCKET_FIX}`,
+  );
+}
 
 export function describeDirectory(stats: Stats): string {
   return `mode ${(stats.mode & 0o7777).toString(8)}, owner uid ${stats.uid}, group ${stats.gid}`;
@@ -65,6 +80,21 @@ function writeFix(stats: Stats): string {
   return group && others ? 'go-w' : others ? 'o-w' : 'g-w';
 }
 
+/**
+ * A directory quoted, and where it leads when it is a symbolic link: the
+ * stats judged are the target's, and the fix is made there (found in a
+ * new-user trial: a link to another user's directory was said to belong
+ * to that user, with nothing to say it was a link).
+ */
+export function quoteDirectory(path: string): string {
+  if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() !== true) return `'${path}'`;
+  try {
+    return `'${path}' (a symbolic link to '${realpathSync(path)}')`;
+  } catch {
+    return `'${path}' (a symbolic link)`;
+  }
+}
+
 /** Refuses a directory above the socket's that someone else could rename entries in. */
 export function checkNotReplaceable(
   above: string,
@@ -74,13 +104,13 @@ export function checkNotReplaceable(
 ): void {
   if (stats.uid !== 0 && stats.uid !== uid) {
     throw new ConfigError(
-      `directory '${above}' above socket directory '${directory}' belongs to uid ${stats.uid}, who could move what is in it aside and put another socket in its place; put the socket under directories that only root or this user (uid ${uid}) own`,
+      `directory ${quoteDirectory(above)} above socket directory '${directory}' belongs to uid ${stats.uid}, who could move what is in it aside and put another socket in its place; put the socket under directories that only root or this user (uid ${uid}) own`,
     );
   }
   if ((stats.mode & 0o022) !== 0 && (stats.mode & STICKY) === 0) {
     const who = (stats.mode & 0o002) !== 0 ? 'every user' : `members of group ${stats.gid}`;
     throw new ConfigError(
-      `directory '${above}' above socket directory '${directory}' is writable by ${who} and has no sticky bit (${describeDirectory(stats)}), so they could move what is in it aside and put another socket in its place; run: chmod ${writeFix(stats)} '${above}' (or chmod +t '${above}', as /tmp has), or put the socket elsewhere`,
+      `directory ${quoteDirectory(above)} above socket directory '${directory}' is writable by ${who} and has no sticky bit (${describeDirectory(stats)}), so they could move what is in it aside and put another socket in its place; run: chmod ${writeFix(stats)} '${above}' (or chmod +t '${above}', as /tmp has), or put the socket elsewhere`,
     );
   }
 }

@@ -13,9 +13,13 @@ import {
   checkNotReplaceable,
   describeDirectory,
   directoriesAbove,
+  quoteDirectory,
   realDirectory,
+  refuseKernelSocketDirectory,
   SOCKET_FIX,
 } from './directories-above.js';
+import { checkLinksOnPath } from './links-on-path.js';
+import { passingExample } from './socket-advice.js';
 import type { UnixGroup } from './unix-groups.js';
 
 const GROUP_DIRECTORY_MODE = 0o710;
@@ -69,7 +73,7 @@ function checkSearchable(above: string, stats: Stats, directory: string, group: 
       ? `chmod g+x '${above}' (its group is '${group.name}', so its members get the group's bits, not the others')`
       : `chmod o+x '${above}' (or: chgrp ${group.name} '${above}' && chmod g+x '${above}')`;
   throw new ConfigError(
-    `directory '${above}' above socket directory '${directory}' does not let group '${group.name}' through (${describeDirectory(stats)}), so its members cannot reach the socket; run: ${fix}, or put the socket elsewhere`,
+    `directory ${quoteDirectory(above)} above socket directory '${directory}' does not let group '${group.name}' through (${describeDirectory(stats)}), so its members cannot reach the socket; run: ${fix}, or put the socket elsewhere`,
   );
 }
 
@@ -87,8 +91,12 @@ function ownDirectoryAdvice(
   socketName: string,
 ): string {
   const created = `which the daemon creates 0710 for group '${group.name}'`;
-  if ((stats.mode & STICKY) !== 0) {
-    return `put the socket in a directory of its own, ${created}, for example '${join(directory, group.name, socketName)}'`;
+  const example =
+    (stats.mode & STICKY) === 0
+      ? undefined
+      : passingExample([join(directory, group.name, socketName)], true);
+  if (example !== undefined) {
+    return `put the socket in a directory of its own, ${created}, for example '${example}'`;
   }
   return `put the socket in a directory of its own, ${created}, under a directory only root or this user can write to`;
 }
@@ -130,8 +138,12 @@ export function ensureGroupDirectory(
   group: UnixGroup,
   socketName = 'daemon.sock',
 ): string[] {
+  // Before any mkdir too: nothing is made where another user's link leads.
+  checkLinksOnPath(join(directory, socketName));
   const made = createGroupDirectories(directory, group);
   try {
+    checkLinksOnPath(join(directory, socketName));
+    refuseKernelSocketDirectory(directory);
     const real = realDirectory(directory);
     const uid = process.getuid?.();
     checkSocketDirectory(real, group, uid, socketName);

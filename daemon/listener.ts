@@ -89,8 +89,9 @@ export async function startListeners(options: ListenerOptions): Promise<RunningL
   const planned = plannedListeners(options.defaultSocket, options.listeners);
   checkSharedDirectories(planned, options.listeners);
   try {
-    for (const { socket, policy, access } of planned) {
-      await claimSocketPath(socket, access);
+    for (const listener of planned) {
+      const { socket, policy, access } = listener;
+      await claimSocketPath(socket, access, settingOf(listener, options.listeners));
       claimed.push(socket);
       const mintLimiter =
         policy.maxMintsPerMinute === undefined

@@ -180,8 +180,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       version: VERSION,
     });
   } catch (error) {
-    // startListeners removed what it made; the audit log's file and
-    // directories, made before it, go too: a failed start leaves nothing.
+    // startListeners removed what it made. The audit log is closed but its
+    // file stays (another daemon may write to it by now), and with it the
+    // directories made for it; any of those left empty are removed.
     audit.discard();
     throw error;
   }

@@ -3,58 +3,28 @@
  * one live daemon per socket path.
  */
 import { connect } from 'node:net';
-import { lstatSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { lstatSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { sendRequest } from '../shared/daemon-client.js';
 import { ConfigError, DaemonUnreachableError, VersionMismatchError } from '../shared/errors.js';
 import { printable } from '../shared/printable.js';
 import { PROTOCOL_VERSION } from '../shared/protocol.js';
-import { makeDirectories, removeDirectories } from '../shared/make-directories.js';
-import { checkDirectoriesAbove, realDirectory, SOCKET_FIX } from './directories-above.js';
+import { removeDirectories } from '../shared/make-directories.js';
+import { APP_DIR } from '../shared/paths.js';
 import { ensureGroupDirectory } from './group-directory.js';
 import { holderStopAdvice } from './holder-stop-advice.js';
+import { ensurePrivateDirectory } from './private-directory.js';
 import type { GroupAccess } from './socket-access.js';
+import {
+  chooseAnother,
+  passingExample,
+  setSocket,
+  settingName,
+  type SocketSetting,
+} from './socket-advice.js';
 import { releaseSocketLock, takeSocketLock } from './socket-lock.js';
 
-/**
- * Creates the socket's directory 0700, or checks an existing one, and the
- * directories above it (directories-above.ts). Returns the directories it
- * made, outermost first, for a start that fails to remove again; when a
- * check fails, it removes them itself.
- */
-export function ensurePrivateDirectory(directory: string): string[] {
-  const made = makeDirectories(directory, `socket directory '${directory}'`, SOCKET_FIX);
-  try {
-    checkPrivateDirectory(directory);
-    checkDirectoriesAbove(directory, realDirectory(directory));
-  } catch (error) {
-    removeDirectories(made);
-    throw error;
-  }
-  return made;
-}
-
-function checkPrivateDirectory(directory: string): void {
-  const stats = statSync(directory);
-  const uid = process.getuid?.();
-  if (uid !== undefined && stats.uid !== uid) {
-    throw new ConfigError(
-      `socket directory '${directory}' belongs to uid ${stats.uid}, not to this user (uid ${uid}); use a directory of your own with --socket`,
-    );
-  }
-  if ((stats.mode & 0o077) !== 0) {
-    const mode = (stats.mode & 0o7777).toString(8);
-    // Never advise a chmod on a directory others share (/tmp, /run): the
-    // socket needs a directory of its own.
-    const ours = basename(directory) === 'git-credential-broker';
-    const fix = ours
-      ? `run: chmod 700 '${directory}'`
-      : `put the socket in a directory of its own, for example --socket '${join(directory, 'git-credential-broker', 'daemon.sock')}'`;
-    throw new ConfigError(
-      `socket directory '${directory}' is accessible to other users (mode ${mode}); ${fix}`,
-    );
-  }
-}
+export { ensurePrivateDirectory };
 
 /** Resolves whether something accepts connections on the socket. */
 export function socketAnswers(socketPath: string, timeoutMs = 1000): Promise<boolean> {
@@ -84,8 +54,8 @@ function kindOf(stats: Stats): string {
  * protocol (a refusal or "busy" included); another program does not; one
  * that says nothing may be either.
  */
-async function whoListens(socketPath: string): Promise<string> {
-  const choose = 'or choose another path with --socket';
+async function whoListens(socketPath: string, setting: SocketSetting): Promise<string> {
+  const choose = `or ${chooseAnother(setting)}`;
   let pid: number | undefined;
   try {
     const reply = await sendRequest(
@@ -112,22 +82,27 @@ const PING_TIMEOUT_MS = 2000;
  * Makes the socket path free to listen on: refuses while another daemon
  * holds it or answers there, and removes the file a crashed daemon left.
  * With `access`, its directory must let the group through instead of
- * being private.
+ * being private. `setting` is where the path came from (`--socket`, or
+ * `listeners[0].socket`), for the fixes.
  */
-export async function claimSocketPath(socketPath: string, access?: GroupAccess): Promise<void> {
+export async function claimSocketPath(
+  socketPath: string,
+  access?: GroupAccess,
+  setting: SocketSetting = '--socket',
+): Promise<void> {
   // Checked first: a directory given as --socket would otherwise be judged
   // by its parent's mode, which says nothing about the mistake.
   if (lstatSync(socketPath, { throwIfNoEntry: false })?.isDirectory() === true) {
     throw new ConfigError(
-      `'${socketPath}' is a directory; --socket takes the socket file's path, for example --socket '${join(socketPath, 'daemon.sock')}'`,
+      `'${socketPath}' is a directory; ${directoryFix(socketPath, setting, access)}`,
     );
   }
   const made =
     access === undefined
-      ? ensurePrivateDirectory(dirname(socketPath))
+      ? ensurePrivateDirectory(dirname(socketPath), basename(socketPath), setting)
       : ensureGroupDirectory(dirname(socketPath), access.group, basename(socketPath));
   try {
-    await takeSocketPath(socketPath);
+    await takeSocketPath(socketPath, setting);
   } catch (error) {
     removeDirectories(made);
     throw error;
@@ -148,8 +123,25 @@ export function removeCreatedDirectories(socketPath: string): void {
   created.delete(socketPath);
 }
 
-async function takeSocketPath(socketPath: string): Promise<void> {
-  takeSocketLock(socketPath, (pid) => holderStopAdvice(socketPath, pid));
+/**
+ * What to give instead of a directory: a socket file's path, with an
+ * example the checks would take (never a word about moving the directory:
+ * others may need it, as /tmp).
+ */
+function directoryFix(directory: string, setting: SocketSetting, access?: GroupAccess): string {
+  const wants = `${settingName(setting)} takes the socket file's path, not its directory's`;
+  const own = access === undefined ? APP_DIR : access.group.name;
+  const example = passingExample(
+    [join(directory, 'daemon.sock'), join(directory, own, 'daemon.sock')],
+    access !== undefined,
+  );
+  return example === undefined
+    ? `${wants}: give it a socket file's path in a directory of your own`
+    : `${wants}, for example ${setting === '--socket' ? setSocket(setting, example) : `"${example}"`}`;
+}
+
+async function takeSocketPath(socketPath: string, setting: SocketSetting): Promise<void> {
+  takeSocketLock(socketPath, (pid) => holderStopAdvice(socketPath, pid), chooseAnother(setting));
 
   let stats;
   try {
@@ -160,13 +152,13 @@ async function takeSocketPath(socketPath: string): Promise<void> {
   if (!stats.isSocket()) {
     releaseSocketLock(socketPath);
     throw new ConfigError(
-      `'${socketPath}' exists and is not a socket but ${kindOf(stats)}: the broker did not create it, and the daemon will not replace it; move it away if nothing needs it, or choose another --socket path`,
+      `'${socketPath}' exists and is not a socket but ${kindOf(stats)}: the broker did not create it, and the daemon will not replace it; move it away if nothing needs it, or ${chooseAnother(setting)}`,
     );
   }
 
   if (await socketAnswers(socketPath)) {
     releaseSocketLock(socketPath);
-    throw new ConfigError(await whoListens(socketPath));
+    throw new ConfigError(await whoListens(socketPath, setting));
   }
   unlinkSync(socketPath);
 }

@@ -178,12 +178,16 @@ function sweepStaging(lock: string): void {
  * Many daemons started at once (autostart from parallel git processes) race
  * here, and exactly one wins; a lock whose owner is gone is taken over.
  */
-export function takeSocketLock(socketPath: string, stopAdvice: (pid: number) => string): void {
+export function takeSocketLock(
+  socketPath: string,
+  stopAdvice: (pid: number) => string,
+  elsewhere = 'choose another path with --socket',
+): void {
   const lock = lockPath(socketPath);
   const owner = `owner-${process.pid}-${randomBytes(8).toString('hex')}`;
   const staging = `${lock}.${owner}`;
   try {
-    takeLock(socketPath, stopAdvice, lock, owner, staging);
+    takeLock(socketPath, stopAdvice, elsewhere, lock, owner, staging);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof ConfigError || (code !== 'EACCES' && code !== 'EPERM')) throw error;
@@ -196,6 +200,7 @@ export function takeSocketLock(socketPath: string, stopAdvice: (pid: number) => 
 function takeLock(
   socketPath: string,
   stopAdvice: (pid: number) => string,
+  elsewhere: string,
   lock: string,
   owner: string,
   staging: string,
@@ -223,7 +228,7 @@ function takeLock(
             );
           }
           throw new ConfigError(
-            `another broker daemon (pid ${holder.pid}) holds '${socketPath}'; stop it first (${stopAdvice(holder.pid)}), or choose another path with --socket`,
+            `another broker daemon (pid ${holder.pid}) holds '${socketPath}'; stop it first (${stopAdvice(holder.pid)}), or ${elsewhere}`,
           );
         case 'starting':
           throw new ConfigError(

@@ -2,6 +2,7 @@
  * The commands people run. Loaded only off git's hot path: `get`, `store`
  * and `erase` never load yargs.
  */
+import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { BrokerError } from '../shared/errors.js';
 import { printable } from '../shared/printable.js';
@@ -112,7 +113,9 @@ export async function runCli(given: string[]): Promise<number> {
         (args) =>
           runDaemonCommand({
             configPath: resolveConfigPath(process.env, args.config),
-            socketPath: socketOf(args),
+            // Absolute from here on, as configure makes it: a detached
+            // daemon's status, lock and log name it the same from any cwd.
+            socketPath: resolve(socketOf(args)),
             detach: args.detach,
             logFile: args.logFile,
             print,

@@ -4,6 +4,7 @@
  * modules in memory (about 12 MB of RSS for yargs). Any other form, --help
  * included, still goes through cli.ts.
  */
+import { resolve } from 'node:path';
 import { BrokerError } from '../shared/errors.js';
 import { resolveConfigPath, resolveSocketPath } from '../shared/paths.js';
 import { printable } from '../shared/printable.js';
@@ -38,7 +39,8 @@ export async function runDaemonCommand(invocation: DaemonInvocation): Promise<nu
     const { runDaemon } = await import('../daemon/main.js');
     await runDaemon({
       configPath: resolveConfigPath(process.env, invocation.config),
-      socketPath: resolveSocketPath(process.env, invocation.socket),
+      // Absolute, as configure makes it: status then names it the same from any cwd.
+      socketPath: resolve(resolveSocketPath(process.env, invocation.socket)),
       env: process.env,
     });
     return 0;

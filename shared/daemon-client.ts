@@ -149,8 +149,13 @@ function unreachable(
       if (kind !== undefined) {
         // Nothing to start: a daemon would refuse the path too. Not
         // noDaemon, so neither autostart nor stop takes it for "no daemon".
+        // Never "move it away" for a directory: others may need it (/tmp).
+        const fix =
+          kind === 'a directory'
+            ? "--socket takes a socket file's path, not its directory's: give the broker the path of a socket file in a directory of your own"
+            : 'move it away if nothing needs it, or give the broker another --socket path';
         return new DaemonUnreachableError(
-          `'${socketPath}' is ${kind}, not a socket: the broker did not create it, and no daemon can listen there; move it away if nothing needs it, or give the broker another --socket path`,
+          `'${socketPath}' is ${kind}, not a socket: the broker did not create it, and no daemon can listen there; ${fix}`,
         );
       }
       return new DaemonUnreachableError(

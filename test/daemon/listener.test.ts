@@ -60,7 +60,7 @@ t.test('an unsafe listener directory stops the start and closes the others', asy
     }),
     {
       code: 'CONFIG',
-      message: `socket directory '${open}' is accessible to other users (mode 755); put the socket in a directory of its own, for example --socket '${join(open, 'git-credential-broker', 'daemon.sock')}'`,
+      message: `socket directory '${open}' is accessible to other users (mode 755); put the socket in a directory of its own, for example "${join(open, 'git-credential-broker', 'd.sock')}" as listeners[0].socket in the config`,
     },
   );
   t.notOk(existsSync(main), 'the listener already started was closed');

@@ -69,7 +69,8 @@ t.test(
 
     t.throws(() => ensurePrivateDirectory(theirs), {
       code: 'CONFIG',
-      message: /belongs to uid 4242, not to this user \(uid 0\); use a directory of your own/,
+      message:
+        /belongs to uid 4242, not to this user \(uid 0\); give --socket a path in a directory of your own$/,
     });
   },
 );
@@ -118,19 +119,41 @@ t.test('refuses to remove a file at the socket path that is not a socket', async
   t.ok(existsSync(path));
 });
 
-t.test('a directory given as the socket path is named as the mistake it is', async (t) => {
-  const dir = await shortDir(t);
-  // Open to others, as /tmp is: the parent's mode is not what went wrong.
-  const shared = join(dir, 'shared');
-  mkdirSync(join(shared, 'sockets'), { recursive: true });
-  chmodSync(shared, 0o777);
+t.test(
+  'a directory given as the socket path is named as the mistake it is, with an example only where the daemon would listen',
+  async (t) => {
+    const dir = await shortDir(t);
+    // Open to others: the parent's mode is not what went wrong, and no
+    // socket below it would be taken, so no example is given.
+    const shared = join(dir, 'shared');
+    mkdirSync(join(shared, 'sockets'), { recursive: true });
+    chmodSync(shared, 0o777);
+    // Shared as /tmp is: a directory of its own below it would be taken.
+    const sticky = join(dir, 'sticky');
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    const own = join(dir, 'own');
+    mkdirSync(own, { mode: 0o700 });
 
-  await t.rejects(claimSocketPath(join(shared, 'sockets')), {
-    code: 'CONFIG',
-    message:
-      /'.*sockets' is a directory; --socket takes the socket file's path, for example --socket '.*sockets\/daemon\.sock'/,
-  });
-});
+    await t.rejects(claimSocketPath(join(shared, 'sockets')), {
+      code: 'CONFIG',
+      message: `'${join(shared, 'sockets')}' is a directory; --socket takes the socket file's path, not its directory's: give it a socket file's path in a directory of your own`,
+    });
+    await t.rejects(claimSocketPath(sticky, undefined, 'listeners[2].socket'), {
+      code: 'CONFIG',
+      message: `'${sticky}' is a directory; listeners[2].socket in the config takes the socket file's path, not its directory's, for example "${join(sticky, 'git-credential-broker', 'daemon.sock')}"`,
+    });
+    await t.rejects(claimSocketPath(own), {
+      code: 'CONFIG',
+      message: `'${own}' is a directory; --socket takes the socket file's path, not its directory's, for example --socket '${join(own, 'daemon.sock')}'`,
+    });
+    t.notMatch(
+      await claimSocketPath(sticky).catch((error: Error) => error.message),
+      'move it',
+      'never told to move a directory away',
+    );
+  },
+);
 
 t.test(
   'a private socket below a directory every user may write to, without the sticky bit, is refused with the chmod, and nothing made is left',
@@ -202,6 +225,25 @@ t.test(
     t.throws(() => ensurePrivateDirectory(join(theirs, 'run')), {
       code: 'CONFIG',
       message: `directory '${theirs}' above socket directory '${join(theirs, 'run')}' belongs to uid 4242, who could move what is in it aside and put another socket in its place; put the socket under directories that only root or this user (uid 0) own`,
+    });
+    t.notOk(existsSync(join(theirs, 'run')), 'the directory it made is removed again');
+  },
+);
+
+t.test(
+  "a directory above that is a link to another user's directory is named with where it leads",
+  { skip: asRoot ? false : 'needs root to give a directory to someone else' },
+  async (t) => {
+    const dir = await shortDir(t);
+    const theirs = join(dir, 'theirs');
+    mkdirSync(theirs, { mode: 0o755 });
+    chownSync(theirs, 4242, 4242);
+    const link = join(dir, 'link');
+    symlinkSync(theirs, link);
+
+    t.throws(() => ensurePrivateDirectory(join(link, 'run')), {
+      code: 'CONFIG',
+      message: `directory '${link}' (a symbolic link to '${theirs}') above socket directory '${join(link, 'run')}' belongs to uid 4242, who could move what is in it aside and put another socket in its place; put the socket under directories that only root or this user (uid 0) own`,
     });
     t.notOk(existsSync(join(theirs, 'run')), 'the directory it made is removed again');
   },

@@ -37,11 +37,19 @@ t.test('refuses a directory open to others, never advising a chmod of a shared o
   mkdirSync(own, { mode: 0o755 });
   chmodSync(own, 0o755);
 
+  // The example would be `own`, which is open to others: none is given.
+  t.throws(() => ensurePrivateDirectory(shared), {
+    code: 'CONFIG',
+    message:
+      /mode 1777\); give --socket a path in a directory of your own that only you can reach$/,
+  });
+  chmodSync(own, 0o700);
   t.throws(() => ensurePrivateDirectory(shared), {
     code: 'CONFIG',
     message:
       /mode 1777\); put the socket in a directory of its own, for example --socket '.*git-credential-broker\/daemon\.sock'/,
   });
+  chmodSync(own, 0o755);
   t.throws(() => ensurePrivateDirectory(own), {
     code: 'CONFIG',
     message: /mode 755\); run: chmod 700 '/,

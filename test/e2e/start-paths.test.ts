@@ -4,9 +4,18 @@
  * user could move the socket's directory aside and put an impostor socket
  * where git's helper connects); a socket, audit log or detached log on
  * /proc or /sys is refused at once (mkdir under /proc never returned); and
- * a start that fails leaves no directory or file it made behind.
+ * a start that fails leaves no directory or file it made behind but its
+ * audit log, which another daemon may have opened meanwhile.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,7 +99,8 @@ t.test(
       `directory '${open}' above socket directory '${join(open, 'run')}' is writable by every user and has no sticky bit (mode 777, owner uid ${statSync(open).uid}, group ${statSync(open).gid}), so they could move what is in it aside and put another socket in its place; run: chmod go-w '${open}' (or chmod +t '${open}', as /tmp has), or put the socket elsewhere`,
     );
     t.notOk(existsSync(join(open, 'run')), 'no socket directory is left behind');
-    t.notOk(existsSync(join(dir, 'audit.log')), 'nor the audit log the start created');
+    // The audit log stays (see failed-start-shared-audit.test.ts), empty.
+    t.equal(readFileSync(join(dir, 'audit.log'), 'utf8'), '', 'the audit log stays, empty');
 
     chmodSync(open, 0o1777);
     const daemon = await startDaemonProcess(dir, { integrations: INTEGRATIONS }, daemonEnv(dir), {
@@ -179,7 +189,7 @@ t.test(
 );
 
 t.test(
-  'a start that fails after making directories leaves none of them, nor its audit log',
+  'a start that fails after making directories leaves none of them but its audit log and the directory holding it',
   { timeout: 60_000 },
   async (t) => {
     const dir = await base(t);
@@ -214,7 +224,12 @@ t.test(
 
     t.equal(failed.code, 1, failed.stderr);
     t.match(failed.stderr, `socket directory '${shared}' is accessible to other users`);
-    t.notOk(existsSync(made), 'no directory the start made is left: socket, listener, audit log');
+    t.same(
+      readdirSync(made),
+      ['logs'],
+      'no directory the start made for a socket is left; the audit log stays, with its own',
+    );
+    t.same(readdirSync(join(made, 'logs')), ['audit.log']);
     t.equal(failedToo.code, 1, failedToo.stderr);
     t.match(failedToo.stderr, /cannot open audit log '.*': ENAMETOOLONG/);
     t.notOk(existsSync(join(dir, 'made2')), 'the audit log directory made before its open failed');
