@@ -26,6 +26,14 @@ async function shortDir(t: Test): Promise<string> {
   return dir;
 }
 
+/** `theirs` in `dir`, with `mode`, given to uid 4242 (a user who is not this one): needs root. */
+function theirDirectory(dir: string, mode: number): string {
+  const theirs = join(dir, 'theirs');
+  mkdirSync(theirs, { mode });
+  chownSync(theirs, 4242, 4242);
+  return theirs;
+}
+
 function modeOf(path: string): number {
   return statSync(path).mode & 0o777;
 }
@@ -63,9 +71,7 @@ t.test(
   },
   async (t) => {
     const dir = await shortDir(t);
-    const theirs = join(dir, 'theirs');
-    mkdirSync(theirs, { mode: 0o700 });
-    chownSync(theirs, 4242, 4242);
+    const theirs = theirDirectory(dir, 0o700);
 
     t.throws(() => ensurePrivateDirectory(theirs), {
       code: 'CONFIG',
@@ -218,9 +224,7 @@ t.test(
   { skip: asRoot ? false : 'needs root to give a directory to someone else' },
   async (t) => {
     const dir = await shortDir(t);
-    const theirs = join(dir, 'theirs');
-    mkdirSync(theirs, { mode: 0o755 });
-    chownSync(theirs, 4242, 4242);
+    const theirs = theirDirectory(dir, 0o755);
 
     t.throws(() => ensurePrivateDirectory(join(theirs, 'run')), {
       code: 'CONFIG',
@@ -235,9 +239,7 @@ t.test(
   { skip: asRoot ? false : 'needs root to give a directory to someone else' },
   async (t) => {
     const dir = await shortDir(t);
-    const theirs = join(dir, 'theirs');
-    mkdirSync(theirs, { mode: 0o755 });
-    chownSync(theirs, 4242, 4242);
+    const theirs = theirDirectory(dir, 0o755);
     const link = join(dir, 'link');
     symlinkSync(theirs, link);
 
