@@ -42,6 +42,21 @@ async function restartWorld(t: Test): Promise<{ w: BrokerWorld; listener: string
   return world;
 }
 
+/**
+ * The operator's restart while `client` runs: the daemon drains (a request
+ * in flight keeps it stopping), `client` starts, and once the old daemon
+ * has exited a new one is started on the operator's socket.
+ */
+async function restartWhile<T>(w: BrokerWorld, client: () => Promise<T>) {
+  const env = { ...w.env, GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath };
+  await drainFor(w, 3000);
+  const stopping = await markedStopping(w);
+  const running = client();
+  await w.daemon.exited;
+  const started = await runHelper(['daemon', '--detach', '--socket', w.daemon.socketPath], '', env);
+  return { stopping, started, result: await running };
+}
+
 /** A ping as nobody on `socket`: the reply line, or the connection's error. */
 function pingAsNobody(socket: string): Promise<string> {
   const script = `const c=require('node:net').connect(process.argv[1]);let s='';c.on('connect',()=>c.write('{"v":1,"op":"ping"}\\n'));c.on('data',d=>s+=d);c.on('end',()=>process.stdout.write(s));c.on('error',e=>process.stdout.write('error '+e.code))`;
@@ -93,19 +108,14 @@ t.test(
   { skip },
   async (t) => {
     const { w, listener } = await restartWorld(t);
-    const env = { ...w.env, GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath };
 
-    await drainFor(w, 3000);
-    const stopping = await markedStopping(w);
-    const fill = credentialFillAsNobody(t, w.github.host, listener, `${OWNER}/gadgets`);
-    // The operator's restart: a new daemon once the old one has exited.
-    await w.daemon.exited;
-    const started = await runHelper(
-      ['daemon', '--detach', '--socket', w.daemon.socketPath],
-      '',
-      env,
+    const {
+      stopping,
+      started,
+      result: filled,
+    } = await restartWhile(w, () =>
+      credentialFillAsNobody(t, w.github.host, listener, `${OWNER}/gadgets`),
     );
-    const filled = await fill;
 
     t.equal(started.code, 0, started.stderr);
     t.equal(filled.code, 0, filled.stderr);
@@ -131,28 +141,24 @@ t.test(
     const nobodyHome = join(home, 'nobody');
     mkdirSync(nobodyHome);
     chownSync(nobodyHome, NOBODY, NOBODY);
-    const env = { ...w.env, GIT_CREDENTIAL_BROKER_CONFIG: w.daemon.configPath };
 
-    await drainFor(w, 3000);
-    const stopping = await markedStopping(w);
-    const get = asNobody(
-      [process.execPath, HELPER_BIN, 'get'],
-      `protocol=http\nhost=${w.github.host}\npath=acme/gadgets.git\n\n`,
-      {
-        HOME: nobodyHome,
-        XDG_RUNTIME_DIR: join(nobodyHome, 'run'),
-        XDG_STATE_HOME: join(nobodyHome, 'state'),
-        GIT_CREDENTIAL_BROKER_CONFIG: configPath,
-        GIT_CREDENTIAL_BROKER_SOCKET: listener,
-      },
+    const {
+      stopping,
+      started,
+      result: got,
+    } = await restartWhile(w, () =>
+      asNobody(
+        [process.execPath, HELPER_BIN, 'get'],
+        `protocol=http\nhost=${w.github.host}\npath=acme/gadgets.git\n\n`,
+        {
+          HOME: nobodyHome,
+          XDG_RUNTIME_DIR: join(nobodyHome, 'run'),
+          XDG_STATE_HOME: join(nobodyHome, 'state'),
+          GIT_CREDENTIAL_BROKER_CONFIG: configPath,
+          GIT_CREDENTIAL_BROKER_SOCKET: listener,
+        },
+      ),
     );
-    await w.daemon.exited;
-    const started = await runHelper(
-      ['daemon', '--detach', '--socket', w.daemon.socketPath],
-      '',
-      env,
-    );
-    const got = await get;
 
     t.equal(started.code, 0, started.stderr);
     t.equal(got.code, 0, got.stderr);
